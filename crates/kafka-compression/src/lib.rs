@@ -1,0 +1,1 @@
+//! Kafka record batch compression codecs.

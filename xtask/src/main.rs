@@ -1,0 +1,46 @@
+//! `cargo xtask <task>`: the project's own tools.
+//!
+//! - `codegen [--schemas DIR] [--check]`: generates `kafka-protocol`'s messages
+//!   from Kafka's JSON schemas (default `../shared/kafka-message-schemas`).
+//! - `fuzz [TARGET] [--seconds N]`: installs cargo-fuzz and a nightly toolchain
+//!   if missing, then runs one fuzz target or all of them.
+
+mod codegen;
+mod fuzz;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("codegen") => codegen::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
+        _ => Err(format!(
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] [--smoke]>\n\
+             got: {args:?}"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's folder).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+/// Runs a command, failing with its name when it does not succeed.
+pub fn run_cmd(cmd: &mut std::process::Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
