@@ -167,8 +167,14 @@ mod tests {
             (PROBE, PROBE, 0),
         ] {
             let mut out = BytesMut::from(&b"head"[..]);
-            read_bounded(CompressionType::Gzip, trickle(total, 3000), &mut out, limit, hint)
-                .unwrap();
+            read_bounded(
+                CompressionType::Gzip,
+                trickle(total, 3000),
+                &mut out,
+                limit,
+                hint,
+            )
+            .unwrap();
             assert_eq!(out.len(), 4 + total);
             assert_eq!(&out[..4], b"head");
             assert!(out[4..].iter().all(|&b| b == 0xAB));
@@ -179,8 +185,14 @@ mod tests {
     fn one_byte_past_the_limit_fails_and_restores_the_buffer() {
         for (total, limit, hint) in [(1, 0, 0), (11, 10, 0), (100_001, 100_000, 100_000)] {
             let mut out = BytesMut::from(&b"head"[..]);
-            let err = read_bounded(CompressionType::Zstd, trickle(total, 999), &mut out, limit, hint)
-                .unwrap_err();
+            let err = read_bounded(
+                CompressionType::Zstd,
+                trickle(total, 999),
+                &mut out,
+                limit,
+                hint,
+            )
+            .unwrap_err();
             assert_eq!(
                 err,
                 CompressionError::LimitExceeded {
@@ -195,8 +207,14 @@ mod tests {
     #[test]
     fn an_exact_hint_allocates_once() {
         let mut out = BytesMut::new();
-        read_bounded(CompressionType::Lz4, trickle(300_000, 1 << 20), &mut out, 1 << 30, 300_000)
-            .unwrap();
+        read_bounded(
+            CompressionType::Lz4,
+            trickle(300_000, 1 << 20),
+            &mut out,
+            1 << 30,
+            300_000,
+        )
+        .unwrap();
         assert_eq!(out.len(), 300_000);
         assert!(out.capacity() < 2 * 300_000, "capacity {}", out.capacity());
     }
@@ -211,7 +229,9 @@ mod tests {
         }
         let mut out = BytesMut::from(&b"x"[..]);
         let err = read_bounded(CompressionType::Gzip, Broken, &mut out, 100, 0).unwrap_err();
-        assert!(matches!(err, CompressionError::Corrupt { ref detail, .. } if detail.contains("bad block")));
+        assert!(
+            matches!(err, CompressionError::Corrupt { ref detail, .. } if detail.contains("bad block"))
+        );
         assert_eq!(&out[..], b"x");
     }
 

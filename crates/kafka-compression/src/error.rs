@@ -8,7 +8,9 @@ use crate::CompressionType;
 pub enum CompressionError {
     /// A RecordBatch names a codec id that Kafka does not define (5, 6 or 7
     /// in the attributes, or any id above 4).
-    #[error("unknown compression codec id {0} (Kafka defines 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)")]
+    #[error(
+        "unknown compression codec id {0} (Kafka defines 0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd)"
+    )]
     UnknownCodecId(u8),
 
     /// A `compression.type` name that is none of `none`, `gzip`, `snappy`,
@@ -21,7 +23,9 @@ pub enum CompressionError {
     NoCodec,
 
     /// The codec's cargo feature is off in this build.
-    #[error("{0} support is not compiled in (enable the \"{0}\" cargo feature of kafka-compression)")]
+    #[error(
+        "{0} support is not compiled in (enable the \"{0}\" cargo feature of kafka-compression)"
+    )]
     CodecNotEnabled(CompressionType),
 
     /// A compression level outside the range the Java client accepts.

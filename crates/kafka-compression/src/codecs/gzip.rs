@@ -74,9 +74,7 @@ impl Codec for Gzip {
     fn compress(&self, input: &[u8], out: &mut BytesMut) -> Result<(), CompressionError> {
         let start = out.len();
         let mut encoder = GzEncoder::new((&mut *out).writer(), self.flate2_level());
-        let result = encoder
-            .write_all(input)
-            .and_then(|()| encoder.try_finish());
+        let result = encoder.write_all(input).and_then(|()| encoder.try_finish());
         drop(encoder);
         result.map_err(|e| {
             out.truncate(start);
@@ -98,10 +96,14 @@ impl Codec for Gzip {
         }
         // The trailer's ISIZE is the length (mod 2^32) of the last member,
         // which is the whole output for the usual single-member stream.
-        let declared = input
-            .len()
-            .checked_sub(4)
-            .map(|at| u64::from(u32::from_le_bytes([input[at], input[at + 1], input[at + 2], input[at + 3]])));
+        let declared = input.len().checked_sub(4).map(|at| {
+            u64::from(u32::from_le_bytes([
+                input[at],
+                input[at + 1],
+                input[at + 2],
+                input[at + 3],
+            ]))
+        });
         read_bounded(
             CompressionType::Gzip,
             MultiGzDecoder::new(input),
@@ -159,8 +161,19 @@ mod tests {
         with_garbage.extend_from_slice(b"junk after the member");
         let mut plain = BytesMut::from(&b"keep"[..]);
         for bad in [&with_garbage[..], &out[..out.len() - 1], &out[..10]] {
-            let err = Gzip::default().decompress(bad, &mut plain, 1 << 20).unwrap_err();
-            assert!(matches!(err, CompressionError::Corrupt { codec: CompressionType::Gzip, .. }), "{err}");
+            let err = Gzip::default()
+                .decompress(bad, &mut plain, 1 << 20)
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    CompressionError::Corrupt {
+                        codec: CompressionType::Gzip,
+                        ..
+                    }
+                ),
+                "{err}"
+            );
             assert_eq!(&plain[..], b"keep");
         }
     }
