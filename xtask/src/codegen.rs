@@ -46,7 +46,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .collect();
         stale.extend(existing);
         if !stale.is_empty() {
-            return Err(format!("generated code is stale; run `cargo xtask codegen`: {stale:?}"));
+            return Err(format!(
+                "generated code is stale; run `cargo xtask codegen`: {stale:?}"
+            ));
         }
         println!("codegen: {} generated files are up to date", files.len());
         return Ok(());
@@ -58,7 +60,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     for (name, text) in &files {
         fs::write(out_dir.join(name), text).map_err(|e| e.to_string())?;
     }
-    println!("codegen: wrote {} files to {}", files.len(), out_dir.display());
+    println!(
+        "codegen: wrote {} files to {}",
+        files.len(),
+        out_dir.display()
+    );
     Ok(())
 }
 
@@ -76,7 +82,8 @@ fn generate(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut schemas = Vec::new();
     for p in &paths {
         let text = fs::read_to_string(p).map_err(|e| e.to_string())?;
-        let json: Value = serde_json::from_str(&strip_comments(&text)).map_err(|e| format!("{}: {e}", p.display()))?;
+        let json: Value = serde_json::from_str(&strip_comments(&text))
+            .map_err(|e| format!("{}: {e}", p.display()))?;
         schemas.push(Schema::parse(&json).map_err(|e| format!("{}: {e}", p.display()))?);
     }
     let mut files = BTreeMap::new();
@@ -92,19 +99,34 @@ fn generate(dir: &Path) -> Result<BTreeMap<String, String>, String> {
 }
 
 fn strip_comments(text: &str) -> String {
-    text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+    text.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn rustfmt(text: &str) -> Result<String, String> {
     use std::io::Write;
     let mut child = Command::new("rustfmt")
-        .args(["--edition", "2021", "--emit", "stdout", "--config", "max_width=100"])
+        .args([
+            "--edition",
+            "2021",
+            "--emit",
+            "stdout",
+            "--config",
+            "max_width=100",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot run rustfmt: {e}"))?;
-    child.stdin.take().unwrap().write_all(text.as_bytes()).map_err(|e| e.to_string())?;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
     let out = child.wait_with_output().map_err(|e| e.to_string())?;
     if !out.status.success() {
         let dump = std::env::temp_dir().join("xtask-codegen-failed.rs");
@@ -134,11 +156,21 @@ impl Range {
         if s == "none" {
             return Ok(Range::NONE);
         }
-        let num = |x: &str| x.trim().parse::<i16>().map_err(|e| format!("bad version range {s:?}: {e}"));
+        let num = |x: &str| {
+            x.trim()
+                .parse::<i16>()
+                .map_err(|e| format!("bad version range {s:?}: {e}"))
+        };
         if let Some(lo) = s.strip_suffix('+') {
-            Ok(Range { lo: num(lo)?, hi: i16::MAX })
+            Ok(Range {
+                lo: num(lo)?,
+                hi: i16::MAX,
+            })
         } else if let Some((lo, hi)) = s.split_once('-') {
-            Ok(Range { lo: num(lo)?, hi: num(hi)? })
+            Ok(Range {
+                lo: num(lo)?,
+                hi: num(hi)?,
+            })
         } else {
             let v = num(s)?;
             Ok(Range { lo: v, hi: v })
@@ -150,7 +182,10 @@ impl Range {
     }
 
     fn intersect(self, o: Range) -> Range {
-        Range { lo: self.lo.max(o.lo), hi: self.hi.min(o.hi) }
+        Range {
+            lo: self.lo.max(o.lo),
+            hi: self.hi.min(o.hi),
+        }
     }
 
     /// A Rust condition on `v` for this range, simplified within `within`
@@ -221,7 +256,10 @@ impl Ty {
     }
 
     fn can_be_null(&self) -> bool {
-        matches!(self, Ty::Str | Ty::Bytes | Ty::Records | Ty::Array(_) | Ty::Struct(_))
+        matches!(
+            self,
+            Ty::Str | Ty::Bytes | Ty::Records | Ty::Array(_) | Ty::Struct(_)
+        )
     }
 
     /// The Rust type of a non-null value.
@@ -266,7 +304,10 @@ impl Ty {
             Ty::Uuid => "p::read_uuid(i)".into(),
             Ty::Str => format!("p::read_string(i, o, {flex}, {field:?}, v)"),
             Ty::Bytes | Ty::Records => format!("p::read_bytes(i, o, {flex}, {field:?}, v)"),
-            Ty::Array(e) => format!("p::read_array(i, {flex}, {field:?}, v, |i| {})", e.read(flex, field)),
+            Ty::Array(e) => format!(
+                "p::read_array(i, {flex}, {field:?}, v, |i| {})",
+                e.read(flex, field)
+            ),
             Ty::Struct(s) => format!("{s}::decode_from(i, o, v)"),
             _ => unreachable!(),
         }
@@ -277,7 +318,10 @@ impl Ty {
         match self {
             Ty::Str => format!("p::read_nullable_string(i, o, {flex})"),
             Ty::Bytes | Ty::Records => format!("p::read_nullable_bytes(i, o, {flex})"),
-            Ty::Array(e) => format!("p::read_nullable_array(i, {flex}, |i| {})", e.read(flex, field)),
+            Ty::Array(e) => format!(
+                "p::read_nullable_array(i, {flex}, |i| {})",
+                e.read(flex, field)
+            ),
             Ty::Struct(s) => format!("p::read_nullable_struct(i, |i| {s}::decode_from(i, o, v))"),
             _ => unreachable!(),
         }
@@ -291,7 +335,9 @@ impl Ty {
         match self {
             Ty::Uuid => format!("p::write_uuid(b, {x});"),
             Ty::Str => format!("p::write_nullable_string(b, Some({x}), {flex})?;"),
-            Ty::Bytes | Ty::Records => format!("p::write_nullable_bytes(b, Some(&({x})[..]), {flex})?;"),
+            Ty::Bytes | Ty::Records => {
+                format!("p::write_nullable_bytes(b, Some(&({x})[..]), {flex})?;")
+            }
             Ty::Array(e) => format!(
                 "p::write_nullable_array(b, Some(&({x})[..]), {flex}, |b, e| {{ {} Ok(()) }})?;",
                 e.write("e", flex)
@@ -305,12 +351,16 @@ impl Ty {
     fn write_nullable(&self, x: &str, flex: &str) -> String {
         match self {
             Ty::Str => format!("p::write_nullable_string(b, {x}.as_ref(), {flex})?;"),
-            Ty::Bytes | Ty::Records => format!("p::write_nullable_bytes(b, {x}.as_deref(), {flex})?;"),
+            Ty::Bytes | Ty::Records => {
+                format!("p::write_nullable_bytes(b, {x}.as_deref(), {flex})?;")
+            }
             Ty::Array(e) => format!(
                 "p::write_nullable_array(b, {x}.as_deref(), {flex}, |b, e| {{ {} Ok(()) }})?;",
                 e.write("e", flex)
             ),
-            Ty::Struct(_) => format!("p::write_nullable_struct(b, {x}.as_ref(), |b, s| s.encode(b, v))?;"),
+            Ty::Struct(_) => {
+                format!("p::write_nullable_struct(b, {x}.as_ref(), |b, s| s.encode(b, v))?;")
+            }
             _ => unreachable!(),
         }
     }
@@ -341,7 +391,9 @@ impl Ty {
                 "p::nullable_array_size({x}.as_deref(), {flex}, |e| Ok({}))?",
                 e.size("e", flex)
             ),
-            Ty::Struct(_) => format!("p::nullable_struct_size({x}.as_ref(), |s| s.encoded_size(v))?"),
+            Ty::Struct(_) => {
+                format!("p::nullable_struct_size({x}.as_ref(), |s| s.encoded_size(v))?")
+            }
             _ => unreachable!(),
         }
     }
@@ -415,13 +467,24 @@ impl Schema {
         let fields = parse_fields(json.get("fields"), &mut structs)?;
         structs.insert(
             0,
-            StructDef { name: name.clone(), about: s("about").unwrap_or_default(), fields },
+            StructDef {
+                name: name.clone(),
+                about: s("about").unwrap_or_default(),
+                fields,
+            },
         );
         if let Some(Value::Array(common)) = json.get("commonStructs") {
             for c in common {
-                let cname = c.get("name").and_then(Value::as_str).ok_or("common struct without name")?;
+                let cname = c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or("common struct without name")?;
                 let fields = parse_fields(c.get("fields"), &mut structs)?;
-                structs.push(StructDef { name: cname.to_string(), about: String::new(), fields });
+                structs.push(StructDef {
+                    name: cname.to_string(),
+                    about: String::new(),
+                    fields,
+                });
             }
         }
         // Every struct type a field names must be defined exactly once.
@@ -445,7 +508,12 @@ impl Schema {
 
     fn render(&self) -> Result<String, String> {
         let mut o = String::new();
-        writeln!(o, "//! `{}`: generated by `cargo xtask codegen` from `{}.json`. Do not edit.", self.name, self.name).unwrap();
+        writeln!(
+            o,
+            "//! `{}`: generated by `cargo xtask codegen` from `{}.json`. Do not edit.",
+            self.name, self.name
+        )
+        .unwrap();
         writeln!(o, "//!").unwrap();
         writeln!(
             o,
@@ -487,7 +555,11 @@ impl Schema {
         o.push_str(&st.name);
         o.push_str(" {\n");
         for f in &st.fields {
-            let mut d = if f.about.is_empty() { f.name.clone() } else { doc(&f.about) };
+            let mut d = if f.about.is_empty() {
+                f.name.clone()
+            } else {
+                doc(&f.about)
+            };
             write!(d, "\n///\n/// Versions: {}", f.versions.describe()).unwrap();
             if !f.nullable.is_empty() {
                 write!(d, "; nullable: {}", f.nullable.describe()).unwrap();
@@ -503,7 +575,12 @@ impl Schema {
         o.push_str("}\n\n");
 
         // Default.
-        writeln!(o, "impl Default for {} {{\nfn default() -> Self {{\n{} {{", st.name, st.name).unwrap();
+        writeln!(
+            o,
+            "impl Default for {} {{\nfn default() -> Self {{\n{} {{",
+            st.name, st.name
+        )
+        .unwrap();
         for f in &st.fields {
             writeln!(o, "{}: {},", f.ident, default_expr(f)).unwrap();
         }
@@ -541,7 +618,11 @@ impl Schema {
                     continue;
                 }
                 let read = read_field(f, "true", within);
-                let guard = if cond == "true" { String::new() } else { format!(" if {cond}") };
+                let guard = if cond == "true" {
+                    String::new()
+                } else {
+                    format!(" if {cond}")
+                };
                 writeln!(
                     o,
                     "{}{guard} => {{ this.{} = p::read_tagged_value(data, |i| Ok({read}))?; Ok(true) }}",
@@ -556,7 +637,9 @@ impl Schema {
 
         // Encode and size.
         writeln!(o, "impl Encodable for {} {{", st.name).unwrap();
-        o.push_str("fn encode<B: BufMut>(&self, b: &mut B, v: i16) -> Result<(), ProtocolError> {\n");
+        o.push_str(
+            "fn encode<B: BufMut>(&self, b: &mut B, v: i16) -> Result<(), ProtocolError> {\n",
+        );
         for f in st.fields.iter().filter(|f| f.tag.is_none()) {
             let cond = f.versions.cond(within);
             let flex = self.flex_cond(Some(f));
@@ -571,7 +654,11 @@ impl Schema {
         }
         // Tagged fields absent from the version must hold their default.
         for f in st.fields.iter().filter(|f| f.tag.is_some()) {
-            let cond = f.versions.intersect(f.tagged).intersect(self.flexible).cond(within);
+            let cond = f
+                .versions
+                .intersect(f.tagged)
+                .intersect(self.flexible)
+                .cond(within);
             if cond != "true" {
                 let absent = absent_check(f);
                 if !absent.is_empty() {
@@ -629,12 +716,18 @@ impl Schema {
                 )
                 .unwrap();
             }
-            o.push_str("n += p::unknown_tagged_fields_size(known, &self.unknown_tagged_fields);\n}\n");
+            o.push_str(
+                "n += p::unknown_tagged_fields_size(known, &self.unknown_tagged_fields);\n}\n",
+            );
         }
         o.push_str("Ok(n)\n}\n}\n\n");
 
         if top {
-            let fmin = if self.flexible.is_empty() { "None".to_string() } else { format!("Some({})", self.flexible.lo) };
+            let fmin = if self.flexible.is_empty() {
+                "None".to_string()
+            } else {
+                format!("Some({})", self.flexible.lo)
+            };
             writeln!(
                 o,
                 "impl Message for {} {{\nconst NAME: &'static str = {:?};\nconst VERSIONS: VersionRange = VersionRange {{ min: {}, max: {} }};\nconst FIRST_FLEXIBLE_VERSION: Option<i16> = {fmin};\n}}\n",
@@ -654,7 +747,12 @@ impl Schema {
         }
 
         // Random values for the round-trip property tests.
-        writeln!(o, "#[cfg(test)]\nimpl crate::testing::Random for {} {{", st.name).unwrap();
+        writeln!(
+            o,
+            "#[cfg(test)]\nimpl crate::testing::Random for {} {{",
+            st.name
+        )
+        .unwrap();
         o.push_str("fn random(g: &mut crate::testing::Gen, v: i16) -> Self {\nlet mut this = Self::default();\n");
         for f in &st.fields {
             let mut present = f.versions;
@@ -668,13 +766,27 @@ impl Schema {
             let value = if f.nullable.is_empty() || !f.ty.can_be_null() {
                 f.ty.random()
             } else {
-                format!("g.nullable({}, |g| {})", f.nullable.cond(within), f.ty.random())
+                format!(
+                    "g.nullable({}, |g| {})",
+                    f.nullable.cond(within),
+                    f.ty.random()
+                )
             };
             writeln!(o, "if {cond} {{ this.{} = {value}; }}", f.ident).unwrap();
         }
         if has_flex {
-            let known: Vec<String> = st.fields.iter().filter_map(|f| f.tag).map(|t| t.to_string()).collect();
-            writeln!(o, "if {flex_all} {{ this.unknown_tagged_fields = g.unknown_tagged_fields(&[{}]); }}", known.join(", ")).unwrap();
+            let known: Vec<String> = st
+                .fields
+                .iter()
+                .filter_map(|f| f.tag)
+                .map(|t| t.to_string())
+                .collect();
+            writeln!(
+                o,
+                "if {flex_all} {{ this.unknown_tagged_fields = g.unknown_tagged_fields(&[{}]); }}",
+                known.join(", ")
+            )
+            .unwrap();
         }
         o.push_str("this\n}\n}\n\n");
     }
@@ -798,7 +910,13 @@ fn default_expr(f: &Field) -> String {
         }
         Ty::Array(_) => match d {
             Some("null") => return "None".into(),
-            _ => format!("Vec::<{}>::new()", match &f.ty { Ty::Array(e) => e.rust(), _ => unreachable!() }),
+            _ => format!(
+                "Vec::<{}>::new()",
+                match &f.ty {
+                    Ty::Array(e) => e.rust(),
+                    _ => unreachable!(),
+                }
+            ),
         },
         Ty::Struct(s) => match d {
             Some("null") => return "None".into(),
@@ -812,8 +930,13 @@ fn default_expr(f: &Field) -> String {
     }
 }
 
-fn parse_fields(fields: Option<&Value>, structs: &mut Vec<StructDef>) -> Result<Vec<Field>, String> {
-    let Some(Value::Array(fields)) = fields else { return Ok(Vec::new()) };
+fn parse_fields(
+    fields: Option<&Value>,
+    structs: &mut Vec<StructDef>,
+) -> Result<Vec<Field>, String> {
+    let Some(Value::Array(fields)) = fields else {
+        return Ok(Vec::new());
+    };
     let mut out = Vec::new();
     for f in fields {
         let s = |k: &str| f.get(k).and_then(Value::as_str).map(str::to_string);
@@ -829,9 +952,17 @@ fn parse_fields(fields: Option<&Value>, structs: &mut Vec<StructDef>) -> Result<
         let field = Field {
             ident: ident(&snake(&name)),
             versions: Range::parse(&s("versions").ok_or_else(|| format!("{name}: no versions"))?)?,
-            nullable: s("nullableVersions").map(|r| Range::parse(&r)).transpose()?.unwrap_or(Range::NONE),
-            tagged: s("taggedVersions").map(|r| Range::parse(&r)).transpose()?.unwrap_or(Range::NONE),
-            flexible_override: s("flexibleVersions").map(|r| Range::parse(&r)).transpose()?,
+            nullable: s("nullableVersions")
+                .map(|r| Range::parse(&r))
+                .transpose()?
+                .unwrap_or(Range::NONE),
+            tagged: s("taggedVersions")
+                .map(|r| Range::parse(&r))
+                .transpose()?
+                .unwrap_or(Range::NONE),
+            flexible_override: s("flexibleVersions")
+                .map(|r| Range::parse(&r))
+                .transpose()?,
             ignorable: f.get("ignorable").and_then(Value::as_bool).unwrap_or(false),
             about: s("about").unwrap_or_default(),
             tag,
@@ -849,7 +980,11 @@ fn parse_fields(fields: Option<&Value>, structs: &mut Vec<StructDef>) -> Result<
                 _ => return Err(format!("{}: fields on a primitive", field.name)),
             };
             let nested = parse_fields(f.get("fields"), structs)?;
-            structs.push(StructDef { name: inner, about: field.about.clone(), fields: nested });
+            structs.push(StructDef {
+                name: inner,
+                about: field.about.clone(),
+                fields: nested,
+            });
         }
         out.push(field);
     }
@@ -887,10 +1022,11 @@ fn snake(s: &str) -> String {
 
 fn ident(s: &str) -> String {
     const KEYWORDS: &[&str] = &[
-        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if", "impl", "in",
-        "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super",
-        "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn", "abstract", "become",
-        "box", "do", "final", "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn",
+        "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref",
+        "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
+        "where", "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final",
+        "macro", "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
     ];
     if KEYWORDS.contains(&s) {
         format!("r#{s}")
@@ -925,7 +1061,9 @@ fn render_mod(schemas: &[Schema]) -> Result<String, String> {
             .find(|s| s.kind == "response" && s.name == format!("{api}Response"))
             .ok_or_else(|| format!("no response schema for {}", req.name))?;
         if req.api_key != resp.api_key || req.valid != resp.valid {
-            return Err(format!("{api}: request and response disagree on api key or versions"));
+            return Err(format!(
+                "{api}: request and response disagree on api key or versions"
+            ));
         }
         apis.push((req, resp));
     }
@@ -939,7 +1077,16 @@ fn render_mod(schemas: &[Schema]) -> Result<String, String> {
 
     o.push_str("\n/// The API keys of the schema set, with their version ranges.\n#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]\n#[repr(i16)]\n#[non_exhaustive]\npub enum ApiKey {\n");
     for (r, _) in &apis {
-        writeln!(o, "/// {} (key {}), versions {}.\n{} = {},", name(r), r.api_key.unwrap(), r.valid.describe(), name(r), r.api_key.unwrap()).unwrap();
+        writeln!(
+            o,
+            "/// {} (key {}), versions {}.\n{} = {},",
+            name(r),
+            r.api_key.unwrap(),
+            r.valid.describe(),
+            name(r),
+            r.api_key.unwrap()
+        )
+        .unwrap();
     }
     o.push_str("}\n\nimpl ApiKey {\n/// Every API key, in key order.\npub const ALL: &'static [ApiKey] = &[");
     for (r, _) in &apis {
@@ -959,7 +1106,13 @@ fn render_mod(schemas: &[Schema]) -> Result<String, String> {
     }
     o.push_str("}\n}\n\n/// The first flexible version (compact encodings, tagged fields), if any.\npub fn first_flexible_version(self) -> Option<i16> {\nmatch self {\n");
     for (r, _) in &apis {
-        writeln!(o, "ApiKey::{} => {}::FIRST_FLEXIBLE_VERSION,", name(r), r.name).unwrap();
+        writeln!(
+            o,
+            "ApiKey::{} => {}::FIRST_FLEXIBLE_VERSION,",
+            name(r),
+            r.name
+        )
+        .unwrap();
     }
     o.push_str("}\n}\n}\n\n");
 
@@ -976,11 +1129,22 @@ fn render_mod(schemas: &[Schema]) -> Result<String, String> {
         o.push_str("}\n}\n\n/// Decodes a body of `api_key` at `version`; the whole input must be consumed.\npub fn decode(api_key: ApiKey, version: i16, buf: &Bytes) -> Result<Self, ProtocolError> {\nOk(match api_key {\n");
         for (r, s) in &apis {
             let t = if pick == 0 { &r.name } else { &s.name };
-            writeln!(o, "ApiKey::{} => {kind}Kind::{}({t}::decode(buf, version)?),", name(r), name(r)).unwrap();
+            writeln!(
+                o,
+                "ApiKey::{} => {kind}Kind::{}({t}::decode(buf, version)?),",
+                name(r),
+                name(r)
+            )
+            .unwrap();
         }
         o.push_str("})\n}\n\n/// Encodes the body at `version`.\npub fn encode<B: BufMut>(&self, b: &mut B, version: i16) -> Result<(), ProtocolError> {\nmatch self {\n");
         for (r, _) in &apis {
-            writeln!(o, "{kind}Kind::{}(m) => m.encode_checked(b, version),", name(r)).unwrap();
+            writeln!(
+                o,
+                "{kind}Kind::{}(m) => m.encode_checked(b, version),",
+                name(r)
+            )
+            .unwrap();
         }
         o.push_str("}\n}\n\n/// The encoded size of the body at `version`.\npub fn encoded_size(&self, version: i16) -> Result<usize, ProtocolError> {\nmatch self {\n");
         for (r, _) in &apis {
@@ -992,7 +1156,12 @@ fn render_mod(schemas: &[Schema]) -> Result<String, String> {
     // Round-trip property tests over every message and version.
     o.push_str("#[cfg(test)]\nmod roundtrip {\nuse super::*;\n\n");
     for s in schemas {
-        writeln!(o, "#[test]\nfn {}() {{ crate::testing::check_roundtrip::<{}>(); }}", s.module, s.name).unwrap();
+        writeln!(
+            o,
+            "#[test]\nfn {}() {{ crate::testing::check_roundtrip::<{}>(); }}",
+            s.module, s.name
+        )
+        .unwrap();
     }
     o.push_str("}\n");
     Ok(o)

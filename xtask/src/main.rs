@@ -4,7 +4,10 @@
 //!   from Kafka's JSON schemas (default `../shared/kafka-message-schemas`).
 //! - `fuzz [TARGET] [--seconds N]`: installs cargo-fuzz and a nightly toolchain
 //!   if missing, then runs one fuzz target or all of them.
+//! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
+//!   (warnings are errors), every test, and a fuzz smoke run of every target.
 
+mod ci;
 mod codegen;
 mod fuzz;
 
@@ -16,8 +19,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("ci") => ci::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] [--smoke]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N]>\n\
              got: {args:?}"
         )),
     };
@@ -32,12 +36,17 @@ fn main() -> ExitCode {
 
 /// The workspace root (the parent of this crate's folder).
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }
 
 /// Runs a command, failing with its name when it does not succeed.
 pub fn run_cmd(cmd: &mut std::process::Command) -> Result<(), String> {
-    let status = cmd.status().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
     if status.success() {
         Ok(())
     } else {

@@ -104,7 +104,9 @@ pub enum ProtocolError {
 impl<'a> nom::error::ParseError<&'a [u8]> for ProtocolError {
     fn from_error_kind(_input: &'a [u8], kind: nom::error::ErrorKind) -> Self {
         match kind {
-            nom::error::ErrorKind::Eof | nom::error::ErrorKind::Complete => ProtocolError::Truncated,
+            nom::error::ErrorKind::Eof | nom::error::ErrorKind::Complete => {
+                ProtocolError::Truncated
+            }
             other => ProtocolError::Parse(other),
         }
     }

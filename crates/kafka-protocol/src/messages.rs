@@ -29,7 +29,10 @@ impl VersionRange {
 
     /// The overlap of two ranges, if they overlap.
     pub fn intersect(&self, other: &VersionRange) -> Option<VersionRange> {
-        let r = VersionRange { min: self.min.max(other.min), max: self.max.min(other.max) };
+        let r = VersionRange {
+            min: self.min.max(other.min),
+            max: self.max.min(other.max),
+        };
         (r.min <= r.max).then_some(r)
     }
 }
@@ -92,7 +95,10 @@ fn check_version<M: Message>(version: i16) -> Result<(), ProtocolError> {
     if M::VERSIONS.contains(version) {
         Ok(())
     } else {
-        Err(ProtocolError::UnsupportedVersion { api: M::NAME, version })
+        Err(ProtocolError::UnsupportedVersion {
+            api: M::NAME,
+            version,
+        })
     }
 }
 

@@ -21,7 +21,10 @@ pub(crate) struct Gen {
 
 impl Gen {
     pub(crate) fn new(seed: u64) -> Gen {
-        Gen { state: seed | 1, depth: 0 }
+        Gen {
+            state: seed | 1,
+            depth: 0,
+        }
     }
 
     pub(crate) fn next(&mut self) -> u64 {
@@ -55,16 +58,29 @@ impl Gen {
     pub(crate) fn string(&mut self) -> StrBytes {
         const ALPHABET: &[&str] = &["a", "Z", "9", "-", "_", ".", "é", "ß", "日", "🦀"];
         let len = self.below(12);
-        let s: String = (0..len).map(|_| ALPHABET[self.below(ALPHABET.len() as u64) as usize]).collect();
+        let s: String = (0..len)
+            .map(|_| ALPHABET[self.below(ALPHABET.len() as u64) as usize])
+            .collect();
         StrBytes::from_string(s)
     }
 
     pub(crate) fn bytes(&mut self) -> Bytes {
-        let len = if self.below(8) == 0 { 200 + self.below(300) } else { self.below(16) };
-        (0..len).map(|_| self.next() as u8).collect::<Vec<u8>>().into()
+        let len = if self.below(8) == 0 {
+            200 + self.below(300)
+        } else {
+            self.below(16)
+        };
+        (0..len)
+            .map(|_| self.next() as u8)
+            .collect::<Vec<u8>>()
+            .into()
     }
 
-    pub(crate) fn nullable<T>(&mut self, allowed: bool, f: impl FnOnce(&mut Gen) -> T) -> Option<T> {
+    pub(crate) fn nullable<T>(
+        &mut self,
+        allowed: bool,
+        f: impl FnOnce(&mut Gen) -> T,
+    ) -> Option<T> {
         if allowed && self.below(4) == 0 {
             None
         } else {
@@ -108,7 +124,11 @@ impl Gen {
 /// For every valid version of `M`: random values encode to exactly
 /// `encoded_size` bytes, decode to an equal value, and re-encode to the same bytes.
 pub(crate) fn check_roundtrip<M: Message + Random>() {
-    let config = ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() };
+    let config = ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
     for version in M::VERSIONS.min..=M::VERSIONS.max {
         proptest!(config.clone(), |(seed in any::<u64>())| {
             let value = M::random(&mut Gen::new(seed), version);

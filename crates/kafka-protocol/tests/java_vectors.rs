@@ -13,8 +13,8 @@
 
 use bytes::Bytes;
 use kafka_protocol::records::{
-    attributes, BatchParams, Compression, ControlRecord, ControlRecordType, RecordBatch, RecordBatchWriter, RecordBatches,
-    TimestampType,
+    attributes, BatchParams, Compression, ControlRecord, ControlRecordType, RecordBatch,
+    RecordBatchWriter, RecordBatches, TimestampType,
 };
 
 /// Base timestamp of every case (2023-11-14T22:13:20Z).
@@ -34,7 +34,12 @@ struct Rec {
 }
 
 fn rec(timestamp: i64, key: Option<&str>, value: Option<&str>) -> Rec {
-    Rec { timestamp, key: key.map(|k| k.as_bytes().to_vec()), value: value.map(|v| v.as_bytes().to_vec()), headers: vec![] }
+    Rec {
+        timestamp,
+        key: key.map(|k| k.as_bytes().to_vec()),
+        value: value.map(|v| v.as_bytes().to_vec()),
+        headers: vec![],
+    }
 }
 
 /// A transaction marker: the batch's single control record.
@@ -61,7 +66,12 @@ fn large_value() -> Vec<u8> {
 /// Must stay in sync with `RecordBatchVectors.java` (see the module docs).
 fn cases() -> Vec<Case> {
     let plain = BatchParams::default();
-    let producer = BatchParams { producer_id: PRODUCER_ID, producer_epoch: PRODUCER_EPOCH, base_sequence: BASE_SEQUENCE, ..plain };
+    let producer = BatchParams {
+        producer_id: PRODUCER_ID,
+        producer_epoch: PRODUCER_EPOCH,
+        base_sequence: BASE_SEQUENCE,
+        ..plain
+    };
     let control = |leader_epoch| BatchParams {
         partition_leader_epoch: leader_epoch,
         producer_id: PRODUCER_ID,
@@ -72,16 +82,35 @@ fn cases() -> Vec<Case> {
         ..plain
     };
     let producer_records = |prefix: &str| -> Vec<Rec> {
-        (0..3).map(|i| rec(T0 + i, Some(&format!("{prefix}-{i}")), Some(&format!("payload-{i}")))).collect()
+        (0..3)
+            .map(|i| {
+                rec(
+                    T0 + i,
+                    Some(&format!("{prefix}-{i}")),
+                    Some(&format!("payload-{i}")),
+                )
+            })
+            .collect()
     };
 
-    let simple = (0..5).map(|i| rec(T0 + 10 * i, Some(&format!("key-{i}")), Some(&format!("value-{i}")))).collect();
+    let simple = (0..5)
+        .map(|i| {
+            rec(
+                T0 + 10 * i,
+                Some(&format!("key-{i}")),
+                Some(&format!("value-{i}")),
+            )
+        })
+        .collect();
 
     let mut headers = rec(T0 + 4, Some("headers"), Some("h"));
     headers.headers = vec![
         ("null-value".into(), None),
         // "ключ-キー-ü" -> "ünïcödé", spelled with the escapes of the Java source.
-        ("\u{43a}\u{43b}\u{44e}\u{447}-\u{30ad}\u{30fc}-\u{fc}".into(), Some("\u{fc}n\u{ef}c\u{f6}d\u{e9}".as_bytes().to_vec())),
+        (
+            "\u{43a}\u{43b}\u{44e}\u{447}-\u{30ad}\u{30fc}-\u{fc}".into(),
+            Some("\u{fc}n\u{ef}c\u{f6}d\u{e9}".as_bytes().to_vec()),
+        ),
         ("empty".into(), Some(vec![])),
         ("dup".into(), Some(b"1".to_vec())),
         ("dup".into(), Some(b"2".to_vec())),
@@ -92,7 +121,12 @@ fn cases() -> Vec<Case> {
         rec(T0 + 2, None, None),
         rec(T0 + 3, Some(""), Some("")),
         headers,
-        Rec { timestamp: T0 + 5, key: Some(b"large".to_vec()), value: Some(large_value()), headers: vec![] },
+        Rec {
+            timestamp: T0 + 5,
+            key: Some(b"large".to_vec()),
+            value: Some(large_value()),
+            headers: vec![],
+        },
     ];
 
     let nonmonotonic = [T0 + 5_000, T0, T0 + 10_000, T0 - 1, T0 - 3_600_000]
@@ -111,14 +145,42 @@ fn cases() -> Vec<Case> {
         .collect();
 
     vec![
-        Case { name: "simple", params: plain, records: simple, marker: None },
-        Case { name: "edge", params: plain, records: edge, marker: None },
-        Case { name: "nonmonotonic", params: plain, records: nonmonotonic, marker: None },
-        Case { name: "many", params: plain, records: many, marker: None },
-        Case { name: "idempotent", params: producer, records: producer_records("idem"), marker: None },
+        Case {
+            name: "simple",
+            params: plain,
+            records: simple,
+            marker: None,
+        },
+        Case {
+            name: "edge",
+            params: plain,
+            records: edge,
+            marker: None,
+        },
+        Case {
+            name: "nonmonotonic",
+            params: plain,
+            records: nonmonotonic,
+            marker: None,
+        },
+        Case {
+            name: "many",
+            params: plain,
+            records: many,
+            marker: None,
+        },
+        Case {
+            name: "idempotent",
+            params: producer,
+            records: producer_records("idem"),
+            marker: None,
+        },
         Case {
             name: "transactional",
-            params: BatchParams { transactional: true, ..producer },
+            params: BatchParams {
+                transactional: true,
+                ..producer
+            },
             records: producer_records("txn"),
             marker: None,
         },
@@ -126,13 +188,21 @@ fn cases() -> Vec<Case> {
             name: "commit",
             params: control(3),
             records: vec![],
-            marker: Some(Marker { timestamp: T0 + 100, kind: ControlRecordType::Commit, coordinator_epoch: 7 }),
+            marker: Some(Marker {
+                timestamp: T0 + 100,
+                kind: ControlRecordType::Commit,
+                coordinator_epoch: 7,
+            }),
         },
         Case {
             name: "abort",
             params: control(4),
             records: vec![],
-            marker: Some(Marker { timestamp: T0 + 200, kind: ControlRecordType::Abort, coordinator_epoch: 9 }),
+            marker: Some(Marker {
+                timestamp: T0 + 200,
+                kind: ControlRecordType::Abort,
+                coordinator_epoch: 9,
+            }),
         },
     ]
 }
@@ -143,7 +213,11 @@ impl Case {
         match self.marker {
             None => self.records.clone(),
             Some(m) => {
-                let cr = ControlRecord { version: 0, kind: m.kind, coordinator_epoch: m.coordinator_epoch };
+                let cr = ControlRecord {
+                    version: 0,
+                    kind: m.kind,
+                    coordinator_epoch: m.coordinator_epoch,
+                };
                 vec![Rec {
                     timestamp: m.timestamp,
                     key: Some(cr.key_bytes().to_vec()),
@@ -155,15 +229,29 @@ impl Case {
     }
 
     fn java_bytes(&self) -> Bytes {
-        let path = format!("{}/tests/vectors/{}.bin", env!("CARGO_MANIFEST_DIR"), self.name);
+        let path = format!(
+            "{}/tests/vectors/{}.bin",
+            env!("CARGO_MANIFEST_DIR"),
+            self.name
+        );
         Bytes::from(std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
     }
 
     fn ours(&self) -> Bytes {
         let mut w = RecordBatchWriter::new(64);
         for r in self.appended() {
-            let headers: Vec<(&str, Option<&[u8]>)> = r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())).collect();
-            w.append(r.timestamp, r.key.as_deref(), r.value.as_deref(), headers.iter().copied()).unwrap();
+            let headers: Vec<(&str, Option<&[u8]>)> = r
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_deref()))
+                .collect();
+            w.append(
+                r.timestamp,
+                r.key.as_deref(),
+                r.value.as_deref(),
+                headers.iter().copied(),
+            )
+            .unwrap();
         }
         w.finish(self.params, None).unwrap()
     }
@@ -177,10 +265,17 @@ fn check_parsed(case: &Case, bytes: &Bytes) {
     let p = &case.params;
     assert_eq!(batch.base_offset, 0, "{name}");
     assert_eq!(batch.batch_length as usize, bytes.len() - 12, "{name}");
-    assert_eq!(batch.partition_leader_epoch, p.partition_leader_epoch, "{name}");
+    assert_eq!(
+        batch.partition_leader_epoch, p.partition_leader_epoch,
+        "{name}"
+    );
     assert_eq!(batch.magic, 2, "{name}");
     assert_eq!(batch.crc, crc32c::crc32c(&bytes[21..]), "{name}");
-    assert_eq!(batch.crc, u32::from_be_bytes(bytes[17..21].try_into().unwrap()), "{name}");
+    assert_eq!(
+        batch.crc,
+        u32::from_be_bytes(bytes[17..21].try_into().unwrap()),
+        "{name}"
+    );
     let mut attrs = 0i16;
     if p.transactional {
         attrs |= attributes::TRANSACTIONAL;
@@ -195,24 +290,43 @@ fn check_parsed(case: &Case, bytes: &Bytes) {
     assert_eq!(batch.is_control(), p.control, "{name}");
     assert_eq!(batch.last_offset_delta as usize, recs.len() - 1, "{name}");
     assert_eq!(batch.last_offset(), recs.len() as i64 - 1, "{name}");
-    assert_eq!(batch.base_timestamp, recs[0].timestamp, "{name}: base timestamp");
-    assert_eq!(batch.max_timestamp, recs.iter().map(|r| r.timestamp).max().unwrap(), "{name}: max timestamp");
+    assert_eq!(
+        batch.base_timestamp, recs[0].timestamp,
+        "{name}: base timestamp"
+    );
+    assert_eq!(
+        batch.max_timestamp,
+        recs.iter().map(|r| r.timestamp).max().unwrap(),
+        "{name}: max timestamp"
+    );
     assert_eq!(batch.producer_id, p.producer_id, "{name}");
     assert_eq!(batch.producer_epoch, p.producer_epoch, "{name}");
     assert_eq!(batch.base_sequence, p.base_sequence, "{name}");
     assert_eq!(batch.record_count as usize, recs.len(), "{name}");
     assert_eq!(batch.records.len(), bytes.len() - 61, "{name}");
 
-    let parsed: Vec<_> = batch.records().unwrap().collect::<Result<_, _>>().unwrap_or_else(|e| panic!("{name}: {e}"));
+    let parsed: Vec<_> = batch
+        .records()
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(parsed.len(), recs.len(), "{name}");
     for (i, (got, want)) in parsed.iter().zip(&recs).enumerate() {
         assert_eq!(got.offset_delta, i as i32, "{name}[{i}]");
         assert_eq!(got.offset, i as i64, "{name}[{i}]");
         assert_eq!(got.timestamp, want.timestamp, "{name}[{i}]: timestamp");
-        assert_eq!(got.timestamp_delta, want.timestamp - recs[0].timestamp, "{name}[{i}]");
+        assert_eq!(
+            got.timestamp_delta,
+            want.timestamp - recs[0].timestamp,
+            "{name}[{i}]"
+        );
         assert_eq!(got.key, want.key.as_deref(), "{name}[{i}]: key");
         assert_eq!(got.value, want.value.as_deref(), "{name}[{i}]: value");
-        assert_eq!(got.headers.len(), want.headers.len(), "{name}[{i}]: header count");
+        assert_eq!(
+            got.headers.len(),
+            want.headers.len(),
+            "{name}[{i}]: header count"
+        );
         let headers: Vec<(String, Option<Vec<u8>>)> = got
             .headers
             .iter()
@@ -224,7 +338,15 @@ fn check_parsed(case: &Case, bytes: &Bytes) {
 
     if let Some(m) = case.marker {
         let cr = ControlRecord::parse(&parsed[0]).unwrap();
-        assert_eq!(cr, ControlRecord { version: 0, kind: m.kind, coordinator_epoch: m.coordinator_epoch }, "{name}");
+        assert_eq!(
+            cr,
+            ControlRecord {
+                version: 0,
+                kind: m.kind,
+                coordinator_epoch: m.coordinator_epoch
+            },
+            "{name}"
+        );
     }
 }
 
@@ -249,7 +371,10 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
     match a.iter().zip(b).position(|(x, y)| x != y) {
         Some(at) => {
             let field = FIELDS.iter().rev().find(|(o, _)| *o <= at).unwrap().1;
-            format!("first difference at byte {at} ({field}): ours {:#04x}, java {:#04x}", a[at], b[at])
+            format!(
+                "first difference at byte {at} ({field}): ours {:#04x}, java {:#04x}",
+                a[at], b[at]
+            )
         }
         None => format!("lengths differ: ours {}, java {}", a.len(), b.len()),
     }
@@ -267,7 +392,12 @@ fn our_writer_matches_java_byte_for_byte() {
     for case in cases() {
         let java = case.java_bytes();
         let ours = case.ours();
-        assert!(ours == java, "{}: {}", case.name, first_difference(&ours, &java));
+        assert!(
+            ours == java,
+            "{}: {}",
+            case.name,
+            first_difference(&ours, &java)
+        );
     }
 }
 
@@ -286,9 +416,16 @@ fn vectors_concatenated() {
     for case in &cases {
         all.extend_from_slice(&case.java_bytes());
     }
-    let batches: Vec<_> = RecordBatches::new(Bytes::from(all)).collect::<Result<_, _>>().unwrap();
+    let batches: Vec<_> = RecordBatches::new(Bytes::from(all))
+        .collect::<Result<_, _>>()
+        .unwrap();
     assert_eq!(batches.len(), cases.len());
     for (b, case) in batches.iter().zip(&cases) {
-        assert_eq!(b.record_count as usize, case.appended().len(), "{}", case.name);
+        assert_eq!(
+            b.record_count as usize,
+            case.appended().len(),
+            "{}",
+            case.name
+        );
     }
 }

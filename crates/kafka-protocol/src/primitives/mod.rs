@@ -105,7 +105,12 @@ pub(crate) fn share(owner: &Bytes, slice: &[u8]) -> Bytes {
 /// Reads a length prefix: `int16`/`int32` in classic versions, `uvarint(len + 1)`
 /// in flexible ones. Returns `None` for null. `wide` chooses int32 over int16.
 #[inline]
-fn read_len<'a>(i: &'a [u8], flexible: bool, wide: bool, what: &'static str) -> PResult<'a, Option<usize>> {
+fn read_len<'a>(
+    i: &'a [u8],
+    flexible: bool,
+    wide: bool,
+    what: &'static str,
+) -> PResult<'a, Option<usize>> {
     let (i, len): (_, i64) = if flexible {
         let (i, n) = read_uvarint(i)?;
         (i, i64::from(n) - 1)
@@ -124,7 +129,11 @@ fn read_len<'a>(i: &'a [u8], flexible: bool, wide: bool, what: &'static str) -> 
             // A length never claims more than the remaining input: no allocation
             // driven by a hostile length can exceed the bytes we were given.
             if n > i.len() {
-                return fail(ProtocolError::LengthExceedsInput { what, len: n, remaining: i.len() });
+                return fail(ProtocolError::LengthExceedsInput {
+                    what,
+                    len: n,
+                    remaining: i.len(),
+                });
             }
             Ok((i, Some(n)))
         }
@@ -144,15 +153,20 @@ fn write_len<B: BufMut>(
         (None, false) if wide => write_i32(b, -1),
         (None, false) => write_i16(b, -1),
         (Some(n), true) => {
-            let v = u32::try_from(n).ok().and_then(|n| n.checked_add(1)).ok_or(ProtocolError::TooLong { what, len: n })?;
+            let v = u32::try_from(n)
+                .ok()
+                .and_then(|n| n.checked_add(1))
+                .ok_or(ProtocolError::TooLong { what, len: n })?;
             write_uvarint(b, v)
         }
-        (Some(n), false) if wide => {
-            write_i32(b, i32::try_from(n).map_err(|_| ProtocolError::TooLong { what, len: n })?)
-        }
-        (Some(n), false) => {
-            write_i16(b, i16::try_from(n).map_err(|_| ProtocolError::TooLong { what, len: n })?)
-        }
+        (Some(n), false) if wide => write_i32(
+            b,
+            i32::try_from(n).map_err(|_| ProtocolError::TooLong { what, len: n })?,
+        ),
+        (Some(n), false) => write_i16(
+            b,
+            i16::try_from(n).map_err(|_| ProtocolError::TooLong { what, len: n })?,
+        ),
     }
     Ok(())
 }
@@ -170,7 +184,11 @@ fn len_size(len: Option<usize>, flexible: bool, wide: bool) -> usize {
 
 /// Reads a nullable string (`STRING`/`COMPACT_STRING` with null allowed).
 #[inline]
-pub fn read_nullable_string<'a>(i: &'a [u8], owner: &Bytes, flexible: bool) -> PResult<'a, Option<StrBytes>> {
+pub fn read_nullable_string<'a>(
+    i: &'a [u8],
+    owner: &Bytes,
+    flexible: bool,
+) -> PResult<'a, Option<StrBytes>> {
     let (i, len) = read_len(i, flexible, false, "string")?;
     match len {
         None => Ok((i, None)),
@@ -179,7 +197,10 @@ pub fn read_nullable_string<'a>(i: &'a [u8], owner: &Bytes, flexible: bool) -> P
             if std::str::from_utf8(raw).is_err() {
                 return fail(ProtocolError::InvalidUtf8);
             }
-            Ok((i, Some(StrBytes::from_utf8_unchecked_bytes(share(owner, raw)))))
+            Ok((
+                i,
+                Some(StrBytes::from_utf8_unchecked_bytes(share(owner, raw))),
+            ))
         }
     }
 }
@@ -201,7 +222,11 @@ pub fn read_string<'a>(
 
 /// Writes a nullable string.
 #[inline]
-pub fn write_nullable_string<B: BufMut>(b: &mut B, v: Option<&StrBytes>, flexible: bool) -> Result<(), ProtocolError> {
+pub fn write_nullable_string<B: BufMut>(
+    b: &mut B,
+    v: Option<&StrBytes>,
+    flexible: bool,
+) -> Result<(), ProtocolError> {
     write_len(b, v.map(|s| s.len()), flexible, false, "string")?;
     if let Some(s) = v {
         b.put_slice(s.as_bytes());
@@ -218,7 +243,11 @@ pub fn nullable_string_size(v: Option<&StrBytes>, flexible: bool) -> usize {
 
 /// Reads nullable bytes (`BYTES`/`COMPACT_BYTES`, also `RECORDS`), zero-copy.
 #[inline]
-pub fn read_nullable_bytes<'a>(i: &'a [u8], owner: &Bytes, flexible: bool) -> PResult<'a, Option<Bytes>> {
+pub fn read_nullable_bytes<'a>(
+    i: &'a [u8],
+    owner: &Bytes,
+    flexible: bool,
+) -> PResult<'a, Option<Bytes>> {
     let (i, len) = read_len(i, flexible, true, "bytes")?;
     match len {
         None => Ok((i, None)),
@@ -246,7 +275,11 @@ pub fn read_bytes<'a>(
 
 /// Writes nullable bytes.
 #[inline]
-pub fn write_nullable_bytes<B: BufMut>(b: &mut B, v: Option<&[u8]>, flexible: bool) -> Result<(), ProtocolError> {
+pub fn write_nullable_bytes<B: BufMut>(
+    b: &mut B,
+    v: Option<&[u8]>,
+    flexible: bool,
+) -> Result<(), ProtocolError> {
     write_len(b, v.map(|s| s.len()), flexible, true, "bytes")?;
     if let Some(s) = v {
         b.put_slice(s);
@@ -329,7 +362,10 @@ pub fn nullable_array_size<T>(
 
 /// Reads a nullable struct: an int8 marker (-1 null, 1 present), then the struct.
 #[inline]
-pub fn read_nullable_struct<'a, T>(i: &'a [u8], read: impl FnOnce(&'a [u8]) -> PResult<'a, T>) -> PResult<'a, Option<T>> {
+pub fn read_nullable_struct<'a, T>(
+    i: &'a [u8],
+    read: impl FnOnce(&'a [u8]) -> PResult<'a, T>,
+) -> PResult<'a, Option<T>> {
     let (i, marker) = read_i8(i)?;
     match marker {
         -1 => Ok((i, None)),
@@ -337,7 +373,10 @@ pub fn read_nullable_struct<'a, T>(i: &'a [u8], read: impl FnOnce(&'a [u8]) -> P
             let (i, v) = read(i)?;
             Ok((i, Some(v)))
         }
-        m => fail(ProtocolError::InvalidLength { what: "nullable struct marker", len: i64::from(m) }),
+        m => fail(ProtocolError::InvalidLength {
+            what: "nullable struct marker",
+            len: i64::from(m),
+        }),
     }
 }
 
@@ -362,7 +401,10 @@ pub fn write_nullable_struct<B: BufMut, T>(
 
 /// Encoded size of a nullable struct.
 #[inline]
-pub fn nullable_struct_size<T>(v: Option<&T>, size: impl FnOnce(&T) -> Result<usize, ProtocolError>) -> Result<usize, ProtocolError> {
+pub fn nullable_struct_size<T>(
+    v: Option<&T>,
+    size: impl FnOnce(&T) -> Result<usize, ProtocolError>,
+) -> Result<usize, ProtocolError> {
     Ok(1 + v.map(size).transpose()?.unwrap_or(0))
 }
 
@@ -390,7 +432,10 @@ pub fn read_tagged_fields<'a>(
 
 /// Decodes a whole tagged-field payload with `parse`; leftover bytes are an error.
 #[inline]
-pub fn read_tagged_value<'a, T>(data: &'a [u8], parse: impl FnOnce(&'a [u8]) -> PResult<'a, T>) -> Result<T, ProtocolError> {
+pub fn read_tagged_value<'a, T>(
+    data: &'a [u8],
+    parse: impl FnOnce(&'a [u8]) -> PResult<'a, T>,
+) -> Result<T, ProtocolError> {
     let (rest, v) = parse(data)?;
     if !rest.is_empty() {
         return Err(ProtocolError::TrailingBytes(rest.len()));
@@ -407,9 +452,15 @@ pub struct TaggedFieldsWriter<'u> {
 impl<'u> TaggedFieldsWriter<'u> {
     /// Writes the field count and prepares to write the fields.
     #[inline]
-    pub fn begin<B: BufMut>(b: &mut B, known_count: usize, unknown: &'u UnknownTaggedFields) -> Self {
+    pub fn begin<B: BufMut>(
+        b: &mut B,
+        known_count: usize,
+        unknown: &'u UnknownTaggedFields,
+    ) -> Self {
         write_uvarint(b, (known_count + unknown.len()) as u32);
-        TaggedFieldsWriter { unknown: unknown.iter().peekable() }
+        TaggedFieldsWriter {
+            unknown: unknown.iter().peekable(),
+        }
     }
 
     #[inline]
@@ -432,7 +483,13 @@ impl<'u> TaggedFieldsWriter<'u> {
     ) -> Result<(), ProtocolError> {
         self.flush_below(b, tag);
         write_uvarint(b, tag);
-        write_uvarint(b, u32::try_from(size).map_err(|_| ProtocolError::TooLong { what: "tagged field", len: size })?);
+        write_uvarint(
+            b,
+            u32::try_from(size).map_err(|_| ProtocolError::TooLong {
+                what: "tagged field",
+                len: size,
+            })?,
+        );
         write(b)
     }
 
@@ -458,7 +515,10 @@ pub fn tagged_field_size(tag: u32, size: usize) -> usize {
 #[inline]
 pub fn unknown_tagged_fields_size(known_count: usize, unknown: &UnknownTaggedFields) -> usize {
     uvarint_size((known_count + unknown.len()) as u32)
-        + unknown.iter().map(|(&t, d)| tagged_field_size(t, d.len())).sum::<usize>()
+        + unknown
+            .iter()
+            .map(|(&t, d)| tagged_field_size(t, d.len()))
+            .sum::<usize>()
 }
 
 #[cfg(test)]

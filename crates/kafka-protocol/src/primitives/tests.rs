@@ -22,7 +22,10 @@ fn roundtrip<T: PartialEq + std::fmt::Debug>(
     assert_eq!(got, v);
     // Every strict prefix is too short.
     for cut in 0..owner.len() {
-        assert!(read(&owner[..cut], &owner).is_err(), "{v:?} cut at {cut} parsed");
+        assert!(
+            read(&owner[..cut], &owner).is_err(),
+            "{v:?} cut at {cut} parsed"
+        );
     }
 }
 
@@ -37,7 +40,7 @@ proptest! {
         roundtrip(f, |b, v| write_u32(b, *v), |i, _| read_u32(i), Some(4));
         roundtrip(g, |b, v| write_f64(b, *v), |i, _| read_f64(i), Some(8));
         roundtrip(h, |b, v| write_bool(b, *v), |i, _| read_bool(i), Some(1));
-        roundtrip(Uuid(u), |b, v| write_uuid(b, v), |i, _| read_uuid(i), Some(16));
+        roundtrip(Uuid(u), write_uuid, |i, _| read_uuid(i), Some(16));
     }
 
     #[test]
@@ -89,23 +92,41 @@ proptest! {
 #[test]
 fn hostile_lengths_are_errors_not_allocations() {
     let owner = Bytes::from_static(&[0x7f, 0xff, 0xff, 0xff, 1, 2, 3]);
-    assert!(matches!(read_nullable_bytes(&owner, &owner, false), Err(nom::Err::Error(ProtocolError::LengthExceedsInput { .. }))));
+    assert!(matches!(
+        read_nullable_bytes(&owner, &owner, false),
+        Err(nom::Err::Error(ProtocolError::LengthExceedsInput { .. }))
+    ));
     assert!(matches!(
         read_nullable_array(&owner, false, read_i8),
         Err(nom::Err::Error(ProtocolError::LengthExceedsInput { .. }))
     ));
     let neg = Bytes::from_static(&[0xff, 0xfe]);
-    assert!(matches!(read_nullable_string(&neg, &neg, false), Err(nom::Err::Error(ProtocolError::InvalidLength { .. }))));
+    assert!(matches!(
+        read_nullable_string(&neg, &neg, false),
+        Err(nom::Err::Error(ProtocolError::InvalidLength { .. }))
+    ));
     let long = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
-    assert!(matches!(read_uvarint(&long), Err(nom::Err::Error(ProtocolError::VarintTooLong { .. }))));
+    assert!(matches!(
+        read_uvarint(&long),
+        Err(nom::Err::Error(ProtocolError::VarintTooLong { .. }))
+    ));
     let bad_utf8 = Bytes::from_static(&[0, 2, 0xc3, 0x28]);
-    assert!(matches!(read_nullable_string(&bad_utf8, &bad_utf8, false), Err(nom::Err::Error(ProtocolError::InvalidUtf8))));
+    assert!(matches!(
+        read_nullable_string(&bad_utf8, &bad_utf8, false),
+        Err(nom::Err::Error(ProtocolError::InvalidUtf8))
+    ));
 }
 
 #[test]
 fn known_encodings() {
     // Zigzag: 0 -> 0, -1 -> 1, 1 -> 2, -64 -> 127, 64 -> 128 (two bytes).
-    let cases: &[(i32, &[u8])] = &[(0, &[0]), (-1, &[1]), (1, &[2]), (-64, &[0x7f]), (64, &[0x80, 0x01])];
+    let cases: &[(i32, &[u8])] = &[
+        (0, &[0]),
+        (-1, &[1]),
+        (1, &[2]),
+        (-64, &[0x7f]),
+        (64, &[0x80, 0x01]),
+    ];
     for (v, want) in cases {
         let mut b = BytesMut::new();
         write_varint(&mut b, *v);

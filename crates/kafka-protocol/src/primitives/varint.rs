@@ -13,7 +13,9 @@ pub fn read_uvarint(i: &[u8]) -> PResult<'_, u32> {
     for (n, &b) in i.iter().enumerate().take(5) {
         // The fifth byte may only carry the top 4 bits.
         if n == 4 && b > 0x0f {
-            return Err(nom::Err::Error(ProtocolError::VarintTooLong { max_bytes: 5 }));
+            return Err(nom::Err::Error(ProtocolError::VarintTooLong {
+                max_bytes: 5,
+            }));
         }
         value |= u32::from(b & 0x7f) << (7 * n);
         if b & 0x80 == 0 {
@@ -21,7 +23,9 @@ pub fn read_uvarint(i: &[u8]) -> PResult<'_, u32> {
         }
     }
     if i.len() >= 5 {
-        Err(nom::Err::Error(ProtocolError::VarintTooLong { max_bytes: 5 }))
+        Err(nom::Err::Error(ProtocolError::VarintTooLong {
+            max_bytes: 5,
+        }))
     } else {
         Err(nom::Err::Error(ProtocolError::Truncated))
     }
@@ -33,7 +37,9 @@ pub fn read_uvarlong(i: &[u8]) -> PResult<'_, u64> {
     let mut value: u64 = 0;
     for (n, &b) in i.iter().enumerate().take(10) {
         if n == 9 && b > 0x01 {
-            return Err(nom::Err::Error(ProtocolError::VarintTooLong { max_bytes: 10 }));
+            return Err(nom::Err::Error(ProtocolError::VarintTooLong {
+                max_bytes: 10,
+            }));
         }
         value |= u64::from(b & 0x7f) << (7 * n);
         if b & 0x80 == 0 {
@@ -41,7 +47,9 @@ pub fn read_uvarlong(i: &[u8]) -> PResult<'_, u64> {
         }
     }
     if i.len() >= 10 {
-        Err(nom::Err::Error(ProtocolError::VarintTooLong { max_bytes: 10 }))
+        Err(nom::Err::Error(ProtocolError::VarintTooLong {
+            max_bytes: 10,
+        }))
     } else {
         Err(nom::Err::Error(ProtocolError::Truncated))
     }

@@ -57,7 +57,12 @@ pub trait RecordsCodec {
     /// Appends the decompressed form of `compressed` to `out`, failing once
     /// more than `limit` bytes would come out (a decompression bomb must not
     /// exhaust memory).
-    fn decompress(&self, compressed: &[u8], out: &mut BytesMut, limit: usize) -> Result<(), ProtocolError>;
+    fn decompress(
+        &self,
+        compressed: &[u8],
+        out: &mut BytesMut,
+        limit: usize,
+    ) -> Result<(), ProtocolError>;
 }
 
 /// Finds the codec for a batch being read.

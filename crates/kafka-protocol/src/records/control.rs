@@ -52,7 +52,9 @@ pub struct ControlRecord {
 impl ControlRecord {
     /// Decodes the control record of a control batch's record.
     pub fn parse(record: &Record<'_>) -> Result<ControlRecord, ProtocolError> {
-        let key = record.key.ok_or(ProtocolError::MalformedBatch("control record without key"))?;
+        let key = record
+            .key
+            .ok_or(ProtocolError::MalformedBatch("control record without key"))?;
         let (k, version) = read_i16(key)?;
         let (_, kind) = read_i16(k)?;
         let kind = ControlRecordType::from_i16(kind);
@@ -62,11 +64,17 @@ impl ControlRecord {
                 read_i32(v)?.1
             }
             (ControlRecordType::Abort | ControlRecordType::Commit, None) => {
-                return Err(ProtocolError::MalformedBatch("transaction marker without value"))
+                return Err(ProtocolError::MalformedBatch(
+                    "transaction marker without value",
+                ))
             }
             _ => -1,
         };
-        Ok(ControlRecord { version, kind, coordinator_epoch })
+        Ok(ControlRecord {
+            version,
+            kind,
+            coordinator_epoch,
+        })
     }
 
     /// The key bytes of this control record.

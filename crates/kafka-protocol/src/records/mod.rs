@@ -15,11 +15,15 @@
 //! maxTimestamp 35, producerId 43, producerEpoch 51, baseSequence 53,
 //! recordCount 57, records 61. The CRC covers bytes 21 to the end.
 
+#[cfg(feature = "compression")]
+mod builtin;
 mod codec;
 mod control;
 mod reader;
 mod writer;
 
+#[cfg(feature = "compression")]
+pub use builtin::BuiltinCodecs;
 pub use codec::{CodecRegistry, Compression, NoCompression, RecordsCodec};
 pub use control::{ControlRecord, ControlRecordType};
 pub use reader::{Header, HeaderIter, Headers, Record, RecordBatch, RecordBatches, Records};

@@ -4,8 +4,13 @@
 use bytes::{Bytes, BytesMut};
 
 use super::codec::{CodecRegistry, Compression};
-use super::{attributes, TimestampType, BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, MAGIC_V2, OFFSET_ATTRIBUTES};
-use crate::primitives::{fail, read_i16, read_i32, read_i64, read_i8, read_u32, read_varint, read_varlong, share, take, PResult};
+use super::{
+    attributes, TimestampType, BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, MAGIC_V2, OFFSET_ATTRIBUTES,
+};
+use crate::primitives::{
+    fail, read_i16, read_i32, read_i64, read_i8, read_u32, read_varint, read_varlong, share, take,
+    PResult,
+};
 use crate::ProtocolError;
 
 /// A parsed RecordBatch v2 header with its records section as on the wire
@@ -57,7 +62,9 @@ impl RecordBatch {
         let (i, base_offset) = read_i64(i)?;
         let (i, batch_length) = read_i32(i)?;
         if batch_length < (BATCH_HEADER_SIZE - BATCH_LOG_OVERHEAD) as i32 {
-            return fail(ProtocolError::MalformedBatch("batch length shorter than the header"));
+            return fail(ProtocolError::MalformedBatch(
+                "batch length shorter than the header",
+            ));
         }
         let total = BATCH_LOG_OVERHEAD + batch_length as usize;
         if whole.len() < total {
@@ -71,7 +78,10 @@ impl RecordBatch {
         let (i, crc) = read_u32(i)?;
         let computed = crc32c::crc32c(&whole[OFFSET_ATTRIBUTES..total]);
         if computed != crc {
-            return fail(ProtocolError::CrcMismatch { stored: crc, computed });
+            return fail(ProtocolError::CrcMismatch {
+                stored: crc,
+                computed,
+            });
         }
         let (i, attributes) = read_i16(i)?;
         let (i, last_offset_delta) = read_i32(i)?;
@@ -148,12 +158,18 @@ impl RecordBatch {
     /// The uncompressed records section: the section itself when the batch
     /// is not compressed, else its decompression (at most `limit` bytes) with
     /// the codec `codecs` gives for it.
-    pub fn decompressed_records(&self, codecs: &dyn CodecRegistry, limit: usize) -> Result<Bytes, ProtocolError> {
+    pub fn decompressed_records(
+        &self,
+        codecs: &dyn CodecRegistry,
+        limit: usize,
+    ) -> Result<Bytes, ProtocolError> {
         let compression = self.compression()?;
         if compression == Compression::None {
             return Ok(self.records.clone());
         }
-        let codec = codecs.codec(compression).ok_or(ProtocolError::UnknownCompression(compression.id()))?;
+        let codec = codecs
+            .codec(compression)
+            .ok_or(ProtocolError::UnknownCompression(compression.id()))?;
         let mut out = BytesMut::new();
         codec.decompress(&self.records, &mut out, limit)?;
         Ok(out.freeze())
@@ -167,7 +183,8 @@ impl RecordBatch {
             remaining: self.record_count,
             base_offset: self.base_offset,
             base_timestamp: self.base_timestamp,
-            log_append_time: (self.timestamp_type() == TimestampType::LogAppendTime).then_some(self.max_timestamp),
+            log_append_time: (self.timestamp_type() == TimestampType::LogAppendTime)
+                .then_some(self.max_timestamp),
             failed: false,
         }
     }
@@ -185,7 +202,10 @@ pub struct RecordBatches {
 impl RecordBatches {
     /// Batches of `records`.
     pub fn new(records: Bytes) -> Self {
-        RecordBatches { rest: records, failed: false }
+        RecordBatches {
+            rest: records,
+            failed: false,
+        }
     }
 
     /// Bytes left over after the last complete batch.
@@ -257,7 +277,11 @@ impl<'a> Headers<'a> {
 
     /// Iterates the headers; malformed bytes give one error, then the end.
     pub fn iter(&self) -> HeaderIter<'a> {
-        HeaderIter { rest: self.raw, remaining: self.count, failed: false }
+        HeaderIter {
+            rest: self.raw,
+            remaining: self.count,
+            failed: false,
+        }
     }
 }
 
@@ -316,7 +340,10 @@ fn read_varint_bytes(i: &[u8]) -> Result<(&[u8], Option<&[u8]>), ProtocolError> 
     let (i, len) = read_varint(i)?;
     match len {
         -1 => Ok((i, None)),
-        n if n < 0 => Err(ProtocolError::InvalidLength { what: "record field", len: i64::from(n) }),
+        n if n < 0 => Err(ProtocolError::InvalidLength {
+            what: "record field",
+            len: i64::from(n),
+        }),
         n => {
             let (i, b) = take(i, n as usize)?;
             Ok((i, Some(b)))
@@ -339,7 +366,10 @@ impl<'a> Records<'a> {
     fn parse_record(&mut self) -> Result<Record<'a>, ProtocolError> {
         let (i, len) = read_varint(self.rest)?;
         if len < 0 {
-            return Err(ProtocolError::InvalidLength { what: "record", len: i64::from(len) });
+            return Err(ProtocolError::InvalidLength {
+                what: "record",
+                len: i64::from(len),
+            });
         }
         let (after, body) = take(i, len as usize)?;
         let (i, _attributes) = read_i8(body)?;
@@ -349,17 +379,23 @@ impl<'a> Records<'a> {
         let (i, value) = read_varint_bytes(i)?;
         let (i, count) = read_varint(i)?;
         if count < 0 || count as usize > i.len() / 2 {
-            return Err(ProtocolError::MalformedBatch("header count does not fit the record"));
+            return Err(ProtocolError::MalformedBatch(
+                "header count does not fit the record",
+            ));
         }
         if count == 0 && !i.is_empty() {
-            return Err(ProtocolError::MalformedBatch("bytes after the record's last field"));
+            return Err(ProtocolError::MalformedBatch(
+                "bytes after the record's last field",
+            ));
         }
         self.rest = after;
         Ok(Record {
             offset_delta,
             timestamp_delta,
             offset: self.base_offset.wrapping_add(i64::from(offset_delta)),
-            timestamp: self.log_append_time.unwrap_or(self.base_timestamp.wrapping_add(timestamp_delta)),
+            timestamp: self
+                .log_append_time
+                .unwrap_or(self.base_timestamp.wrapping_add(timestamp_delta)),
             key,
             value,
             headers: Headers { count, raw: i },
@@ -380,7 +416,9 @@ impl<'a> Iterator for Records<'a> {
                 return None;
             }
             self.failed = true;
-            return Some(Err(ProtocolError::MalformedBatch("bytes after the last record")));
+            return Some(Err(ProtocolError::MalformedBatch(
+                "bytes after the last record",
+            )));
         }
         self.remaining -= 1;
         let r = self.parse_record();

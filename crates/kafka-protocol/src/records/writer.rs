@@ -4,7 +4,10 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::codec::RecordsCodec;
-use super::{attributes, Compression, BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, MAGIC_V2, OFFSET_ATTRIBUTES, OFFSET_CRC};
+use super::{
+    attributes, Compression, BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, MAGIC_V2, OFFSET_ATTRIBUTES,
+    OFFSET_CRC,
+};
 use crate::primitives::{varint_size, varlong_size, write_varint, write_varlong};
 use crate::ProtocolError;
 
@@ -43,7 +46,13 @@ impl Default for BatchParams {
 }
 
 /// Encoded size of one record (length prefix included).
-pub fn record_size<'h, H>(timestamp_delta: i64, offset_delta: i32, key: Option<&[u8]>, value: Option<&[u8]>, headers: H) -> usize
+pub fn record_size<'h, H>(
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: H,
+) -> usize
 where
     H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
 {
@@ -61,7 +70,13 @@ fn bytes_size(b: Option<&[u8]>) -> usize {
 
 /// Size of a record without its length prefix, and its header count.
 #[inline]
-fn record_body_size<'h, H>(timestamp_delta: i64, offset_delta: i32, key: Option<&[u8]>, value: Option<&[u8]>, headers: H) -> (usize, i32)
+fn record_body_size<'h, H>(
+    timestamp_delta: i64,
+    offset_delta: i32,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: H,
+) -> (usize, i32)
 where
     H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
 {
@@ -129,7 +144,12 @@ impl RecordBatchWriter {
         buf.clear();
         // Reserved for the header, filled in by `finish`.
         buf.put_bytes(0, BATCH_HEADER_SIZE);
-        RecordBatchWriter { buf, count: 0, base_timestamp: 0, max_timestamp: i64::MIN }
+        RecordBatchWriter {
+            buf,
+            count: 0,
+            base_timestamp: 0,
+            max_timestamp: i64::MIN,
+        }
     }
 
     /// Number of records appended.
@@ -149,27 +169,49 @@ impl RecordBatchWriter {
 
     /// Bytes the batch would hold after appending this record, for the
     /// "does it still fit" check of an accumulator.
-    pub fn size_after<'h, H>(&self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: H) -> usize
+    pub fn size_after<'h, H>(
+        &self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: H,
+    ) -> usize
     where
         H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
     {
-        let delta = if self.count == 0 { 0 } else { timestamp.wrapping_sub(self.base_timestamp) };
+        let delta = if self.count == 0 {
+            0
+        } else {
+            timestamp.wrapping_sub(self.base_timestamp)
+        };
         self.buf.len() + record_size(delta, self.count, key, value, headers)
     }
 
     /// Appends one record. `headers` are (key, nullable value) pairs and are
     /// walked twice (size, then bytes), so they must be cheap to clone.
-    pub fn append<'h, H>(&mut self, timestamp: i64, key: Option<&[u8]>, value: Option<&[u8]>, headers: H) -> Result<(), ProtocolError>
+    pub fn append<'h, H>(
+        &mut self,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: H,
+    ) -> Result<(), ProtocolError>
     where
         H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
         H::IntoIter: Clone,
     {
         if self.count == i32::MAX {
-            return Err(ProtocolError::TooLong { what: "record count", len: self.count as usize });
+            return Err(ProtocolError::TooLong {
+                what: "record count",
+                len: self.count as usize,
+            });
         }
         for b in [key, value].into_iter().flatten() {
             if b.len() > i32::MAX as usize {
-                return Err(ProtocolError::TooLong { what: "record key or value", len: b.len() });
+                return Err(ProtocolError::TooLong {
+                    what: "record key or value",
+                    len: b.len(),
+                });
             }
         }
         if self.count == 0 {
@@ -178,9 +220,13 @@ impl RecordBatchWriter {
         let timestamp_delta = timestamp.wrapping_sub(self.base_timestamp);
         let offset_delta = self.count;
         let headers = headers.into_iter();
-        let (body, header_count) = record_body_size(timestamp_delta, offset_delta, key, value, headers.clone());
+        let (body, header_count) =
+            record_body_size(timestamp_delta, offset_delta, key, value, headers.clone());
         if body > i32::MAX as usize {
-            return Err(ProtocolError::TooLong { what: "record", len: body });
+            return Err(ProtocolError::TooLong {
+                what: "record",
+                len: body,
+            });
         }
         let buf = &mut self.buf;
         buf.reserve(body + 5);
@@ -203,19 +249,31 @@ impl RecordBatchWriter {
     /// Finishes the batch: compresses the records section with `codec` (if
     /// given), then fills the header and the CRC-32C in place. Returns the
     /// batch ready to be placed in a Produce request.
-    pub fn finish(self, params: BatchParams, codec: Option<&dyn RecordsCodec>) -> Result<Bytes, ProtocolError> {
+    pub fn finish(
+        self,
+        params: BatchParams,
+        codec: Option<&dyn RecordsCodec>,
+    ) -> Result<Bytes, ProtocolError> {
         self.finish_mut(params, codec).map(BytesMut::freeze)
     }
 
     /// As [`RecordBatchWriter::finish`], returning the mutable buffer (so that
     /// header fields can still be patched, see [`set_producer_state`]).
-    pub fn finish_mut(self, params: BatchParams, codec: Option<&dyn RecordsCodec>) -> Result<BytesMut, ProtocolError> {
+    pub fn finish_mut(
+        self,
+        params: BatchParams,
+        codec: Option<&dyn RecordsCodec>,
+    ) -> Result<BytesMut, ProtocolError> {
         if self.count == 0 {
-            return Err(ProtocolError::MalformedBatch("a batch needs at least one record"));
+            return Err(ProtocolError::MalformedBatch(
+                "a batch needs at least one record",
+            ));
         }
         let (mut buf, compression) = match codec {
             Some(c) if c.compression() != Compression::None => {
-                let mut out = BytesMut::with_capacity(BATCH_HEADER_SIZE + (self.buf.len() - BATCH_HEADER_SIZE) / 2 + 64);
+                let mut out = BytesMut::with_capacity(
+                    BATCH_HEADER_SIZE + (self.buf.len() - BATCH_HEADER_SIZE) / 2 + 64,
+                );
                 out.put_bytes(0, BATCH_HEADER_SIZE);
                 c.compress(&self.buf[BATCH_HEADER_SIZE..], &mut out)?;
                 (out, c.compression())
@@ -223,8 +281,10 @@ impl RecordBatchWriter {
             _ => (self.buf, Compression::None),
         };
         let batch_length = buf.len() - BATCH_LOG_OVERHEAD;
-        let batch_length =
-            i32::try_from(batch_length).map_err(|_| ProtocolError::TooLong { what: "record batch", len: batch_length })?;
+        let batch_length = i32::try_from(batch_length).map_err(|_| ProtocolError::TooLong {
+            what: "record batch",
+            len: batch_length,
+        })?;
         let mut attrs = compression.id() as i16;
         if params.transactional {
             attrs |= attributes::TRANSACTIONAL;
@@ -254,7 +314,12 @@ impl RecordBatchWriter {
 /// Rewrites producer id, epoch and base sequence of a finished batch and
 /// recomputes its CRC: what a producer does when a retried batch gets a new
 /// epoch or sequences are reset.
-pub fn set_producer_state(batch: &mut [u8], producer_id: i64, producer_epoch: i16, base_sequence: i32) -> Result<(), ProtocolError> {
+pub fn set_producer_state(
+    batch: &mut [u8],
+    producer_id: i64,
+    producer_epoch: i16,
+    base_sequence: i32,
+) -> Result<(), ProtocolError> {
     if batch.len() < BATCH_HEADER_SIZE {
         return Err(ProtocolError::Truncated);
     }
