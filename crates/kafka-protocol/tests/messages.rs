@@ -1,0 +1,207 @@
+//! Cross-cutting checks of the generated messages: API key table, header
+//! versions, version bounds, Produce v12, unknown tagged fields, hostile input.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::generated::api_versions_response::ApiVersion;
+use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::generated::{
+    ApiVersionsResponse, MetadataRequest, ProduceRequest, RequestHeader,
+};
+use kafka_protocol::messages::{
+    ApiKey, Decodable, Encodable, Message, Request, RequestKind, ResponseKind,
+};
+use kafka_protocol::primitives::{write_uvarint, StrBytes};
+use kafka_protocol::ProtocolError;
+
+#[test]
+fn api_key_table() {
+    assert_eq!(
+        ApiKey::ALL.len(),
+        88,
+        "the schema set has 176 request/response schemas, one pair per API key"
+    );
+    assert_eq!(ApiKey::from_i16(0), Some(ApiKey::Produce));
+    assert_eq!(ApiKey::try_from(18).unwrap(), ApiKey::ApiVersions);
+    assert!(matches!(
+        ApiKey::try_from(-5),
+        Err(ProtocolError::UnknownApiKey(-5))
+    ));
+    for k in ApiKey::ALL {
+        assert_eq!(ApiKey::from_i16(*k as i16), Some(*k));
+        assert!(k.versions().min <= k.versions().max, "{k}");
+    }
+    assert_eq!(
+        ApiKey::Produce.versions().max,
+        12,
+        "Produce v12 is spoken with the v11 layout"
+    );
+    assert_eq!(<ProduceRequest as Request>::API_KEY, ApiKey::Produce);
+}
+
+#[test]
+fn header_versions() {
+    assert_eq!(ApiKey::Produce.request_header_version(8), 1);
+    assert_eq!(ApiKey::Produce.request_header_version(9), 2);
+    assert_eq!(ApiKey::Produce.response_header_version(8), 0);
+    assert_eq!(ApiKey::Produce.response_header_version(9), 1);
+    assert_eq!(ApiKey::ApiVersions.request_header_version(3), 2);
+    assert_eq!(
+        ApiKey::ApiVersions.response_header_version(3),
+        0,
+        "ApiVersions responses always use header v0"
+    );
+    assert_eq!(ApiKey::ControlledShutdown.request_header_version(0), 0);
+    assert_eq!(ApiKey::ControlledShutdown.request_header_version(1), 1);
+}
+
+#[test]
+fn client_id_is_never_compact() {
+    // RequestHeader v2 is flexible, but ClientId keeps its int16 length.
+    let h = RequestHeader {
+        request_api_key: 3,
+        request_api_version: 12,
+        correlation_id: 7,
+        client_id: Some("ab".into()),
+        ..Default::default()
+    };
+    let b = h.to_bytes(2).unwrap();
+    assert_eq!(&b[..], &[0, 3, 0, 12, 0, 0, 0, 7, 0, 2, b'a', b'b', 0]);
+}
+
+#[test]
+fn versions_outside_the_range_are_errors() {
+    let m = MetadataRequest::default();
+    assert!(matches!(
+        m.to_bytes(13),
+        Err(ProtocolError::UnsupportedVersion { .. })
+    ));
+    assert!(matches!(
+        MetadataRequest::decode(&Bytes::new(), -1),
+        Err(ProtocolError::UnsupportedVersion { .. })
+    ));
+}
+
+#[test]
+fn produce_v12_has_the_v11_layout() {
+    let mut req = ProduceRequest {
+        transactional_id: Some("tx".into()),
+        acks: -1,
+        timeout_ms: 1500,
+        ..Default::default()
+    };
+    req.topic_data.push(TopicProduceData {
+        name: "t".into(),
+        partition_data: vec![PartitionProduceData {
+            index: 3,
+            records: Some(Bytes::from_static(b"batch")),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    assert_eq!(req.to_bytes(12).unwrap(), req.to_bytes(11).unwrap());
+    assert_eq!(
+        ProduceRequest::decode(&req.to_bytes(12).unwrap(), 12).unwrap(),
+        req
+    );
+}
+
+#[test]
+fn non_ignorable_field_missing_from_version_is_an_error() {
+    // Produce v3+ has TransactionalId; at v2 a transactional id cannot be sent.
+    let req = ProduceRequest {
+        transactional_id: Some("tx".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        req.to_bytes(2),
+        Err(ProtocolError::FieldNotInVersion {
+            field: "TransactionalId",
+            version: 2
+        })
+    ));
+}
+
+#[test]
+fn unknown_tagged_fields_are_kept() {
+    let mut resp = ApiVersionsResponse::default();
+    resp.api_keys.push(ApiVersion {
+        api_key: 0,
+        min_version: 3,
+        max_version: 12,
+        ..Default::default()
+    });
+    let mut bytes = BytesMut::from(&resp.to_bytes(3).unwrap()[..]);
+    // Replace the empty top-level tagged section (last byte) with one unknown field, tag 99.
+    bytes.truncate(bytes.len() - 1);
+    write_uvarint(&mut bytes, 1);
+    write_uvarint(&mut bytes, 99);
+    write_uvarint(&mut bytes, 3);
+    bytes.put_slice(b"xyz");
+    let bytes = bytes.freeze();
+    let decoded = ApiVersionsResponse::decode(&bytes, 3).unwrap();
+    assert_eq!(
+        decoded.unknown_tagged_fields.get(&99).map(|b| &b[..]),
+        Some(&b"xyz"[..])
+    );
+    assert_eq!(decoded.to_bytes(3).unwrap(), bytes);
+}
+
+#[test]
+fn defaults_come_from_the_schemas() {
+    let m = MetadataRequest::default();
+    assert!(
+        m.allow_auto_topic_creation,
+        "AllowAutoTopicCreation defaults to true"
+    );
+    assert_eq!(m.topics, Some(Vec::new()));
+    assert_eq!(ProduceRequest::default().transactional_id, None);
+}
+
+#[test]
+fn hostile_bodies_are_errors() {
+    // A topic array claiming 2^31-1 entries in a 12-byte body.
+    let mut b = BytesMut::new();
+    b.put_i16(-1); // transactional id: null
+    b.put_i16(1);
+    b.put_i32(1000);
+    b.put_i32(i32::MAX);
+    let b = b.freeze();
+    assert!(matches!(
+        ProduceRequest::decode(&b, 8),
+        Err(ProtocolError::LengthExceedsInput { .. })
+    ));
+    // Trailing bytes after a complete message.
+    let mut ok = BytesMut::from(&MetadataRequest::default().to_bytes(4).unwrap()[..]);
+    ok.put_u8(0);
+    assert!(matches!(
+        MetadataRequest::decode(&ok.freeze(), 4),
+        Err(ProtocolError::TrailingBytes(1))
+    ));
+    for k in ApiKey::ALL {
+        for v in [k.versions().min, k.versions().max] {
+            for junk in [
+                &[][..],
+                &[0xff][..],
+                &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80][..],
+            ] {
+                let junk = Bytes::copy_from_slice(junk);
+                let _ = RequestKind::decode(*k, v, &junk);
+                let _ = ResponseKind::decode(*k, v, &junk);
+            }
+        }
+    }
+}
+
+#[test]
+fn strings_decode_without_copying() {
+    let h = RequestHeader {
+        client_id: Some(StrBytes::from_string("client-1".to_string())),
+        ..Default::default()
+    };
+    let bytes = h.to_bytes(1).unwrap();
+    let (_, decoded) = RequestHeader::decode_from(&bytes, &bytes, 1).unwrap();
+    let id = decoded.client_id.clone().unwrap();
+    assert_eq!(id, "client-1");
+    assert_eq!(id.as_bytes().as_ptr(), bytes[10..].as_ptr());
+    assert_eq!(decoded.encoded_size(1).unwrap(), bytes.len());
+}
