@@ -1,0 +1,518 @@
+//! One connection to one broker: any number of requests in flight, matched to
+//! responses by correlation id.
+//!
+//! Two tasks own the socket: a writer that drains a queue of encoded frames
+//! (so a caller that is cancelled mid-request can never leave half a frame on
+//! the wire) and a reader that routes each response to its waiting request
+//! through a table of correlation ids. A request future removes its table
+//! entry when dropped, so a late response for it is read and discarded. When
+//! the socket fails, every pending request gets the error.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use futures_util::StreamExt;
+use kafka_protocol::generated::{
+    ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+};
+use kafka_protocol::messages::{ApiKey, Decodable, Encodable, Message, Request};
+use kafka_protocol::primitives::StrBytes;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::codec::FramedRead;
+
+use crate::frame::{FrameCodec, DEFAULT_MAX_FRAME_SIZE};
+use crate::versions::BrokerVersions;
+use crate::CodecError;
+
+/// Kafka's error code for a version the broker does not speak.
+const UNSUPPORTED_VERSION: i16 = 35;
+
+/// Settings of a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// `client.id` sent in every request header.
+    pub client_id: Option<String>,
+    /// Client software name sent in ApiVersions (v3+).
+    pub client_software_name: String,
+    /// Client software version sent in ApiVersions (v3+).
+    pub client_software_version: String,
+    /// How long a TCP connect may take.
+    pub connect_timeout: Duration,
+    /// How long a request may wait for its response.
+    pub request_timeout: Duration,
+    /// Largest response frame accepted.
+    pub max_frame_size: usize,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            client_id: Some("kafka-rs".into()),
+            client_software_name: "kafka-rs".into(),
+            client_software_version: env!("CARGO_PKG_VERSION").into(),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+        }
+    }
+}
+
+struct Pending {
+    tx: oneshot::Sender<Result<Bytes, CodecError>>,
+    response_header_version: i16,
+}
+
+#[derive(Default)]
+struct State {
+    pending: HashMap<i32, Pending>,
+    closed: Option<Arc<str>>,
+}
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave the table inconsistent
+        // (every update is a single insert/remove), so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Marks the connection closed and fails every pending request.
+    fn fail(&self, reason: &str) {
+        let mut st = self.lock();
+        if st.closed.is_none() {
+            st.closed = Some(reason.into());
+        }
+        let reason = st.closed.clone().unwrap_or_else(|| reason.into());
+        for (_, p) in st.pending.drain() {
+            let _ = p.tx.send(Err(CodecError::Disconnected(reason.clone())));
+        }
+    }
+}
+
+/// Removes a request's table entry when its future ends in any way.
+struct PendingGuard<'a> {
+    shared: &'a Shared,
+    correlation_id: i32,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        self.shared.lock().pending.remove(&self.correlation_id);
+    }
+}
+
+enum WriteOp {
+    Frame(Bytes),
+    /// A frame whose caller waits until it is written (requests without a response).
+    FrameNotify(Bytes, oneshot::Sender<Result<(), CodecError>>),
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    writes: mpsc::UnboundedSender<WriteOp>,
+    next_correlation_id: AtomicI32,
+    config: ConnectionConfig,
+    client_id: Option<StrBytes>,
+    peer: String,
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.shared.fail("connection dropped");
+    }
+}
+
+/// A connection to one broker, cheap to clone (clones share the socket).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), kafka_codec::CodecError> {
+/// use kafka_codec::{Connection, ConnectionConfig};
+/// use kafka_protocol::generated::MetadataRequest;
+///
+/// let conn = Connection::connect("127.0.0.1:9092", ConnectionConfig::default()).await?;
+/// let metadata = conn.send(&MetadataRequest { topics: None, ..Default::default() }).await?;
+/// println!("{} brokers", metadata.brokers.len());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Connection {
+    inner: Arc<Inner>,
+    versions: Arc<BrokerVersions>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("peer", &self.inner.peer)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Connects over TCP (within `connect_timeout`) and negotiates versions.
+    pub async fn connect(addr: &str, config: ConnectionConfig) -> Result<Connection, CodecError> {
+        let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| CodecError::ConnectTimeout {
+                addr: addr.to_string(),
+                timeout: config.connect_timeout,
+            })??;
+        stream.set_nodelay(true)?;
+        let peer = stream
+            .peer_addr()
+            .map(|a: SocketAddr| a.to_string())
+            .unwrap_or_else(|_| addr.to_string());
+        let (r, w) = stream.into_split();
+        Self::start(r, w, peer, config).await
+    }
+
+    /// Runs the protocol over an already connected stream (for example a TLS
+    /// stream), then negotiates versions.
+    pub async fn from_stream<S>(
+        stream: S,
+        peer: String,
+        config: ConnectionConfig,
+    ) -> Result<Connection, CodecError>
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
+        let (r, w) = tokio::io::split(stream);
+        Self::start(r, w, peer, config).await
+    }
+
+    async fn start<R, W>(
+        r: R,
+        w: W,
+        peer: String,
+        config: ConnectionConfig,
+    ) -> Result<Connection, CodecError>
+    where
+        R: AsyncRead + Send + Unpin + 'static,
+        W: AsyncWrite + Send + Unpin + 'static,
+    {
+        let shared = Arc::new(Shared::default());
+        let (writes, rx) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_loop(
+            FramedRead::new(r, FrameCodec::new(config.max_frame_size)),
+            shared.clone(),
+        ));
+        let writer = tokio::spawn(write_loop(
+            BufWriter::with_capacity(64 * 1024, w),
+            rx,
+            shared.clone(),
+        ));
+        let inner = Arc::new(Inner {
+            shared,
+            writes,
+            next_correlation_id: AtomicI32::new(0),
+            client_id: config.client_id.clone().map(StrBytes::from_string),
+            config,
+            peer,
+            tasks: [reader, writer],
+        });
+        let versions = Arc::new(negotiate_api_versions(&inner).await?);
+        Ok(Connection { inner, versions })
+    }
+
+    /// The broker's address.
+    pub fn peer(&self) -> &str {
+        &self.inner.peer
+    }
+
+    /// The API versions and finalized features of the broker.
+    pub fn versions(&self) -> &BrokerVersions {
+        &self.versions
+    }
+
+    /// Whether the socket failed or was closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.shared.lock().closed.is_some()
+    }
+
+    /// Sends a request at the negotiated version and waits for its response.
+    pub async fn send<R: Request>(&self, request: &R) -> Result<R::Response, CodecError> {
+        let version = self.versions.negotiate(R::API_KEY)?;
+        self.send_version(request, version).await
+    }
+
+    /// Sends a request at `version` and waits for its response.
+    pub async fn send_version<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<R::Response, CodecError> {
+        self.send_version_timeout(request, version, self.inner.config.request_timeout)
+            .await
+    }
+
+    /// Sends a request at `version` and waits at most `timeout` for its response.
+    pub async fn send_version_timeout<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+        timeout: Duration,
+    ) -> Result<R::Response, CodecError> {
+        let body = roundtrip(&self.inner, R::API_KEY, version, request, timeout).await?;
+        Ok(R::Response::decode(&body, version)?)
+    }
+
+    /// Sends a request that gets no response (a Produce with acks=0) and
+    /// waits until it is written to the socket.
+    pub async fn send_without_response<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<(), CodecError> {
+        let inner = &self.inner;
+        let correlation_id = inner.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+        let frame = encode_frame(inner, R::API_KEY, version, correlation_id, request)?;
+        if let Some(reason) = inner.shared.lock().closed.clone() {
+            return Err(CodecError::Disconnected(reason));
+        }
+        let (tx, rx) = oneshot::channel();
+        inner
+            .writes
+            .send(WriteOp::FrameNotify(frame, tx))
+            .map_err(|_| CodecError::Disconnected("writer stopped".into()))?;
+        rx.await
+            .map_err(|_| CodecError::Disconnected("writer stopped".into()))?
+    }
+}
+
+/// Encodes `size | header | body` for one request.
+fn encode_frame<B: Encodable>(
+    inner: &Inner,
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    body: &B,
+) -> Result<Bytes, CodecError> {
+    let header = RequestHeader {
+        request_api_key: api as i16,
+        request_api_version: version,
+        correlation_id,
+        client_id: inner.client_id.clone(),
+        ..Default::default()
+    };
+    let header_version = api.request_header_version(version);
+    let size = header.encoded_size(header_version)? + body.encoded_size(version)?;
+    if size > i32::MAX as usize {
+        return Err(CodecError::FrameTooLarge {
+            size,
+            max: i32::MAX as usize,
+        });
+    }
+    let mut frame = BytesMut::with_capacity(4 + size);
+    frame.put_i32(size as i32);
+    header.encode(&mut frame, header_version)?;
+    body.encode(&mut frame, version)?;
+    Ok(frame.freeze())
+}
+
+/// Sends one request and waits for its response body (the response header stripped).
+async fn roundtrip<B: Encodable>(
+    inner: &Inner,
+    api: ApiKey,
+    version: i16,
+    body: &B,
+    timeout: Duration,
+) -> Result<Bytes, CodecError> {
+    let correlation_id = inner.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+    let frame = encode_frame(inner, api, version, correlation_id, body)?;
+    let (tx, rx) = oneshot::channel();
+    {
+        let mut st = inner.shared.lock();
+        if let Some(reason) = &st.closed {
+            return Err(CodecError::Disconnected(reason.clone()));
+        }
+        st.pending.insert(
+            correlation_id,
+            Pending {
+                tx,
+                response_header_version: api.response_header_version(version),
+            },
+        );
+    }
+    let _guard = PendingGuard {
+        shared: &inner.shared,
+        correlation_id,
+    };
+    tracing::trace!(peer = %inner.peer, %api, version, correlation_id, bytes = frame.len(), "request");
+    inner
+        .writes
+        .send(WriteOp::Frame(frame))
+        .map_err(|_| CodecError::Disconnected("writer stopped".into()))?;
+    match tokio::time::timeout(timeout, rx).await {
+        Err(_) => {
+            tracing::debug!(peer = %inner.peer, %api, version, correlation_id, ?timeout, "request timed out");
+            Err(CodecError::RequestTimeout {
+                api,
+                version,
+                timeout,
+            })
+        }
+        Ok(Err(_)) => Err(CodecError::Disconnected("connection task ended".into())),
+        Ok(Ok(result)) => result,
+    }
+}
+
+/// ApiVersions at the highest version we speak; when the broker answers
+/// UNSUPPORTED_VERSION (with a v0 body listing what it speaks), retry lower.
+async fn negotiate_api_versions(inner: &Inner) -> Result<BrokerVersions, CodecError> {
+    let mut version = ApiKey::ApiVersions.versions().max;
+    loop {
+        let request = ApiVersionsRequest {
+            client_software_name: StrBytes::from_string(inner.config.client_software_name.clone()),
+            client_software_version: StrBytes::from_string(
+                inner.config.client_software_version.clone(),
+            ),
+            ..Default::default()
+        };
+        let body = roundtrip(
+            inner,
+            ApiKey::ApiVersions,
+            version,
+            &request,
+            inner.config.request_timeout,
+        )
+        .await?;
+        // On UNSUPPORTED_VERSION the broker writes a v0 body whatever we asked;
+        // the error code comes first in every version.
+        let error_code = body
+            .get(..2)
+            .map_or(-1, |b| i16::from_be_bytes([b[0], b[1]]));
+        let body_version = if error_code == UNSUPPORTED_VERSION {
+            0
+        } else {
+            version
+        };
+        let response = ApiVersionsResponse::decode(&body, body_version)?;
+        match response.error_code {
+            0 => return Ok(BrokerVersions::from_response(&response)),
+            UNSUPPORTED_VERSION if version > 0 => {
+                let broker_max = response
+                    .api_keys
+                    .iter()
+                    .find(|k| k.api_key == ApiKey::ApiVersions as i16)
+                    .map(|k| k.max_version);
+                let next = broker_max.map_or(version - 1, |m| m.min(version - 1));
+                tracing::debug!(
+                    from = version,
+                    to = next,
+                    "broker rejected our ApiVersions version; retrying lower"
+                );
+                version = next.max(0);
+            }
+            code => return Err(CodecError::ApiVersions(code)),
+        }
+    }
+}
+
+async fn read_loop<R: AsyncRead + Unpin>(
+    mut frames: FramedRead<R, FrameCodec>,
+    shared: Arc<Shared>,
+) {
+    loop {
+        match frames.next().await {
+            Some(Ok(frame)) => {
+                let frame = frame.freeze();
+                if frame.len() < 4 {
+                    shared.fail("response shorter than a correlation id");
+                    return;
+                }
+                let correlation_id = i32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+                let pending = shared.lock().pending.remove(&correlation_id);
+                let Some(pending) = pending else {
+                    // The request was cancelled or timed out: discard its late response.
+                    tracing::trace!(
+                        correlation_id,
+                        "discarding response of a request no longer waiting"
+                    );
+                    continue;
+                };
+                let body = match ResponseHeader::decode_from(
+                    &frame,
+                    &frame,
+                    pending.response_header_version,
+                ) {
+                    Ok((rest, _)) => Ok(frame.slice(frame.len() - rest.len()..)),
+                    Err(e) => Err(CodecError::Protocol(e.into())),
+                };
+                let _ = pending.tx.send(body);
+            }
+            Some(Err(e)) => {
+                shared.fail(&format!("read failed: {e}"));
+                return;
+            }
+            None => {
+                shared.fail("broker closed the connection");
+                return;
+            }
+        }
+    }
+}
+
+async fn write_loop<W: AsyncWrite + Unpin>(
+    mut w: BufWriter<W>,
+    mut rx: mpsc::UnboundedReceiver<WriteOp>,
+    shared: Arc<Shared>,
+) {
+    let mut notify = Vec::new();
+    while let Some(first) = rx.recv().await {
+        // Write everything queued, then flush once: pipelined requests share syscalls.
+        let mut op = Some(first);
+        let mut result = Ok(());
+        while let Some(o) = op.take() {
+            let frame = match o {
+                WriteOp::Frame(f) => f,
+                WriteOp::FrameNotify(f, tx) => {
+                    notify.push(tx);
+                    f
+                }
+            };
+            if let Err(e) = w.write_all(&frame).await {
+                result = Err(e);
+                break;
+            }
+            op = rx.try_recv().ok();
+        }
+        if result.is_ok() {
+            result = w.flush().await;
+        }
+        match result {
+            Ok(()) => {
+                for tx in notify.drain(..) {
+                    let _ = tx.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                let reason = format!("write failed: {e}");
+                for tx in notify.drain(..) {
+                    let _ = tx.send(Err(CodecError::Disconnected(reason.as_str().into())));
+                }
+                shared.fail(&reason);
+                return;
+            }
+        }
+    }
+    let _ = w.shutdown().await;
+}
+
+#[cfg(test)]
+mod tests;
