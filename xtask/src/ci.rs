@@ -37,9 +37,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "warnings",
         ]))
     })?;
-    step("tests", || {
-        run_cmd(&mut cargo(&["test", "--workspace", "--all-features"]))
+    // Tests that talk to a broker (feature `broker-tests`) get a real Kafka
+    // started here and stopped afterwards, whatever the outcome.
+    let cluster = step("kafka up", || {
+        crate::kafka::up(&crate::kafka::UpOptions::default())
     })?;
+    let tests = step("tests", || {
+        let mut cmd = cargo(&["test", "--workspace", "--all-features"]);
+        cmd.envs(cluster.env());
+        run_cmd(&mut cmd)
+    });
+    step("kafka down", crate::kafka::down)?;
+    tests?;
     step("fuzz smoke", || {
         crate::fuzz::run(&["--seconds".to_string(), fuzz_seconds.clone()])
     })?;
@@ -47,7 +56,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn step(name: &str, f: impl FnOnce() -> Result<(), String>) -> Result<(), String> {
+fn step<T>(name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     println!("==> {name}");
     let start = std::time::Instant::now();
     let r = f().map_err(|e| format!("{name}: {e}"));

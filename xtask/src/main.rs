@@ -4,12 +4,15 @@
 //!   from Kafka's JSON schemas (default `../shared/kafka-message-schemas`).
 //! - `fuzz [TARGET] [--seconds N]`: installs cargo-fuzz and a nightly toolchain
 //!   if missing, then runs one fuzz target or all of them.
+//! - `kafka up [--brokers N] [--version V]` / `kafka down`: a real Apache
+//!   Kafka cluster on 127.0.0.1 from Maven Central's jars.
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
 //!   (warnings are errors), every test, and a fuzz smoke run of every target.
 
 mod ci;
 mod codegen;
 mod fuzz;
+mod kafka;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,8 +23,9 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("ci") => ci::run(&args[1..]),
+        Some("kafka") => kafka::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | kafka <up [--brokers N] [--version V] | down>>\n\
              got: {args:?}"
         )),
     };

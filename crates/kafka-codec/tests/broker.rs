@@ -1,1 +1,448 @@
+//! Against a real Apache Kafka (`cargo xtask kafka up`; `cargo xtask ci` starts
+//! one for the tests): generated messages and `kafka-codec` alone.
+//!
+//! The cluster is found through `KAFKA_BOOTSTRAP` (and `KAFKA_LIBS` for Kafka's
+//! own console consumer), or the `cluster.env` file `up` writes.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_codec::{CodecError, Connection, ConnectionConfig};
+use kafka_protocol::generated::create_topics_request::CreatableTopic;
+use kafka_protocol::generated::delete_topics_request::DeleteTopicState;
+use kafka_protocol::generated::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::generated::{
+    CreateTopicsRequest, DeleteTopicsRequest, FetchRequest, MetadataRequest, ProduceRequest,
+};
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::primitives::Uuid;
+use kafka_protocol::records::{BatchParams, RecordBatchWriter, RecordBatches};
+
+fn cluster_env() -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../target/kafka/cluster/cluster.env"
+    );
+    if let Ok(text) = std::fs::read_to_string(file) {
+        for (k, v) in text.lines().filter_map(|l| l.split_once('=')) {
+            env.insert(k.into(), v.into());
+        }
+    }
+    for k in ["KAFKA_BOOTSTRAP", "KAFKA_LIBS"] {
+        if let Ok(v) = std::env::var(k) {
+            env.insert(k.into(), v);
+        }
+    }
+    env
+}
+
+fn bootstrap() -> String {
+    let env = cluster_env();
+    let b = env.get("KAFKA_BOOTSTRAP").expect(
+        "no Kafka cluster: run `cargo xtask kafka up` first (or `cargo xtask ci`, which starts one for the tests)",
+    );
+    b.split(',').next().unwrap().to_string()
+}
+
+async fn connect() -> Connection {
+    Connection::connect(&bootstrap(), ConnectionConfig::default())
+        .await
+        .expect("connect to the test cluster")
+}
+
+fn unique_topic(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{prefix}-{nanos}")
+}
+
+/// Creates a topic and returns its id.
+async fn create_topic(conn: &Connection, name: &str, partitions: i32) -> Uuid {
+    let req = CreateTopicsRequest {
+        topics: vec![CreatableTopic {
+            name: name.to_string().into(),
+            num_partitions: partitions,
+            replication_factor: 1,
+            ..Default::default()
+        }],
+        timeout_ms: 30_000,
+        ..Default::default()
+    };
+    let resp = conn.send(&req).await.unwrap();
+    let t = &resp.topics[0];
+    assert_eq!(
+        t.error_code, 0,
+        "CreateTopics {name}: {:?}",
+        t.error_message
+    );
+    // Wait until the leader is known to the broker we talk to.
+    for _ in 0..100 {
+        let md = conn
+            .send(&MetadataRequest {
+                topics: Some(vec![
+                    kafka_protocol::generated::metadata_request::MetadataRequestTopic {
+                        name: Some(name.to_string().into()),
+                        ..Default::default()
+                    },
+                ]),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        if md.topics[0].error_code == 0 && md.topics[0].partitions.iter().all(|p| p.leader_id >= 0)
+        {
+            return md.topics[0].topic_id;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("topic {name} has no leader");
+}
+
+async fn delete_topic(conn: &Connection, name: &str) {
+    let version = conn.versions().negotiate(ApiKey::DeleteTopics).unwrap();
+    let mut req = DeleteTopicsRequest {
+        timeout_ms: 30_000,
+        ..Default::default()
+    };
+    if version >= 6 {
+        req.topics = vec![DeleteTopicState {
+            name: Some(name.to_string().into()),
+            ..Default::default()
+        }];
+    } else {
+        req.topic_names = vec![name.to_string().into()];
+    }
+    let resp = conn.send(&req).await.unwrap();
+    assert_eq!(resp.responses[0].error_code, 0);
+}
+
+/// (offset, key, value, headers, timestamp) of a fetched record.
+type Fetched = (
+    i64,
+    Option<Vec<u8>>,
+    Option<Vec<u8>>,
+    Vec<(String, Option<Vec<u8>>)>,
+    i64,
+);
+
+struct Rec {
+    key: Option<&'static [u8]>,
+    value: Option<Vec<u8>>,
+    headers: Vec<(&'static str, Option<&'static [u8]>)>,
+    timestamp: i64,
+}
+
+fn sample_records(tag: &str) -> Vec<Rec> {
+    vec![
+        Rec {
+            key: Some(b"k1"),
+            value: Some(format!("{tag}-one").into_bytes()),
+            headers: vec![("h", Some(b"v"))],
+            timestamp: 1_700_000_000_000,
+        },
+        Rec {
+            key: None,
+            value: Some(format!("{tag}-two").into_bytes()),
+            headers: vec![],
+            timestamp: 1_700_000_000_001,
+        },
+        Rec {
+            key: Some(b"k3"),
+            value: None,
+            headers: vec![("null-value", None)],
+            timestamp: 1_699_999_999_000,
+        },
+        Rec {
+            key: Some(b""),
+            value: Some(vec![7u8; 5000]),
+            headers: vec![],
+            timestamp: 1_700_000_000_002,
+        },
+    ]
+}
+
+fn batch(records: &[Rec]) -> Bytes {
+    let mut w = RecordBatchWriter::new(8 * 1024);
+    for r in records {
+        w.append(
+            r.timestamp,
+            r.key,
+            r.value.as_deref(),
+            r.headers.iter().map(|(k, v)| (*k, *v)),
+        )
+        .unwrap();
+    }
+    w.finish(BatchParams::default(), None).unwrap()
+}
+
+fn produce_request(topic: &str, acks: i16, records: Bytes) -> ProduceRequest {
+    ProduceRequest {
+        acks,
+        timeout_ms: 30_000,
+        topic_data: vec![TopicProduceData {
+            name: topic.to_string().into(),
+            partition_data: vec![PartitionProduceData {
+                index: 0,
+                records: Some(records),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Fetches partition 0 from `offset` until `count` records arrived.
+async fn fetch_all(conn: &Connection, topic: &str, topic_id: Uuid, count: usize) -> Vec<Fetched> {
+    let version = conn.versions().negotiate(ApiKey::Fetch).unwrap();
+    let mut out = Vec::new();
+    let mut offset = 0i64;
+    for _ in 0..100 {
+        let mut t = FetchTopic {
+            partitions: vec![FetchPartition {
+                partition: 0,
+                fetch_offset: offset,
+                partition_max_bytes: 1 << 20,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        if version >= 13 {
+            t.topic_id = topic_id;
+        } else {
+            t.topic = topic.to_string().into();
+        }
+        let req = FetchRequest {
+            max_wait_ms: 500,
+            min_bytes: 1,
+            max_bytes: 4 << 20,
+            topics: vec![t],
+            ..Default::default()
+        };
+        let resp = conn.send(&req).await.unwrap();
+        assert_eq!(resp.error_code, 0);
+        let p = &resp.responses[0].partitions[0];
+        assert_eq!(p.error_code, 0, "fetch error");
+        for b in RecordBatches::new(p.records.clone().unwrap_or_default()) {
+            let b = b.unwrap();
+            for r in b.records().unwrap() {
+                let r = r.unwrap();
+                if r.offset < offset {
+                    continue;
+                }
+                let headers = r
+                    .headers
+                    .iter()
+                    .map(|h| h.unwrap())
+                    .map(|h| (h.key.to_string(), h.value.map(<[u8]>::to_vec)))
+                    .collect();
+                out.push((
+                    r.offset,
+                    r.key.map(<[u8]>::to_vec),
+                    r.value.map(<[u8]>::to_vec),
+                    headers,
+                    r.timestamp,
+                ));
+                offset = r.offset + 1;
+            }
+        }
+        if out.len() >= count {
+            return out;
+        }
+    }
+    panic!("only {} of {count} records came back", out.len());
+}
+
+fn assert_same(got: &[Fetched], want: &[Rec]) {
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.1.as_deref(), w.key);
+        assert_eq!(g.2, w.value);
+        let wh: Vec<(String, Option<Vec<u8>>)> = w
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.map(<[u8]>::to_vec)))
+            .collect();
+        assert_eq!(g.3, wh);
+        assert_eq!(g.4, w.timestamp);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_versions_and_metadata() {
+    let conn = connect().await;
+    let produce = conn.versions().negotiate(ApiKey::Produce).unwrap();
+    assert!(
+        produce >= 3,
+        "a current broker gives Produce v3+, got {produce}"
+    );
+    let md = conn
+        .send(&MetadataRequest {
+            topics: None,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(!md.brokers.is_empty());
+    assert!(md.controller_id >= 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_with_each_acks_then_fetch_back_identical_records() {
+    let conn = connect().await;
+    let topic = unique_topic("codec-produce");
+    let topic_id = create_topic(&conn, &topic, 1).await;
+    let version = conn.versions().negotiate(ApiKey::Produce).unwrap();
+    let mut all = Vec::new();
+    for acks in [1i16, -1, 0] {
+        let records = sample_records(&format!("acks{acks}"));
+        let req = produce_request(&topic, acks, batch(&records));
+        if acks == 0 {
+            conn.send_without_response(&req, version).await.unwrap();
+        } else {
+            let resp = conn.send_version(&req, version).await.unwrap();
+            let p = &resp.responses[0].partition_responses[0];
+            assert_eq!(p.error_code, 0, "acks={acks}: {:?}", p.error_message);
+            assert_eq!(
+                p.base_offset,
+                all.len() as i64,
+                "acks={acks}: offsets follow each other"
+            );
+        }
+        all.extend(records);
+    }
+    let got = fetch_all(&conn, &topic, topic_id, all.len()).await;
+    assert_same(&got, &all);
+    for (n, g) in got.iter().enumerate() {
+        assert_eq!(g.0, n as i64);
+    }
+    delete_topic(&conn, &topic).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_concurrent_requests_on_one_connection() {
+    let conn = connect().await;
+    let calls = (0..200).map(|n| {
+        let conn = conn.clone();
+        tokio::spawn(async move {
+            // Alternate request kinds so that responses of different shapes interleave.
+            if n % 2 == 0 {
+                conn.send(&MetadataRequest {
+                    topics: None,
+                    ..Default::default()
+                })
+                .await
+                .map(|m| m.brokers.len())
+            } else {
+                let req = kafka_protocol::generated::ApiVersionsRequest {
+                    client_software_name: "codec-test".into(),
+                    client_software_version: "1".into(),
+                    ..Default::default()
+                };
+                conn.send(&req).await.map(|v| v.api_keys.len())
+            }
+        })
+    });
+    for c in calls.collect::<Vec<_>>() {
+        assert!(c.await.unwrap().unwrap() > 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_broker_fails_cleanly() {
+    // Nothing listens on a port we just released: connecting fails at once.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Connection::connect(&format!("127.0.0.1:{port}"), ConnectionConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, CodecError::Io(_)), "{err}");
+    // A listener that accepts and goes away mid-handshake: an error, not a hang.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move {
+        let (sock, _) = listener.accept().await.unwrap();
+        drop(sock);
+    });
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        Connection::connect(&addr, ConnectionConfig::default()),
+    )
+    .await
+    .expect("no hang")
+    .unwrap_err();
+    assert!(err.is_retriable(), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_console_consumer_reads_our_record() {
+    let env = cluster_env();
+    let libs = env
+        .get("KAFKA_LIBS")
+        .expect("KAFKA_LIBS: the jar folder of `cargo xtask kafka up`")
+        .clone();
+    let conn = connect().await;
+    let topic = unique_topic("codec-interop");
+    create_topic(&conn, &topic, 1).await;
+    let records = [Rec {
+        key: Some(b"interop-key"),
+        value: Some(b"interop value \xc3\xa9".to_vec()),
+        headers: vec![("h1", Some(b"x"))],
+        timestamp: 1_700_000_000_000,
+    }];
+    let resp = conn
+        .send(&produce_request(&topic, -1, batch(&records)))
+        .await
+        .unwrap();
+    assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
+
+    let java = std::env::var_os("JAVA_HOME")
+        .map(|h| std::path::Path::new(&h).join("bin/java"))
+        .unwrap_or_else(|| "java".into());
+    let out = tokio::process::Command::new(java)
+        .arg("-cp")
+        .arg(format!("{libs}/*"))
+        .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+        .arg("org.apache.kafka.tools.consumer.ConsoleConsumer")
+        .args([
+            "--bootstrap-server",
+            &env["KAFKA_BOOTSTRAP"],
+            "--topic",
+            &topic,
+            "--from-beginning",
+            "--max-messages",
+            "1",
+        ])
+        .args([
+            "--timeout-ms",
+            "60000",
+            "--property",
+            "print.key=true",
+            "--property",
+            "print.headers=true",
+        ])
+        .output()
+        .await
+        .expect("run Kafka's console consumer");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "console consumer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Some releases print a deprecation notice for `--property` first.
+    assert_eq!(
+        stdout.lines().last(),
+        Some("h1:x\tinterop-key\tinterop value é"),
+        "{stdout}"
+    );
+    delete_topic(&conn, &topic).await;
+}

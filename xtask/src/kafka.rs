@@ -1,0 +1,501 @@
+//! `cargo xtask kafka up [--brokers N] [--version V]` and `cargo xtask kafka down`:
+//! a real Apache Kafka cluster (KRaft, combined broker+controller nodes) on
+//! 127.0.0.1, from Kafka's jars on Maven Central.
+//!
+//! Layout under `target/kafka/`:
+//! - `dist/<version>/libs/`: the broker, its tools and their runtime
+//!   dependencies, resolved once by `mvn` and reused;
+//! - `cluster/`: `cluster.env` (bootstrap address, process ids, jar folder)
+//!   and one folder per node (`server.properties`, `data/`, `kafka.log`).
+//!
+//! `up` first stops whatever a previous `up` left (a crashed or half-started
+//! cluster never blocks the next one), then formats fresh storage, starts the
+//! nodes and waits until every node answers ApiVersions and Metadata (through
+//! our own `kafka-codec`) with all brokers registered.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{root, run_cmd};
+
+/// The Kafka release tests run against: the newest 4.x that Maven Central serves.
+pub const DEFAULT_VERSION: &str = "4.4.0";
+/// How long a cluster may take to come up on a 2-core machine.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    match args.first().map(String::as_str) {
+        Some("up") => {
+            let mut opts = UpOptions::default();
+            let mut it = args[1..].iter();
+            while let Some(a) = it.next() {
+                match a.as_str() {
+                    "--brokers" => {
+                        opts.brokers = it.next().and_then(|s| s.parse().ok()).ok_or("--brokers needs a number")?
+                    }
+                    "--version" => opts.version = it.next().ok_or("--version needs a version")?.clone(),
+                    "--feature" => opts.features.push(it.next().ok_or("--feature needs name=level")?.clone()),
+                    other => return Err(format!("kafka up: unknown argument {other}")),
+                }
+            }
+            let cluster = up(&opts)?;
+            println!("{}", cluster.bootstrap);
+            Ok(())
+        }
+        Some("down") => down(),
+        Some("libs") => {
+            let version = args.get(1).cloned().unwrap_or_else(|| DEFAULT_VERSION.to_string());
+            println!("{}", ensure_libs(&version)?.display());
+            Ok(())
+        }
+        _ => Err("usage: cargo xtask kafka <up [--brokers N] [--version V] [--feature name=level] | down | libs [V]>".into()),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub brokers: usize,
+    pub version: String,
+    pub features: Vec<String>,
+}
+
+impl Default for UpOptions {
+    fn default() -> Self {
+        UpOptions {
+            brokers: 1,
+            version: DEFAULT_VERSION.to_string(),
+            features: Vec::new(),
+        }
+    }
+}
+
+/// A running cluster as `up` recorded it.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub bootstrap: String,
+    pub libs: PathBuf,
+    pub version: String,
+}
+
+impl Cluster {
+    /// Environment variables that tests read to find the cluster.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("KAFKA_BOOTSTRAP", self.bootstrap.clone()),
+            ("KAFKA_LIBS", self.libs.display().to_string()),
+            ("KAFKA_VERSION", self.version.clone()),
+        ]
+    }
+}
+
+fn kafka_dir() -> PathBuf {
+    root().join("target/kafka")
+}
+
+fn cluster_dir() -> PathBuf {
+    kafka_dir().join("cluster")
+}
+
+/// Resolves Kafka's jars for `version` with `mvn`, once.
+pub fn ensure_libs(version: &str) -> Result<PathBuf, String> {
+    let dist = kafka_dir().join("dist").join(version);
+    let libs = dist.join("libs");
+    let marker = dist.join("resolved");
+    if marker.exists() {
+        return Ok(libs);
+    }
+    fs::create_dir_all(&dist).map_err(|e| e.to_string())?;
+    // The broker, its tools (console consumer, perf test) and a plain slf4j
+    // binding so the broker log lands in each node's kafka.log.
+    let pom = format!(
+        r#"<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>kafka-rs.xtask</groupId>
+  <artifactId>kafka-dist</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>{version}</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>{version}</version></dependency>
+    <dependency><groupId>org.slf4j</groupId><artifactId>slf4j-simple</artifactId><version>1.7.36</version></dependency>
+  </dependencies>
+</project>
+"#
+    );
+    fs::write(dist.join("pom.xml"), pom).map_err(|e| e.to_string())?;
+    let _ = fs::remove_dir_all(&libs);
+    println!("kafka: resolving Apache Kafka {version} from Maven Central");
+    run_cmd(Command::new("mvn").current_dir(&dist).args([
+        "-q",
+        "-B",
+        "dependency:copy-dependencies",
+        "-DincludeScope=runtime",
+        &format!("-DoutputDirectory={}", libs.display()),
+    ]))
+    .map_err(|e| format!("could not resolve Kafka {version} from Maven Central: {e}"))?;
+    fs::write(&marker, "").map_err(|e| e.to_string())?;
+    Ok(libs)
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+}
+
+/// A Kafka cluster id: 16 random bytes in URL-safe base64 without padding.
+fn cluster_id() -> Result<String, String> {
+    let mut bytes = [0u8; 16];
+    let mut f = fs::File::open("/dev/urandom").map_err(|e| e.to_string())?;
+    std::io::Read::read_exact(&mut f, &mut bytes).map_err(|e| e.to_string())?;
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(A[((acc >> bits) & 63) as usize] as char);
+        }
+    }
+    if bits > 0 {
+        out.push(A[((acc << (6 - bits)) & 63) as usize] as char);
+    }
+    Ok(out)
+}
+
+struct Node {
+    id: usize,
+    port: u16,
+    controller_port: u16,
+    dir: PathBuf,
+}
+
+fn server_properties(node: &Node, nodes: &[Node]) -> String {
+    let n = nodes.len();
+    let voters: Vec<String> = nodes
+        .iter()
+        .map(|x| format!("{}@127.0.0.1:{}", x.id, x.controller_port))
+        .collect();
+    let rf = n.min(3);
+    let min_isr = if n >= 3 { 2 } else { 1 };
+    let mut p = BTreeMap::new();
+    p.insert("process.roles", "broker,controller".to_string());
+    p.insert("node.id", node.id.to_string());
+    p.insert("controller.quorum.voters", voters.join(","));
+    p.insert(
+        "listeners",
+        format!(
+            "PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
+            node.port, node.controller_port
+        ),
+    );
+    p.insert(
+        "advertised.listeners",
+        format!("PLAINTEXT://127.0.0.1:{}", node.port),
+    );
+    p.insert("controller.listener.names", "CONTROLLER".into());
+    p.insert("inter.broker.listener.name", "PLAINTEXT".into());
+    // New listeners (SASL_PLAINTEXT, SSL, ...) go here and in `listeners`.
+    p.insert(
+        "listener.security.protocol.map",
+        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".into(),
+    );
+    p.insert("log.dirs", node.dir.join("data").display().to_string());
+    p.insert("num.partitions", "1".into());
+    p.insert("offsets.topic.replication.factor", rf.to_string());
+    p.insert("transaction.state.log.replication.factor", rf.to_string());
+    p.insert("transaction.state.log.min.isr", min_isr.to_string());
+    p.insert(
+        "share.coordinator.state.topic.replication.factor",
+        rf.to_string(),
+    );
+    p.insert("share.coordinator.state.topic.min.isr", min_isr.to_string());
+    p.insert("group.initial.rebalance.delay.ms", "0".into());
+    // Tests create their topics; a typo must surface as UNKNOWN_TOPIC_OR_PARTITION.
+    p.insert("auto.create.topics.enable", "false".into());
+    p.insert("log.segment.bytes", (64 * 1024 * 1024).to_string());
+    let mut s = String::from("# Written by `cargo xtask kafka up`.\n");
+    for (k, v) in p {
+        s.push_str(&format!("{k}={v}\n"));
+    }
+    s
+}
+
+fn java() -> Command {
+    match std::env::var_os("JAVA_HOME") {
+        Some(home) => Command::new(Path::new(&home).join("bin/java")),
+        None => Command::new("java"),
+    }
+}
+
+fn classpath(libs: &Path) -> String {
+    format!("{}/*", libs.display())
+}
+
+pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
+    if opts.brokers == 0 {
+        return Err("--brokers must be at least 1".into());
+    }
+    let libs = ensure_libs(&opts.version)?;
+    down()?;
+    let dir = cluster_dir();
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+
+    let mut nodes = Vec::new();
+    for id in 1..=opts.brokers {
+        let node_dir = dir.join(format!("node-{id}"));
+        fs::create_dir_all(&node_dir).map_err(|e| e.to_string())?;
+        nodes.push(Node {
+            id,
+            port: free_port()?,
+            controller_port: free_port()?,
+            dir: node_dir,
+        });
+    }
+    let id = cluster_id()?;
+    // Format every node's storage, in parallel (one JVM each).
+    let mut formats = Vec::new();
+    for node in &nodes {
+        let props = node.dir.join("server.properties");
+        fs::write(&props, server_properties(node, &nodes)).map_err(|e| e.to_string())?;
+        let mut cmd = java();
+        cmd.arg("-cp")
+            .arg(classpath(&libs))
+            .args(["kafka.tools.StorageTool", "format", "-t", &id, "-c"])
+            .arg(&props);
+        for f in &opts.features {
+            cmd.args(["--feature", f]);
+        }
+        let log = fs::File::create(node.dir.join("format.log")).map_err(|e| e.to_string())?;
+        cmd.stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log);
+        formats.push((
+            node.id,
+            cmd.spawn().map_err(|e| format!("cannot run java: {e}"))?,
+        ));
+    }
+    for (id, mut child) in formats {
+        let status = child.wait().map_err(|e| e.to_string())?;
+        if !status.success() {
+            let log =
+                fs::read_to_string(dir.join(format!("node-{id}/format.log"))).unwrap_or_default();
+            return Err(format!("formatting node {id} failed:\n{log}"));
+        }
+    }
+
+    let mut children: Vec<(usize, Child)> = Vec::new();
+    for node in &nodes {
+        let log = fs::File::create(node.dir.join("kafka.log")).map_err(|e| e.to_string())?;
+        let mut cmd = java();
+        cmd.args([
+            "-Xms128m",
+            "-Xmx512m",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-Djava.awt.headless=true",
+        ])
+        .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=info")
+        .arg("-Dorg.slf4j.simpleLogger.showDateTime=true")
+        .arg("-cp")
+        .arg(classpath(&libs))
+        .arg("kafka.Kafka")
+        .arg(node.dir.join("server.properties"))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(|e| e.to_string())?)
+        .stderr(log);
+        // Its own process group, so a Ctrl-C of the caller does not take it down.
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd.spawn().map_err(|e| format!("cannot run java: {e}"))?;
+        children.push((node.id, child));
+    }
+    let bootstrap = nodes
+        .iter()
+        .map(|n| format!("127.0.0.1:{}", n.port))
+        .collect::<Vec<_>>()
+        .join(",");
+    let pids: Vec<String> = children.iter().map(|(_, c)| c.id().to_string()).collect();
+    let cluster = Cluster {
+        bootstrap: bootstrap.clone(),
+        libs: libs.clone(),
+        version: opts.version.clone(),
+    };
+    let mut env = String::new();
+    for (k, v) in cluster.env() {
+        env.push_str(&format!("{k}={v}\n"));
+    }
+    env.push_str(&format!("KAFKA_PIDS={}\n", pids.join(",")));
+    for n in &nodes {
+        env.push_str(&format!(
+            "KAFKA_NODE_{}={}:{}\n",
+            n.id,
+            n.port,
+            n.dir.display()
+        ));
+    }
+    fs::write(dir.join("cluster.env"), env).map_err(|e| e.to_string())?;
+
+    let started = Instant::now();
+    let ready = wait_ready(&nodes, &mut children);
+    match ready {
+        Ok(()) => {
+            println!(
+                "kafka: {} node(s) of Kafka {} ready in {:.1?}",
+                nodes.len(),
+                opts.version,
+                started.elapsed()
+            );
+            Ok(cluster)
+        }
+        Err(e) => {
+            let mut msg = format!("kafka did not come up: {e}");
+            for n in &nodes {
+                let log = fs::read_to_string(n.dir.join("kafka.log")).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(30).collect();
+                msg.push_str(&format!(
+                    "\n--- node {} (last lines of kafka.log) ---\n",
+                    n.id
+                ));
+                msg.push_str(&tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            }
+            let _ = down();
+            Err(msg)
+        }
+    }
+}
+
+/// Waits until every node answers ApiVersions and a Metadata request that
+/// lists every broker, through `kafka-codec`.
+fn wait_ready(nodes: &[Node], children: &mut [(usize, Child)]) -> Result<(), String> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + STARTUP_TIMEOUT;
+    let mut last_error = String::from("not tried yet");
+    let mut ready = vec![false; nodes.len()];
+    loop {
+        for (id, child) in children.iter_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("node {id} exited with {status}"));
+            }
+        }
+        for (n, node) in nodes.iter().enumerate() {
+            if ready[n] {
+                continue;
+            }
+            match rt.block_on(probe(&format!("127.0.0.1:{}", node.port), nodes.len())) {
+                Ok(()) => ready[n] = true,
+                Err(e) => last_error = format!("node {}: {e}", node.id),
+            }
+        }
+        if ready.iter().all(|r| *r) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "timed out after {STARTUP_TIMEOUT:?}; last error: {last_error}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+async fn probe(addr: &str, brokers: usize) -> Result<(), String> {
+    use kafka_codec::{Connection, ConnectionConfig};
+    use kafka_protocol::generated::MetadataRequest;
+    let config = ConnectionConfig {
+        connect_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(5),
+        client_id: Some("xtask-kafka-up".into()),
+        ..Default::default()
+    };
+    let conn = Connection::connect(addr, config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let md = conn
+        .send(&MetadataRequest {
+            topics: None,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    if md.brokers.len() < brokers {
+        return Err(format!(
+            "{} of {brokers} brokers registered",
+            md.brokers.len()
+        ));
+    }
+    if md.controller_id < 0 {
+        return Err("no active controller yet".into());
+    }
+    Ok(())
+}
+
+/// The cluster `up` recorded, if any.
+pub fn recorded() -> Option<BTreeMap<String, String>> {
+    let text = fs::read_to_string(cluster_dir().join("cluster.env")).ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+fn is_our_kafka(pid: u32) -> bool {
+    // Only a live Kafka JVM: a recycled pid must never be killed.
+    match fs::read(format!("/proc/{pid}/cmdline")) {
+        Ok(cmd) => {
+            let cmd = String::from_utf8_lossy(&cmd);
+            cmd.contains("kafka.Kafka") && cmd.contains(&cluster_dir().display().to_string())
+        }
+        Err(_) => false,
+    }
+}
+
+fn is_running(pid: u32) -> bool {
+    // A zombie (exited, not yet reaped) counts as stopped.
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// Stops exactly the processes `up` recorded; safe to run twice.
+pub fn down() -> Result<(), String> {
+    let Some(rec) = recorded() else {
+        println!("kafka: no cluster recorded");
+        return Ok(());
+    };
+    let pids: Vec<u32> = rec
+        .get("KAFKA_PIDS")
+        .map(|p| p.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_default();
+    let ours: Vec<u32> = pids.into_iter().filter(|p| is_our_kafka(*p)).collect();
+    for pid in &ours {
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while ours.iter().any(|p| is_running(*p)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for pid in ours.iter().filter(|p| is_running(**p)) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    let _ = fs::remove_file(cluster_dir().join("cluster.env"));
+    println!("kafka: stopped {} node(s)", ours.len());
+    Ok(())
+}
