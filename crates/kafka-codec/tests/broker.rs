@@ -61,8 +61,9 @@ fn unique_topic(prefix: &str) -> String {
     format!("{prefix}-{nanos}")
 }
 
-/// Creates a topic and returns its id.
-async fn create_topic(conn: &Connection, name: &str, partitions: i32) -> Uuid {
+/// Creates a topic; returns its id and a connection to the leader of partition 0
+/// (the cluster may have several nodes).
+async fn create_topic(conn: &Connection, name: &str, partitions: i32) -> (Uuid, Connection) {
     let req = CreateTopicsRequest {
         topics: vec![CreatableTopic {
             name: name.to_string().into(),
@@ -94,9 +95,27 @@ async fn create_topic(conn: &Connection, name: &str, partitions: i32) -> Uuid {
             })
             .await
             .unwrap();
-        if md.topics[0].error_code == 0 && md.topics[0].partitions.iter().all(|p| p.leader_id >= 0)
+        let t = &md.topics[0];
+        if t.error_code == 0
+            && !t.partitions.is_empty()
+            && t.partitions.iter().all(|p| p.leader_id >= 0)
         {
-            return md.topics[0].topic_id;
+            let leader = t
+                .partitions
+                .iter()
+                .find(|p| p.partition_index == 0)
+                .unwrap()
+                .leader_id;
+            let b = md
+                .brokers
+                .iter()
+                .find(|b| b.node_id == leader)
+                .expect("leader is a known broker");
+            let addr = format!("{}:{}", b.host, b.port);
+            let leader = Connection::connect(&addr, ConnectionConfig::default())
+                .await
+                .unwrap();
+            return (t.topic_id, leader);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -294,9 +313,9 @@ async fn api_versions_and_metadata() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_with_each_acks_then_fetch_back_identical_records() {
-    let conn = connect().await;
+    let admin = connect().await;
     let topic = unique_topic("codec-produce");
-    let topic_id = create_topic(&conn, &topic, 1).await;
+    let (topic_id, conn) = create_topic(&admin, &topic, 1).await;
     let version = conn.versions().negotiate(ApiKey::Produce).unwrap();
     let mut all = Vec::new();
     for acks in [1i16, -1, 0] {
@@ -321,7 +340,7 @@ async fn produce_with_each_acks_then_fetch_back_identical_records() {
     for (n, g) in got.iter().enumerate() {
         assert_eq!(g.0, n as i64);
     }
-    delete_topic(&conn, &topic).await;
+    delete_topic(&admin, &topic).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -389,9 +408,9 @@ async fn kafka_console_consumer_reads_our_record() {
         .get("KAFKA_LIBS")
         .expect("KAFKA_LIBS: the jar folder of `cargo xtask kafka up`")
         .clone();
-    let conn = connect().await;
+    let admin = connect().await;
     let topic = unique_topic("codec-interop");
-    create_topic(&conn, &topic, 1).await;
+    let (_, conn) = create_topic(&admin, &topic, 1).await;
     let records = [Rec {
         key: Some(b"interop-key"),
         value: Some(b"interop value \xc3\xa9".to_vec()),
@@ -444,5 +463,5 @@ async fn kafka_console_consumer_reads_our_record() {
         Some("h1:x\tinterop-key\tinterop value é"),
         "{stdout}"
     );
-    delete_topic(&conn, &topic).await;
+    delete_topic(&admin, &topic).await;
 }
