@@ -61,6 +61,12 @@ fn fill<R: Read>(
     let end_max = start.saturating_add(limit);
     let mut filled = start;
     let mut step = size_hint.max(MIN_STEP);
+    if size_hint > 0 {
+        // Give the decoder the whole expected output at once: zstd, for one,
+        // decodes a frame in a single pass (no internal buffering) only when
+        // its first call sees room for all of it.
+        resize_within(out, start + size_hint.min(limit), end_max);
+    }
     loop {
         if filled == out.len() {
             // Full (or nothing allocated yet): read a little on the side so a
@@ -76,7 +82,7 @@ fn fill<R: Read>(
             }
             // Each byte is zeroed once: `resize` only initialises new space.
             let grow = step.max(n).min(room);
-            out.resize(filled + grow, 0);
+            resize_within(out, filled + grow, end_max);
             out[filled..filled + n].copy_from_slice(&probe[..n]);
             filled += n;
             // Grow geometrically from here on: the next step is what was
@@ -90,6 +96,36 @@ fn fill<R: Read>(
         }
         filled += n;
     }
+}
+
+/// `out.reserve(additional)`, except that the capacity never grows past
+/// `max_capacity` (at least `out.len() + additional`).
+///
+/// `BytesMut` grows like `Vec`, to at least twice its capacity; near the
+/// limit that would allocate up to twice the limit. There the bytes move to
+/// a buffer of exactly `max_capacity` instead (the copy a reallocation makes
+/// anyway), which is still no more than doubling would have allocated.
+pub(crate) fn reserve_within(out: &mut BytesMut, additional: usize, max_capacity: usize) {
+    let needed = out.len().saturating_add(additional);
+    debug_assert!(needed <= max_capacity);
+    if needed <= out.capacity() {
+        return;
+    }
+    if out.capacity().saturating_mul(2) > max_capacity {
+        let mut exact = BytesMut::with_capacity(max_capacity);
+        exact.extend_from_slice(out);
+        *out = exact;
+    } else {
+        out.reserve(additional);
+    }
+}
+
+/// `out.resize(new_len, 0)` with the capacity capped as in [`reserve_within`].
+pub(crate) fn resize_within(out: &mut BytesMut, new_len: usize, max_capacity: usize) {
+    if let Some(additional) = new_len.checked_sub(out.len()) {
+        reserve_within(out, additional, max_capacity);
+    }
+    out.resize(new_len, 0);
 }
 
 fn read_some<R: Read>(
@@ -202,6 +238,41 @@ mod tests {
             );
             assert_eq!(&out[..], b"head");
         }
+    }
+
+    #[test]
+    fn capacity_never_passes_the_limit() {
+        for limit in [1, 1000, 8 * 1024, 100_000, 1 << 20] {
+            let mut out = BytesMut::from(&b"head"[..]);
+            let result = read_bounded(
+                CompressionType::Gzip,
+                trickle(limit + 1, 7000),
+                &mut out,
+                limit,
+                0,
+            );
+            assert!(matches!(
+                result,
+                Err(CompressionError::LimitExceeded { .. })
+            ));
+            assert!(
+                out.capacity() <= 4 + limit,
+                "limit {limit}: capacity {}",
+                out.capacity()
+            );
+        }
+    }
+
+    #[test]
+    fn resize_within_keeps_the_bytes() {
+        let mut out = BytesMut::with_capacity(10);
+        out.extend_from_slice(b"0123456789");
+        resize_within(&mut out, 15, 15);
+        assert_eq!(&out[..], b"0123456789\0\0\0\0\0");
+        assert_eq!(out.capacity(), 15);
+        resize_within(&mut out, 40, 1000);
+        assert_eq!(out.len(), 40);
+        assert_eq!(&out[..10], b"0123456789");
     }
 
     #[test]

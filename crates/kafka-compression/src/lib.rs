@@ -30,6 +30,7 @@
 //! use bytes::BytesMut;
 //! use kafka_compression::{BuiltinCodec, Codec, CompressionError, CompressionType};
 //!
+//! # #[cfg(all(feature = "lz4", feature = "zstd"))]
 //! # fn main() -> Result<(), CompressionError> {
 //! // The codec a RecordBatch asks for, from its attributes (here: lz4).
 //! let attributes: i16 = 0b0000_0011;
@@ -53,6 +54,8 @@
 //! assert!(BuiltinCodec::new(CompressionType::Zstd, Some(23)).is_err());
 //! # Ok(())
 //! # }
+//! # #[cfg(not(all(feature = "lz4", feature = "zstd")))]
+//! # fn main() {}
 //! ```
 
 #![forbid(unsafe_code)]

@@ -8,6 +8,8 @@
 //! skippable frames, several frames in a row), decoded straight into the
 //! caller's buffer.
 
+use std::cell::RefCell;
+
 use bytes::BytesMut;
 use lz4_flex::block::{
     compress_into_with_table, decompress_into, decompress_into_with_dict, get_maximum_output_size,
@@ -15,7 +17,7 @@ use lz4_flex::block::{
 };
 use twox_hash::XxHash32;
 
-use crate::bounded::initial_size;
+use crate::bounded::{initial_size, reserve_within};
 use crate::{Codec, CompressionError, CompressionType};
 
 /// Magic number of an LZ4 frame, little endian on the wire.
@@ -151,11 +153,52 @@ impl Codec for Lz4 {
     ) -> Result<(), CompressionError> {
         let start = out.len();
         let result = decompress_frames(input, out, limit);
+        shrink_scratch();
         if result.is_err() {
             out.truncate(start);
         }
         result
     }
+}
+
+thread_local! {
+    /// Where blocks are decoded before being copied to the caller's buffer.
+    ///
+    /// Safe code can only hand the decoder initialised memory. Decoding in
+    /// place would mean zero-filling the caller's buffer before every block;
+    /// a reused scratch block is filled once per thread and the copy out of
+    /// it (hot in cache) is cheaper than that fill.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Scratch space kept between calls. Frames with larger blocks (256 KiB to
+/// 4 MiB, which the Java client never writes) grow it for one call.
+const SCRATCH_KEPT: usize = BLOCK_SIZE;
+
+/// Runs `f` on `len` initialised scratch bytes.
+fn with_scratch<T>(len: usize, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        Ok(mut scratch) => {
+            if scratch.len() < len {
+                scratch.resize(len.max(SCRATCH_KEPT), 0);
+            }
+            f(&mut scratch[..len])
+        }
+        // Not reachable (no re-entrant calls), but never worth a panic.
+        Err(_) => f(&mut vec![0; len]),
+    })
+}
+
+/// Gives back what a frame with large blocks added to the scratch space.
+fn shrink_scratch() {
+    SCRATCH.with(|scratch| {
+        if let Ok(mut scratch) = scratch.try_borrow_mut() {
+            if scratch.len() > SCRATCH_KEPT {
+                scratch.truncate(SCRATCH_KEPT);
+                scratch.shrink_to_fit();
+            }
+        }
+    });
 }
 
 fn corrupt(detail: impl ToString) -> CompressionError {
@@ -277,7 +320,7 @@ fn decompress_frames(
             descriptor.content_size,
             end_max - out.len(),
         );
-        out.reserve(hint);
+        reserve_within(out, hint, end_max);
         decompress_blocks(&mut input, &descriptor, out, end_max, limit)?;
     }
     Ok(())
@@ -318,26 +361,31 @@ fn decompress_blocks(
         let room = end_max - at;
         if word & UNCOMPRESSED_BIT != 0 {
             if size > room {
-                return Err(limit_exceeded);
+                return Err(limit_exceeded.clone());
             }
+            reserve_within(out, size, end_max);
             out.extend_from_slice(data);
             continue;
         }
-        // Decode into at most what the limit still allows; a block that needs
-        // more fails with OutputTooSmall.
+        // No block decodes to more than this: the frame's maximum, or what
+        // the limit still allows (a block that needs more fails with
+        // OutputTooSmall).
         let capacity = frame.max_block_size.min(room);
-        out.resize(at + capacity, 0);
-        let decoded = if frame.independent_blocks || at == frame_start {
-            decompress_into(data, &mut out[at..])
-        } else {
-            let (before, after) = out.split_at_mut(at);
-            let dict = &before[at.saturating_sub(WINDOW).max(frame_start)..];
-            decompress_into_with_dict(data, after, dict)
-        };
+        let decoded = with_scratch(capacity, |scratch| {
+            let n = if frame.independent_blocks || at == frame_start {
+                decompress_into(data, scratch)?
+            } else {
+                let dict = &out[at.saturating_sub(WINDOW).max(frame_start)..];
+                decompress_into_with_dict(data, scratch, dict)?
+            };
+            reserve_within(out, n, end_max);
+            out.extend_from_slice(&scratch[..n]);
+            Ok(())
+        });
         match decoded {
-            Ok(n) => out.truncate(at + n),
+            Ok(()) => {}
             Err(DecompressError::OutputTooSmall { .. }) if capacity < frame.max_block_size => {
-                return Err(limit_exceeded)
+                return Err(limit_exceeded.clone())
             }
             Err(e) => return Err(corrupt(format!("bad block: {e}"))),
         }

@@ -8,6 +8,7 @@
 use bytes::BytesMut;
 use snap::raw::{decompress_len, max_compress_len, Decoder, Encoder};
 
+use crate::bounded::resize_within;
 use crate::{Codec, CompressionError, CompressionType};
 
 /// The first 8 bytes of a stream written by snappy-java's `SnappyOutputStream`.
@@ -114,7 +115,7 @@ fn decompress_block(
         )));
     }
     let at = out.len();
-    out.resize(at + len, 0);
+    resize_within(out, at + len, at + room);
     let n = decoder.decompress(block, &mut out[at..]).map_err(corrupt)?;
     if n != len {
         return Err(corrupt(format!("block declares {len} bytes but holds {n}")));
