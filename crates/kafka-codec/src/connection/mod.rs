@@ -272,6 +272,30 @@ impl Connection {
         Ok(R::Response::decode(&body, version)?)
     }
 
+    /// Writes a request now (the frame is queued in call order, before this
+    /// returns) and gives a future for its response. Callers that must keep
+    /// requests in order on the wire, such as a producer with several Produce
+    /// requests in flight, use this instead of `send_version`.
+    pub fn request<R: Request>(
+        &self,
+        request: &R,
+        version: i16,
+    ) -> Result<
+        impl std::future::Future<Output = Result<R::Response, CodecError>> + Send + 'static,
+        CodecError,
+    >
+    where
+        R::Response: Send + 'static,
+    {
+        let timeout = self.inner.config.request_timeout;
+        let pending = start_request(&self.inner, R::API_KEY, version, request)?;
+        let inner = self.inner.clone();
+        Ok(async move {
+            let body = pending.wait(&inner, timeout).await?;
+            Ok(R::Response::decode(&body, version)?)
+        })
+    }
+
     /// Sends a request that gets no response (a Produce with acks=0) and
     /// waits until it is written to the socket.
     pub async fn send_without_response<R: Request>(
@@ -325,14 +349,21 @@ fn encode_frame<B: Encodable>(
     Ok(frame.freeze())
 }
 
-/// Sends one request and waits for its response body (the response header stripped).
-async fn roundtrip<B: Encodable>(
+/// A request whose frame is queued and whose response is awaited.
+struct PendingResponse {
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    rx: oneshot::Receiver<Result<Bytes, CodecError>>,
+}
+
+/// Registers the correlation id and queues the frame, synchronously.
+fn start_request<B: Encodable>(
     inner: &Inner,
     api: ApiKey,
     version: i16,
     body: &B,
-    timeout: Duration,
-) -> Result<Bytes, CodecError> {
+) -> Result<PendingResponse, CodecError> {
     let correlation_id = inner.next_correlation_id.fetch_add(1, Ordering::Relaxed);
     let frame = encode_frame(inner, api, version, correlation_id, body)?;
     let (tx, rx) = oneshot::channel();
@@ -349,27 +380,54 @@ async fn roundtrip<B: Encodable>(
             },
         );
     }
-    let _guard = PendingGuard {
-        shared: &inner.shared,
-        correlation_id,
-    };
     tracing::trace!(peer = %inner.peer, %api, version, correlation_id, bytes = frame.len(), "request");
-    inner
-        .writes
-        .send(WriteOp::Frame(frame))
-        .map_err(|_| CodecError::Disconnected("writer stopped".into()))?;
-    match tokio::time::timeout(timeout, rx).await {
-        Err(_) => {
-            tracing::debug!(peer = %inner.peer, %api, version, correlation_id, ?timeout, "request timed out");
-            Err(CodecError::RequestTimeout {
-                api,
-                version,
-                timeout,
-            })
-        }
-        Ok(Err(_)) => Err(CodecError::Disconnected("connection task ended".into())),
-        Ok(Ok(result)) => result,
+    if inner.writes.send(WriteOp::Frame(frame)).is_err() {
+        inner.shared.lock().pending.remove(&correlation_id);
+        return Err(CodecError::Disconnected("writer stopped".into()));
     }
+    Ok(PendingResponse {
+        api,
+        version,
+        correlation_id,
+        rx,
+    })
+}
+
+impl PendingResponse {
+    /// Waits for the response body (header stripped). Dropping the future
+    /// frees the correlation slot; a late response is then discarded.
+    async fn wait(self, inner: &Inner, timeout: Duration) -> Result<Bytes, CodecError> {
+        let _guard = PendingGuard {
+            shared: &inner.shared,
+            correlation_id: self.correlation_id,
+        };
+        let (api, version, correlation_id) = (self.api, self.version, self.correlation_id);
+        match tokio::time::timeout(timeout, self.rx).await {
+            Err(_) => {
+                tracing::debug!(peer = %inner.peer, %api, version, correlation_id, ?timeout, "request timed out");
+                Err(CodecError::RequestTimeout {
+                    api,
+                    version,
+                    timeout,
+                })
+            }
+            Ok(Err(_)) => Err(CodecError::Disconnected("connection task ended".into())),
+            Ok(Ok(result)) => result,
+        }
+    }
+}
+
+/// Sends one request and waits for its response body (the response header stripped).
+async fn roundtrip<B: Encodable>(
+    inner: &Inner,
+    api: ApiKey,
+    version: i16,
+    body: &B,
+    timeout: Duration,
+) -> Result<Bytes, CodecError> {
+    start_request(inner, api, version, body)?
+        .wait(inner, timeout)
+        .await
 }
 
 /// ApiVersions at the highest version we speak; when the broker answers

@@ -268,3 +268,23 @@ async fn requests_without_response_are_written() {
     assert_eq!((s.api, s.version), (ApiKey::Metadata, 12));
     let _ = Bytes::new().remaining();
 }
+
+#[tokio::test]
+async fn request_queues_frames_in_call_order() {
+    let (conn, mut broker) = pair(ConnectionConfig::default()).await;
+    // Futures created in order but polled in reverse: the wire keeps call order.
+    let futures: Vec<_> = (0..10).map(|_| conn.request(&req(), 12).unwrap()).collect();
+    let waits: Vec<_> = futures.into_iter().rev().map(tokio::spawn).collect();
+    let mut ids = Vec::new();
+    for _ in 0..10 {
+        let s = broker.next().await.unwrap();
+        ids.push(s.correlation_id);
+        broker.reply(&s, s.correlation_id).await;
+    }
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "frames reached the broker in call order");
+    for w in waits {
+        w.await.unwrap().unwrap();
+    }
+}
