@@ -31,6 +31,8 @@
 mod connection;
 mod error;
 mod frame;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 mod versions;
 
 pub use connection::{Connection, ConnectionConfig};

@@ -1,4 +1,40 @@
-//! The async Kafka producer: partitioning, batching, acks, compression, retries, idempotence.
+//! A pure-Rust asynchronous Kafka producer: partitioning (Java-identical key
+//! hashing), batching in wire form, acks, compression, retries, idempotence
+//! (on by default, as in the Java client) and backpressure.
 //!
-//! Not built yet: this crate is a placeholder in the workspace until its own issue lands.
+//! - [`Producer`]: `send(record).await` waits only for buffer space and
+//!   returns a [`DeliveryFuture`]; `try_send`, `flush`, `close`.
+//! - [`ProducerConfig`]: the Java client's property names, defaults and
+//!   validation (`Producer::from_properties`), or typed options
+//!   (`Producer::builder()`).
+//! - [`core::ProducerCore`]: every decision, without sockets or a clock; the
+//!   tokio driver is a thin layer around it, and tests drive it with a
+//!   simulated cluster.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use kafka_producer::{Producer, ProducerRecord};
+//!
+//! # async fn demo() -> Result<(), kafka_producer::ProducerError> {
+//! let producer = Producer::builder().bootstrap_servers("127.0.0.1:9092").build_producer()?;
+//! let delivery = producer.send(ProducerRecord::new("events").key("user-1").value("hello")).await?;
+//! let md = delivery.await?;
+//! println!("written to {}-{} at offset {}", md.topic, md.partition, md.offset);
+//! producer.close(Duration::from_secs(10)).await;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod core;
+mod driver;
+pub mod error;
+pub mod partitioner;
+mod record;
+pub mod serializer;
+
+pub use config::{Acks, ProducerConfig};
+pub use driver::{DeliveryFuture, Producer};
+pub use error::{ErrorCode, ProducerError};
+pub use record::{ProducerRecord, RecordMetadata};

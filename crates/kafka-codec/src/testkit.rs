@@ -1,0 +1,303 @@
+//! Small admin and read-back helpers for tests and tools that talk to a real
+//! cluster (feature `testkit`): find the cluster `cargo xtask kafka up`
+//! started, create and delete topics, and read a partition back.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::generated::create_topics_request::CreatableTopic;
+use kafka_protocol::generated::delete_topics_request::DeleteTopicState;
+use kafka_protocol::generated::fetch_request::{FetchPartition, FetchTopic};
+use kafka_protocol::generated::metadata_request::MetadataRequestTopic;
+use kafka_protocol::generated::{
+    CreateTopicsRequest, DeleteTopicsRequest, FetchRequest, MetadataRequest,
+};
+use kafka_protocol::messages::ApiKey;
+use kafka_protocol::primitives::Uuid;
+use kafka_protocol::records::{BuiltinCodecs, RecordBatches};
+
+use crate::{CodecError, Connection, ConnectionConfig};
+
+/// The variables `cargo xtask kafka up` records (`KAFKA_BOOTSTRAP`,
+/// `KAFKA_LIBS`, `KAFKA_PIDS`, `KAFKA_NODE_<id>`), read from
+/// `target/kafka/cluster/cluster.env` under `workspace_root`, overridden by
+/// the process environment.
+pub fn cluster_env(workspace_root: &str) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    let file = format!("{workspace_root}/target/kafka/cluster/cluster.env");
+    if let Ok(text) = std::fs::read_to_string(file) {
+        for (k, v) in text.lines().filter_map(|l| l.split_once('=')) {
+            env.insert(k.to_string(), v.to_string());
+        }
+    }
+    for k in ["KAFKA_BOOTSTRAP", "KAFKA_LIBS"] {
+        if let Ok(v) = std::env::var(k) {
+            env.insert(k.to_string(), v);
+        }
+    }
+    env
+}
+
+/// A topic name unique to this process and moment.
+pub fn unique_topic(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// A topic's id and the leader of each partition.
+#[derive(Debug, Clone)]
+pub struct TopicInfo {
+    /// The topic id.
+    pub id: Uuid,
+    /// Leader address (`host:port`) of each partition, by index.
+    pub leaders: Vec<String>,
+}
+
+/// Creates a topic and waits until every partition has a leader.
+pub async fn create_topic(
+    conn: &Connection,
+    name: &str,
+    partitions: i32,
+    replication: i16,
+) -> Result<TopicInfo, CodecError> {
+    let req = CreateTopicsRequest {
+        topics: vec![CreatableTopic {
+            name: name.to_string().into(),
+            num_partitions: partitions,
+            replication_factor: replication,
+            ..Default::default()
+        }],
+        timeout_ms: 30_000,
+        ..Default::default()
+    };
+    let resp = conn.send(&req).await?;
+    if let Some(t) = resp.topics.first() {
+        if t.error_code != 0 {
+            return Err(CodecError::Disconnected(
+                format!(
+                    "CreateTopics {name} failed with {}: {:?}",
+                    t.error_code, t.error_message
+                )
+                .into(),
+            ));
+        }
+    }
+    for _ in 0..300 {
+        if let Some(info) = topic_info(conn, name).await? {
+            // Metadata can name a leader a moment before it serves the
+            // partition: wait until every partition answers a Fetch.
+            if partitions_ready(name, &info).await {
+                return Ok(info);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(CodecError::Disconnected(
+        format!("topic {name} got no leaders").into(),
+    ))
+}
+
+async fn partitions_ready(name: &str, info: &TopicInfo) -> bool {
+    for (p, leader) in info.leaders.iter().enumerate() {
+        let Ok(conn) = connect(leader).await else {
+            return false;
+        };
+        let Ok(version) = conn.versions().negotiate(ApiKey::Fetch) else {
+            return false;
+        };
+        let mut t = FetchTopic {
+            partitions: vec![FetchPartition {
+                partition: p as i32,
+                fetch_offset: 0,
+                partition_max_bytes: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        if version >= 13 {
+            t.topic_id = info.id;
+        } else {
+            t.topic = name.to_string().into();
+        }
+        let req = FetchRequest {
+            max_wait_ms: 0,
+            min_bytes: 0,
+            max_bytes: 1,
+            topics: vec![t],
+            ..Default::default()
+        };
+        match conn.send(&req).await {
+            Ok(r)
+                if r.error_code == 0
+                    && r.responses
+                        .iter()
+                        .flat_map(|t| &t.partitions)
+                        .all(|p| p.error_code == 0) => {}
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The topic's id and leaders, once every partition has a leader.
+pub async fn topic_info(conn: &Connection, name: &str) -> Result<Option<TopicInfo>, CodecError> {
+    let md = conn
+        .send(&MetadataRequest {
+            topics: Some(vec![MetadataRequestTopic {
+                name: Some(name.to_string().into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        })
+        .await?;
+    let Some(t) = md.topics.first() else {
+        return Ok(None);
+    };
+    if t.error_code != 0 || t.partitions.is_empty() || t.partitions.iter().any(|p| p.leader_id < 0)
+    {
+        return Ok(None);
+    }
+    let mut leaders = vec![String::new(); t.partitions.len()];
+    for p in &t.partitions {
+        let Some(b) = md.brokers.iter().find(|b| b.node_id == p.leader_id) else {
+            return Ok(None);
+        };
+        leaders[p.partition_index as usize] = format!("{}:{}", b.host, b.port);
+    }
+    Ok(Some(TopicInfo {
+        id: t.topic_id,
+        leaders,
+    }))
+}
+
+/// Deletes a topic.
+pub async fn delete_topic(conn: &Connection, name: &str) -> Result<(), CodecError> {
+    let version = conn.versions().negotiate(ApiKey::DeleteTopics)?;
+    let mut req = DeleteTopicsRequest {
+        timeout_ms: 30_000,
+        ..Default::default()
+    };
+    if version >= 6 {
+        req.topics = vec![DeleteTopicState {
+            name: Some(name.to_string().into()),
+            ..Default::default()
+        }];
+    } else {
+        req.topic_names = vec![name.to_string().into()];
+    }
+    conn.send(&req).await?;
+    Ok(())
+}
+
+/// A record read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchedRecord {
+    /// Offset.
+    pub offset: i64,
+    /// Timestamp.
+    pub timestamp: i64,
+    /// Key.
+    pub key: Option<Bytes>,
+    /// Value.
+    pub value: Option<Bytes>,
+    /// Headers.
+    pub headers: Vec<(String, Option<Bytes>)>,
+    /// Producer id of its batch.
+    pub producer_id: i64,
+}
+
+/// Reads a partition from offset 0 up to its end (as seen when reading
+/// stops), decompressing any codec; `conn` must be connected to the leader.
+pub async fn fetch_partition(
+    conn: &Connection,
+    topic: &str,
+    info: &TopicInfo,
+    partition: i32,
+) -> Result<Vec<FetchedRecord>, CodecError> {
+    let version = conn.versions().negotiate(ApiKey::Fetch)?;
+    let codecs = BuiltinCodecs::default();
+    let mut out = Vec::new();
+    let mut offset = 0i64;
+    let mut empty_rounds = 0;
+    while empty_rounds < 3 {
+        let mut t = FetchTopic {
+            partitions: vec![FetchPartition {
+                partition,
+                fetch_offset: offset,
+                partition_max_bytes: 4 << 20,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        if version >= 13 {
+            t.topic_id = info.id;
+        } else {
+            t.topic = topic.to_string().into();
+        }
+        let req = FetchRequest {
+            max_wait_ms: 200,
+            min_bytes: 1,
+            max_bytes: 16 << 20,
+            topics: vec![t],
+            ..Default::default()
+        };
+        let resp = conn.send(&req).await?;
+        let p = resp
+            .responses
+            .first()
+            .and_then(|t| t.partitions.first())
+            .ok_or_else(|| CodecError::Disconnected("empty fetch response".into()))?;
+        if p.error_code != 0 {
+            return Err(CodecError::Disconnected(
+                format!("fetch error {}", p.error_code).into(),
+            ));
+        }
+        let before = out.len();
+        for b in RecordBatches::new(p.records.clone().unwrap_or_default()) {
+            let b = b?;
+            if b.is_control() {
+                offset = offset.max(b.last_offset() + 1);
+                continue;
+            }
+            let section = b.decompressed_records(&codecs, 64 << 20)?;
+            for r in b.records_in(&section) {
+                let r = r?;
+                if r.offset < offset {
+                    continue;
+                }
+                let mut headers = Vec::new();
+                for h in &r.headers {
+                    let h = h?;
+                    headers.push((h.key.to_string(), h.value.map(Bytes::copy_from_slice)));
+                }
+                out.push(FetchedRecord {
+                    offset: r.offset,
+                    timestamp: r.timestamp,
+                    key: r.key.map(Bytes::copy_from_slice),
+                    value: r.value.map(Bytes::copy_from_slice),
+                    headers,
+                    producer_id: b.producer_id,
+                });
+                offset = r.offset + 1;
+            }
+        }
+        if out.len() == before {
+            empty_rounds += 1;
+        } else {
+            empty_rounds = 0;
+        }
+        if p.high_watermark >= 0 && offset >= p.high_watermark {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Connects with default settings.
+pub async fn connect(addr: &str) -> Result<Connection, CodecError> {
+    Connection::connect(addr, ConnectionConfig::default()).await
+}

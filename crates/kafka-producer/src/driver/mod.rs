@@ -1,0 +1,541 @@
+//! The tokio driver: a thin task around [`ProducerCore`] that moves records in,
+//! requests out (one ordered queue per broker), responses back, and time.
+//!
+//! Backpressure is an async semaphore of `buffer.memory` bytes: `send` waits
+//! (FIFO, as tokio's semaphore is fair) up to `max.block.ms` for the bytes of
+//! its record, and the core gives them back when the record completes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use kafka_codec::{CodecError, Connection, ConnectionConfig};
+use kafka_protocol::messages::ApiKey;
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use crate::config::{ProducerConfig, ProducerConfigBuilder};
+use crate::core::{
+    FlushId, Node, PendingRecord, ProducerCore, Response, Transmit, TransportFailure,
+};
+use crate::error::ProducerError;
+use crate::partitioner::Partitioner;
+use crate::record::{ProducerRecord, RecordMetadata};
+
+enum Command {
+    Append(PendingRecord),
+    Flush(oneshot::Sender<()>),
+    Close(Duration, oneshot::Sender<()>),
+}
+
+enum Io {
+    Response(u64, Result<Response, TransportFailure>),
+    NodeUp(i32),
+}
+
+/// Resolves to where the record landed, or why it was not delivered.
+#[derive(Debug)]
+#[must_use = "a delivery future tells whether the record was delivered"]
+pub struct DeliveryFuture(oneshot::Receiver<Result<RecordMetadata, ProducerError>>);
+
+impl Future for DeliveryFuture {
+    type Output = Result<RecordMetadata, ProducerError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.unwrap_or(Err(ProducerError::Closed)))
+    }
+}
+
+struct Shared {
+    commands: mpsc::UnboundedSender<Command>,
+    memory: Arc<Semaphore>,
+    config: Arc<ProducerConfig>,
+}
+
+/// The asynchronous producer. Cheap to clone; clones share one I/O task.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use kafka_producer::{Producer, ProducerRecord};
+///
+/// # async fn demo() -> Result<(), kafka_producer::ProducerError> {
+/// let producer = Producer::from_properties([("bootstrap.servers", "127.0.0.1:9092"), ("linger.ms", "10")])?;
+/// let delivery = producer.send(ProducerRecord::new("events").key("k").value("v")).await?;
+/// let metadata = delivery.await?;
+/// println!("{}-{}@{}", metadata.topic, metadata.partition, metadata.offset);
+/// producer.close(Duration::from_secs(30)).await;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Producer {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("client_id", &self.shared.config.client_id)
+            .finish()
+    }
+}
+
+impl ProducerConfigBuilder {
+    /// Builds the configuration and starts a producer with it (inside a tokio runtime).
+    pub fn build_producer(self) -> Result<Producer, ProducerError> {
+        let config = self
+            .build()
+            .map_err(|e| ProducerError::Config(e.to_string()))?;
+        Producer::new(config)
+    }
+}
+
+impl Producer {
+    /// Typed options; finish with `build_producer()`.
+    pub fn builder() -> ProducerConfigBuilder {
+        ProducerConfig::builder()
+    }
+
+    /// A producer from the Java client's property names and values.
+    pub fn from_properties<I, K, V>(props: I) -> Result<Producer, ProducerError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let config = ProducerConfig::from_properties(props)
+            .map_err(|e| ProducerError::Config(e.to_string()))?;
+        Producer::new(config)
+    }
+
+    /// A producer with `config` (must be called inside a tokio runtime).
+    pub fn new(config: ProducerConfig) -> Result<Producer, ProducerError> {
+        Self::with_partitioner(config, None)
+    }
+
+    /// A producer that asks `partitioner` first for records without a partition.
+    pub fn with_partitioner(
+        config: ProducerConfig,
+        partitioner: Option<Arc<dyn Partitioner>>,
+    ) -> Result<Producer, ProducerError> {
+        let config = Arc::new(config);
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1);
+        let core = ProducerCore::new(config.clone(), partitioner, seed)?;
+        let memory = Arc::new(Semaphore::new(config.buffer_memory));
+        let (commands, rx) = mpsc::unbounded_channel();
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| {
+            ProducerError::Config("a producer must be created inside a tokio runtime".into())
+        })?;
+        handle.spawn(run(core, rx, memory.clone(), config.clone()));
+        Ok(Producer {
+            shared: Arc::new(Shared {
+                commands,
+                memory,
+                config,
+            }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ProducerConfig {
+        &self.shared.config
+    }
+
+    /// Buffer memory held by records not yet complete (at most `buffer.memory`).
+    pub fn buffered_bytes(&self) -> usize {
+        self.shared
+            .config
+            .buffer_memory
+            .saturating_sub(self.shared.memory.available_permits())
+    }
+
+    fn check_size(&self, record: &ProducerRecord) -> Result<usize, ProducerError> {
+        let size = record.estimated_size();
+        let c = &self.shared.config;
+        if size > c.max_request_size {
+            return Err(ProducerError::RecordTooLarge {
+                size,
+                limit: c.max_request_size,
+                limit_name: "max.request.size",
+            });
+        }
+        if size > c.buffer_memory {
+            return Err(ProducerError::RecordTooLarge {
+                size,
+                limit: c.buffer_memory,
+                limit_name: "buffer.memory",
+            });
+        }
+        Ok(size)
+    }
+
+    fn submit(
+        &self,
+        record: ProducerRecord,
+        permits: usize,
+    ) -> Result<DeliveryFuture, ProducerError> {
+        let (reply, rx) = oneshot::channel();
+        let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let pending = PendingRecord {
+            record,
+            timestamp,
+            reply,
+            permits,
+        };
+        if self.shared.commands.send(Command::Append(pending)).is_err() {
+            self.shared.memory.add_permits(permits);
+            return Err(ProducerError::Closed);
+        }
+        Ok(DeliveryFuture(rx))
+    }
+
+    /// Queues a record. Waits only for buffer space (at most `max.block.ms`,
+    /// first come first served); the returned future resolves when the record
+    /// is acknowledged or has failed for good.
+    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
+        let size = self.check_size(&record)?;
+        let started = Instant::now();
+        let max_block = self.shared.config.max_block;
+        let permit = tokio::time::timeout(max_block, self.shared.memory.acquire_many(size as u32))
+            .await
+            .map_err(|_| ProducerError::BufferExhausted {
+                needed: size,
+                waited: started.elapsed(),
+            })?
+            .map_err(|_| ProducerError::Closed)?;
+        permit.forget();
+        self.submit(record, size)
+    }
+
+    /// Queues a record if buffer space is free now; fails at once otherwise.
+    pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
+        let size = self.check_size(&record)?;
+        let permit = self
+            .shared
+            .memory
+            .try_acquire_many(size as u32)
+            .map_err(|_| ProducerError::BufferExhausted {
+                needed: size,
+                waited: Duration::ZERO,
+            })?;
+        permit.forget();
+        self.submit(record, size)
+    }
+
+    /// Sends every buffered record now and waits until all records sent
+    /// before this call are complete (delivered or failed).
+    pub async fn flush(&self) -> Result<(), ProducerError> {
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .commands
+            .send(Command::Flush(tx))
+            .map_err(|_| ProducerError::Closed)?;
+        rx.await.map_err(|_| ProducerError::Closed)
+    }
+
+    /// Stops accepting records, delivers what is buffered within `timeout`,
+    /// and fails whatever is left: no record is left hanging.
+    pub async fn close(&self, timeout: Duration) {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .shared
+            .commands
+            .send(Command::Close(timeout, tx))
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The I/O task.
+async fn run(
+    mut core: ProducerCore,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    memory: Arc<Semaphore>,
+    config: Arc<ProducerConfig>,
+) {
+    let (io_tx, mut io_rx) = mpsc::unbounded_channel::<Io>();
+    let mut nodes: HashMap<i32, mpsc::UnboundedSender<(Transmit, Node)>> = HashMap::new();
+    let mut flushes: Vec<(FlushId, oneshot::Sender<()>)> = Vec::new();
+    let mut closing: Option<(Instant, Vec<oneshot::Sender<()>>)> = None;
+    let mut handles_gone = false;
+    loop {
+        let now = Instant::now();
+        core.set_memory_pressure(memory.available_permits() < config.batch_size);
+        while let Some(t) = core.poll_transmit(now) {
+            let node = match &t {
+                Transmit::Metadata { node, .. }
+                | Transmit::InitProducerId { node, .. }
+                | Transmit::Produce { node, .. } => node.clone(),
+            };
+            let queue = nodes
+                .entry(node.id)
+                .or_insert_with(|| spawn_node(node.clone(), io_tx.clone(), &config));
+            if let Err(mpsc::error::SendError((t, node))) = queue.send((t, node.clone())) {
+                // The node task ended (cannot happen while we hold io_tx); start a new one.
+                let queue = spawn_node(node.clone(), io_tx.clone(), &config);
+                let _ = queue.send((t, node.clone()));
+                nodes.insert(node.id, queue);
+            }
+        }
+        let released = core.take_released_permits();
+        if released > 0 {
+            memory.add_permits(released);
+        }
+        if let Some((deadline, _)) = &closing {
+            if core.outstanding() == 0 || now >= *deadline {
+                if core.outstanding() > 0 {
+                    core.abort_all(ProducerError::Closed);
+                    let released = core.take_released_permits();
+                    memory.add_permits(released);
+                }
+                if let Some((_, waiters)) = closing.take() {
+                    for w in waiters {
+                        let _ = w.send(());
+                    }
+                }
+                memory.close();
+                return;
+            }
+        }
+        let wake = core
+            .poll_timeout()
+            .map(|t| closing.as_ref().map_or(t, |(d, _)| t.min(*d)))
+            .or(closing.as_ref().map(|(d, _)| *d));
+        let sleep = async {
+            match wake {
+                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            Some(io) = io_rx.recv() => {
+                handle_io(&mut core, io);
+                while let Ok(io) = io_rx.try_recv() {
+                    handle_io(&mut core, io);
+                }
+            }
+            cmd = commands.recv(), if !handles_gone => {
+                match cmd {
+                    Some(cmd) => {
+                        handle_command(&mut core, cmd, &mut flushes, &mut closing);
+                        // Take what else is queued in one go: records arrive in bursts.
+                        for _ in 0..4096 {
+                            match commands.try_recv() {
+                                Ok(cmd) => handle_command(&mut core, cmd, &mut flushes, &mut closing),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => {
+                        // Every handle was dropped: deliver what is buffered, then stop.
+                        handles_gone = true;
+                        if closing.is_none() {
+                            core.begin_close();
+                            closing = Some((Instant::now() + config.delivery_timeout, Vec::new()));
+                        }
+                    }
+                }
+            }
+            _ = sleep => core.handle_timeout(Instant::now()),
+        }
+        // Answer flushes that completed.
+        let mut i = 0;
+        while i < flushes.len() {
+            if core.flushed(flushes[i].0) {
+                let (_, tx) = flushes.swap_remove(i);
+                let _ = tx.send(());
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+fn handle_command(
+    core: &mut ProducerCore,
+    cmd: Command,
+    flushes: &mut Vec<(FlushId, oneshot::Sender<()>)>,
+    closing: &mut Option<(Instant, Vec<oneshot::Sender<()>>)>,
+) {
+    match cmd {
+        Command::Append(rec) => core.enqueue(rec, Instant::now()),
+        Command::Flush(tx) => {
+            let id = core.begin_flush();
+            flushes.push((id, tx));
+        }
+        Command::Close(timeout, tx) => {
+            core.begin_close();
+            let deadline = Instant::now() + timeout;
+            match closing {
+                Some((d, waiters)) => {
+                    *d = (*d).min(deadline);
+                    waiters.push(tx);
+                }
+                None => *closing = Some((deadline, vec![tx])),
+            }
+        }
+    }
+}
+
+fn handle_io(core: &mut ProducerCore, io: Io) {
+    match io {
+        Io::Response(id, result) => core.handle_response(id, result, Instant::now()),
+        Io::NodeUp(node) => core.node_ok(node),
+    }
+}
+
+/// A response on its way back: awaited in request order per broker (Kafka
+/// answers in order on a connection), so the core sees them in that order.
+type ResponseWait = Pin<Box<dyn Future<Output = (u64, Result<Response, TransportFailure>)> + Send>>;
+
+/// One task per broker: connects, and writes that broker's requests in the
+/// order the core produced them (so sequences reach the broker in order). A
+/// second task awaits the responses in the same order.
+fn spawn_node(
+    _node: Node,
+    io: mpsc::UnboundedSender<Io>,
+    config: &ProducerConfig,
+) -> mpsc::UnboundedSender<(Transmit, Node)> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<(Transmit, Node)>();
+    let (wait_tx, mut wait_rx) = mpsc::unbounded_channel::<ResponseWait>();
+    let conn_config = ConnectionConfig {
+        client_id: Some(config.client_id.clone()),
+        client_software_name: "kafka-rs-producer".into(),
+        client_software_version: env!("CARGO_PKG_VERSION").into(),
+        connect_timeout: config.request_timeout.min(Duration::from_secs(10)),
+        // The Produce timeout is in the request; give the broker that long plus slack.
+        request_timeout: config.request_timeout + Duration::from_secs(1),
+        ..ConnectionConfig::default()
+    };
+    let responses_io = io.clone();
+    tokio::spawn(async move {
+        while let Some(wait) = wait_rx.recv().await {
+            let (id, result) = wait.await;
+            let _ = responses_io.send(Io::Response(id, result));
+        }
+    });
+    tokio::spawn(async move {
+        let mut conn: Option<Connection> = None;
+        while let Some((t, node)) = rx.recv().await {
+            let id = request_id(&t);
+            if conn.as_ref().is_none_or(Connection::is_closed) {
+                match Connection::connect(&node.addr, conn_config.clone()).await {
+                    Ok(c) => {
+                        tracing::debug!(node = node.id, addr = %node.addr, "connected");
+                        conn = Some(c);
+                        let _ = io.send(Io::NodeUp(node.id));
+                    }
+                    Err(e) => {
+                        tracing::debug!(node = node.id, addr = %node.addr, error = %e, "connect failed");
+                        let f = TransportFailure {
+                            message: e.to_string(),
+                            connect_failed: true,
+                        };
+                        let _ = wait_tx.send(Box::pin(async move { (id, Err(f)) }));
+                        continue;
+                    }
+                }
+            }
+            let c = conn.as_ref().expect("connected above");
+            let wait = match dispatch(c, t).await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    let f = TransportFailure {
+                        message: e.to_string(),
+                        connect_failed: false,
+                    };
+                    Box::pin(async move { (id, Err(f)) })
+                }
+            };
+            let _ = wait_tx.send(wait);
+        }
+    });
+    tx
+}
+
+fn request_id(t: &Transmit) -> u64 {
+    match t {
+        Transmit::Metadata { request_id, .. }
+        | Transmit::InitProducerId { request_id, .. }
+        | Transmit::Produce { request_id, .. } => *request_id,
+    }
+}
+
+/// Queues the request on the connection now and returns the wait for its
+/// response, so that the next request can go out at once (pipelining).
+async fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> {
+    Ok(match t {
+        Transmit::Metadata {
+            request_id,
+            request,
+            ..
+        } => {
+            let v = conn.versions().negotiate(ApiKey::Metadata)?;
+            let fut = conn.request(&request, v)?;
+            Box::pin(async move {
+                (
+                    request_id,
+                    fut.await.map(Response::Metadata).map_err(failure),
+                )
+            })
+        }
+        Transmit::InitProducerId {
+            request_id,
+            request,
+            ..
+        } => {
+            let v = conn.versions().negotiate(ApiKey::InitProducerId)?;
+            let fut = conn.request(&request, v)?;
+            Box::pin(async move {
+                (
+                    request_id,
+                    fut.await.map(Response::InitProducerId).map_err(failure),
+                )
+            })
+        }
+        Transmit::Produce {
+            request_id,
+            request,
+            ..
+        } => {
+            // Without transactions v2 a producer must not use Produce v12+ in a
+            // transaction; a non-transactional producer may use the top version.
+            let v = conn.versions().negotiate(ApiKey::Produce)?;
+            if request.acks == 0 {
+                conn.send_without_response(&request, v).await?;
+                Box::pin(async move { (request_id, Ok(Response::ProduceSent)) })
+            } else {
+                let fut = conn.request(&request, v)?;
+                Box::pin(async move {
+                    (
+                        request_id,
+                        fut.await.map(Response::Produce).map_err(failure),
+                    )
+                })
+            }
+        }
+    })
+}
+
+fn failure(e: CodecError) -> TransportFailure {
+    TransportFailure {
+        message: e.to_string(),
+        connect_failed: false,
+    }
+}

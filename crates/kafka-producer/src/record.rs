@@ -1,0 +1,95 @@
+//! What a user sends and what comes back.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+/// A record to send: topic, optional partition, key, value (null = tombstone),
+/// headers and timestamp.
+///
+/// ```
+/// use kafka_producer::ProducerRecord;
+/// let r = ProducerRecord::new("events").key("user-1").value("clicked").header("trace", Some("abc"));
+/// assert_eq!(r.topic, "events");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ProducerRecord {
+    /// The topic.
+    pub topic: String,
+    /// The partition, or `None` to let the partitioner choose.
+    pub partition: Option<i32>,
+    /// The key, or `None` for a null key.
+    pub key: Option<Bytes>,
+    /// The value, or `None` for a null value (a tombstone).
+    pub value: Option<Bytes>,
+    /// Headers: key and nullable value.
+    pub headers: Vec<(String, Option<Bytes>)>,
+    /// Milliseconds since the epoch; `None` takes the time of `send`.
+    pub timestamp: Option<i64>,
+}
+
+impl ProducerRecord {
+    /// A record for `topic` with no key and a null value.
+    pub fn new(topic: impl Into<String>) -> Self {
+        ProducerRecord {
+            topic: topic.into(),
+            ..Default::default()
+        }
+    }
+
+    /// Sets the key.
+    pub fn key(mut self, key: impl Into<Bytes>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// Sets the value.
+    pub fn value(mut self, value: impl Into<Bytes>) -> Self {
+        self.value = Some(value.into());
+        self
+    }
+
+    /// Sets the partition.
+    pub fn partition(mut self, partition: i32) -> Self {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the timestamp (ms since the epoch).
+    pub fn timestamp(mut self, timestamp: i64) -> Self {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, key: impl Into<String>, value: Option<impl Into<Bytes>>) -> Self {
+        self.headers.push((key.into(), value.map(Into::into)));
+        self
+    }
+
+    /// The size Java checks against `max.request.size` and `buffer.memory`:
+    /// the record's upper-bound encoded size in a batch, uncompressed.
+    pub fn estimated_size(&self) -> usize {
+        kafka_protocol::records::record_size(
+            i64::MAX,
+            i32::MAX,
+            self.key.as_deref(),
+            self.value.as_deref(),
+            self.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref())),
+        ) + kafka_protocol::records::BATCH_HEADER_SIZE
+    }
+}
+
+/// Where a record landed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordMetadata {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The offset, or -1 when unknown (acks=0).
+    pub offset: i64,
+    /// The timestamp: the broker's log-append time when the topic uses it,
+    /// else the record's create time.
+    pub timestamp: i64,
+}

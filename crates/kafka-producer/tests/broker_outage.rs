@@ -1,0 +1,244 @@
+//! The producer while the (single) broker is killed and restarted, or stopped.
+//! One test function, so that nothing else runs while the broker is down.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_codec::testkit;
+use kafka_producer::{Producer, ProducerError, ProducerRecord};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
+fn env() -> HashMap<String, String> {
+    testkit::cluster_env(ROOT).into_iter().collect()
+}
+
+/// The broker's pid and its command line (to start it again the same way).
+fn broker_process() -> (u32, Vec<String>) {
+    let e = env();
+    let pids = e
+        .get("KAFKA_PIDS")
+        .expect("KAFKA_PIDS: start the cluster with `cargo xtask kafka up`");
+    let pid: u32 = pids.split(',').next().unwrap().parse().unwrap();
+    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).expect("the broker is running");
+    let args = cmd
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    (pid, args)
+}
+
+fn kill(pid: u32, signal: &str) {
+    std::process::Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
+        // A zombie of ours would linger; the broker is not our child, so it goes away.
+        if std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.contains(") Z"))
+            .unwrap_or(true)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Starts the broker again with its old command line, and records the new
+/// pid where `cargo xtask kafka down` will find it.
+fn restart(old_pid: u32, args: &[String]) {
+    let e = env();
+    let node_dir = e
+        .get("KAFKA_NODE_1")
+        .and_then(|v| v.split_once(':'))
+        .map(|(_, d)| d.to_string())
+        .expect("KAFKA_NODE_1");
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(format!("{node_dir}/kafka.log"))
+        .unwrap();
+    let mut cmd = std::process::Command::new(&args[0]);
+    cmd.args(&args[1..])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log);
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let child = cmd.spawn().expect("restart the broker");
+    let file = format!("{ROOT}/target/kafka/cluster/cluster.env");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text.replace(
+        &format!("KAFKA_PIDS={old_pid}"),
+        &format!("KAFKA_PIDS={}", child.id()),
+    );
+    std::fs::write(&file, text).unwrap();
+}
+
+async fn wait_ready(bootstrap: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while Instant::now() < deadline {
+        if let Ok(c) = testkit::connect(bootstrap).await {
+            if c.send(&kafka_protocol::generated::MetadataRequest {
+                topics: None,
+                ..Default::default()
+            })
+            .await
+            .is_ok()
+            {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    panic!("broker did not come back");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_killed_and_restarted_then_stopped() {
+    let bootstrap = env()
+        .get("KAFKA_BOOTSTRAP")
+        .cloned()
+        .expect("KAFKA_BOOTSTRAP");
+    assert!(
+        !bootstrap.contains(','),
+        "this test kills the only broker of a single-node cluster"
+    );
+    let admin = testkit::connect(&bootstrap).await.unwrap();
+    let topic = testkit::unique_topic("outage");
+    let info = testkit::create_topic(&admin, &topic, 3, 1).await.unwrap();
+    drop(admin);
+
+    // 1. Idempotent production through a SIGKILL and restart: every
+    //    acknowledged record is in the log exactly once, per-key order holds.
+    let producer = Producer::from_properties([
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("linger.ms", "2"),
+        ("batch.size", "4096"),
+        ("request.timeout.ms", "5000"),
+        ("delivery.timeout.ms", "120000"),
+    ])
+    .unwrap();
+    let total = 6000;
+    let mut deliveries = Vec::new();
+    let (pid, args) = broker_process();
+    for i in 0..total {
+        if i == total / 3 {
+            kill(pid, "-KILL");
+            let args = args.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                restart(pid, &args);
+            });
+        }
+        let r = ProducerRecord::new(&topic)
+            .key(format!("k{}", i % 17))
+            .value(format!("{i}"));
+        deliveries.push((i, producer.send(r).await.unwrap()));
+        if i % 500 == 0 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let mut acked = 0;
+    for (i, d) in deliveries {
+        match d.await {
+            Ok(_) => acked += 1,
+            Err(e) => panic!("record {i} failed despite a generous delivery timeout: {e}"),
+        }
+    }
+    assert_eq!(acked, total);
+    producer.close(Duration::from_secs(10)).await;
+    wait_ready(&bootstrap).await;
+    let mut seen: HashMap<Bytes, usize> = HashMap::new();
+    for (p, leader) in info.leaders.iter().enumerate() {
+        let conn = testkit::connect(leader).await.unwrap();
+        let log = testkit::fetch_partition(&conn, &topic, &info, p as i32)
+            .await
+            .unwrap();
+        let mut last: HashMap<Bytes, u64> = HashMap::new();
+        for r in log {
+            let v = r.value.clone().unwrap();
+            *seen.entry(v.clone()).or_default() += 1;
+            let n: u64 = std::str::from_utf8(&v).unwrap().parse().unwrap();
+            if let Some(prev) = last.insert(r.key.clone().unwrap(), n) {
+                assert!(
+                    prev < n,
+                    "per-key order broken across the restart: {prev} then {n}"
+                );
+            }
+        }
+    }
+    assert_eq!(seen.len(), total, "every acknowledged record is present");
+    assert!(seen.values().all(|c| *c == 1), "no record written twice");
+
+    // 2. A stopped broker: sends wait for buffer space (bounded by buffer.memory
+    //    and max.block.ms), and buffered records time out after delivery.timeout.ms.
+    let (pid, args) = broker_process();
+    kill(pid, "-KILL");
+    let buffer = 64 * 1024;
+    let producer = Producer::from_properties([
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("buffer.memory", &buffer.to_string()),
+        ("max.block.ms", "500"),
+        ("linger.ms", "5"),
+        ("request.timeout.ms", "1000"),
+        ("delivery.timeout.ms", "3000"),
+    ])
+    .unwrap();
+    let started = Instant::now();
+    let mut waiting = Vec::new();
+    let mut blocked = None;
+    for i in 0..10_000 {
+        match producer
+            .send(ProducerRecord::new(&topic).value(vec![i as u8; 1000]))
+            .await
+        {
+            Ok(d) => waiting.push(d),
+            Err(e) => {
+                blocked = Some(e);
+                break;
+            }
+        }
+        assert!(
+            producer.buffered_bytes() <= buffer,
+            "memory stays within buffer.memory"
+        );
+    }
+    let blocked = blocked.expect("sends block once the buffer is full");
+    assert!(
+        matches!(blocked, ProducerError::BufferExhausted { .. }),
+        "{blocked}"
+    );
+    assert!(
+        !waiting.is_empty() && waiting.len() < 70,
+        "about buffer.memory worth of records buffered, got {}",
+        waiting.len()
+    );
+    for d in waiting {
+        let e = d.await.unwrap_err();
+        assert!(
+            matches!(
+                e,
+                ProducerError::DeliveryTimeout { .. } | ProducerError::TopicNotFound { .. }
+            ),
+            "{e}"
+        );
+    }
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2500) && waited < Duration::from_secs(30),
+        "timed out after {waited:?}"
+    );
+    assert_eq!(
+        producer.buffered_bytes(),
+        0,
+        "failed records give their memory back"
+    );
+    producer.close(Duration::from_secs(1)).await;
+    restart(pid, &args);
+    wait_ready(&bootstrap).await;
+}
