@@ -177,8 +177,6 @@ async fn broker_killed_and_restarted_then_stopped() {
 
     // 2. A stopped broker: sends wait for buffer space (bounded by buffer.memory
     //    and max.block.ms), and buffered records time out after delivery.timeout.ms.
-    let (pid, args) = broker_process();
-    kill(pid, "-KILL");
     let buffer = 64 * 1024;
     let producer = Producer::from_properties([
         ("bootstrap.servers", bootstrap.as_str()),
@@ -189,6 +187,17 @@ async fn broker_killed_and_restarted_then_stopped() {
         ("delivery.timeout.ms", "3000"),
     ])
     .unwrap();
+    // A working producer first (metadata known), then the broker goes away.
+    for i in 0..5 {
+        producer
+            .send(ProducerRecord::new(&topic).value(format!("before-{i}")))
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let (pid, args) = broker_process();
+    kill(pid, "-KILL");
     let started = Instant::now();
     let mut waiting = Vec::new();
     let mut blocked = None;
