@@ -6,6 +6,8 @@
 //!   if missing, then runs one fuzz target or all of them.
 //! - `kafka up [--brokers N] [--version V]` / `kafka down`: a real Apache
 //!   Kafka cluster on 127.0.0.1 from Maven Central's jars.
+//! - `quickstart [--records N]`: a local Kafka, a million records through
+//!   the producer, read back and checked, broker stopped.
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
 //!   (warnings are errors), every test, and a fuzz smoke run of every target.
 
@@ -13,6 +15,7 @@ mod ci;
 mod codegen;
 mod fuzz;
 mod kafka;
+mod quickstart;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -24,8 +27,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("ci") => ci::run(&args[1..]),
         Some("kafka") => kafka::run(&args[1..]),
+        Some("quickstart") => quickstart::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | kafka <up [--brokers N] [--version V] | down>>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N]>\n\
              got: {args:?}"
         )),
     };
