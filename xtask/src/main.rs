@@ -8,6 +8,8 @@
 //!   Kafka cluster on 127.0.0.1 from Maven Central's jars.
 //! - `quickstart [--records N]`: a local Kafka, a million records through
 //!   the producer, read back and checked, broker stopped.
+//! - `perf-compare [--records N] [--record-size B]`: our producer and Kafka's
+//!   ProducerPerformance side by side on one local broker.
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
 //!   (warnings are errors), every test, and a fuzz smoke run of every target.
 
@@ -15,6 +17,7 @@ mod ci;
 mod codegen;
 mod fuzz;
 mod kafka;
+mod perf;
 mod quickstart;
 
 use std::path::{Path, PathBuf};
@@ -28,8 +31,9 @@ fn main() -> ExitCode {
         Some("ci") => ci::run(&args[1..]),
         Some("kafka") => kafka::run(&args[1..]),
         Some("quickstart") => quickstart::run(&args[1..]),
+        Some("perf-compare") => perf::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B]>\n\
              got: {args:?}"
         )),
     };
