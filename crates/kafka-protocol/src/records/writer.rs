@@ -189,6 +189,7 @@ impl RecordBatchWriter {
 
     /// Appends one record. `headers` are (key, nullable value) pairs and are
     /// walked twice (size, then bytes), so they must be cheap to clone.
+    #[inline]
     pub fn append<'h, H>(
         &mut self,
         timestamp: i64,
@@ -206,13 +207,16 @@ impl RecordBatchWriter {
                 len: self.count as usize,
             });
         }
-        for b in [key, value].into_iter().flatten() {
-            if b.len() > i32::MAX as usize {
-                return Err(ProtocolError::TooLong {
-                    what: "record key or value",
-                    len: b.len(),
-                });
-            }
+        let (key_len, value_len) = (key.map_or(0, <[u8]>::len), value.map_or(0, <[u8]>::len));
+        if key_len > i32::MAX as usize || value_len > i32::MAX as usize {
+            return Err(ProtocolError::TooLong {
+                what: "record key or value",
+                len: if key_len > i32::MAX as usize {
+                    key_len
+                } else {
+                    value_len
+                },
+            });
         }
         if self.count == 0 {
             self.base_timestamp = timestamp;
@@ -229,7 +233,8 @@ impl RecordBatchWriter {
             });
         }
         let buf = &mut self.buf;
-        buf.reserve(body + 5);
+        // Exactly the record: a buffer sized for its batch never reallocates.
+        buf.reserve(varint_size(body as i32) + body);
         write_varint(buf, body as i32);
         buf.put_u8(0); // record attributes: unused
         write_varlong(buf, timestamp_delta);
