@@ -8,35 +8,18 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_codec::{CodecError, Connection, ConnectionConfig};
-use kafka_protocol::generated::create_topics_request::CreatableTopic;
-use kafka_protocol::generated::delete_topics_request::DeleteTopicState;
+use kafka_codec::{testkit, CodecError, Connection, ConnectionConfig};
 use kafka_protocol::generated::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::generated::{
-    CreateTopicsRequest, DeleteTopicsRequest, FetchRequest, MetadataRequest, ProduceRequest,
-};
+use kafka_protocol::generated::{FetchRequest, MetadataRequest, ProduceRequest};
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::primitives::Uuid;
 use kafka_protocol::records::{BatchParams, RecordBatchWriter, RecordBatches};
 
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+
 fn cluster_env() -> BTreeMap<String, String> {
-    let mut env: BTreeMap<String, String> = BTreeMap::new();
-    let file = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../target/kafka/cluster/cluster.env"
-    );
-    if let Ok(text) = std::fs::read_to_string(file) {
-        for (k, v) in text.lines().filter_map(|l| l.split_once('=')) {
-            env.insert(k.into(), v.into());
-        }
-    }
-    for k in ["KAFKA_BOOTSTRAP", "KAFKA_LIBS"] {
-        if let Ok(v) = std::env::var(k) {
-            env.insert(k.into(), v);
-        }
-    }
-    env
+    testkit::cluster_env(ROOT)
 }
 
 fn bootstrap() -> String {
@@ -53,91 +36,24 @@ async fn connect() -> Connection {
         .expect("connect to the test cluster")
 }
 
-fn unique_topic(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    format!("{prefix}-{nanos}")
-}
-
 /// Creates a topic; returns its id and a connection to the leader of partition 0
 /// (the cluster may have several nodes).
 async fn create_topic(conn: &Connection, name: &str, partitions: i32) -> (Uuid, Connection) {
-    let req = CreateTopicsRequest {
-        topics: vec![CreatableTopic {
-            name: name.to_string().into(),
-            num_partitions: partitions,
-            replication_factor: 1,
-            ..Default::default()
-        }],
-        timeout_ms: 30_000,
-        ..Default::default()
-    };
-    let resp = conn.send(&req).await.unwrap();
-    let t = &resp.topics[0];
-    assert_eq!(
-        t.error_code, 0,
-        "CreateTopics {name}: {:?}",
-        t.error_message
-    );
-    // Wait until the leader is known to the broker we talk to.
-    for _ in 0..100 {
-        let md = conn
-            .send(&MetadataRequest {
-                topics: Some(vec![
-                    kafka_protocol::generated::metadata_request::MetadataRequestTopic {
-                        name: Some(name.to_string().into()),
-                        ..Default::default()
-                    },
-                ]),
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        let t = &md.topics[0];
-        if t.error_code == 0
-            && !t.partitions.is_empty()
-            && t.partitions.iter().all(|p| p.leader_id >= 0)
-        {
-            let leader = t
-                .partitions
-                .iter()
-                .find(|p| p.partition_index == 0)
-                .unwrap()
-                .leader_id;
-            let b = md
-                .brokers
-                .iter()
-                .find(|b| b.node_id == leader)
-                .expect("leader is a known broker");
-            let addr = format!("{}:{}", b.host, b.port);
-            let leader = Connection::connect(&addr, ConnectionConfig::default())
-                .await
-                .unwrap();
-            return (t.topic_id, leader);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("topic {name} has no leader");
+    let info = testkit::create_topic(conn, name, partitions, 1)
+        .await
+        .unwrap();
+    let leader = Connection::connect(&info.leaders[0], ConnectionConfig::default())
+        .await
+        .unwrap();
+    (info.id, leader)
 }
 
 async fn delete_topic(conn: &Connection, name: &str) {
-    let version = conn.versions().negotiate(ApiKey::DeleteTopics).unwrap();
-    let mut req = DeleteTopicsRequest {
-        timeout_ms: 30_000,
-        ..Default::default()
-    };
-    if version >= 6 {
-        req.topics = vec![DeleteTopicState {
-            name: Some(name.to_string().into()),
-            ..Default::default()
-        }];
-    } else {
-        req.topic_names = vec![name.to_string().into()];
-    }
-    let resp = conn.send(&req).await.unwrap();
-    assert_eq!(resp.responses[0].error_code, 0);
+    testkit::delete_topic(conn, name).await.unwrap();
+}
+
+fn unique_topic(prefix: &str) -> String {
+    testkit::unique_topic(prefix)
 }
 
 /// (offset, key, value, headers, timestamp) of a fetched record.
