@@ -51,6 +51,7 @@ fn kill(pid: u32, signal: &str) {
 
 /// Starts the broker again with its old command line, and records the new
 /// pid where `cargo xtask kafka down` will find it.
+#[allow(clippy::zombie_processes)] // the broker outlives this test; `kafka down` stops it
 fn restart(old_pid: u32, args: &[String]) {
     let e = env();
     let node_dir = e

@@ -86,6 +86,7 @@ impl ProducerBatch {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // the record's parts, then its bookkeeping
     pub fn append<'h, H>(
         &mut self,
         timestamp: i64,

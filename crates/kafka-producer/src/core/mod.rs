@@ -501,10 +501,7 @@ impl ProducerCore {
         let delivery_timeout = self.config.delivery_timeout;
         let keys: Vec<_> = self.partitions.keys().cloned().collect();
         for key in keys {
-            loop {
-                let Some(st) = self.partitions.get_mut(&key) else {
-                    break;
-                };
+            while let Some(st) = self.partitions.get_mut(&key) {
                 // Only batches not in flight expire here; in-flight ones wait for
                 // their response (or request timeout) first.
                 let Some(pos) = st.batches.iter().position(|b| {
@@ -719,11 +716,12 @@ impl ProducerCore {
                 }
             }
         };
-        let available = meta.available.clone();
         let (bytes, full) = self.append(&topic, partition, rec, id, now);
         if sticky_choice {
+            // Disjoint fields: no copy of the partition list per record.
+            let available = &self.metadata.topics[&topic].available;
             self.sticky
-                .on_append(&topic, partition, bytes, full, n, &available);
+                .on_append(&topic, partition, bytes, full, n, available);
         }
     }
 
@@ -1276,7 +1274,7 @@ impl ProducerCore {
             self.fail_batch(b, e);
             return;
         }
-        let records = match b.finished().map(|f| split_records(f)) {
+        let records = match b.finished().map(split_records) {
             Some(Ok(r)) => r,
             _ => {
                 let e = broker_error(code.0, message, b.attempts);
