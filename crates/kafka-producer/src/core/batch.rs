@@ -38,6 +38,11 @@ pub(crate) struct ProducerBatch {
     pub retry_at: Option<Instant>,
     pub in_flight: bool,
     pub stamp: Option<SequenceStamp>,
+    /// An attempt ended without telling whether the broker wrote the batch
+    /// (transport failure, timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND): until
+    /// a definite answer it is retried only with its own stamp, which the
+    /// broker recognises as a duplicate.
+    pub maybe_written: bool,
     pub last_error: Option<Arc<str>>,
     /// No more records fit.
     pub full: bool,
@@ -59,6 +64,7 @@ impl ProducerBatch {
             retry_at: None,
             in_flight: false,
             stamp: None,
+            maybe_written: false,
             last_error: None,
             full: false,
             size: kafka_protocol::records::BATCH_HEADER_SIZE,

@@ -134,6 +134,27 @@ struct PartitionState {
     next_sequence: i32,
     /// Sequence of the last acknowledged record, -1 before any.
     last_acked_sequence: i32,
+    /// The producer id and epoch this partition's sequences belong to when
+    /// they are not the producer's current ones: an epoch bump found a batch
+    /// here that may already be in the log, and restarting its sequence at 0
+    /// under the new epoch would write it twice. The partition keeps its
+    /// sequences (the broker deduplicates the retries) until a later bump
+    /// finds it clean.
+    held: Option<(i64, i16)>,
+}
+
+impl PartitionState {
+    /// A sent batch failed for good. If it was next in line, the next batch
+    /// is now: an OUT_OF_ORDER_SEQUENCE_NUMBER for it then means the failed
+    /// batch is not in the log (a real gap), as Java's unresolved sequences.
+    fn give_up(&mut self, b: &ProducerBatch) {
+        if let Some(s) = b.stamp {
+            if b.attempts > 0 && s.base_sequence == increment_sequence(self.last_acked_sequence, 1)
+            {
+                self.last_acked_sequence = increment_sequence(s.base_sequence, b.record_count - 1);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +216,9 @@ pub struct ProducerCore {
     fatal: Option<ProducerError>,
     rng: u64,
     attempts_stat: u64,
+    /// `now` of the last `poll_transmit`: what was due then and is still
+    /// waiting is blocked (by responses, which wake the driver anyway).
+    last_poll: Option<Instant>,
 }
 
 impl ProducerCore {
@@ -248,6 +272,7 @@ impl ProducerCore {
             fatal: None,
             rng: seed | 1,
             attempts_stat: 0,
+            last_poll: None,
             config,
         })
     }
@@ -389,10 +414,11 @@ impl ProducerCore {
     /// Adopts a producer id and epoch from outside (transactions) and resets
     /// every partition's sequences.
     pub fn adopt_producer_id(&mut self, producer_id: i64, producer_epoch: i16) {
+        let old = (self.producer_id, self.producer_epoch);
         self.producer_id = producer_id;
         self.producer_epoch = producer_epoch;
         self.pid_state = ProducerIdState::Ready;
-        self.reset_sequences();
+        self.reset_sequences(old);
     }
 
     /// A response (or transport failure) for a request from `poll_transmit`.
@@ -510,6 +536,7 @@ impl ProducerCore {
                     break;
                 };
                 let b = st.batches.remove(pos).unwrap();
+                st.give_up(&b);
                 if b.stamp.is_some() && b.attempts > 0 {
                     // A sent batch may or may not be in the log: its sequence is
                     // unresolved; a local epoch bump makes the next batches safe.
@@ -530,6 +557,7 @@ impl ProducerCore {
 
     /// The next request to send, if any.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.last_poll = Some(now);
         if self.fatal.is_some() {
             return None;
         }
@@ -543,44 +571,59 @@ impl ProducerCore {
     }
 
     /// When the core next needs `handle_timeout` (or another `poll_transmit`).
+    ///
+    /// Expiries (max.block.ms, delivery.timeout.ms) are always reported;
+    /// times when something becomes sendable (linger, retry backoff, metadata
+    /// refresh, reconnect backoff) only while they are after the last
+    /// `poll_transmit`: one that passed then and is still waiting is blocked
+    /// by requests in flight, and reporting it would make the driver wake
+    /// again and again (a busy loop) until their responses come.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let mut next: Option<Instant> = None;
-        let mut at = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
+        let last_poll = self.last_poll;
+        let mut expiry = |t: Instant| next = Some(next.map_or(t, |n| n.min(t)));
         for q in self.waiting.values() {
             if let Some((_, _, since)) = q.front() {
-                at(*since + self.config.max_block);
-            }
-        }
-        if !self.waiting.is_empty() {
-            if let Some(r) = self.metadata_retry_at {
-                at(r);
-            }
-        }
-        if let Some(last) = self.metadata.last_refresh {
-            at(last + self.config.metadata_max_age);
-        }
-        if self.pid_state == ProducerIdState::Needed {
-            if let Some(r) = self.pid_retry_at {
-                at(r);
+                expiry(*since + self.config.max_block);
             }
         }
         for st in self.partitions.values() {
             for b in &st.batches {
                 if !b.in_flight {
-                    at(b.created_at + self.config.delivery_timeout);
+                    expiry(b.created_at + self.config.delivery_timeout);
                 }
             }
-            if let Some(b) = st.batches.front() {
-                if !b.in_flight {
-                    match b.retry_at {
-                        Some(r) => at(r),
-                        None => at(b.created_at + self.config.linger),
-                    }
+        }
+        let mut wake = |t: Instant| {
+            if last_poll.is_none_or(|p| t > p) {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        };
+        if !self.waiting.is_empty() || !self.metadata.wanted.is_empty() || self.metadata.stale {
+            if let Some(r) = self.metadata_retry_at {
+                wake(r);
+            }
+        }
+        if let Some(last) = self.metadata.last_refresh {
+            wake(last + self.config.metadata_max_age);
+        }
+        if self.pid_state == ProducerIdState::Needed {
+            if let Some(r) = self.pid_retry_at {
+                wake(r);
+            }
+        }
+        for st in self.partitions.values() {
+            // The batch the drain would send next (not only the first one:
+            // batches behind one in flight linger too).
+            if let Some(b) = st.batches.iter().find(|b| !b.in_flight) {
+                match b.retry_at {
+                    Some(r) => wake(r),
+                    None => wake(b.created_at + self.config.linger),
                 }
             }
         }
         for (until, _) in self.node_backoff.values() {
-            at(*until);
+            wake(*until);
         }
         next
     }
@@ -830,10 +873,11 @@ impl ProducerCore {
                 epoch = resp.producer_epoch,
                 "producer id"
             );
+            let old = (self.producer_id, self.producer_epoch);
             self.producer_id = resp.producer_id;
             self.producer_epoch = resp.producer_epoch;
             self.pid_state = ProducerIdState::Ready;
-            self.reset_sequences();
+            self.reset_sequences(old);
         } else if code.is_retriable() {
             self.pid_state = ProducerIdState::Needed;
             self.pid_retry_at = Some(now + self.config.retry_backoff);
@@ -842,8 +886,16 @@ impl ProducerCore {
         }
     }
 
-    fn reset_sequences(&mut self) {
+    /// Restarts every partition's sequences at 0 for a new producer id or
+    /// epoch, except in partitions holding a batch that may already be in the
+    /// log (they keep `old`, see [`PartitionState::held`]).
+    fn reset_sequences(&mut self, old: (i64, i16)) {
         for st in self.partitions.values_mut() {
+            if st.batches.iter().any(|b| b.maybe_written) {
+                st.held.get_or_insert(old);
+                continue;
+            }
+            st.held = None;
             st.next_sequence = 0;
             st.last_acked_sequence = -1;
             // Batches that already got a sequence get a new one at their next drain.
@@ -874,6 +926,7 @@ impl ProducerCore {
             return;
         }
         self.bump_epoch_pending = false;
+        let old = (self.producer_id, self.producer_epoch);
         if self.producer_epoch >= i16::MAX - 1 {
             tracing::info!(
                 producer_id = self.producer_id,
@@ -890,7 +943,7 @@ impl ProducerCore {
                 "bumped producer epoch"
             );
         }
-        self.reset_sequences();
+        self.reset_sequences(old);
     }
 
     // ------------------------------------------------------------------ drain
@@ -966,11 +1019,27 @@ impl ProducerCore {
             if b.attempts > 0 && st.in_flight > 0 {
                 continue;
             }
+            // While the retry of a batch that may or may not be in the log is
+            // in flight, no new batch goes behind it: the broker recognises
+            // it as a duplicate only while it is among the last 5 batches it
+            // wrote.
+            if idempotent
+                && b.attempts == 0
+                && st
+                    .batches
+                    .iter()
+                    .take_while(|x| x.in_flight)
+                    .any(|x| x.maybe_written)
+            {
+                continue;
+            }
+            // A batch with one behind it is full (batches in flight do not
+            // count: a partition with one in flight still lingers).
             let ready = b.full
                 || urgent
                 || now.duration_since(b.created_at) >= linger
                 || b.attempts > 0
-                || st.batches.len() > 1;
+                || st.batches.back().is_some_and(|last| last.id != b.id);
             if !ready {
                 continue;
             }
@@ -997,8 +1066,8 @@ impl ProducerCore {
         let mut unfinishable = Vec::new();
         let codec = self.codec.as_ref().map(|c| c as &dyn RecordsCodec);
         for key in chosen {
-            let (pid, epoch) = (self.producer_id, self.producer_epoch);
             let st = self.partitions.get_mut(&key).unwrap();
+            let (pid, epoch) = st.held.unwrap_or((self.producer_id, self.producer_epoch));
             let b = st.batches.iter_mut().find(|b| !b.in_flight).unwrap();
             let stamp = if idempotent {
                 match b.stamp {
@@ -1152,11 +1221,16 @@ impl ProducerCore {
                                 })
                         });
                     if next_in_line {
+                        // A real gap: neither this batch nor any later one is in the log.
+                        self.not_written_from(&topic, partition, id);
                         self.bump_epoch_pending = true;
                     }
                     self.retry_or_fail(&topic, partition, id, code, message, now);
                 }
                 ErrorCode::UNKNOWN_PRODUCER_ID => {
+                    // The broker has no state for us here: nothing from this
+                    // batch on is in the log.
+                    self.not_written_from(&topic, partition, id);
                     self.bump_epoch_pending = true;
                     self.retry_or_fail(&topic, partition, id, code, message, now);
                 }
@@ -1169,6 +1243,18 @@ impl ProducerCore {
                         self.metadata.stale = true;
                     }
                     self.retry_or_fail(&topic, partition, id, c, message, now);
+                }
+            }
+        }
+    }
+
+    /// The broker said batch `id` is not in the log, so no later batch of the
+    /// partition is either (sequences are contiguous).
+    fn not_written_from(&mut self, topic: &Arc<str>, partition: i32, id: u64) {
+        if let Some(st) = self.partitions.get_mut(&(topic.clone(), partition)) {
+            if let Some(pos) = st.batches.iter().position(|b| b.id == id) {
+                for b in st.batches.iter_mut().skip(pos) {
+                    b.maybe_written = false;
                 }
             }
         }
@@ -1218,6 +1304,14 @@ impl ProducerCore {
             None => Arc::from(code.name()),
         };
         b.last_error = Some(detail);
+        if may_have_been_written(code) {
+            b.maybe_written = true;
+        } else if code == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER {
+            // Not a duplicate of a batch the broker remembers: not written (a
+            // retry goes only when nothing of its partition is in flight, so
+            // at most 4 later batches were written after it).
+            b.maybe_written = false;
+        }
         let expired = now.duration_since(b.created_at) >= delivery_timeout;
         let retriable = code.is_retriable()
             || code == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
@@ -1236,6 +1330,7 @@ impl ProducerCore {
         }
         let pos = st.batches.iter().position(|b| b.id == id).unwrap();
         let b = st.batches.remove(pos).unwrap();
+        st.give_up(&b);
         if b.stamp.is_some() {
             // The sequence of a failed sent batch is unresolved for the broker.
             self.bump_epoch_pending = true;
@@ -1263,29 +1358,29 @@ impl ProducerCore {
         message: Option<Arc<str>>,
         now: Instant,
     ) {
+        let key = (topic.clone(), partition);
+        let pos = self
+            .partitions
+            .get(&key)
+            .and_then(|st| st.batches.iter().position(|b| b.id == id));
         let Some(b) = self.take_in_flight_batch(topic, partition, id) else {
             return;
         };
-        if b.record_count <= 1 {
-            if b.stamp.is_some() {
-                self.bump_epoch_pending = true;
-            }
-            let e = broker_error(code.0, message, b.attempts);
-            self.fail_batch(b, e);
-            return;
-        }
         let records = match b.finished().map(split_records) {
-            Some(Ok(r)) => r,
+            Some(Ok(r)) if b.record_count > 1 => r,
             _ => {
+                if let Some(st) = self.partitions.get_mut(&key) {
+                    st.give_up(&b);
+                }
+                if b.stamp.is_some() {
+                    // A gap in the sequence: a local epoch bump makes the next batches safe.
+                    self.bump_epoch_pending = true;
+                }
                 let e = broker_error(code.0, message, b.attempts);
                 self.fail_batch(b, e);
                 return;
             }
         };
-        if b.stamp.is_some() {
-            // The split batches need fresh sequences: restart them with a new epoch.
-            self.bump_epoch_pending = true;
-        }
         let half = (records.len() / 2).max(1);
         let per_record_permits = b.permits / records.len().max(1);
         let created_at = b.created_at;
@@ -1320,16 +1415,21 @@ impl ProducerCore {
         if let Some(last) = new_batches.last_mut() {
             last.permits += b.permits - per_record_permits * records.len();
         }
-        let st = self
-            .partitions
-            .entry((topic.clone(), partition))
-            .or_default();
-        // In place of the original: before every batch not yet sent.
-        let pos = st
-            .batches
-            .iter()
-            .position(|x| !x.in_flight)
-            .unwrap_or(st.batches.len());
+        // The original was not written: the halves take its sequences (as
+        // Java's split), so batches after it keep theirs.
+        if let Some(s) = b.stamp {
+            let mut sequence = s.base_sequence;
+            for nb in new_batches.iter_mut() {
+                nb.stamp = Some(SequenceStamp {
+                    base_sequence: sequence,
+                    ..s
+                });
+                sequence = increment_sequence(sequence, nb.record_count);
+            }
+        }
+        let st = self.partitions.entry(key).or_default();
+        // In place of the original, before the batches that came after it.
+        let pos = pos.unwrap_or(0).min(st.batches.len());
         for (n, nb) in new_batches.into_iter().enumerate() {
             st.batches.insert(pos + n, nb);
         }
@@ -1436,6 +1536,18 @@ fn partition_data(index: i32, records: Bytes) -> PartitionProduceData {
         records: Some(records),
         ..Default::default()
     }
+}
+
+/// Whether a batch that got `code` may nevertheless be in the log.
+fn may_have_been_written(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NETWORK_EXCEPTION
+            | ErrorCode::REQUEST_TIMED_OUT
+            | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+            | ErrorCode::KAFKA_STORAGE_ERROR
+            | ErrorCode::UNKNOWN_SERVER_ERROR
+    )
 }
 
 fn broker_error(code: i16, message: Option<Arc<str>>, attempts: u32) -> ProducerError {
