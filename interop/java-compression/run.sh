@@ -15,7 +15,7 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 ours="$target/interop-compression"
 
 java_main() {
-  (cd "$here" && mvn -q -B compile exec:java -Dexec.args="$*")
+  (cd "$here" && mvn -q -B -Dstyle.color=never compile exec:java -Dexec.args="$*")
 }
 
 case "${1:-}" in

@@ -65,7 +65,7 @@ fn fill<R: Read>(
         // Give the decoder the whole expected output at once: zstd, for one,
         // decodes a frame in a single pass (no internal buffering) only when
         // its first call sees room for all of it.
-        resize_within(out, start + size_hint.min(limit), end_max);
+        resize_within(out, start.saturating_add(size_hint.min(limit)), end_max);
     }
     loop {
         if filled == out.len() {

@@ -84,6 +84,11 @@ fn check_round_trip(codec: &BuiltinCodec, input: &[u8]) -> Result<(), TestCaseEr
     prop_assert_eq!(&out[..6], b"prefix");
     prop_assert!(&out[6..] == input, "{:?}: round trip differs", codec);
 
+    // No limit at all.
+    let mut out = BytesMut::new();
+    codec.decompress(compressed, &mut out, usize::MAX).unwrap();
+    prop_assert!(&out[..] == input);
+
     // One byte less is refused, and the buffer is left alone.
     if let Some(limit) = input.len().checked_sub(1) {
         let mut out = BytesMut::from(&b"prefix"[..]);

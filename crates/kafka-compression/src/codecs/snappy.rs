@@ -115,7 +115,7 @@ fn decompress_block(
         )));
     }
     let at = out.len();
-    resize_within(out, at + len, at + room);
+    resize_within(out, at + len, at.saturating_add(room));
     let n = decoder.decompress(block, &mut out[at..]).map_err(corrupt)?;
     if n != len {
         return Err(corrupt(format!("block declares {len} bytes but holds {n}")));
