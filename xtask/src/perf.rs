@@ -10,11 +10,41 @@ use crate::{root, run_cmd};
 
 /// (name, producer properties) of each scenario; both clients get exactly these.
 const SCENARIOS: &[(&str, &[&str])] = &[
-    ("acks=1, no compression, idempotence off", &["acks=1", "enable.idempotence=false", "linger.ms=5", "batch.size=65536"]),
-    ("acks=all, idempotent, no compression", &["acks=all", "linger.ms=5", "batch.size=65536"]),
-    ("acks=all, idempotent, lz4", &["acks=all", "linger.ms=5", "batch.size=65536", "compression.type=lz4"]),
-    ("acks=all, idempotent, zstd", &["acks=all", "linger.ms=5", "batch.size=65536", "compression.type=zstd"]),
-    ("Java defaults (acks=all, idempotent, linger 5, 16 KiB batches)", &[]),
+    (
+        "acks=1, no compression, idempotence off",
+        &[
+            "acks=1",
+            "enable.idempotence=false",
+            "linger.ms=5",
+            "batch.size=65536",
+        ],
+    ),
+    (
+        "acks=all, idempotent, no compression",
+        &["acks=all", "linger.ms=5", "batch.size=65536"],
+    ),
+    (
+        "acks=all, idempotent, lz4",
+        &[
+            "acks=all",
+            "linger.ms=5",
+            "batch.size=65536",
+            "compression.type=lz4",
+        ],
+    ),
+    (
+        "acks=all, idempotent, zstd",
+        &[
+            "acks=all",
+            "linger.ms=5",
+            "batch.size=65536",
+            "compression.type=zstd",
+        ],
+    ),
+    (
+        "Java defaults (acks=all, idempotent, linger 5, 16 KiB batches)",
+        &[],
+    ),
 ];
 
 pub fn run(args: &[String]) -> Result<(), String> {
@@ -28,7 +58,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("perf-compare: unknown argument {other}")),
         }
     }
-    run_cmd(Command::new("cargo").current_dir(root()).args(["build", "--release", "-p", "kafka-producer", "--example", "perf"]))?;
+    run_cmd(Command::new("cargo").current_dir(root()).args([
+        "build",
+        "--release",
+        "-p",
+        "kafka-producer",
+        "--example",
+        "perf",
+    ]))?;
     let ours = root().join("target/release/examples/perf");
     let cluster = crate::kafka::up(&crate::kafka::UpOptions::default())?;
     let result = (|| {
@@ -38,27 +75,56 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let cp = format!("{}/*", cluster.libs.display());
         for (n, (name, props)) in SCENARIOS.iter().enumerate() {
             let topic = format!("perf-{n}");
-            run_cmd(Command::new(&java).args(["-cp", &cp, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "org.apache.kafka.tools.TopicCommand"]).args([
-                "--bootstrap-server",
-                &cluster.bootstrap,
-                "--create",
-                "--topic",
-                &topic,
-                "--partitions",
-                "6",
-                "--replication-factor",
-                "1",
-            ]))?;
+            run_cmd(
+                Command::new(&java)
+                    .args([
+                        "-cp",
+                        &cp,
+                        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                        "org.apache.kafka.tools.TopicCommand",
+                    ])
+                    .args([
+                        "--bootstrap-server",
+                        &cluster.bootstrap,
+                        "--create",
+                        "--topic",
+                        &topic,
+                        "--partitions",
+                        "6",
+                        "--replication-factor",
+                        "1",
+                    ]),
+            )?;
             let mut all_props = vec![format!("bootstrap.servers={}", cluster.bootstrap)];
             all_props.extend(props.iter().map(|s| s.to_string()));
             println!("\n### {name} ({records} records of {size} bytes, 6 partitions)");
-            let common = ["--topic", &topic, "--num-records", &records, "--record-size", &size, "--throughput", "-1", "--producer-props"];
+            let common = [
+                "--topic",
+                &topic,
+                "--num-records",
+                &records,
+                "--record-size",
+                &size,
+                "--throughput",
+                "-1",
+                "--producer-props",
+            ];
             print!("kafka-rs:  ");
-            let out = Command::new(&ours).args(common).args(&all_props).output().map_err(|e| e.to_string())?;
+            let out = Command::new(&ours)
+                .args(common)
+                .args(&all_props)
+                .output()
+                .map_err(|e| e.to_string())?;
             println!("{}", last_line(&out.stdout));
             print!("Java {}:  ", cluster.version);
             let out = Command::new(&java)
-                .args(["-Xmx1g", "-cp", &cp, "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "org.apache.kafka.tools.ProducerPerformance"])
+                .args([
+                    "-Xmx1g",
+                    "-cp",
+                    &cp,
+                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                    "org.apache.kafka.tools.ProducerPerformance",
+                ])
                 .args(common)
                 .args(&all_props)
                 .output()
@@ -72,5 +138,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn last_line(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).lines().rfind(|l| l.contains("records sent")).unwrap_or("(no summary line)").to_string()
+    String::from_utf8_lossy(out)
+        .lines()
+        .rfind(|l| l.contains("records sent"))
+        .unwrap_or("(no summary line)")
+        .to_string()
 }
