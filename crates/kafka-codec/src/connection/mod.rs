@@ -245,6 +245,17 @@ impl Connection {
         self.inner.shared.lock().closed.is_some()
     }
 
+    /// Closes the connection now (for every clone): pending requests fail,
+    /// later ones fail at once. A client does this after a request timeout,
+    /// as the Java client does, since a broker that swallowed one request
+    /// may swallow the next.
+    pub fn close(&self, reason: &str) {
+        self.inner.shared.fail(reason);
+        for t in &self.inner.tasks {
+            t.abort();
+        }
+    }
+
     /// Sends a request at the negotiated version and waits for its response.
     pub async fn send<R: Request>(&self, request: &R) -> Result<R::Response, CodecError> {
         let version = self.versions.negotiate(R::API_KEY)?;

@@ -288,3 +288,21 @@ async fn request_queues_frames_in_call_order() {
         w.await.unwrap().unwrap();
     }
 }
+
+#[tokio::test]
+async fn close_fails_pending_and_later_requests() {
+    let (conn, mut broker) = pair(ConnectionConfig::default()).await;
+    let c = conn.clone();
+    let call = tokio::spawn(async move { c.send(&req()).await });
+    let _ = broker.next().await.unwrap();
+    conn.close("test");
+    assert!(matches!(
+        call.await.unwrap(),
+        Err(CodecError::Disconnected(_))
+    ));
+    assert!(conn.is_closed());
+    assert!(matches!(
+        conn.send(&req()).await,
+        Err(CodecError::Disconnected(_))
+    ));
+}

@@ -478,8 +478,29 @@ fn request_id(t: &Transmit) -> u64 {
 }
 
 /// Queues the request on the connection now and returns the wait for its
-/// response, so that the next request can go out at once (pipelining).
+/// response, so that the next request can go out at once (pipelining). A
+/// request timeout closes the connection (as the Java client does): the next
+/// request reconnects.
 async fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> {
+    fn wait<R, F>(
+        conn: &Connection,
+        request_id: u64,
+        fut: F,
+        wrap: fn(R) -> Response,
+    ) -> ResponseWait
+    where
+        F: Future<Output = Result<R, CodecError>> + Send + 'static,
+        R: Send + 'static,
+    {
+        let conn = conn.clone();
+        Box::pin(async move {
+            let result = fut.await;
+            if let Err(e @ CodecError::RequestTimeout { .. }) = &result {
+                conn.close(&e.to_string());
+            }
+            (request_id, result.map(wrap).map_err(failure))
+        })
+    }
     Ok(match t {
         Transmit::Metadata {
             request_id,
@@ -487,13 +508,12 @@ async fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecE
             ..
         } => {
             let v = conn.versions().negotiate(ApiKey::Metadata)?;
-            let fut = conn.request(&request, v)?;
-            Box::pin(async move {
-                (
-                    request_id,
-                    fut.await.map(Response::Metadata).map_err(failure),
-                )
-            })
+            wait(
+                conn,
+                request_id,
+                conn.request(&request, v)?,
+                Response::Metadata,
+            )
         }
         Transmit::InitProducerId {
             request_id,
@@ -501,13 +521,12 @@ async fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecE
             ..
         } => {
             let v = conn.versions().negotiate(ApiKey::InitProducerId)?;
-            let fut = conn.request(&request, v)?;
-            Box::pin(async move {
-                (
-                    request_id,
-                    fut.await.map(Response::InitProducerId).map_err(failure),
-                )
-            })
+            wait(
+                conn,
+                request_id,
+                conn.request(&request, v)?,
+                Response::InitProducerId,
+            )
         }
         Transmit::Produce {
             request_id,
@@ -521,13 +540,12 @@ async fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecE
                 conn.send_without_response(&request, v).await?;
                 Box::pin(async move { (request_id, Ok(Response::ProduceSent)) })
             } else {
-                let fut = conn.request(&request, v)?;
-                Box::pin(async move {
-                    (
-                        request_id,
-                        fut.await.map(Response::Produce).map_err(failure),
-                    )
-                })
+                wait(
+                    conn,
+                    request_id,
+                    conn.request(&request, v)?,
+                    Response::Produce,
+                )
             }
         }
     })
