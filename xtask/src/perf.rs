@@ -8,10 +8,14 @@ use std::process::Command;
 
 use crate::{root, run_cmd};
 
-/// (name, producer properties) of each scenario; both clients get exactly these.
-const SCENARIOS: &[(&str, &[&str])] = &[
+/// (name, target records/s (-1: as fast as possible), producer properties) of
+/// each scenario; both clients get exactly these. The throttled scenario
+/// compares latency below saturation: unthrottled, both fill buffer.memory and
+/// latency is mostly time spent queued in it.
+const SCENARIOS: &[(&str, &str, &[&str])] = &[
     (
         "acks=1, no compression, idempotence off",
+        "-1",
         &[
             "acks=1",
             "enable.idempotence=false",
@@ -21,10 +25,12 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ),
     (
         "acks=all, idempotent, no compression",
+        "-1",
         &["acks=all", "linger.ms=5", "batch.size=65536"],
     ),
     (
         "acks=all, idempotent, lz4",
+        "-1",
         &[
             "acks=all",
             "linger.ms=5",
@@ -34,6 +40,7 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ),
     (
         "acks=all, idempotent, zstd",
+        "-1",
         &[
             "acks=all",
             "linger.ms=5",
@@ -43,7 +50,18 @@ const SCENARIOS: &[(&str, &[&str])] = &[
     ),
     (
         "Java defaults (acks=all, idempotent, linger 5, 16 KiB batches)",
+        "-1",
         &[],
+    ),
+    (
+        "acks=all, idempotent, lz4, throttled to 200k records/s (latency)",
+        "200000",
+        &[
+            "acks=all",
+            "linger.ms=5",
+            "batch.size=65536",
+            "compression.type=lz4",
+        ],
     ),
 ];
 
@@ -73,7 +91,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .map(|h| std::path::Path::new(&h).join("bin/java"))
             .unwrap_or_else(|| "java".into());
         let cp = format!("{}/*", cluster.libs.display());
-        for (n, (name, props)) in SCENARIOS.iter().enumerate() {
+        for (n, (name, throughput, props)) in SCENARIOS.iter().enumerate() {
             let topic = format!("perf-{n}");
             run_cmd(
                 Command::new(&java)
@@ -106,7 +124,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "--record-size",
                 &size,
                 "--throughput",
-                "-1",
+                throughput,
                 "--producer-props",
             ];
             print!("kafka-rs:  ");

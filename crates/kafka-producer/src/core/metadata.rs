@@ -55,7 +55,7 @@ pub(crate) enum TopicOutcome {
 pub(crate) struct Metadata {
     pub bootstrap: Vec<String>,
     pub brokers: HashMap<i32, String>,
-    pub topics: HashMap<Arc<str>, TopicMeta>,
+    pub topics: super::hash::FastMap<Arc<str>, TopicMeta>,
     /// Topics we send to but have no metadata for yet.
     pub wanted: HashSet<Arc<str>>,
     pub last_refresh: Option<Instant>,

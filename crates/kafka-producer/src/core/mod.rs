@@ -17,6 +17,7 @@
 //! per partition, the local epoch bump of KIP-360.
 
 mod batch;
+pub(crate) mod hash;
 mod metadata;
 
 use std::collections::{HashMap, VecDeque};
@@ -34,6 +35,7 @@ use kafka_protocol::records::{BuiltinCodecs, RecordBatch, RecordsCodec};
 
 pub use batch::RecordReply;
 use batch::{ProducerBatch, SequenceStamp};
+use hash::FastMap;
 pub use metadata::Node;
 use metadata::{Metadata, TopicOutcome};
 
@@ -186,13 +188,13 @@ pub struct ProducerCore {
     metadata: Metadata,
     metadata_in_flight: bool,
     metadata_retry_at: Option<Instant>,
-    partitions: HashMap<(Arc<str>, i32), PartitionState>,
+    partitions: FastMap<(Arc<str>, i32), PartitionState>,
     /// Records waiting for their topic's metadata, with the time they arrived.
-    waiting: HashMap<Arc<str>, VecDeque<Waiting>>,
+    waiting: FastMap<Arc<str>, VecDeque<Waiting>>,
     sticky: StickyPartitioner,
     round_robin: RoundRobinPartitioner,
     custom: Option<Arc<dyn Partitioner>>,
-    requests: HashMap<u64, InFlight>,
+    requests: FastMap<u64, InFlight>,
     next_request_id: u64,
     next_batch_id: u64,
     node_in_flight: HashMap<i32, usize>,
@@ -249,9 +251,9 @@ impl ProducerCore {
             codec,
             metadata_in_flight: false,
             metadata_retry_at: None,
-            partitions: HashMap::new(),
-            waiting: HashMap::new(),
-            requests: HashMap::new(),
+            partitions: FastMap::default(),
+            waiting: FastMap::default(),
+            requests: FastMap::default(),
             next_request_id: 1,
             next_batch_id: 1,
             node_in_flight: HashMap::new(),

@@ -333,11 +333,13 @@ async fn run(
             cmd = commands.recv(), if !handles_gone => {
                 match cmd {
                     Some(cmd) => {
-                        handle_command(&mut core, cmd, &mut flushes, &mut closing);
-                        // Take what else is queued in one go: records arrive in bursts.
+                        // One clock read for the burst: records arrive many at a time.
+                        let now = Instant::now();
+                        handle_command(&mut core, cmd, now, &mut flushes, &mut closing);
+                        // Take what else is queued in one go.
                         for _ in 0..4096 {
                             match commands.try_recv() {
-                                Ok(cmd) => handle_command(&mut core, cmd, &mut flushes, &mut closing),
+                                Ok(cmd) => handle_command(&mut core, cmd, now, &mut flushes, &mut closing),
                                 Err(_) => break,
                             }
                         }
@@ -370,18 +372,19 @@ async fn run(
 fn handle_command(
     core: &mut ProducerCore,
     cmd: Command,
+    now: Instant,
     flushes: &mut Vec<(FlushId, oneshot::Sender<()>)>,
     closing: &mut Option<(Instant, Vec<oneshot::Sender<()>>)>,
 ) {
     match cmd {
-        Command::Append(rec) => core.enqueue(rec, Instant::now()),
+        Command::Append(rec) => core.enqueue(rec, now),
         Command::Flush(tx) => {
             let id = core.begin_flush();
             flushes.push((id, tx));
         }
         Command::Close(timeout, tx) => {
             core.begin_close();
-            let deadline = Instant::now() + timeout;
+            let deadline = now + timeout;
             match closing {
                 Some((d, waiters)) => {
                     *d = (*d).min(deadline);

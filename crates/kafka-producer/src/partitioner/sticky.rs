@@ -51,8 +51,6 @@
 //! all equal, the uniform pick among `available` has the same distribution
 //! as Java's weighted pick with equal weights over the same partitions.
 
-use std::collections::HashMap;
-
 /// Java's uniform sticky partitioner (KIP-794) for keyless records, one
 /// sticky partition per topic; see the [module documentation](self) for the
 /// rules.
@@ -69,7 +67,7 @@ pub struct StickyPartitioner {
     /// `partitioner.adaptive.partitioning.enable`.
     adaptive: bool,
     rng: SplitMix64,
-    topics: HashMap<String, TopicState>,
+    topics: crate::core::hash::FastMap<String, TopicState>,
 }
 
 /// Per-topic state: Java keeps one `BuiltInPartitioner` per topic.
@@ -109,7 +107,7 @@ impl StickyPartitioner {
             batch_size: batch_size.max(1),
             adaptive,
             rng: SplitMix64(seed),
-            topics: HashMap::new(),
+            topics: Default::default(),
         }
     }
 
