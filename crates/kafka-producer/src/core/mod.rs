@@ -217,6 +217,8 @@ pub struct ProducerCore {
     memory_pressure: bool,
     fatal: Option<ProducerError>,
     rng: u64,
+    /// Reused for the partition load stats.
+    load_scratch: Vec<(i32, usize)>,
     attempts_stat: u64,
     /// `now` of the last `poll_transmit`: what was due then and is still
     /// waiting is blocked (by responses, which wake the driver anyway).
@@ -273,6 +275,7 @@ impl ProducerCore {
             memory_pressure: false,
             fatal: None,
             rng: seed | 1,
+            load_scratch: Vec::new(),
             attempts_stat: 0,
             last_poll: None,
             config,
@@ -950,7 +953,33 @@ impl ProducerCore {
 
     // ------------------------------------------------------------------ drain
 
+    /// Feeds the sticky partitioner the queue length of each partition, for
+    /// adaptive weighting (Java updates these stats on every drain). Until
+    /// every available partition of a topic has had a batch, the stats are
+    /// left empty (uniform choice), as in Java's accumulator.
+    fn update_partition_load(&mut self) {
+        if !self.config.partitioner_adaptive_partitioning_enable {
+            return;
+        }
+        let mut sizes = std::mem::take(&mut self.load_scratch);
+        for (topic, meta) in &self.metadata.topics {
+            sizes.clear();
+            for &p in &meta.available {
+                match self.partitions.get(&(topic.clone(), p)) {
+                    Some(st) => sizes.push((p, st.batches.len())),
+                    None => {
+                        sizes.clear();
+                        break;
+                    }
+                }
+            }
+            self.sticky.update_load(topic, &sizes);
+        }
+        self.load_scratch = sizes;
+    }
+
     fn poll_produce(&mut self, now: Instant) -> Option<Transmit> {
+        self.update_partition_load();
         if self.bump_epoch_pending {
             return None;
         }
