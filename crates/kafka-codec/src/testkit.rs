@@ -301,3 +301,57 @@ pub async fn fetch_partition(
 pub async fn connect(addr: &str) -> Result<Connection, CodecError> {
     Connection::connect(addr, ConnectionConfig::default()).await
 }
+
+/// Reads `max_messages` records of `topic` from the beginning with Kafka's
+/// own console consumer (from the jar folder `libs` that `cargo xtask kafka
+/// up` records), printing keys, and headers when asked. Returns the record
+/// lines (key and value separated by a tab, headers first when printed).
+pub fn console_consumer(
+    libs: &str,
+    bootstrap: &str,
+    topic: &str,
+    max_messages: usize,
+    print_headers: bool,
+) -> Result<Vec<String>, String> {
+    let java = std::env::var_os("JAVA_HOME")
+        .map(|h| std::path::Path::new(&h).join("bin/java"))
+        .unwrap_or_else(|| "java".into());
+    let out = std::process::Command::new(java)
+        .arg("-cp")
+        .arg(format!("{libs}/*"))
+        .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+        .arg("org.apache.kafka.tools.consumer.ConsoleConsumer")
+        .args([
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+            "--from-beginning",
+        ])
+        .args([
+            "--max-messages",
+            &max_messages.to_string(),
+            "--timeout-ms",
+            "60000",
+        ])
+        .args([
+            "--property",
+            "print.key=true",
+            "--property",
+            &format!("print.headers={print_headers}"),
+        ])
+        .output()
+        .map_err(|e| format!("cannot run Kafka's console consumer: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "console consumer failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    // Some releases print a deprecation notice (without a tab) first.
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains('\t'))
+        .map(str::to_string)
+        .collect())
+}

@@ -339,45 +339,7 @@ async fn kafka_console_consumer_reads_our_record() {
         .unwrap();
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);
 
-    let java = std::env::var_os("JAVA_HOME")
-        .map(|h| std::path::Path::new(&h).join("bin/java"))
-        .unwrap_or_else(|| "java".into());
-    let out = tokio::process::Command::new(java)
-        .arg("-cp")
-        .arg(format!("{libs}/*"))
-        .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
-        .arg("org.apache.kafka.tools.consumer.ConsoleConsumer")
-        .args([
-            "--bootstrap-server",
-            &env["KAFKA_BOOTSTRAP"],
-            "--topic",
-            &topic,
-            "--from-beginning",
-            "--max-messages",
-            "1",
-        ])
-        .args([
-            "--timeout-ms",
-            "60000",
-            "--property",
-            "print.key=true",
-            "--property",
-            "print.headers=true",
-        ])
-        .output()
-        .await
-        .expect("run Kafka's console consumer");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "console consumer failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // Some releases print a deprecation notice for `--property` first.
-    assert_eq!(
-        stdout.lines().last(),
-        Some("h1:x\tinterop-key\tinterop value é"),
-        "{stdout}"
-    );
+    let lines = testkit::console_consumer(&libs, &env["KAFKA_BOOTSTRAP"], &topic, 1, true).unwrap();
+    assert_eq!(lines, ["h1:x\tinterop-key\tinterop value é"]);
     delete_topic(&admin, &topic).await;
 }

@@ -330,34 +330,7 @@ async fn kafka_console_consumer_reads_our_records() {
         .unwrap();
     }
     p.close(Duration::from_secs(5)).await;
-    let java = std::env::var_os("JAVA_HOME")
-        .map(|h| std::path::Path::new(&h).join("bin/java"))
-        .unwrap_or_else(|| "java".into());
-    let out = tokio::process::Command::new(java)
-        .arg("-cp")
-        .arg(format!("{libs}/*"))
-        .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
-        .arg("org.apache.kafka.tools.consumer.ConsoleConsumer")
-        .args([
-            "--bootstrap-server",
-            &bootstrap(),
-            "--topic",
-            &topic,
-            "--from-beginning",
-            "--max-messages",
-            "3",
-        ])
-        .args(["--timeout-ms", "60000", "--property", "print.key=true"])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let lines: Vec<&str> = stdout.lines().filter(|l| l.contains('\t')).collect();
+    let lines = testkit::console_consumer(&libs, &bootstrap(), &topic, 3, false).unwrap();
     assert_eq!(lines, ["k0\thello 0", "k1\thello 1", "k2\thello 2"]);
 }
 
