@@ -25,9 +25,13 @@ pub(crate) struct PartitionMeta {
 
 #[derive(Debug, Clone)]
 pub(crate) struct TopicMeta {
+    /// The topic name (shared with the maps keyed by it).
+    pub name: Arc<str>,
     pub partitions: Vec<PartitionMeta>,
     /// Partitions with a leader, for the partitioners.
     pub available: Vec<i32>,
+    /// Last record for the topic: idle topics leave the metadata (metadata.max.idle.ms).
+    pub last_used: Instant,
 }
 
 impl TopicMeta {
@@ -177,9 +181,12 @@ impl Metadata {
                             };
                         }
                     }
+                    let last_used = self.topics.get(&key).map_or(now, |m| m.last_used);
                     let mut meta = TopicMeta {
+                        name: key.clone(),
                         partitions: parts,
                         available: Vec::new(),
+                        last_used,
                     };
                     meta.refresh_available();
                     self.topics.insert(key.clone(), meta);

@@ -335,26 +335,19 @@ impl ProducerCore {
             self.fail_record(rec, id, ProducerError::Closed);
             return;
         }
-        let topic = self
-            .metadata
-            .topics
+        if let Some(meta) = self.metadata.topics.get_mut(rec.record.topic.as_str()) {
+            meta.last_used = now;
+            let t = meta.name.clone();
+            self.partition_and_append(t, rec, id, now);
+            return;
+        }
+        let t: Arc<str> = self
+            .waiting
             .get_key_value(rec.record.topic.as_str())
             .map(|(k, _)| k.clone())
-            .or_else(|| {
-                self.waiting
-                    .get_key_value(rec.record.topic.as_str())
-                    .map(|(k, _)| k.clone())
-            });
-        match topic {
-            Some(t) if self.metadata.topics.contains_key(&t) => {
-                self.partition_and_append(t, rec, id, now)
-            }
-            _ => {
-                let t: Arc<str> = topic.unwrap_or_else(|| Arc::from(rec.record.topic.as_str()));
-                self.metadata.wanted.insert(t.clone());
-                self.waiting.entry(t).or_default().push_back((rec, id, now));
-            }
-        }
+            .unwrap_or_else(|| Arc::from(rec.record.topic.as_str()));
+        self.metadata.wanted.insert(t.clone());
+        self.waiting.entry(t).or_default().push_back((rec, id, now));
     }
 
     /// Marks every batch ready now; `flushed` tells when the records enqueued
@@ -514,6 +507,16 @@ impl ProducerCore {
     /// Expires what timed out: waiting-for-metadata records (max.block.ms) and
     /// queued batches (delivery.timeout.ms).
     pub fn handle_timeout(&mut self, now: Instant) {
+        // metadata.max.idle.ms: topics without a record for that long leave
+        // the metadata (and its refreshes) unless they still hold batches.
+        let idle = self.config.metadata_max_idle;
+        let partitions = &self.partitions;
+        self.metadata.topics.retain(|name, meta| {
+            now.duration_since(meta.last_used) < idle
+                || partitions
+                    .iter()
+                    .any(|((t, _), st)| t == name && !st.batches.is_empty())
+        });
         let max_block = self.config.max_block;
         let mut expired = Vec::new();
         for (topic, q) in self.waiting.iter_mut() {
@@ -608,6 +611,11 @@ impl ProducerCore {
             if let Some(r) = self.metadata_retry_at {
                 wake(r);
             }
+        }
+        // Reported only while in the future: an idle topic that still holds
+        // batches stays (and must not make the driver spin).
+        if let Some(oldest) = self.metadata.topics.values().map(|m| m.last_used).min() {
+            wake(oldest + self.config.metadata_max_idle);
         }
         if let Some(last) = self.metadata.last_refresh {
             wake(last + self.config.metadata_max_age);
@@ -1640,7 +1648,144 @@ fn split_records(batch: &Bytes) -> Result<Vec<SplitRecord>, kafka_protocol::Prot
 
 #[cfg(test)]
 mod tests {
-    use super::increment_sequence;
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use kafka_protocol::generated::metadata_response::{
+        MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    };
+    use kafka_protocol::generated::produce_response::{
+        PartitionProduceResponse, TopicProduceResponse,
+    };
+    use kafka_protocol::generated::{MetadataResponse, ProduceResponse};
+
+    use super::{increment_sequence, PendingRecord, ProducerCore, Response, Transmit};
+    use crate::{ProducerConfig, ProducerRecord};
+
+    fn metadata_for(topics: &[&str]) -> MetadataResponse {
+        MetadataResponse {
+            brokers: vec![MetadataResponseBroker {
+                node_id: 1,
+                host: "b1".into(),
+                port: 9092,
+                ..Default::default()
+            }],
+            topics: topics
+                .iter()
+                .map(|t| MetadataResponseTopic {
+                    name: Some(t.to_string().into()),
+                    partitions: vec![MetadataResponsePartition {
+                        partition_index: 0,
+                        leader_id: 1,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn record(
+        core: &mut ProducerCore,
+        topic: &str,
+        now: Instant,
+    ) -> tokio::sync::oneshot::Receiver<Result<crate::RecordMetadata, crate::ProducerError>> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let record = ProducerRecord::new(topic).value("v");
+        core.enqueue(
+            PendingRecord {
+                record,
+                timestamp: 1,
+                reply,
+                permits: 100,
+            },
+            now,
+        );
+        rx
+    }
+
+    /// Answers every transmit as a healthy broker would; returns the topics of
+    /// the metadata requests seen.
+    fn serve(core: &mut ProducerCore, now: Instant) -> Vec<Vec<String>> {
+        let mut asked = Vec::new();
+        while let Some(t) = core.poll_transmit(now) {
+            match t {
+                Transmit::Metadata {
+                    request_id,
+                    request,
+                    ..
+                } => {
+                    let names: Vec<String> = request
+                        .topics
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|t| t.name.as_ref().map(|n| n.to_string()))
+                        .collect();
+                    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+                    core.handle_response(
+                        request_id,
+                        Ok(Response::Metadata(metadata_for(&refs))),
+                        now,
+                    );
+                    asked.push(names);
+                }
+                Transmit::Produce {
+                    request_id,
+                    request,
+                    ..
+                } => {
+                    let responses = request
+                        .topic_data
+                        .iter()
+                        .map(|t| TopicProduceResponse {
+                            name: t.name.clone(),
+                            partition_responses: vec![PartitionProduceResponse {
+                                index: 0,
+                                ..Default::default()
+                            }],
+                            ..Default::default()
+                        })
+                        .collect();
+                    core.handle_response(
+                        request_id,
+                        Ok(Response::Produce(ProduceResponse {
+                            responses,
+                            ..Default::default()
+                        })),
+                        now,
+                    );
+                }
+                Transmit::InitProducerId { .. } => unreachable!("idempotence is off"),
+            }
+        }
+        asked
+    }
+
+    #[test]
+    fn idle_topics_leave_the_metadata() {
+        let config = ProducerConfig::from_properties([
+            ("bootstrap.servers", "b1:9092"),
+            ("enable.idempotence", "false"),
+            ("acks", "1"),
+            ("linger.ms", "0"),
+            ("metadata.max.idle.ms", "5000"),
+        ])
+        .unwrap();
+        let mut core = ProducerCore::new(Arc::new(config), None, 1).unwrap();
+        let t0 = Instant::now();
+        let mut first = record(&mut core, "idle", t0);
+        assert_eq!(serve(&mut core, t0), vec![vec!["idle".to_string()]]);
+        assert!(first.try_recv().unwrap().is_ok());
+        // Past metadata.max.idle.ms without a record for it: the next metadata
+        // request (for a new topic) no longer asks for "idle".
+        let later = t0 + Duration::from_secs(6);
+        assert!(core.poll_timeout().is_some_and(|t| t <= later));
+        core.handle_timeout(later);
+        let mut second = record(&mut core, "busy", later);
+        assert_eq!(serve(&mut core, later), vec![vec!["busy".to_string()]]);
+        assert!(second.try_recv().unwrap().is_ok());
+    }
 
     #[test]
     fn sequences_wrap() {
