@@ -1,8 +1,9 @@
 //! Allocations and time per record on the producer's hot path: the core's
 //! enqueue (partition + append in wire form), drain into Produce requests,
-//! and completion, with a counting global allocator. Records and their reply
-//! channels are built outside the counted windows (they belong to the
-//! caller: `ProducerRecord` and the delivery future), and then counted apart.
+//! and completion, with a counting global allocator. Records and their
+//! delivery channels are built outside the counted windows and counted apart
+//! (the caller's side: a `ProducerRecord` sharing one `Arc<str>` topic, and a
+//! delivery slot from the pool, as `Producer::send` takes it).
 //!
 //! `cargo bench -p kafka-producer --bench hot_path`
 
@@ -141,16 +142,19 @@ fn run(keyed: bool, compression: &str, total: usize) {
     let mut caller_allocs = 0u64;
     let mut busy = Duration::ZERO;
     let mut receivers = Vec::with_capacity(chunk);
+    // As the Producer does: delivery slots recycled, one topic name shared.
+    let pool = kafka_producer::core::DeliveryPool::new(64 * 1024);
+    let topic: Arc<str> = Arc::from("t");
     let mut sent = 0;
     while sent < total {
         // The caller's part, counted apart: records and delivery channels.
         let before = ALLOCS.load(Ordering::Relaxed);
         let mut batch = Vec::with_capacity(chunk);
         for i in 0..chunk {
-            let (reply, rx) = tokio::sync::oneshot::channel();
+            let (reply, rx) = pool.channel();
             receivers.push(rx);
             let mut record = ProducerRecord {
-                topic: "t".into(),
+                topic: topic.clone(),
                 value: Some(value.clone()),
                 ..Default::default()
             };

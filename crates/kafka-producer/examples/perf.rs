@@ -254,6 +254,7 @@ async fn main() {
         stats
     });
 
+    let topic: std::sync::Arc<str> = args.topic.as_str().into();
     let start = Instant::now();
     for i in 0..args.num_records {
         if args.throughput > 0.0 {
@@ -265,7 +266,7 @@ async fn main() {
             }
         }
         let record = ProducerRecord {
-            topic: args.topic.clone(),
+            topic: topic.clone(),
             value: Some(payload.clone()),
             ..Default::default()
         };

@@ -28,6 +28,7 @@
 
 pub mod config;
 pub mod core;
+mod delivery;
 mod driver;
 pub mod error;
 pub mod partitioner;
@@ -35,6 +36,7 @@ mod record;
 pub mod serializer;
 
 pub use config::{Acks, ProducerConfig};
-pub use driver::{DeliveryFuture, Producer};
+pub use delivery::{DeliveryFuture, TryRecvError};
+pub use driver::Producer;
 pub use error::{ErrorCode, ProducerError};
-pub use record::{ProducerRecord, RecordMetadata};
+pub use record::{IntoTopic, ProducerRecord, RecordMetadata};

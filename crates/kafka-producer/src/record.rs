@@ -12,10 +12,11 @@ use bytes::Bytes;
 /// let r = ProducerRecord::new("events").key("user-1").value("clicked").header("trace", Some("abc"));
 /// assert_eq!(r.topic, "events");
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ProducerRecord {
-    /// The topic.
-    pub topic: String,
+    /// The topic. An `Arc<str>` so that a sender can reuse one topic name
+    /// for every record without an allocation each (`Arc::clone`).
+    pub topic: Arc<str>,
     /// The partition, or `None` to let the partitioner choose.
     pub partition: Option<i32>,
     /// The key, or `None` for a null key.
@@ -28,11 +29,27 @@ pub struct ProducerRecord {
     pub timestamp: Option<i64>,
 }
 
-impl ProducerRecord {
-    /// A record for `topic` with no key and a null value.
-    pub fn new(topic: impl Into<String>) -> Self {
+impl Default for ProducerRecord {
+    fn default() -> Self {
+        // One shared empty name: `..Default::default()` must not allocate per record.
+        static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
         ProducerRecord {
-            topic: topic.into(),
+            topic: EMPTY.get_or_init(|| Arc::from("")).clone(),
+            partition: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+            timestamp: None,
+        }
+    }
+}
+
+impl ProducerRecord {
+    /// A record for `topic` with no key and a null value. Pass an `Arc<str>`
+    /// (or `&Arc<str>`) to avoid copying the topic name per record.
+    pub fn new(topic: impl IntoTopic) -> Self {
+        ProducerRecord {
+            topic: topic.into_topic(),
             ..Default::default()
         }
     }
@@ -92,4 +109,41 @@ pub struct RecordMetadata {
     /// The timestamp: the broker's log-append time when the topic uses it,
     /// else the record's create time.
     pub timestamp: i64,
+}
+
+/// What names a topic: `&str` and `String` (copied into a new `Arc<str>`), or
+/// an `Arc<str>` (shared, no copy).
+pub trait IntoTopic {
+    /// The topic name.
+    fn into_topic(self) -> Arc<str>;
+}
+
+impl IntoTopic for &str {
+    fn into_topic(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl IntoTopic for String {
+    fn into_topic(self) -> Arc<str> {
+        Arc::from(self)
+    }
+}
+
+impl IntoTopic for &String {
+    fn into_topic(self) -> Arc<str> {
+        Arc::from(self.as_str())
+    }
+}
+
+impl IntoTopic for Arc<str> {
+    fn into_topic(self) -> Arc<str> {
+        self
+    }
+}
+
+impl IntoTopic for &Arc<str> {
+    fn into_topic(self) -> Arc<str> {
+        self.clone()
+    }
 }

@@ -230,19 +230,18 @@ async fn broker_killed_and_restarted_then_stopped() {
     );
     for d in waiting {
         let e = d.await.unwrap_err();
-        assert!(
-            matches!(
-                e,
-                ProducerError::DeliveryTimeout { .. } | ProducerError::TopicNotFound { .. }
-            ),
-            "{e}"
-        );
+        assert!(matches!(e, ProducerError::DeliveryTimeout { .. }), "{e}");
     }
     let waited = started.elapsed();
     assert!(
         waited >= Duration::from_millis(2500) && waited < Duration::from_secs(30),
         "timed out after {waited:?}"
     );
+    // The I/O task returns memory right after completing the records.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while producer.buffered_bytes() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     assert_eq!(
         producer.buffered_bytes(),
         0,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kafka_producer::config::ProducerConfigBuilder;
 use kafka_producer::core::{PendingRecord, ProducerCore, Response, Transmit, TransportFailure};
-use kafka_producer::{ProducerConfig, ProducerError, ProducerRecord, RecordMetadata};
+use kafka_producer::{ProducerConfig, ProducerRecord};
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::generated::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::generated::ProduceRequest;
@@ -27,7 +27,6 @@ use kafka_protocol::records::{BatchParams, RecordBatchWriter};
 use sim::cluster::{self, Cluster, ProduceFaults};
 use sim::rng::Rng;
 use sim::{run_profile, run_seed, Profile};
-use tokio::sync::oneshot;
 
 /// Idempotent producer, acks=all, generous delivery timeout: under every
 /// fault every record is delivered, exactly once, in order per partition.
@@ -187,7 +186,7 @@ struct Manual {
     core: ProducerCore,
     cluster: Cluster,
     t0: Instant,
-    replies: Vec<oneshot::Receiver<Result<RecordMetadata, ProducerError>>>,
+    replies: Vec<kafka_producer::DeliveryFuture>,
 }
 
 impl Manual {
@@ -214,7 +213,7 @@ impl Manual {
     }
 
     fn send(&mut self, ms: u64, partition: i32, value: &str) {
-        let (reply, rx) = oneshot::channel();
+        let (reply, rx) = kafka_producer::core::delivery_channel();
         let record = ProducerRecord::new("t")
             .partition(partition)
             .value(value.to_string());

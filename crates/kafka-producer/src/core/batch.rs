@@ -6,13 +6,12 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::records::{set_producer_state, BatchParams, RecordBatchWriter, RecordsCodec};
-use tokio::sync::oneshot;
 
 use crate::error::ProducerError;
 use crate::record::RecordMetadata;
 
 /// Completes one record's delivery future.
-pub type RecordReply = oneshot::Sender<Result<RecordMetadata, ProducerError>>;
+pub type RecordReply = crate::delivery::DeliverySender;
 
 /// Producer id, epoch and base sequence written into a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +164,7 @@ impl ProducerBatch {
     /// Completes every record with `f(index, create_time)`.
     pub fn complete(self, mut f: impl FnMut(usize, i64) -> Result<RecordMetadata, ProducerError>) {
         for (n, (reply, ts, _)) in self.replies.into_iter().enumerate() {
-            let _ = reply.send(f(n, ts));
+            reply.send(f(n, ts));
         }
     }
 }

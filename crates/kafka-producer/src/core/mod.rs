@@ -33,6 +33,9 @@ use kafka_protocol::generated::{
 };
 use kafka_protocol::records::{BuiltinCodecs, RecordBatch, RecordsCodec};
 
+pub use crate::delivery::{
+    channel as delivery_channel, DeliveryPool, DeliverySender, TryRecvError,
+};
 pub use batch::RecordReply;
 use batch::{ProducerBatch, SequenceStamp};
 use hash::FastMap;
@@ -335,7 +338,7 @@ impl ProducerCore {
             self.fail_record(rec, id, ProducerError::Closed);
             return;
         }
-        if let Some(meta) = self.metadata.topics.get_mut(rec.record.topic.as_str()) {
+        if let Some(meta) = self.metadata.topics.get_mut(&*rec.record.topic) {
             meta.last_used = now;
             let t = meta.name.clone();
             self.partition_and_append(t, rec, id, now);
@@ -343,9 +346,9 @@ impl ProducerCore {
         }
         let t: Arc<str> = self
             .waiting
-            .get_key_value(rec.record.topic.as_str())
+            .get_key_value(&*rec.record.topic)
             .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| Arc::from(rec.record.topic.as_str()));
+            .unwrap_or_else(|| rec.record.topic.clone());
         self.metadata.wanted.insert(t.clone());
         self.waiting.entry(t).or_default().push_back((rec, id, now));
     }
@@ -1518,7 +1521,7 @@ impl ProducerCore {
         self.outstanding -= 1;
         self.settle_ids([id].into_iter());
         self.released_permits += rec.permits;
-        let _ = rec.reply.send(Err(e));
+        rec.reply.send(Err(e));
     }
 
     fn settle_ids(&mut self, ids: impl Iterator<Item = u64> + Clone) {
@@ -1686,12 +1689,8 @@ mod tests {
         }
     }
 
-    fn record(
-        core: &mut ProducerCore,
-        topic: &str,
-        now: Instant,
-    ) -> tokio::sync::oneshot::Receiver<Result<crate::RecordMetadata, crate::ProducerError>> {
-        let (reply, rx) = tokio::sync::oneshot::channel();
+    fn record(core: &mut ProducerCore, topic: &str, now: Instant) -> crate::DeliveryFuture {
+        let (reply, rx) = super::delivery_channel();
         let record = ProducerRecord::new(topic).value("v");
         core.enqueue(
             PendingRecord {

@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kafka_codec::{CodecError, Connection, ConnectionConfig};
@@ -20,9 +19,10 @@ use crate::config::{ProducerConfig, ProducerConfigBuilder};
 use crate::core::{
     FlushId, Node, PendingRecord, ProducerCore, Response, Transmit, TransportFailure,
 };
+use crate::delivery::{channel_from, DeliveryFuture, DeliveryPool};
 use crate::error::ProducerError;
 use crate::partitioner::Partitioner;
-use crate::record::{ProducerRecord, RecordMetadata};
+use crate::record::ProducerRecord;
 
 enum Command {
     Append(PendingRecord),
@@ -35,23 +35,10 @@ enum Io {
     NodeUp(i32),
 }
 
-/// Resolves to where the record landed, or why it was not delivered.
-#[derive(Debug)]
-#[must_use = "a delivery future tells whether the record was delivered"]
-pub struct DeliveryFuture(oneshot::Receiver<Result<RecordMetadata, ProducerError>>);
-
-impl Future for DeliveryFuture {
-    type Output = Result<RecordMetadata, ProducerError>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        Pin::new(&mut self.0)
-            .poll(cx)
-            .map(|r| r.unwrap_or(Err(ProducerError::Closed)))
-    }
-}
-
 struct Shared {
     commands: mpsc::UnboundedSender<Command>,
+    /// Delivery slots for reuse: no allocation per record in steady state.
+    deliveries: Arc<DeliveryPool>,
     memory: Arc<Semaphore>,
     config: Arc<ProducerConfig>,
 }
@@ -136,6 +123,7 @@ impl Producer {
         Ok(Producer {
             shared: Arc::new(Shared {
                 commands,
+                deliveries: DeliveryPool::new(64 * 1024),
                 memory,
                 config,
             }),
@@ -180,7 +168,7 @@ impl Producer {
         record: ProducerRecord,
         permits: usize,
     ) -> Result<DeliveryFuture, ProducerError> {
-        let (reply, rx) = oneshot::channel();
+        let (reply, delivery) = channel_from(Some(&self.shared.deliveries));
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let pending = PendingRecord {
             record,
@@ -192,7 +180,7 @@ impl Producer {
             self.shared.memory.add_permits(permits);
             return Err(ProducerError::Closed);
         }
-        Ok(DeliveryFuture(rx))
+        Ok(delivery)
     }
 
     /// Queues a record. Waits only for buffer space (at most `max.block.ms`,

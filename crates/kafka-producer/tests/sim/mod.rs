@@ -48,7 +48,6 @@ use kafka_protocol::generated::{
     ProduceRequest, ProduceResponse,
 };
 use kafka_protocol::messages::Message;
-use tokio::sync::oneshot;
 
 use cluster::{broker_addr, broker_of_addr, BatchOutcome, Cluster, ProduceFaults};
 use rng::Rng;
@@ -279,7 +278,7 @@ struct World {
     chaos_until: u64,
     // The application.
     plan: Vec<Planned>,
-    replies: Vec<Option<oneshot::Receiver<Result<RecordMetadata, ProducerError>>>>,
+    replies: Vec<Option<kafka_producer::DeliveryFuture>>,
     results: Vec<Option<(Result<RecordMetadata, ProducerError>, u64)>>,
     enqueued_at: Vec<Option<u64>>,
     pending: Vec<usize>,
@@ -786,7 +785,7 @@ impl World {
     }
 
     fn enqueue(&mut self, i: usize) {
-        let (tx, rx) = oneshot::channel();
+        let (tx, rx) = kafka_producer::core::delivery_channel();
         let p = &self.plan[i];
         self.available -= p.permits;
         let rec = PendingRecord {
@@ -821,8 +820,8 @@ impl World {
                     self.results[i] = Some((r, now));
                     self.replies[i] = None;
                 }
-                Err(oneshot::error::TryRecvError::Empty) => still.push(i),
-                Err(oneshot::error::TryRecvError::Closed) => {
+                Err(kafka_producer::TryRecvError::Empty) => still.push(i),
+                Err(kafka_producer::TryRecvError::Closed) => {
                     self.violations.push(format!(
                         "record {i}: reply sender dropped without an answer"
                     ));
@@ -1401,7 +1400,7 @@ impl World {
         let planned: HashMap<&Bytes, &str> = self
             .plan
             .iter()
-            .filter_map(|p| Some((p.record.value.as_ref()?, p.record.topic.as_str())))
+            .filter_map(|p| Some((p.record.value.as_ref()?, &*p.record.topic)))
             .collect();
         for (value, places) in &found {
             match planned.get(value) {
@@ -1452,7 +1451,7 @@ impl World {
             match (result, p.expect) {
                 (Ok(md), Expect::Deliver) => {
                     self.summary.delivered += 1;
-                    if *md.topic != p.record.topic {
+                    if *md.topic != *p.record.topic {
                         errors.push(format!(
                             "record {i}: acked for topic {} instead of {}",
                             md.topic, p.record.topic
@@ -1480,7 +1479,7 @@ impl World {
                             ));
                         }
                         let first = *key_partition
-                            .entry((p.record.topic.clone(), k.clone()))
+                            .entry((p.record.topic.to_string(), k.clone()))
                             .or_insert(md.partition);
                         if first != md.partition {
                             errors.push(format!(
