@@ -10,7 +10,7 @@ use bytes::Bytes;
 /// ```
 /// use kafka_producer::ProducerRecord;
 /// let r = ProducerRecord::new("events").key("user-1").value("clicked").header("trace", Some("abc"));
-/// assert_eq!(r.topic, "events");
+/// assert_eq!(&*r.topic, "events");
 /// ```
 #[derive(Debug, Clone)]
 pub struct ProducerRecord {
