@@ -727,7 +727,19 @@ impl ProducerCore {
         let n = meta.partitions.len() as i32;
         // Whether the built-in sticky partitioner chose, so it hears about the append.
         let mut sticky_choice = false;
-        let partition = match rec.record.partition {
+        // An explicit partition first, then the user's partitioner; either
+        // must name an existing partition.
+        let asked = rec.record.partition.or_else(|| {
+            self.custom.as_ref().and_then(|c| {
+                c.partition(
+                    &topic,
+                    rec.record.key.as_deref(),
+                    rec.record.value.as_deref(),
+                    n,
+                )
+            })
+        });
+        let partition = match asked {
             Some(p) if p >= 0 && p < n => p,
             Some(p) => {
                 let e = ProducerError::InvalidPartition {
@@ -738,42 +750,20 @@ impl ProducerCore {
                 self.fail_record(rec, id, e);
                 return;
             }
-            None => {
-                let custom = self.custom.as_ref().and_then(|c| {
-                    c.partition(
-                        &topic,
-                        rec.record.key.as_deref(),
-                        rec.record.value.as_deref(),
-                        n,
-                    )
-                });
-                match custom {
-                    Some(p) if p >= 0 && p < n => p,
-                    Some(p) => {
-                        let e = ProducerError::InvalidPartition {
-                            topic: topic.to_string(),
-                            partition: p,
-                            partitions: n,
-                        };
-                        self.fail_record(rec, id, e);
-                        return;
-                    }
-                    None => match (
-                        &rec.record.key,
-                        self.config.partitioner_ignore_keys,
-                        self.config.partitioner,
-                    ) {
-                        (_, _, PartitionerKind::RoundRobin) => {
-                            self.round_robin.next(&topic, n, &meta.available)
-                        }
-                        (Some(key), false, _) => partition_for_key(key, n),
-                        _ => {
-                            sticky_choice = true;
-                            self.sticky.partition(&topic, n, &meta.available)
-                        }
-                    },
+            None => match (
+                &rec.record.key,
+                self.config.partitioner_ignore_keys,
+                self.config.partitioner,
+            ) {
+                (_, _, PartitionerKind::RoundRobin) => {
+                    self.round_robin.next(&topic, n, &meta.available)
                 }
-            }
+                (Some(key), false, _) => partition_for_key(key, n),
+                _ => {
+                    sticky_choice = true;
+                    self.sticky.partition(&topic, n, &meta.available)
+                }
+            },
         };
         let (bytes, full) = self.append(&topic, partition, rec, id, now);
         if sticky_choice {
