@@ -239,6 +239,52 @@ impl Serializer<u128> for UuidSerializer {
     }
 }
 
+/// JSON through serde (feature `serde-json`): any `Serialize` value as its
+/// compact JSON text, which is what a JSON deserializer on the consumer side
+/// (Java's `JsonDeserializer` of Kafka Connect, for instance) expects.
+#[cfg(feature = "serde-json")]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JsonSerializer;
+
+#[cfg(feature = "serde-json")]
+impl<T: serde::Serialize + ?Sized> Serializer<T> for JsonSerializer {
+    fn serialize(&self, _topic: &str, data: &T) -> Result<Bytes, SerializeError> {
+        serde_json::to_vec(data)
+            .map(Bytes::from)
+            .map_err(|e| SerializeError::new(format!("JSON: {e}")))
+    }
+}
+
+#[cfg(all(test, feature = "serde-json"))]
+mod json_tests {
+    use super::*;
+
+    #[derive(serde::Serialize)]
+    struct Click<'a> {
+        user: &'a str,
+        n: u32,
+    }
+
+    #[test]
+    fn values_become_compact_json() {
+        let b = JsonSerializer
+            .serialize("t", &Click { user: "ada", n: 3 })
+            .unwrap();
+        assert_eq!(&b[..], br#"{"user":"ada","n":3}"#);
+    }
+
+    #[test]
+    fn unrepresentable_values_are_errors() {
+        // JSON object keys must be strings: a map keyed by a struct is not representable.
+        #[derive(serde::Serialize, PartialEq, Eq, PartialOrd, Ord)]
+        struct K {
+            a: u8,
+        }
+        let m: std::collections::BTreeMap<K, u8> = [(K { a: 1 }, 2)].into_iter().collect();
+        assert!(JsonSerializer.serialize("t", &m).is_err());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
