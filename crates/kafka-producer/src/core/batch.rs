@@ -101,13 +101,17 @@ impl ProducerBatch {
         reply: RecordReply,
         record_id: u64,
         permits: usize,
-    ) -> Result<(), kafka_protocol::ProtocolError>
+    ) -> Result<(), (kafka_protocol::ProtocolError, RecordReply)>
     where
         H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
         H::IntoIter: Clone,
     {
         let w = self.writer.as_mut().expect("append to an open batch");
-        w.append(timestamp, key, value, headers)?;
+        // A record the wire format cannot hold hands its reply back, so the
+        // caller can fail it with a reason (and settle its memory).
+        if let Err(e) = w.append(timestamp, key, value, headers) {
+            return Err((e, reply));
+        }
         self.size = w.size_in_bytes();
         self.record_count += 1;
         self.replies.push((reply, timestamp, record_id));

@@ -831,10 +831,7 @@ impl ProducerCore {
             record_id,
             permits,
         ) {
-            // Only a record too large for the wire format gets here; its reply
-            // was consumed by the failed append, so it completes as dropped.
-            tracing::warn!(error = %e, "record could not be appended");
-            self.outstanding -= 1;
+            self.fail_unappendable(e, permits, record_id);
             return (0, false);
         }
         let added = batch.size - before;
@@ -1418,6 +1415,7 @@ impl ProducerCore {
         let created_at = b.created_at;
         let mut replies = b.replies.into_iter();
         let mut new_batches = Vec::new();
+        let mut unappendable = Vec::new();
         for chunk in records.chunks(half) {
             let id = self.next_batch_id;
             self.next_batch_id += 1;
@@ -1431,7 +1429,7 @@ impl ProducerCore {
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_deref()))
                     .collect();
-                let _ = nb.append(
+                if let Err(e) = nb.append(
                     ts,
                     r.key.as_deref(),
                     r.value.as_deref(),
@@ -1439,13 +1437,18 @@ impl ProducerCore {
                     reply,
                     record_id,
                     per_record_permits,
-                );
+                ) {
+                    unappendable.push((e, per_record_permits, record_id));
+                }
             }
             nb.full = true;
             new_batches.push(nb);
         }
         if let Some(last) = new_batches.last_mut() {
             last.permits += b.permits - per_record_permits * records.len();
+        }
+        for (e, permits, record_id) in unappendable {
+            self.fail_unappendable(e, permits, record_id);
         }
         // The original was not written: the halves take its sequences (as
         // Java's split), so batches after it keep theirs.
@@ -1508,10 +1511,36 @@ impl ProducerCore {
     }
 
     fn fail_record(&mut self, rec: PendingRecord, id: u64, e: ProducerError) {
+        self.fail_reply(rec.reply, rec.permits, id, e);
+    }
+
+    /// Completes one record that never reached a batch with `e`, settling
+    /// its memory and any flush waiting for it.
+    fn fail_reply(&mut self, reply: RecordReply, permits: usize, id: u64, e: ProducerError) {
         self.outstanding -= 1;
         self.settle_ids([id].into_iter());
-        self.released_permits += rec.permits;
-        rec.reply.send(Err(e));
+        self.released_permits += permits;
+        reply.send(Err(e));
+    }
+
+    /// A record the batch format cannot hold (a length past i32::MAX).
+    fn fail_unappendable(
+        &mut self,
+        (e, reply): (kafka_protocol::ProtocolError, RecordReply),
+        permits: usize,
+        id: u64,
+    ) {
+        tracing::warn!(error = %e, "record cannot be written in a record batch");
+        let size = match e {
+            kafka_protocol::ProtocolError::TooLong { len, .. } => len,
+            _ => permits,
+        };
+        let e = ProducerError::RecordTooLarge {
+            size,
+            limit: i32::MAX as usize,
+            limit_name: "the record batch format",
+        };
+        self.fail_reply(reply, permits, id, e);
     }
 
     fn settle_ids(&mut self, ids: impl Iterator<Item = u64> + Clone) {
@@ -1584,19 +1613,11 @@ fn may_have_been_written(code: ErrorCode) -> bool {
 
 fn broker_error(code: i16, message: Option<Arc<str>>, attempts: u32) -> ProducerError {
     let code = ErrorCode(code);
-    match code {
-        ErrorCode::MESSAGE_TOO_LARGE | ErrorCode::RECORD_LIST_TOO_LARGE => ProducerError::Broker {
-            code: code.0,
-            name: code.name(),
-            message,
-            attempts,
-        },
-        _ => ProducerError::Broker {
-            code: code.0,
-            name: code.name(),
-            message,
-            attempts,
-        },
+    ProducerError::Broker {
+        code: code.0,
+        name: code.name(),
+        message,
+        attempts,
     }
 }
 
@@ -1749,6 +1770,37 @@ mod tests {
             }
         }
         asked
+    }
+
+    #[test]
+    fn a_record_the_batch_format_rejects_fails_with_a_reason_and_settles() {
+        let config = ProducerConfig::from_properties([("bootstrap.servers", "b1:9092")]).unwrap();
+        let mut core = ProducerCore::new(Arc::new(config), None, 1).unwrap();
+        // As if one record had been enqueued and partitioned.
+        core.enqueued = 1;
+        core.outstanding = 1;
+        let flush = core.begin_flush();
+        assert!(!core.flushed(flush));
+        let (reply, mut delivery) = super::delivery_channel();
+        let e = kafka_protocol::ProtocolError::TooLong {
+            what: "record key or value",
+            len: 3_000_000_000,
+        };
+        core.fail_unappendable((e, reply), 100, 1);
+        assert!(matches!(
+            delivery.try_recv(),
+            Ok(Err(crate::ProducerError::RecordTooLarge {
+                size: 3_000_000_000,
+                ..
+            }))
+        ));
+        assert!(core.flushed(flush), "the flush does not wait for it");
+        assert_eq!(
+            core.take_released_permits(),
+            100,
+            "its buffer memory comes back"
+        );
+        assert_eq!(core.outstanding(), 0);
     }
 
     #[test]
