@@ -98,6 +98,24 @@ impl CompressionError {
         )),
         allow(dead_code)
     )]
+    /// `Ok(level)` when `valid_level`, else [`CompressionError::InvalidLevel`].
+    pub(crate) fn check_level(
+        codec: CompressionType,
+        level: i32,
+        valid_level: bool,
+        valid: &'static str,
+    ) -> Result<i32, Self> {
+        if valid_level {
+            Ok(level)
+        } else {
+            Err(CompressionError::InvalidLevel {
+                codec,
+                level,
+                valid,
+            })
+        }
+    }
+
     pub(crate) fn compress_failed(codec: CompressionType, detail: impl ToString) -> Self {
         Self::CompressFailed {
             codec,

@@ -32,15 +32,15 @@ impl Gzip {
     /// [`CompressionError::InvalidLevel`] for any other level (0 included, as
     /// in Java).
     pub fn new(level: i32) -> Result<Self, CompressionError> {
-        if level == Self::DEFAULT_LEVEL || (Self::MIN_LEVEL..=Self::MAX_LEVEL).contains(&level) {
-            Ok(Self { level })
-        } else {
-            Err(CompressionError::InvalidLevel {
-                codec: CompressionType::Gzip,
-                level,
-                valid: "1 to 9, or -1 for the default",
-            })
-        }
+        let valid_level =
+            level == Self::DEFAULT_LEVEL || (Self::MIN_LEVEL..=Self::MAX_LEVEL).contains(&level);
+        let level = CompressionError::check_level(
+            CompressionType::Gzip,
+            level,
+            valid_level,
+            "1 to 9, or -1 for the default",
+        )?;
+        Ok(Self { level })
     }
 
     /// The configured level, as given to [`Gzip::new`].

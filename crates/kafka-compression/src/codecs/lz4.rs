@@ -71,15 +71,10 @@ impl Lz4 {
     /// # Errors
     /// [`CompressionError::InvalidLevel`] outside 1 to 17.
     pub fn new(level: i32) -> Result<Self, CompressionError> {
-        if (Self::MIN_LEVEL..=Self::MAX_LEVEL).contains(&level) {
-            Ok(Self { level })
-        } else {
-            Err(CompressionError::InvalidLevel {
-                codec: CompressionType::Lz4,
-                level,
-                valid: "1 to 17",
-            })
-        }
+        let valid_level = (Self::MIN_LEVEL..=Self::MAX_LEVEL).contains(&level);
+        let level =
+            CompressionError::check_level(CompressionType::Lz4, level, valid_level, "1 to 17")?;
+        Ok(Self { level })
     }
 
     /// The configured level (see the type's docs on what it changes).

@@ -33,15 +33,14 @@ impl Zstd {
     /// # Errors
     /// [`CompressionError::InvalidLevel`] outside that range.
     pub fn new(level: i32) -> Result<Self, CompressionError> {
-        if (Self::MIN_LEVEL..=Self::MAX_LEVEL).contains(&level) {
-            Ok(Self { level })
-        } else {
-            Err(CompressionError::InvalidLevel {
-                codec: CompressionType::Zstd,
-                level,
-                valid: "-131072 to 22",
-            })
-        }
+        let valid_level = (Self::MIN_LEVEL..=Self::MAX_LEVEL).contains(&level);
+        let level = CompressionError::check_level(
+            CompressionType::Zstd,
+            level,
+            valid_level,
+            "-131072 to 22",
+        )?;
+        Ok(Self { level })
     }
 
     /// The configured level.
