@@ -99,6 +99,15 @@ impl CompressionError {
         allow(dead_code)
     )]
     /// `Ok(level)` when `valid_level`, else [`CompressionError::InvalidLevel`].
+    #[cfg_attr(
+        not(any(
+            feature = "gzip",
+            feature = "snappy",
+            feature = "lz4",
+            feature = "zstd"
+        )),
+        allow(dead_code)
+    )] // used by the codecs only
     pub(crate) fn check_level(
         codec: CompressionType,
         level: i32,
@@ -116,6 +125,15 @@ impl CompressionError {
         }
     }
 
+    #[cfg_attr(
+        not(any(
+            feature = "gzip",
+            feature = "snappy",
+            feature = "lz4",
+            feature = "zstd"
+        )),
+        allow(dead_code)
+    )] // used by the codecs only
     pub(crate) fn compress_failed(codec: CompressionType, detail: impl ToString) -> Self {
         Self::CompressFailed {
             codec,
