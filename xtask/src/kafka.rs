@@ -227,7 +227,8 @@ fn server_properties(node: &Node, nodes: &[Node]) -> String {
     s
 }
 
-fn java() -> Command {
+/// `java`, from `JAVA_HOME` when set.
+pub fn java() -> Command {
     match std::env::var_os("JAVA_HOME") {
         Some(home) => Command::new(Path::new(&home).join("bin/java")),
         None => Command::new("java"),

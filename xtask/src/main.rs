@@ -65,3 +65,24 @@ pub fn run_cmd(cmd: &mut std::process::Command) -> Result<(), String> {
         Err(format!("{cmd:?} failed with {status}"))
     }
 }
+
+/// Builds an example of `kafka-producer` in release mode (before a broker is
+/// started, so it does not idle through the compile) and returns its path.
+pub fn build_producer_example(name: &str) -> Result<PathBuf, String> {
+    run_cmd(
+        std::process::Command::new("cargo")
+            .current_dir(root())
+            .args([
+                "build",
+                "--release",
+                "-p",
+                "kafka-producer",
+                "--example",
+                name,
+            ]),
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    Ok(target.join("release/examples").join(name))
+}

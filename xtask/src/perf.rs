@@ -6,7 +6,7 @@
 
 use std::process::Command;
 
-use crate::{root, run_cmd};
+use crate::run_cmd;
 
 /// (name, target records/s (-1: as fast as possible), producer properties) of
 /// each scenario; both clients get exactly these. The throttled scenario
@@ -76,25 +76,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("perf-compare: unknown argument {other}")),
         }
     }
-    run_cmd(Command::new("cargo").current_dir(root()).args([
-        "build",
-        "--release",
-        "-p",
-        "kafka-producer",
-        "--example",
-        "perf",
-    ]))?;
-    let ours = root().join("target/release/examples/perf");
+    let ours = crate::build_producer_example("perf")?;
     let cluster = crate::kafka::up(&crate::kafka::UpOptions::default())?;
     let result = (|| {
-        let java = std::env::var_os("JAVA_HOME")
-            .map(|h| std::path::Path::new(&h).join("bin/java"))
-            .unwrap_or_else(|| "java".into());
         let cp = format!("{}/*", cluster.libs.display());
         for (n, (name, throughput, props)) in SCENARIOS.iter().enumerate() {
             let topic = format!("perf-{n}");
             run_cmd(
-                Command::new(&java)
+                crate::kafka::java()
                     .args([
                         "-cp",
                         &cp,
@@ -135,7 +124,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("{}", last_line(&out.stdout));
             print!("Java {}:  ", cluster.version);
-            let out = Command::new(&java)
+            let out = crate::kafka::java()
                 .args([
                     "-Xmx1g",
                     "-cp",

@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::{root, run_cmd};
+use crate::run_cmd;
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut records = "1000000".to_string();
@@ -16,32 +16,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("quickstart: unknown argument {other}")),
         }
     }
-    // Build first, so that the broker does not idle through the compile.
-    run_cmd(Command::new("cargo").current_dir(root()).args([
-        "build",
-        "--release",
-        "-p",
-        "kafka-producer",
-        "--example",
-        "quickstart",
-    ]))?;
+    let example = crate::build_producer_example("quickstart")?;
     let cluster = crate::kafka::up(&crate::kafka::UpOptions::default())?;
-    let result = run_cmd(
-        Command::new("cargo")
-            .current_dir(root())
-            .args([
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "kafka-producer",
-                "--example",
-                "quickstart",
-                "--",
-            ])
-            .arg(&cluster.bootstrap)
-            .arg(&records),
-    );
+    let result = run_cmd(Command::new(example).arg(&cluster.bootstrap).arg(&records));
     crate::kafka::down()?;
     result
 }
