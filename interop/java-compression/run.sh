@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compression interop with the Java client (kafka-clients, see pom.xml).
 #
-#   ./run.sh generate   rewrite crates/kafka-compression/tests/vectors from Java
+#   ./run.sh generate   rewrite kafka-compression/tests/vectors from Java
 #   ./run.sh verify     compress the vectors' records with kafka-compression and
 #                       check that the Java codecs read them back
 #
@@ -10,7 +10,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-vectors="$root/crates/kafka-compression/tests/vectors"
+vectors="$root/kafka-compression/tests/vectors"
 target="${CARGO_TARGET_DIR:-$root/target}"
 ours="$target/interop-compression"
 

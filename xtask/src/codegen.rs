@@ -1,4 +1,4 @@
-//! Generates `crates/kafka-protocol/src/generated/` from Kafka's JSON message
+//! Generates `kafka-protocol/src/generated/` from Kafka's JSON message
 //! schemas: one module per schema, one type per message and nested struct,
 //! with decode/encode/size per version, `Default` from schema defaults, and
 //! (under `cfg(test)`) a random-value builder for the round-trip tests.
@@ -30,7 +30,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("codegen: unknown argument {other}")),
         }
     }
-    let out_dir = crate::root().join("crates/kafka-protocol/src/generated");
+    let out_dir = crate::root().join("kafka-protocol/src/generated");
     let files = generate(&schemas)?;
     if check {
         let mut stale = Vec::new();

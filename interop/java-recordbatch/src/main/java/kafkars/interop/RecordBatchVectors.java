@@ -23,7 +23,7 @@ import org.apache.kafka.common.record.TimestampType;
  * Writes RecordBatch v2 test vectors with the Java client's own
  * {@link MemoryRecordsBuilder}: uncompressed, CreateTime, base offset 0.
  *
- * <p>THE CASES BELOW ARE DUPLICATED IN crates/kafka-protocol/tests/java_vectors.rs
+ * <p>THE CASES BELOW ARE DUPLICATED IN kafka-protocol/tests/java_vectors.rs
  * (function {@code cases()}); the two descriptions must stay in sync. The
  * description in interop/java-recordbatch/README.md is the reference for both.
  *

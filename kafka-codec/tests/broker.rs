@@ -16,7 +16,7 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::primitives::Uuid;
 use kafka_protocol::records::{BatchParams, RecordBatchWriter, RecordBatches};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 fn cluster_env() -> BTreeMap<String, String> {
     testkit::cluster_env(ROOT)

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use kafka_codec::testkit;
 use kafka_producer::{Producer, ProducerError, ProducerRecord};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 fn env() -> HashMap<String, String> {
     testkit::cluster_env(ROOT).into_iter().collect()

@@ -10,7 +10,7 @@ use kafka_codec::testkit::{self, FetchedRecord, TopicInfo};
 use kafka_codec::Connection;
 use kafka_producer::{Producer, ProducerError, ProducerRecord};
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 fn bootstrap() -> String {
     testkit::cluster_env(ROOT)
