@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_protocol::messages::{ApiKey, VersionRange};
-use kafka_protocol::ProtocolError;
+use kafka_protocol::{ErrorCode, ProtocolError};
 
 /// What can go wrong on a connection.
 #[derive(Debug, thiserror::Error)]
@@ -59,8 +59,8 @@ pub enum CodecError {
         broker: Option<VersionRange>,
     },
     /// The broker answered ApiVersions with an error.
-    #[error("ApiVersions failed with error code {0}")]
-    ApiVersions(i16),
+    #[error("ApiVersions failed with {0}")]
+    ApiVersions(ErrorCode),
 }
 
 impl CodecError {

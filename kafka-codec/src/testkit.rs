@@ -15,7 +15,7 @@ use kafka_protocol::generated::{
 };
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::primitives::Uuid;
-use kafka_protocol::records::{BuiltinCodecs, RecordBatches};
+use kafka_protocol::records::{DefaultCodecs, RecordBatches};
 
 use crate::{CodecError, Connection, ConnectionConfig};
 
@@ -80,7 +80,8 @@ pub async fn create_topic(
             return Err(CodecError::Disconnected(
                 format!(
                     "CreateTopics {name} failed with {}: {:?}",
-                    t.error_code, t.error_message
+                    kafka_protocol::ErrorCode(t.error_code),
+                    t.error_message
                 )
                 .into(),
             ));
@@ -219,7 +220,7 @@ pub async fn fetch_partition(
     partition: i32,
 ) -> Result<Vec<FetchedRecord>, CodecError> {
     let version = conn.versions().negotiate(ApiKey::Fetch)?;
-    let codecs = BuiltinCodecs::default();
+    let codecs = DefaultCodecs::default();
     let mut out = Vec::new();
     let mut offset = 0i64;
     let mut empty_rounds = 0;

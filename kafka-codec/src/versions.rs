@@ -76,7 +76,17 @@ impl BrokerVersions {
     /// 4.x brokers advertise Produce from v0 but reject v0-2, which the top of
     /// the intersection never picks.
     pub fn negotiate(&self, api: ApiKey) -> Result<i16, CodecError> {
-        let ours = api.versions();
+        self.negotiate_at_most(api, None)
+    }
+
+    /// As [`negotiate`](Self::negotiate), but no higher than `cap` when
+    /// given (a transactional producer without transactions v2 must not use
+    /// Produce v12, for example).
+    pub fn negotiate_at_most(&self, api: ApiKey, cap: Option<i16>) -> Result<i16, CodecError> {
+        let mut ours = api.versions();
+        if let Some(cap) = cap {
+            ours.max = ours.max.min(cap);
+        }
         let broker = self.broker_range(api as i16);
         broker
             .and_then(|b| b.intersect(&ours))
@@ -143,6 +153,14 @@ mod tests {
             2
         );
         assert_eq!(v.finalized_features_epoch(), 7);
+    }
+
+    #[test]
+    fn a_cap_lowers_the_version_but_never_below_the_overlap() {
+        let v = BrokerVersions::from_response(&response(&[(0, 3, 12)]));
+        assert_eq!(v.negotiate_at_most(ApiKey::Produce, Some(11)).unwrap(), 11);
+        assert_eq!(v.negotiate_at_most(ApiKey::Produce, Some(40)).unwrap(), 12);
+        assert!(v.negotiate_at_most(ApiKey::Produce, Some(2)).is_err());
     }
 
     #[test]

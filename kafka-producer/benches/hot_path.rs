@@ -13,13 +13,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_producer::core::{PendingRecord, ProducerCore, Response, Transmit};
+use kafka_producer::core::{PendingRecord, ProducerCore, Transmit};
 use kafka_producer::{ProducerConfig, ProducerRecord};
 use kafka_protocol::generated::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
 use kafka_protocol::generated::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::generated::{InitProducerIdResponse, MetadataResponse, ProduceResponse};
+use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 struct Counting;
 
@@ -69,24 +70,27 @@ fn metadata() -> MetadataResponse {
 
 /// Answers every transmit as a healthy broker would.
 fn answer(core: &mut ProducerCore, now: Instant, offsets: &mut [i64]) {
-    while let Some(t) = core.poll_transmit(now) {
-        match t {
-            Transmit::Metadata { request_id, .. } => {
-                core.handle_response(request_id, Ok(Response::Metadata(metadata())), now)
-            }
-            Transmit::InitProducerId { request_id, .. } => {
+    while let Some(Transmit {
+        request_id,
+        request,
+        ..
+    }) = core.poll_transmit(now)
+    {
+        match request {
+            RequestKind::Metadata(_) => core.handle_response(
+                request_id,
+                Ok(Some(ResponseKind::Metadata(metadata()))),
+                now,
+            ),
+            RequestKind::InitProducerId(_) => {
                 let r = InitProducerIdResponse {
                     producer_id: 7,
                     producer_epoch: 0,
                     ..Default::default()
                 };
-                core.handle_response(request_id, Ok(Response::InitProducerId(r)), now)
+                core.handle_response(request_id, Ok(Some(ResponseKind::InitProducerId(r))), now)
             }
-            Transmit::Produce {
-                request_id,
-                request,
-                ..
-            } => {
+            RequestKind::Produce(request) => {
                 let responses = request
                     .topic_data
                     .iter()
@@ -115,8 +119,9 @@ fn answer(core: &mut ProducerCore, now: Instant, offsets: &mut [i64]) {
                     responses,
                     ..Default::default()
                 };
-                core.handle_response(request_id, Ok(Response::Produce(resp)), now)
+                core.handle_response(request_id, Ok(Some(ResponseKind::Produce(resp))), now)
             }
+            other => panic!("unexpected {:?}", other.api_key()),
         }
     }
 }

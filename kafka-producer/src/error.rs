@@ -1,8 +1,108 @@
-//! The producer's error type, and the classification of Kafka's error codes
-//! (which ones the producer retries inside, which ones it hands to the user).
+//! The producer's error type, and the one place that classifies Kafka's
+//! error codes for a producer (KIP-1050's classes).
+//!
+//! The facts about each code (name, retriable, stale metadata) come from
+//! [`kafka_protocol::ErrorCode`]'s table; [`classify`] adds what a producer
+//! does with it. The core decides its retries from the same function.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
+
+pub use kafka_protocol::ErrorCode;
+
+use crate::config::ConfigError;
+
+/// What the application should do about an error (KIP-1050's classes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// Transient: the producer already retried it within its bounds
+    /// (`delivery.timeout.ms`, `max.block.ms`); sending again later may work.
+    Retriable,
+    /// This record or batch failed (outside a transaction), or the
+    /// transaction must be aborted (inside one); the producer goes on.
+    Abortable,
+    /// Another producer instance took over (fencing): close this producer
+    /// and build a new one.
+    ApplicationRecoverable,
+    /// The settings, credentials or permissions are wrong: fix them.
+    InvalidConfiguration,
+    /// The producer cannot go on: close it.
+    Fatal,
+}
+
+/// An error a broker sent, with the producer's view of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerError {
+    /// Kafka's error code.
+    pub code: ErrorCode,
+    /// The broker's message, if any.
+    pub message: Option<Arc<str>>,
+    /// Produce attempts made for the batch (0 when not about a batch).
+    pub attempts: u32,
+}
+
+impl BrokerError {
+    /// A broker error about no particular batch.
+    pub fn new(code: ErrorCode, message: Option<Arc<str>>) -> Self {
+        BrokerError {
+            code,
+            message,
+            attempts: 0,
+        }
+    }
+}
+
+impl fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code)?;
+        if self.attempts > 0 {
+            write!(f, " after {} attempts", self.attempts)?;
+        }
+        if let Some(m) = self.message.as_deref().filter(|m| !m.is_empty()) {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Why the producer stopped for good. Every record pending then, and every
+/// later call, fails with [`ProducerError::Fatal`] holding it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FatalError {
+    /// Another producer took over the producer id (PRODUCER_FENCED, an
+    /// INVALID_PRODUCER_EPOCH from a transaction coordinator,
+    /// INVALID_PRODUCER_ID_MAPPING): build a new producer.
+    #[error("fenced by a newer producer: {0}")]
+    Fenced(BrokerError),
+    /// Not authorized for what the producer needs (CLUSTER_AUTHORIZATION_FAILED
+    /// for idempotent writes, TRANSACTIONAL_ID_AUTHORIZATION_FAILED).
+    #[error("not authorized: {0}")]
+    Unauthorized(BrokerError),
+    /// The broker does not support what the producer needs
+    /// (UNSUPPORTED_VERSION, or no common version of an API).
+    #[error("unsupported by the broker: {0}")]
+    UnsupportedVersion(Arc<str>),
+    /// Another broker error the producer cannot recover from.
+    #[error("{0}")]
+    Broker(BrokerError),
+}
+
+impl FatalError {
+    /// The error's class: fenced is application-recoverable, authorization
+    /// and versions are configuration problems, the rest fatal.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            FatalError::Fenced(_) => ErrorClass::ApplicationRecoverable,
+            FatalError::Unauthorized(_) | FatalError::UnsupportedVersion(_) => {
+                ErrorClass::InvalidConfiguration
+            }
+            FatalError::Broker(_) => ErrorClass::Fatal,
+        }
+    }
+}
 
 /// Why a record was not delivered, or why a call failed.
 ///
@@ -10,9 +110,12 @@ use std::time::Duration;
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProducerError {
-    /// The configuration is invalid; the message names the key(s).
+    /// The configuration is invalid; the error names the key(s).
     #[error("invalid configuration: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
+    /// A producer was created outside a tokio runtime.
+    #[error("a producer must be created inside a tokio runtime")]
+    NoRuntime,
     /// The record (serialized, uncompressed) exceeds `max.request.size` or `buffer.memory`.
     #[error("record of {size} bytes exceeds {limit_name} ({limit})")]
     RecordTooLarge {
@@ -50,179 +153,191 @@ pub enum ProducerError {
         partitions: i32,
     },
     /// The record expired: `delivery.timeout.ms` passed before it was acknowledged.
-    #[error("record expired after {elapsed:?} ({attempts} attempts; last error: {last_error})")]
+    #[error("record expired after {elapsed:?} ({attempts} attempts; last error: {})", last_error.as_deref().unwrap_or("none"))]
     DeliveryTimeout {
         /// Time since the record's batch was created.
         elapsed: Duration,
         /// Produce attempts made.
         attempts: u32,
-        /// The last retriable error seen, or "none".
-        last_error: Arc<str>,
+        /// The last retriable error seen, if any attempt failed.
+        last_error: Option<Arc<str>>,
     },
     /// The broker rejected the batch with a non-retriable error, or retries ran out.
-    #[error("broker error {code} ({name}) after {attempts} attempts{}", message.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
-    Broker {
-        /// Kafka's error code.
-        code: i16,
-        /// Kafka's name of the code.
-        name: &'static str,
-        /// The broker's message, if any.
-        message: Option<Arc<str>>,
-        /// Produce attempts made.
-        attempts: u32,
-    },
-    /// The producer hit an error it cannot recover from (e.g. authorization or
-    /// fencing); every pending record fails and the producer must be rebuilt.
-    #[error("fatal producer error: {0}")]
-    Fatal(Arc<str>),
+    #[error("broker error {0}")]
+    Broker(BrokerError),
+    /// The producer stopped for good; see [`FatalError`].
+    #[error("producer stopped: {0}")]
+    Fatal(FatalError),
     /// A serializer failed.
     #[error("serialization failed: {0}")]
     Serialization(Arc<str>),
+    /// The record's batch could not be encoded (a compression codec failed).
+    #[error("the record's batch could not be encoded: {0}")]
+    Encoding(Arc<str>),
     /// The producer was closed before the record was delivered.
     #[error("producer closed before the record was delivered")]
     Closed,
 }
 
 impl ProducerError {
-    /// Whether the same record might succeed if sent again later.
-    pub fn is_retriable(&self) -> bool {
+    /// KIP-1050's class of the error: what the application should do.
+    pub fn class(&self) -> ErrorClass {
         match self {
             ProducerError::BufferExhausted { .. }
             | ProducerError::TopicNotFound { .. }
-            | ProducerError::DeliveryTimeout { .. } => true,
-            ProducerError::Broker { code, .. } => ErrorCode(*code).is_retriable(),
-            _ => false,
+            | ProducerError::DeliveryTimeout { .. } => ErrorClass::Retriable,
+            ProducerError::Broker(b) => classify(b.code, false),
+            ProducerError::Fatal(f) => f.class(),
+            ProducerError::Config(_) | ProducerError::NoRuntime => ErrorClass::InvalidConfiguration,
+            ProducerError::RecordTooLarge { .. }
+            | ProducerError::InvalidPartition { .. }
+            | ProducerError::Serialization(_)
+            | ProducerError::Encoding(_) => ErrorClass::Abortable,
+            ProducerError::Closed => ErrorClass::Fatal,
+        }
+    }
+
+    /// Whether the same record might succeed if sent again later.
+    pub fn is_retriable(&self) -> bool {
+        self.class() == ErrorClass::Retriable
+    }
+
+    /// The Kafka error code behind the error, if a broker sent one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            ProducerError::Broker(b)
+            | ProducerError::Fatal(
+                FatalError::Fenced(b) | FatalError::Unauthorized(b) | FatalError::Broker(b),
+            ) => Some(b.code),
+            _ => None,
         }
     }
 }
 
-/// A Kafka error code with its name and class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ErrorCode(pub i16);
-
-impl ErrorCode {
-    /// No error.
-    pub const NONE: ErrorCode = ErrorCode(0);
-    /// The server hit an unexpected error.
-    pub const UNKNOWN_SERVER_ERROR: ErrorCode = ErrorCode(-1);
-    /// CRC or size check failed on the broker.
-    pub const CORRUPT_MESSAGE: ErrorCode = ErrorCode(2);
-    /// Topic or partition unknown to this broker.
-    pub const UNKNOWN_TOPIC_OR_PARTITION: ErrorCode = ErrorCode(3);
-    /// Leader election in progress.
-    pub const LEADER_NOT_AVAILABLE: ErrorCode = ErrorCode(5);
-    /// This broker is not the leader.
-    pub const NOT_LEADER_OR_FOLLOWER: ErrorCode = ErrorCode(6);
-    /// The broker timed out waiting for replication.
-    pub const REQUEST_TIMED_OUT: ErrorCode = ErrorCode(7);
-    /// The batch is larger than the broker accepts.
-    pub const MESSAGE_TOO_LARGE: ErrorCode = ErrorCode(10);
-    /// The network failed.
-    pub const NETWORK_EXCEPTION: ErrorCode = ErrorCode(13);
-    /// The topic name is invalid.
-    pub const INVALID_TOPIC_EXCEPTION: ErrorCode = ErrorCode(17);
-    /// The request exceeds the broker's maximum size.
-    pub const RECORD_LIST_TOO_LARGE: ErrorCode = ErrorCode(18);
-    /// Too few in-sync replicas.
-    pub const NOT_ENOUGH_REPLICAS: ErrorCode = ErrorCode(19);
-    /// Written, but too few in-sync replicas afterwards.
-    pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: ErrorCode = ErrorCode(20);
-    /// acks must be -1, 0 or 1.
-    pub const INVALID_REQUIRED_ACKS: ErrorCode = ErrorCode(21);
-    /// Not authorized for the topic.
-    pub const TOPIC_AUTHORIZATION_FAILED: ErrorCode = ErrorCode(29);
-    /// Not authorized for the cluster (idempotent write).
-    pub const CLUSTER_AUTHORIZATION_FAILED: ErrorCode = ErrorCode(31);
-    /// The timestamp is out of the broker's accepted range.
-    pub const INVALID_TIMESTAMP: ErrorCode = ErrorCode(32);
-    /// The broker does not speak this version.
-    pub const UNSUPPORTED_VERSION: ErrorCode = ErrorCode(35);
-    /// A gap in the sequence numbers.
-    pub const OUT_OF_ORDER_SEQUENCE_NUMBER: ErrorCode = ErrorCode(45);
-    /// The batch was already written.
-    pub const DUPLICATE_SEQUENCE_NUMBER: ErrorCode = ErrorCode(46);
-    /// The producer epoch is stale.
-    pub const INVALID_PRODUCER_EPOCH: ErrorCode = ErrorCode(47);
-    /// The broker lost the producer's state.
-    pub const UNKNOWN_PRODUCER_ID: ErrorCode = ErrorCode(59);
-    /// The broker's disk failed.
-    pub const KAFKA_STORAGE_ERROR: ErrorCode = ErrorCode(56);
-    /// Stale leader epoch.
-    pub const FENCED_LEADER_EPOCH: ErrorCode = ErrorCode(74);
-    /// Leader epoch newer than the broker knows.
-    pub const UNKNOWN_LEADER_EPOCH: ErrorCode = ErrorCode(75);
-    /// A record failed validation.
-    pub const INVALID_RECORD: ErrorCode = ErrorCode(87);
-    /// Another producer with the same transactional id took over.
-    pub const PRODUCER_FENCED: ErrorCode = ErrorCode(90);
-    /// The transaction must be aborted.
-    pub const TRANSACTION_ABORTABLE: ErrorCode = ErrorCode(120);
-
-    /// Kafka's name of the code.
-    pub fn name(self) -> &'static str {
-        match self.0 {
-            0 => "NONE",
-            -1 => "UNKNOWN_SERVER_ERROR",
-            1 => "OFFSET_OUT_OF_RANGE",
-            2 => "CORRUPT_MESSAGE",
-            3 => "UNKNOWN_TOPIC_OR_PARTITION",
-            4 => "INVALID_FETCH_SIZE",
-            5 => "LEADER_NOT_AVAILABLE",
-            6 => "NOT_LEADER_OR_FOLLOWER",
-            7 => "REQUEST_TIMED_OUT",
-            8 => "BROKER_NOT_AVAILABLE",
-            9 => "REPLICA_NOT_AVAILABLE",
-            10 => "MESSAGE_TOO_LARGE",
-            13 => "NETWORK_EXCEPTION",
-            14 => "COORDINATOR_LOAD_IN_PROGRESS",
-            15 => "COORDINATOR_NOT_AVAILABLE",
-            16 => "NOT_COORDINATOR",
-            17 => "INVALID_TOPIC_EXCEPTION",
-            18 => "RECORD_LIST_TOO_LARGE",
-            19 => "NOT_ENOUGH_REPLICAS",
-            20 => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
-            21 => "INVALID_REQUIRED_ACKS",
-            29 => "TOPIC_AUTHORIZATION_FAILED",
-            31 => "CLUSTER_AUTHORIZATION_FAILED",
-            32 => "INVALID_TIMESTAMP",
-            35 => "UNSUPPORTED_VERSION",
-            42 => "INVALID_REQUEST",
-            43 => "UNSUPPORTED_FOR_MESSAGE_FORMAT",
-            44 => "POLICY_VIOLATION",
-            45 => "OUT_OF_ORDER_SEQUENCE_NUMBER",
-            46 => "DUPLICATE_SEQUENCE_NUMBER",
-            47 => "INVALID_PRODUCER_EPOCH",
-            51 => "CONCURRENT_TRANSACTIONS",
-            53 => "TRANSACTIONAL_ID_AUTHORIZATION_FAILED",
-            56 => "KAFKA_STORAGE_ERROR",
-            59 => "UNKNOWN_PRODUCER_ID",
-            74 => "FENCED_LEADER_EPOCH",
-            75 => "UNKNOWN_LEADER_EPOCH",
-            76 => "UNSUPPORTED_COMPRESSION_TYPE",
-            87 => "INVALID_RECORD",
-            89 => "THROTTLING_QUOTA_EXCEEDED",
-            90 => "PRODUCER_FENCED",
-            120 => "TRANSACTION_ABORTABLE",
-            _ => "UNKNOWN",
+/// What a producer does with an error code from a broker: the one place
+/// that decides, for the core (retry or not, stop or not) and for
+/// [`ProducerError::class`].
+///
+/// `transactional` is whether the error came in a transaction (there, a
+/// batch that fails makes the transaction abortable).
+pub fn classify(code: ErrorCode, transactional: bool) -> ErrorClass {
+    match code {
+        ErrorCode::PRODUCER_FENCED | ErrorCode::INVALID_PRODUCER_ID_MAPPING => {
+            ErrorClass::ApplicationRecoverable
         }
+        ErrorCode::CLUSTER_AUTHORIZATION_FAILED
+        | ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        | ErrorCode::UNSUPPORTED_VERSION => ErrorClass::Fatal,
+        // On a Produce, a stale epoch: an idempotent producer fails that
+        // batch (Java does not stop for it); in a transaction it may be a
+        // coordinator's abort of a timed-out transaction, so the
+        // transaction is abortable (the abort then tells whether it was
+        // fencing).
+        ErrorCode::INVALID_PRODUCER_EPOCH | ErrorCode::TRANSACTION_ABORTABLE => {
+            ErrorClass::Abortable
+        }
+        c if c.is_retriable() => ErrorClass::Retriable,
+        _ if transactional => ErrorClass::Abortable,
+        ErrorCode::TOPIC_AUTHORIZATION_FAILED
+        | ErrorCode::INVALID_TOPIC_EXCEPTION
+        | ErrorCode::RECORD_LIST_TOO_LARGE
+        | ErrorCode::INVALID_REQUIRED_ACKS
+        | ErrorCode::UNSUPPORTED_FOR_MESSAGE_FORMAT
+        | ErrorCode::INVALID_RECORD => ErrorClass::InvalidConfiguration,
+        _ => ErrorClass::Abortable,
+    }
+}
+
+/// The error a batch fails with for `code`: the codes [`classify`] calls
+/// fatal or fenced stop the producer.
+pub(crate) fn broker_error(
+    code: ErrorCode,
+    message: Option<Arc<str>>,
+    attempts: u32,
+) -> ProducerError {
+    let b = BrokerError {
+        code,
+        message,
+        attempts,
+    };
+    match classify(code, false) {
+        ErrorClass::ApplicationRecoverable => ProducerError::Fatal(FatalError::Fenced(b)),
+        ErrorClass::Fatal if code == ErrorCode::UNSUPPORTED_VERSION => {
+            ProducerError::Fatal(FatalError::UnsupportedVersion(Arc::from(b.to_string())))
+        }
+        // The other fatal codes are the authorization ones.
+        ErrorClass::Fatal => ProducerError::Fatal(FatalError::Unauthorized(b)),
+        _ => ProducerError::Broker(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fenced_and_unauthorized_are_told_apart() {
+        let fenced = broker_error(ErrorCode::PRODUCER_FENCED, None, 1);
+        let unauthorized = broker_error(ErrorCode::CLUSTER_AUTHORIZATION_FAILED, None, 1);
+        assert!(matches!(
+            fenced,
+            ProducerError::Fatal(FatalError::Fenced(_))
+        ));
+        assert!(matches!(
+            unauthorized,
+            ProducerError::Fatal(FatalError::Unauthorized(_))
+        ));
+        assert_eq!(fenced.class(), ErrorClass::ApplicationRecoverable);
+        assert_eq!(unauthorized.class(), ErrorClass::InvalidConfiguration);
+        assert_eq!(fenced.code(), Some(ErrorCode::PRODUCER_FENCED));
     }
 
-    /// Whether the producer retries a batch that failed with this code
-    /// (Java's `RetriableException` subclasses).
-    pub fn is_retriable(self) -> bool {
-        matches!(
-            self.0,
-            2 | 3 | 5 | 6 | 7 | 8 | 9 | 13 | 14 | 15 | 16 | 19 | 20 | 56 | 74 | 75 | 89
-        )
+    #[test]
+    fn classes_follow_javas() {
+        assert_eq!(
+            classify(ErrorCode::NOT_LEADER_OR_FOLLOWER, false),
+            ErrorClass::Retriable
+        );
+        assert_eq!(
+            classify(ErrorCode::NOT_LEADER_OR_FOLLOWER, true),
+            ErrorClass::Retriable
+        );
+        assert_eq!(
+            classify(ErrorCode::TRANSACTION_ABORTABLE, true),
+            ErrorClass::Abortable
+        );
+        assert_eq!(
+            classify(ErrorCode::INVALID_PRODUCER_EPOCH, true),
+            ErrorClass::Abortable
+        );
+        assert_eq!(
+            classify(ErrorCode::PRODUCER_FENCED, true),
+            ErrorClass::ApplicationRecoverable
+        );
+        assert_eq!(
+            classify(ErrorCode::UNSUPPORTED_VERSION, false),
+            ErrorClass::Fatal
+        );
+        assert_eq!(
+            classify(ErrorCode::TOPIC_AUTHORIZATION_FAILED, false),
+            ErrorClass::InvalidConfiguration
+        );
+        assert_eq!(
+            classify(ErrorCode::TOPIC_AUTHORIZATION_FAILED, true),
+            ErrorClass::Abortable
+        );
+        assert_eq!(
+            classify(ErrorCode::MESSAGE_TOO_LARGE, false),
+            ErrorClass::Abortable
+        );
     }
 
-    /// Whether the error means our metadata for the partition is stale.
-    pub fn invalidates_metadata(self) -> bool {
-        matches!(self.0, 3 | 5 | 6 | 13 | 56 | 74 | 75)
-    }
-
-    /// Errors after which the producer cannot go on.
-    pub fn is_fatal(self) -> bool {
-        matches!(self.0, 31 | 35 | 53 | 90)
+    #[test]
+    fn messages_name_the_code() {
+        let e = broker_error(ErrorCode::NOT_ENOUGH_REPLICAS, Some("isr 1".into()), 3);
+        assert_eq!(
+            e.to_string(),
+            "broker error NOT_ENOUGH_REPLICAS (19) after 3 attempts: isr 1"
+        );
     }
 }

@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_producer::config::ProducerConfigBuilder;
-use kafka_producer::core::{PendingRecord, ProducerCore, Response, Transmit, TransportFailure};
+use kafka_producer::core::{PendingRecord, ProducerCore, Transmit, TransportFailure};
 use kafka_producer::{ProducerConfig, ProducerRecord};
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::generated::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::generated::ProduceRequest;
 use kafka_protocol::generated::ProduceResponse;
+use kafka_protocol::messages::{RequestKind, ResponseKind};
 use kafka_protocol::records::{BatchParams, RecordBatchWriter};
 use sim::cluster::{self, Cluster, ProduceFaults};
 use sim::rng::Rng;
@@ -231,33 +232,28 @@ impl Manual {
     fn poll(&mut self, ms: u64) -> Vec<(u64, i32, ProduceRequest)> {
         let now = self.at(ms);
         let mut produce = Vec::new();
-        while let Some(t) = self.core.poll_transmit(now) {
-            match t {
-                Transmit::Metadata {
-                    request_id,
-                    request,
-                    ..
-                } => {
-                    let r = Response::Metadata(self.cluster.metadata(&request));
-                    self.core.handle_response(request_id, Ok(r), now);
+        while let Some(Transmit {
+            request_id,
+            node,
+            request,
+            ..
+        }) = self.core.poll_transmit(now)
+        {
+            let r = match request {
+                RequestKind::Metadata(request) => {
+                    ResponseKind::Metadata(self.cluster.metadata(&request))
                 }
-                Transmit::InitProducerId {
-                    request_id,
-                    request,
-                    ..
-                } => {
-                    let r = Response::InitProducerId(self.cluster.init_producer_id(&request));
-                    self.core.handle_response(request_id, Ok(r), now);
+                RequestKind::InitProducerId(request) => {
+                    ResponseKind::InitProducerId(self.cluster.init_producer_id(&request))
                 }
-                Transmit::Produce {
-                    request_id,
-                    node,
-                    request,
-                } => {
+                RequestKind::Produce(request) => {
                     let broker = cluster::broker_of_addr(&node.addr).expect("a broker address");
                     produce.push((request_id, broker, request));
+                    continue;
                 }
-            }
+                other => panic!("unexpected request {:?}", other.api_key()),
+            };
+            self.core.handle_response(request_id, Ok(Some(r)), now);
         }
         produce
     }
@@ -291,7 +287,7 @@ impl Manual {
             for (id, broker, req) in self.poll(ms) {
                 let resp = self.handle(broker, &req);
                 self.core
-                    .handle_response(id, Ok(Response::Produce(resp)), self.at(ms));
+                    .handle_response(id, Ok(Some(ResponseKind::Produce(resp))), self.at(ms));
             }
         }
     }
@@ -354,12 +350,12 @@ fn an_epoch_bump_keeps_the_sequence_of_a_batch_that_may_be_written() {
                 ..Default::default()
             };
             m.core
-                .handle_response(id, Ok(Response::Produce(resp)), m.at(1));
+                .handle_response(id, Ok(Some(ResponseKind::Produce(resp))), m.at(1));
         }
     }
     assert_eq!(
-        m.core.producer_id_and_epoch().1,
-        1,
+        m.core.producer_id_and_epoch().map(|p| p.epoch),
+        Some(1),
         "UNKNOWN_PRODUCER_ID bumps the epoch"
     );
     m.run(100, 3000);
@@ -394,7 +390,7 @@ fn a_split_batch_keeps_its_place() {
         cluster::MESSAGE_TOO_LARGE
     );
     m.core
-        .handle_response(*x_id, Ok(Response::Produce(resp)), m.at(12));
+        .handle_response(*x_id, Ok(Some(ResponseKind::Produce(resp))), m.at(12));
     let (y_id, broker, y_req) = &y[0];
     let resp = m.handle(*broker, y_req);
     assert_eq!(
@@ -402,7 +398,7 @@ fn a_split_batch_keeps_its_place() {
         cluster::OUT_OF_ORDER_SEQUENCE_NUMBER
     );
     m.core
-        .handle_response(*y_id, Ok(Response::Produce(resp)), m.at(12));
+        .handle_response(*y_id, Ok(Some(ResponseKind::Produce(resp))), m.at(12));
     m.run(20, 3000);
     assert_eq!(m.core.outstanding(), 0);
     let log = m.log(0);

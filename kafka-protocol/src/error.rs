@@ -93,9 +93,9 @@ pub enum ProtocolError {
     /// The compression codec id in a batch's attributes is unknown or not available.
     #[error("compression codec {0} is unknown or not available")]
     UnknownCompression(u8),
-    /// A compression codec failed.
+    /// A compression codec failed (or its output would pass the limit).
     #[error("compression codec failed: {0}")]
-    Compression(Box<dyn std::error::Error + Send + Sync>),
+    Compression(#[from] kafka_compression::CompressionError),
     /// Any other parse failure reported by nom.
     #[error("malformed input ({0:?})")]
     Parse(nom::error::ErrorKind),

@@ -149,3 +149,22 @@ impl std::fmt::Display for ApiKey {
         f.write_str(self.name())
     }
 }
+
+impl RequestKind {
+    /// Whether the broker answers this request: every request but a Produce
+    /// with `acks = 0`.
+    pub fn expects_response(&self) -> bool {
+        !matches!(self, RequestKind::Produce(p) if p.acks == 0)
+    }
+}
+
+/// So that a [`RequestKind`] goes wherever one message body goes.
+impl Encodable for RequestKind {
+    fn encode<B: BufMut>(&self, buf: &mut B, version: i16) -> Result<(), ProtocolError> {
+        RequestKind::encode(self, buf, version)
+    }
+
+    fn encoded_size(&self, version: i16) -> Result<usize, ProtocolError> {
+        RequestKind::encoded_size(self, version)
+    }
+}

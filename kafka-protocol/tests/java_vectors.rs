@@ -13,7 +13,7 @@
 
 use bytes::Bytes;
 use kafka_protocol::records::{
-    attributes, BatchParams, Compression, ControlRecord, ControlRecordType, RecordBatch,
+    attributes, BatchParams, CompressionType, ControlRecord, ControlRecordType, RecordBatch,
     RecordBatchWriter, RecordBatches, TimestampType,
 };
 
@@ -284,7 +284,11 @@ fn check_parsed(case: &Case, bytes: &Bytes) {
         attrs |= attributes::CONTROL;
     }
     assert_eq!(batch.attributes, attrs, "{name}: attributes");
-    assert_eq!(batch.compression().unwrap(), Compression::None, "{name}");
+    assert_eq!(
+        batch.compression().unwrap(),
+        CompressionType::None,
+        "{name}"
+    );
     assert_eq!(batch.timestamp_type(), TimestampType::CreateTime, "{name}");
     assert_eq!(batch.is_transactional(), p.transactional, "{name}");
     assert_eq!(batch.is_control(), p.control, "{name}");

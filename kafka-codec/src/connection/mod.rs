@@ -19,8 +19,11 @@ use futures_util::StreamExt;
 use kafka_protocol::generated::{
     ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
 };
-use kafka_protocol::messages::{ApiKey, Decodable, Encodable, Message, Request};
+use kafka_protocol::messages::{
+    ApiKey, Decodable, Encodable, Message, Request, RequestKind, ResponseKind,
+};
 use kafka_protocol::primitives::StrBytes;
+use kafka_protocol::ErrorCode;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
@@ -30,9 +33,6 @@ use tokio_util::codec::FramedRead;
 use crate::frame::{FrameCodec, DEFAULT_MAX_FRAME_SIZE};
 use crate::versions::BrokerVersions;
 use crate::CodecError;
-
-/// Kafka's error code for a version the broker does not speak.
-const UNSUPPORTED_VERSION: i16 = 35;
 
 /// Settings of a connection.
 #[derive(Debug, Clone)]
@@ -307,6 +307,42 @@ impl Connection {
         })
     }
 
+    /// Any request body, for clients that route every API through one queue
+    /// (as a producer core does): the frame is queued now, in call order,
+    /// and the future gives the decoded response, or `None` once the frame
+    /// is written when the request has no response (a Produce with acks=0).
+    pub fn request_kind(
+        &self,
+        request: &RequestKind,
+        version: i16,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Option<ResponseKind>, CodecError>> + Send + 'static,
+        CodecError,
+    > {
+        let api = request.api_key();
+        let inner = self.inner.clone();
+        let timeout = inner.config.request_timeout;
+        let wait = if request.expects_response() {
+            Ok(start_request(&inner, api, version, request)?)
+        } else {
+            Err(queue_without_response(&inner, api, version, request)?)
+        };
+        Ok(async move {
+            match wait {
+                Ok(pending) => {
+                    let body = pending.wait(&inner, timeout).await?;
+                    Ok(Some(ResponseKind::decode(api, version, &body)?))
+                }
+                Err(written) => {
+                    written
+                        .await
+                        .map_err(|_| CodecError::Disconnected("writer stopped".into()))??;
+                    Ok(None)
+                }
+            }
+        })
+    }
+
     /// Sends a request that gets no response (a Produce with acks=0) and
     /// waits until it is written to the socket.
     pub async fn send_without_response<R: Request>(
@@ -314,20 +350,30 @@ impl Connection {
         request: &R,
         version: i16,
     ) -> Result<(), CodecError> {
-        let inner = &self.inner;
-        let correlation_id = inner.next_correlation_id.fetch_add(1, Ordering::Relaxed);
-        let frame = encode_frame(inner, R::API_KEY, version, correlation_id, request)?;
-        if let Some(reason) = inner.shared.lock().closed.clone() {
-            return Err(CodecError::Disconnected(reason));
-        }
-        let (tx, rx) = oneshot::channel();
-        inner
-            .writes
-            .send(WriteOp::FrameNotify(frame, tx))
-            .map_err(|_| CodecError::Disconnected("writer stopped".into()))?;
-        rx.await
+        queue_without_response(&self.inner, R::API_KEY, version, request)?
+            .await
             .map_err(|_| CodecError::Disconnected("writer stopped".into()))?
     }
+}
+
+/// Queues a frame that gets no response; the receiver hears when it is written.
+fn queue_without_response<B: Encodable>(
+    inner: &Inner,
+    api: ApiKey,
+    version: i16,
+    body: &B,
+) -> Result<oneshot::Receiver<Result<(), CodecError>>, CodecError> {
+    let correlation_id = inner.next_correlation_id.fetch_add(1, Ordering::Relaxed);
+    let frame = encode_frame(inner, api, version, correlation_id, body)?;
+    if let Some(reason) = inner.shared.lock().closed.clone() {
+        return Err(CodecError::Disconnected(reason));
+    }
+    let (tx, rx) = oneshot::channel();
+    inner
+        .writes
+        .send(WriteOp::FrameNotify(frame, tx))
+        .map_err(|_| CodecError::Disconnected("writer stopped".into()))?;
+    Ok(rx)
 }
 
 /// Encodes `size | header | body` for one request.
@@ -463,18 +509,19 @@ async fn negotiate_api_versions(inner: &Inner) -> Result<BrokerVersions, CodecEr
         .await?;
         // On UNSUPPORTED_VERSION the broker writes a v0 body whatever we asked;
         // the error code comes first in every version.
-        let error_code = body
-            .get(..2)
-            .map_or(-1, |b| i16::from_be_bytes([b[0], b[1]]));
-        let body_version = if error_code == UNSUPPORTED_VERSION {
+        let error_code = ErrorCode(
+            body.get(..2)
+                .map_or(-1, |b| i16::from_be_bytes([b[0], b[1]])),
+        );
+        let body_version = if error_code == ErrorCode::UNSUPPORTED_VERSION {
             0
         } else {
             version
         };
         let response = ApiVersionsResponse::decode(&body, body_version)?;
-        match response.error_code {
-            0 => return Ok(BrokerVersions::from_response(&response)),
-            UNSUPPORTED_VERSION if version > 0 => {
+        match ErrorCode(response.error_code) {
+            ErrorCode::NONE => return Ok(BrokerVersions::from_response(&response)),
+            ErrorCode::UNSUPPORTED_VERSION if version > 0 => {
                 let broker_max = response
                     .api_keys
                     .iter()

@@ -242,7 +242,7 @@ async fn api_versions_falls_back_when_the_broker_is_older() {
     let first = parse_request(frames.next().await.unwrap().unwrap().freeze());
     assert_eq!(first.version, ApiKey::ApiVersions.versions().max);
     let mut refusal = versions_body(&[(18, 0, 2)]);
-    refusal.error_code = 35;
+    refusal.error_code = kafka_protocol::ErrorCode::UNSUPPORTED_VERSION.0;
     w.write_all(&response_frame(&first, &refusal, 0))
         .await
         .unwrap();

@@ -1,72 +1,132 @@
 //! A producer batch: records of one partition, built directly in wire form,
-//! and the delivery replies of its records.
+//! the delivery replies of its records, and where it is in its life.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{set_producer_state, BatchParams, RecordBatchWriter, RecordsCodec};
+use kafka_compression::Codec;
+use kafka_protocol::records::{set_producer_state, BatchParams, RecordBatchWriter};
 
+use super::sequences::SequenceStamp;
 use crate::error::ProducerError;
 use crate::record::RecordMetadata;
 
 /// Completes one record's delivery future.
 pub type RecordReply = crate::delivery::DeliverySender;
 
-/// Producer id, epoch and base sequence written into a batch.
+/// Identifies a batch within its partition queue.
+pub(crate) type BatchId = u64;
+
+/// Where a batch is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct SequenceStamp {
-    pub producer_id: i64,
-    pub producer_epoch: i16,
-    pub base_sequence: i32,
+pub(crate) enum BatchState {
+    /// Takes more records.
+    Open,
+    /// Takes no more records (full, flushed, or a later batch started);
+    /// waits to be drained.
+    Closed,
+    /// In a Produce request that has no answer yet.
+    InFlight,
+    /// An attempt failed; it may be sent again once `until` passed.
+    Backoff { until: Instant },
+}
+
+/// The producer id, epoch and base sequence of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stamp {
+    /// Never drained by an idempotent producer.
+    Unassigned,
+    /// Written into the batch at its last drain.
+    Assigned(SequenceStamp),
+    /// It had one, but its partition's sequences restarted (a new producer
+    /// id or epoch): the next drain assigns a new one.
+    Stale,
+}
+
+impl Stamp {
+    /// Whether the batch ever got a sequence (so failing it leaves a gap).
+    pub fn was_assigned(self) -> bool {
+        !matches!(self, Stamp::Unassigned)
+    }
+
+    pub fn assigned(self) -> Option<SequenceStamp> {
+        match self {
+            Stamp::Assigned(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The wire bytes of a batch: still being appended to, or finished
+/// (compressed, CRC'd) at its first drain.
+enum Contents {
+    Building(RecordBatchWriter),
+    Finished(Bytes),
+}
+
+/// One record of a batch, for its completion.
+pub(crate) struct BatchRecord {
+    pub reply: RecordReply,
+    /// Create time, ms since the epoch.
+    pub timestamp: i64,
+    /// The record's id, for flushes.
+    pub record_id: u64,
 }
 
 pub(crate) struct ProducerBatch {
-    pub id: u64,
-    writer: Option<RecordBatchWriter>,
-    /// The finished batch (compressed, CRC'd), once drained.
-    finished: Option<Bytes>,
-    /// Reply, create-time timestamp and record id (for flushes) of each
-    /// record, in offset order.
-    pub replies: Vec<(RecordReply, i64, u64)>,
+    pub id: BatchId,
+    contents: Contents,
+    /// The records, in offset order.
+    pub records: Vec<BatchRecord>,
     /// Buffer memory held by the records, released when the batch completes.
     pub permits: usize,
     pub record_count: i32,
     pub created_at: Instant,
+    /// Produce attempts made (first send and retries).
     pub attempts: u32,
-    pub retry_at: Option<Instant>,
-    pub in_flight: bool,
-    pub stamp: Option<SequenceStamp>,
+    pub state: BatchState,
+    pub stamp: Stamp,
     /// An attempt ended without telling whether the broker wrote the batch
     /// (transport failure, timeout, NOT_ENOUGH_REPLICAS_AFTER_APPEND): until
     /// a definite answer it is retried only with its own stamp, which the
     /// broker recognises as a duplicate.
     pub maybe_written: bool,
     pub last_error: Option<Arc<str>>,
-    /// No more records fit.
-    pub full: bool,
     /// Uncompressed size, for request sizing.
     pub size: usize,
 }
 
 impl ProducerBatch {
-    pub fn new(id: u64, capacity: usize, now: Instant) -> Self {
+    pub fn new(id: BatchId, capacity: usize, now: Instant) -> Self {
         ProducerBatch {
             id,
-            writer: Some(RecordBatchWriter::new(capacity)),
-            finished: None,
-            replies: Vec::new(),
+            contents: Contents::Building(RecordBatchWriter::new(capacity)),
+            records: Vec::new(),
             permits: 0,
             record_count: 0,
             created_at: now,
             attempts: 0,
-            retry_at: None,
-            in_flight: false,
-            stamp: None,
+            state: BatchState::Open,
+            stamp: Stamp::Unassigned,
             maybe_written: false,
             last_error: None,
-            full: false,
             size: kafka_protocol::records::BATCH_HEADER_SIZE,
+        }
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.state == BatchState::Open
+    }
+
+    pub fn in_flight(&self) -> bool {
+        self.state == BatchState::InFlight
+    }
+
+    /// Takes no more records.
+    pub fn close(&mut self) {
+        if self.state == BatchState::Open {
+            self.state = BatchState::Closed;
         }
     }
 
@@ -83,44 +143,41 @@ impl ProducerBatch {
     where
         H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
     {
-        match &self.writer {
-            Some(w) if !self.full => {
+        match &self.contents {
+            Contents::Building(w) if self.is_open() => {
                 w.is_empty() || w.size_after(timestamp, key, value, headers) <= batch_size
             }
             _ => false,
         }
     }
 
-    #[allow(clippy::too_many_arguments)] // the record's parts, then its bookkeeping
+    /// Appends a record. A record the wire format cannot hold hands its
+    /// reply back, so the caller can fail it with a reason (and settle its
+    /// memory).
     pub fn append<'h, H>(
         &mut self,
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         headers: H,
-        reply: RecordReply,
-        record_id: u64,
+        record: BatchRecord,
         permits: usize,
-    ) -> Result<(), (kafka_protocol::ProtocolError, RecordReply)>
+    ) -> Result<(), (kafka_protocol::ProtocolError, BatchRecord)>
     where
         H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
         H::IntoIter: Clone,
     {
-        let w = self.writer.as_mut().expect("append to an open batch");
-        // A record the wire format cannot hold hands its reply back, so the
-        // caller can fail it with a reason (and settle its memory).
+        let Contents::Building(w) = &mut self.contents else {
+            unreachable!("append to a finished batch");
+        };
         if let Err(e) = w.append(timestamp, key, value, headers) {
-            return Err((e, reply));
+            return Err((e, record));
         }
         self.size = w.size_in_bytes();
         self.record_count += 1;
-        self.replies.push((reply, timestamp, record_id));
+        self.records.push(record);
         self.permits += permits;
         Ok(())
-    }
-
-    pub fn is_open(&self) -> bool {
-        self.writer.is_some()
     }
 
     /// The wire bytes with `stamp` applied: finishes (and compresses) the
@@ -128,47 +185,52 @@ impl ProducerBatch {
     /// producer state only when it changed (after an epoch bump).
     pub fn wire_bytes(
         &mut self,
-        stamp: Option<SequenceStamp>,
-        codec: Option<&dyn RecordsCodec>,
+        stamp: Stamp,
+        codec: Option<&dyn Codec>,
     ) -> Result<Bytes, kafka_protocol::ProtocolError> {
-        if let Some(w) = self.writer.take() {
-            let params = match stamp {
-                Some(s) => BatchParams {
-                    producer_id: s.producer_id,
-                    producer_epoch: s.producer_epoch,
-                    base_sequence: s.base_sequence,
-                    ..BatchParams::default()
-                },
-                None => BatchParams::default(),
-            };
-            self.finished = Some(w.finish(params, codec)?);
-            self.stamp = stamp;
-        } else if self.stamp != stamp {
-            let bytes = self.finished.take().unwrap_or_default();
-            let mut buf = bytes
-                .try_into_mut()
-                .unwrap_or_else(|b| BytesMut::from(&b[..]));
-            let s = stamp.unwrap_or(SequenceStamp {
-                producer_id: -1,
-                producer_epoch: -1,
-                base_sequence: -1,
-            });
-            set_producer_state(&mut buf, s.producer_id, s.producer_epoch, s.base_sequence)?;
-            self.finished = Some(buf.freeze());
-            self.stamp = stamp;
-        }
-        Ok(self.finished.clone().unwrap_or_default())
+        let s = stamp.assigned();
+        let bytes = match std::mem::replace(&mut self.contents, Contents::Finished(Bytes::new())) {
+            Contents::Building(w) => {
+                let params = match s {
+                    Some(s) => BatchParams {
+                        producer_id: s.producer.producer_id,
+                        producer_epoch: s.producer.epoch,
+                        base_sequence: s.base_sequence,
+                        ..BatchParams::default()
+                    },
+                    None => BatchParams::default(),
+                };
+                w.finish(params, codec)?
+            }
+            Contents::Finished(bytes) if self.stamp == stamp => bytes,
+            Contents::Finished(bytes) => {
+                let mut buf = bytes
+                    .try_into_mut()
+                    .unwrap_or_else(|b| BytesMut::from(&b[..]));
+                let (pid, epoch, seq) = s.map_or((-1, -1, -1), |s| {
+                    (s.producer.producer_id, s.producer.epoch, s.base_sequence)
+                });
+                set_producer_state(&mut buf, pid, epoch, seq)?;
+                buf.freeze()
+            }
+        };
+        self.stamp = stamp;
+        self.contents = Contents::Finished(bytes.clone());
+        Ok(bytes)
     }
 
     /// The finished bytes, if the batch was ever drained.
     pub fn finished(&self) -> Option<&Bytes> {
-        self.finished.as_ref()
+        match &self.contents {
+            Contents::Finished(b) => Some(b),
+            Contents::Building(_) => None,
+        }
     }
 
     /// Completes every record with `f(index, create_time)`.
     pub fn complete(self, mut f: impl FnMut(usize, i64) -> Result<RecordMetadata, ProducerError>) {
-        for (n, (reply, ts, _)) in self.replies.into_iter().enumerate() {
-            reply.send(f(n, ts));
+        for (n, r) in self.records.into_iter().enumerate() {
+            r.reply.send(f(n, r.timestamp));
         }
     }
 }

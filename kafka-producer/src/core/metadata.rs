@@ -1,12 +1,17 @@
 //! The producer's view of the cluster: brokers, and for each topic it sends
-//! to, the leader of every partition.
+//! to, the leader of every partition; when to refresh it, and from which
+//! broker.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kafka_protocol::generated::metadata_request::MetadataRequestTopic;
 use kafka_protocol::generated::{MetadataRequest, MetadataResponse};
+use kafka_protocol::ErrorCode;
+
+use super::accumulator::Accumulator;
+use super::sender::Nodes;
 
 /// A broker to talk to: its node id (negative for bootstrap addresses) and address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -50,12 +55,12 @@ impl TopicMeta {
 pub(crate) enum TopicOutcome {
     Known,
     /// Retriable: not there (yet), leader election, ...
-    Missing(i16),
+    Missing(ErrorCode),
     /// Not retriable (authorization, invalid name).
-    Failed(i16),
+    Failed(ErrorCode),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Metadata {
     pub bootstrap: Vec<String>,
     pub brokers: HashMap<i32, String>,
@@ -65,14 +70,109 @@ pub(crate) struct Metadata {
     pub last_refresh: Option<Instant>,
     /// Set by errors that make our view stale.
     pub stale: bool,
+    /// A Metadata request is in flight.
+    in_flight: bool,
+    /// No request before this (retry.backoff.ms after the last one).
+    retry_at: Option<Instant>,
+    retry_backoff: Duration,
+    max_age: Duration,
+    max_idle: Duration,
 }
 
 impl Metadata {
-    pub fn new(bootstrap: Vec<String>) -> Self {
+    pub fn new(
+        bootstrap: Vec<String>,
+        retry_backoff: Duration,
+        max_age: Duration,
+        max_idle: Duration,
+    ) -> Self {
         Metadata {
             bootstrap,
-            ..Default::default()
+            brokers: HashMap::new(),
+            topics: Default::default(),
+            wanted: HashSet::new(),
+            last_refresh: None,
+            stale: false,
+            in_flight: false,
+            retry_at: None,
+            retry_backoff,
+            max_age,
+            max_idle,
         }
+    }
+
+    /// The Metadata request to send now, and where, if a refresh is due
+    /// (topics wanted, a stale view, or `metadata.max.age.ms`).
+    pub fn poll_request(&mut self, now: Instant, nodes: &Nodes) -> Option<(Node, MetadataRequest)> {
+        if self.in_flight || self.bootstrap.is_empty() && self.brokers.is_empty() {
+            return None;
+        }
+        let due = !self.wanted.is_empty()
+            || self.stale
+            || self
+                .last_refresh
+                .is_some_and(|t| now.duration_since(t) >= self.max_age);
+        if !due || self.retry_at.is_some_and(|r| now < r) {
+            return None;
+        }
+        let node = self.pick_node(now, nodes)?;
+        self.in_flight = true;
+        self.retry_at = Some(now + self.retry_backoff);
+        Some((node, self.request()))
+    }
+
+    /// The Metadata request failed in transport.
+    pub fn request_failed(&mut self, now: Instant) {
+        self.in_flight = false;
+        self.retry_at = Some(now + self.retry_backoff);
+    }
+
+    /// A topic is not in the metadata yet: ask again after the backoff.
+    pub fn retry_topic(&mut self, topic: Arc<str>, now: Instant) {
+        self.wanted.insert(topic);
+        self.retry_at = Some(now + self.retry_backoff);
+    }
+
+    /// A reachable node for metadata or InitProducerId: the known broker with
+    /// the fewest requests in flight, else a bootstrap address (re-bootstrap
+    /// when every known broker is backing off).
+    pub fn pick_node(&self, now: Instant, nodes: &Nodes) -> Option<Node> {
+        let candidates = self.candidates();
+        candidates
+            .iter()
+            .filter(|n| n.id >= 0 && nodes.reachable(n.id, now))
+            .min_by_key(|n| nodes.in_flight(n.id))
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .find(|n| n.id < 0 && nodes.reachable(n.id, now))
+            })
+            .cloned()
+    }
+
+    /// metadata.max.idle.ms: topics without a record for that long leave
+    /// the metadata (and its refreshes) unless they still hold batches.
+    pub fn forget_idle(&mut self, now: Instant, acc: &Accumulator) {
+        let idle = self.max_idle;
+        self.topics.retain(|name, meta| {
+            now.duration_since(meta.last_used) < idle || acc.holds_batches_of(name)
+        });
+    }
+
+    /// When a refresh may be due: the retry backoff (while something is
+    /// wanted or stale), an idle topic to forget, `metadata.max.age.ms`.
+    pub fn wake_times(&self, records_waiting: bool) -> impl Iterator<Item = Instant> + '_ {
+        let retry = self
+            .retry_at
+            .filter(|_| records_waiting || !self.wanted.is_empty() || self.stale);
+        let idle = self
+            .topics
+            .values()
+            .map(|m| m.last_used)
+            .min()
+            .map(|oldest| oldest + self.max_idle);
+        let age = self.last_refresh.map(|last| last + self.max_age);
+        retry.into_iter().chain(idle).chain(age)
     }
 
     pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
@@ -113,7 +213,7 @@ impl Metadata {
         v
     }
 
-    pub fn request(&self) -> MetadataRequest {
+    fn request(&self) -> MetadataRequest {
         let mut names: Vec<&Arc<str>> = self.topics.keys().chain(self.wanted.iter()).collect();
         names.sort();
         names.dedup();
@@ -139,6 +239,7 @@ impl Metadata {
         resp: &MetadataResponse,
         now: Instant,
     ) -> Vec<(Arc<str>, TopicOutcome)> {
+        self.in_flight = false;
         if !resp.brokers.is_empty() {
             self.brokers = resp
                 .brokers
@@ -193,11 +294,16 @@ impl Metadata {
                     self.wanted.remove(&key);
                     outcomes.push((key, TopicOutcome::Known));
                 }
-                0 | 3 | 5 => outcomes.push((key, TopicOutcome::Missing(t.error_code))),
-                code if crate::error::ErrorCode(code).is_retriable() => {
-                    outcomes.push((key, TopicOutcome::Missing(code)))
+                code => {
+                    let code = ErrorCode(code);
+                    // No partitions yet, unknown (auto-creation may be on),
+                    // an election: ask again.
+                    if code.is_ok() || code.is_retriable() {
+                        outcomes.push((key, TopicOutcome::Missing(code)))
+                    } else {
+                        outcomes.push((key, TopicOutcome::Failed(code)))
+                    }
                 }
-                code => outcomes.push((key, TopicOutcome::Failed(code))),
             }
         }
         self.last_refresh = Some(now);

@@ -12,13 +12,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kafka_codec::{CodecError, Connection, ConnectionConfig};
-use kafka_protocol::messages::ApiKey;
+use kafka_protocol::messages::ResponseKind;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::config::{ProducerConfig, ProducerConfigBuilder};
-use crate::core::{
-    FlushId, Node, PendingRecord, ProducerCore, Response, Transmit, TransportFailure,
-};
+use crate::core::{FlushId, PendingRecord, ProducerCore, Transmit, TransportFailure};
 use crate::delivery::{channel_from, DeliveryFuture, DeliveryPool};
 use crate::error::ProducerError;
 use crate::partitioner::Partitioner;
@@ -30,8 +28,11 @@ enum Command {
     Close(Duration, oneshot::Sender<()>),
 }
 
+// A response is moved once through the channel; boxing it would cost an
+// allocation per response for nothing.
+#[allow(clippy::large_enum_variant)]
 enum Io {
-    Response(u64, Result<Response, TransportFailure>),
+    Response(u64, Result<Option<ResponseKind>, TransportFailure>),
     NodeUp(i32),
 }
 
@@ -73,10 +74,7 @@ impl std::fmt::Debug for Producer {
 impl ProducerConfigBuilder {
     /// Builds the configuration and starts a producer with it (inside a tokio runtime).
     pub fn build_producer(self) -> Result<Producer, ProducerError> {
-        let config = self
-            .build()
-            .map_err(|e| ProducerError::Config(e.to_string()))?;
-        Producer::new(config)
+        Producer::new(self.build()?)
     }
 }
 
@@ -93,9 +91,7 @@ impl Producer {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let config = ProducerConfig::from_properties(props)
-            .map_err(|e| ProducerError::Config(e.to_string()))?;
-        Producer::new(config)
+        Producer::new(ProducerConfig::from_properties(props)?)
     }
 
     /// A producer with `config` (must be called inside a tokio runtime).
@@ -116,9 +112,7 @@ impl Producer {
         let core = ProducerCore::new(config.clone(), partitioner, seed)?;
         let memory = Arc::new(Semaphore::new(config.buffer_memory));
         let (commands, rx) = mpsc::unbounded_channel();
-        let handle = tokio::runtime::Handle::try_current().map_err(|_| {
-            ProducerError::Config("a producer must be created inside a tokio runtime".into())
-        })?;
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| ProducerError::NoRuntime)?;
         handle.spawn(run(core, rx, memory.clone(), config.clone()));
         Ok(Producer {
             shared: Arc::new(Shared {
@@ -257,7 +251,7 @@ async fn run(
     config: Arc<ProducerConfig>,
 ) {
     let (io_tx, mut io_rx) = mpsc::unbounded_channel::<Io>();
-    let mut nodes: HashMap<i32, mpsc::UnboundedSender<(Transmit, Node)>> = HashMap::new();
+    let mut nodes: HashMap<i32, mpsc::UnboundedSender<Transmit>> = HashMap::new();
     let mut flushes: Vec<(FlushId, oneshot::Sender<()>)> = Vec::new();
     let mut closing: Option<(Instant, Vec<oneshot::Sender<()>>)> = None;
     let mut handles_gone = false;
@@ -265,19 +259,15 @@ async fn run(
         let now = Instant::now();
         core.set_memory_pressure(memory.available_permits() < config.batch_size);
         while let Some(t) = core.poll_transmit(now) {
-            let node = match &t {
-                Transmit::Metadata { node, .. }
-                | Transmit::InitProducerId { node, .. }
-                | Transmit::Produce { node, .. } => node.clone(),
-            };
+            let node = t.node.id;
             let queue = nodes
-                .entry(node.id)
-                .or_insert_with(|| spawn_node(node.clone(), io_tx.clone(), &config));
-            if let Err(mpsc::error::SendError((t, node))) = queue.send((t, node.clone())) {
+                .entry(node)
+                .or_insert_with(|| spawn_node(io_tx.clone(), &config));
+            if let Err(mpsc::error::SendError(t)) = queue.send(t) {
                 // The node task ended (cannot happen while we hold io_tx); start a new one.
-                let queue = spawn_node(node.clone(), io_tx.clone(), &config);
-                let _ = queue.send((t, node.clone()));
-                nodes.insert(node.id, queue);
+                let queue = spawn_node(io_tx.clone(), &config);
+                let _ = queue.send(t);
+                nodes.insert(node, queue);
             }
         }
         let released = core.take_released_permits();
@@ -387,23 +377,23 @@ fn handle_command(
 fn handle_io(core: &mut ProducerCore, io: Io) {
     match io {
         Io::Response(id, result) => core.handle_response(id, result, Instant::now()),
-        Io::NodeUp(node) => core.node_ok(node),
+        Io::NodeUp(node) => core.handle_connected(node),
     }
 }
 
 /// A response on its way back: awaited in request order per broker (Kafka
 /// answers in order on a connection), so the core sees them in that order.
-type ResponseWait = Pin<Box<dyn Future<Output = (u64, Result<Response, TransportFailure>)> + Send>>;
+type ResponseWait =
+    Pin<Box<dyn Future<Output = (u64, Result<Option<ResponseKind>, TransportFailure>)> + Send>>;
 
 /// One task per broker: connects, and writes that broker's requests in the
 /// order the core produced them (so sequences reach the broker in order). A
 /// second task awaits the responses in the same order.
 fn spawn_node(
-    _node: Node,
     io: mpsc::UnboundedSender<Io>,
     config: &ProducerConfig,
-) -> mpsc::UnboundedSender<(Transmit, Node)> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Transmit, Node)>();
+) -> mpsc::UnboundedSender<Transmit> {
+    let (tx, mut rx) = mpsc::unbounded_channel::<Transmit>();
     let (wait_tx, mut wait_rx) = mpsc::unbounded_channel::<ResponseWait>();
     let conn_config = ConnectionConfig {
         client_id: Some(config.client_id.clone()),
@@ -423,9 +413,10 @@ fn spawn_node(
     });
     tokio::spawn(async move {
         let mut conn: Option<Connection> = None;
-        while let Some((t, node)) = rx.recv().await {
-            let id = request_id(&t);
+        while let Some(t) = rx.recv().await {
+            let id = t.request_id;
             if conn.as_ref().is_none_or(Connection::is_closed) {
+                let node = &t.node;
                 match Connection::connect(&node.addr, conn_config.clone()).await {
                     Ok(c) => {
                         tracing::debug!(node = node.id, addr = %node.addr, "connected");
@@ -443,14 +434,13 @@ fn spawn_node(
                     }
                 }
             }
-            let c = conn.as_ref().expect("connected above");
-            let wait = match dispatch(c, t).await {
+            let Some(c) = conn.as_ref() else {
+                continue;
+            };
+            let wait = match dispatch(c, t) {
                 Ok(wait) => wait,
                 Err(e) => {
-                    let f = TransportFailure {
-                        message: e.to_string(),
-                        connect_failed: false,
-                    };
+                    let f = failure(e);
                     Box::pin(async move { (id, Err(f)) })
                 }
             };
@@ -460,86 +450,25 @@ fn spawn_node(
     tx
 }
 
-fn request_id(t: &Transmit) -> u64 {
-    match t {
-        Transmit::Metadata { request_id, .. }
-        | Transmit::InitProducerId { request_id, .. }
-        | Transmit::Produce { request_id, .. } => *request_id,
-    }
-}
-
-/// Queues the request on the connection now and returns the wait for its
-/// response, so that the next request can go out at once (pipelining). A
-/// request timeout closes the connection (as the Java client does): the next
-/// request reconnects.
-async fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> {
-    fn wait<R, F>(
-        conn: &Connection,
-        request_id: u64,
-        fut: F,
-        wrap: fn(R) -> Response,
-    ) -> ResponseWait
-    where
-        F: Future<Output = Result<R, CodecError>> + Send + 'static,
-        R: Send + 'static,
-    {
-        let conn = conn.clone();
-        Box::pin(async move {
-            let result = fut.await;
-            if let Err(e @ CodecError::RequestTimeout { .. }) = &result {
-                conn.close(&e.to_string());
-            }
-            (request_id, result.map(wrap).map_err(failure))
-        })
-    }
-    Ok(match t {
-        Transmit::Metadata {
-            request_id,
-            request,
-            ..
-        } => {
-            let v = conn.versions().negotiate(ApiKey::Metadata)?;
-            wait(
-                conn,
-                request_id,
-                conn.request(&request, v)?,
-                Response::Metadata,
-            )
+/// Queues the request on the connection now, at the top version both sides
+/// speak (within the core's cap), and returns the wait for its answer, so
+/// that the next request can go out at once (pipelining). One path for
+/// every API. A request timeout closes the connection (as the Java client
+/// does): the next request reconnects.
+fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> {
+    let version = conn
+        .versions()
+        .negotiate_at_most(t.request.api_key(), t.max_version)?;
+    let answer = conn.request_kind(&t.request, version)?;
+    let conn = conn.clone();
+    let request_id = t.request_id;
+    Ok(Box::pin(async move {
+        let result = answer.await;
+        if let Err(e @ CodecError::RequestTimeout { .. }) = &result {
+            conn.close(&e.to_string());
         }
-        Transmit::InitProducerId {
-            request_id,
-            request,
-            ..
-        } => {
-            let v = conn.versions().negotiate(ApiKey::InitProducerId)?;
-            wait(
-                conn,
-                request_id,
-                conn.request(&request, v)?,
-                Response::InitProducerId,
-            )
-        }
-        Transmit::Produce {
-            request_id,
-            request,
-            ..
-        } => {
-            // Without transactions v2 a producer must not use Produce v12+ in a
-            // transaction; a non-transactional producer may use the top version.
-            let v = conn.versions().negotiate(ApiKey::Produce)?;
-            if request.acks == 0 {
-                conn.send_without_response(&request, v).await?;
-                Box::pin(async move { (request_id, Ok(Response::ProduceSent)) })
-            } else {
-                wait(
-                    conn,
-                    request_id,
-                    conn.request(&request, v)?,
-                    Response::Produce,
-                )
-            }
-        }
-    })
+        (request_id, result.map_err(failure))
+    }))
 }
 
 fn failure(e: CodecError) -> TransportFailure {

@@ -19,7 +19,7 @@ use kafka_protocol::generated::{
     ProduceRequest, ProduceResponse,
 };
 use kafka_protocol::primitives::{StrBytes, Uuid};
-use kafka_protocol::records::{BuiltinCodecs, RecordBatches};
+use kafka_protocol::records::{DefaultCodecs, RecordBatches};
 
 use super::rng::Rng;
 
@@ -406,7 +406,7 @@ impl Cluster {
                 return (CORRUPT_MESSAGE, None);
             }
         };
-        let section = match batch.decompressed_records(&BuiltinCodecs::default(), 64 << 20) {
+        let section = match batch.decompressed_records(&DefaultCodecs::default(), 64 << 20) {
             Ok(s) => s,
             Err(e) => {
                 self.violations

@@ -38,16 +38,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_compression::CompressionType;
-use kafka_producer::core::{
-    FlushId, PendingRecord, ProducerCore, Response, Transmit, TransportFailure,
-};
+use kafka_producer::core::{FlushId, PendingRecord, ProducerCore, Transmit, TransportFailure};
 use kafka_producer::partitioner::partition_for_key;
 use kafka_producer::{Acks, ProducerConfig, ProducerError, ProducerRecord, RecordMetadata};
 use kafka_protocol::generated::{
     InitProducerIdRequest, InitProducerIdResponse, MetadataRequest, MetadataResponse,
     ProduceRequest, ProduceResponse,
 };
-use kafka_protocol::messages::Message;
+use kafka_protocol::messages::{Message, RequestKind, ResponseKind};
 
 use cluster::{broker_addr, broker_of_addr, BatchOutcome, Cluster, ProduceFaults};
 use rng::Rng;
@@ -155,12 +153,12 @@ enum Resp {
 }
 
 impl Resp {
-    fn into_core(self) -> Response {
-        match self {
-            Resp::Metadata(r) => Response::Metadata(r),
-            Resp::InitProducerId(r) => Response::InitProducerId(r),
-            Resp::Produce(r) => Response::Produce(r),
-        }
+    fn into_core(self) -> Option<ResponseKind> {
+        Some(match self {
+            Resp::Metadata(r) => ResponseKind::Metadata(r),
+            Resp::InitProducerId(r) => ResponseKind::InitProducerId(r),
+            Resp::Produce(r) => ResponseKind::Produce(r),
+        })
     }
 }
 
@@ -875,34 +873,23 @@ impl World {
 
     fn transmit(&mut self, t: Transmit) {
         self.summary.requests += 1;
-        let (id, node, req) = match t {
-            Transmit::Metadata {
-                request_id,
-                node,
-                request,
-            } => (
-                request_id,
-                node,
-                Req::Metadata(wire(&request, METADATA_VERSION)),
-            ),
-            Transmit::InitProducerId {
-                request_id,
-                node,
-                request,
-            } => (
-                request_id,
-                node,
-                Req::InitProducerId(wire(&request, INIT_PRODUCER_ID_VERSION)),
-            ),
-            Transmit::Produce {
-                request_id,
-                node,
-                request,
-            } => (
-                request_id,
-                node,
-                Req::Produce(wire(&request, PRODUCE_VERSION)),
-            ),
+        let Transmit {
+            request_id: id,
+            node,
+            request,
+            ..
+        } = t;
+        let req = match request {
+            RequestKind::Metadata(r) => Req::Metadata(wire(&r, METADATA_VERSION)),
+            RequestKind::InitProducerId(r) => {
+                Req::InitProducerId(wire(&r, INIT_PRODUCER_ID_VERSION))
+            }
+            RequestKind::Produce(r) => Req::Produce(wire(&r, PRODUCE_VERSION)),
+            other => {
+                self.violations
+                    .push(format!("request {id}: unexpected {:?}", other.api_key()));
+                return;
+            }
         };
         let Some(broker) = broker_of_addr(&node.addr) else {
             self.violations
@@ -1178,7 +1165,7 @@ impl World {
                     .get(&conn)
                     .is_some_and(|c| c.open && c.gen == gen)
                 {
-                    self.core.node_ok(conn);
+                    self.core.handle_connected(conn);
                 }
             }
             Ev::MoveLeader => {
@@ -1521,14 +1508,12 @@ impl World {
                             attempts,
                             ..
                         } => {
-                            if last_error.is_empty() {
+                            if last_error.as_deref().is_some_and(str::is_empty) {
                                 errors.push(format!("record {i}: delivery timeout without a reason ({attempts} attempts)"));
                             }
                             "DeliveryTimeout".to_string()
                         }
-                        ProducerError::Broker { code, name, .. } => {
-                            format!("Broker({code} {name})")
-                        }
+                        ProducerError::Broker(b) => format!("Broker({})", b.code),
                         other => {
                             errors.push(format!(
                                 "record {i}: failed with an unexpected error: {other}"
@@ -1594,7 +1579,7 @@ impl World {
         self.summary.leader_moves = stats.leader_moves;
         self.summary.expirations = stats.expirations;
         self.summary.outages = stats.outages;
-        self.summary.final_epoch = self.core.producer_id_and_epoch().1;
+        self.summary.final_epoch = self.core.producer_id_and_epoch().map_or(-1, |p| p.epoch);
         self.summary.attempts = self.core.produce_attempts();
         if errors.is_empty() {
             return Ok(self.summary);

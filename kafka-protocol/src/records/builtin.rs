@@ -1,61 +1,34 @@
-//! Glue to `kafka-compression` (feature `compression`): its codecs compress
-//! and decompress record batches, and [`BuiltinCodecs`] finds one per batch.
+//! Feature `compression`: [`DefaultCodecs`], the registry of every codec of
+//! `kafka-compression`, for reading batches of any codec.
 
-use bytes::BytesMut;
 use kafka_compression::{BuiltinCodec, Codec, CompressionType};
 
-use super::codec::{CodecRegistry, Compression, RecordsCodec};
-use crate::ProtocolError;
+use super::codec::CodecRegistry;
 
-impl<C: Codec + ?Sized> RecordsCodec for C {
-    fn compression(&self) -> Compression {
-        // Both crates use the attribute ids of the batch format.
-        Compression::from_id(self.compression_type().id()).unwrap_or(Compression::None)
-    }
-
-    fn compress(&self, records: &[u8], out: &mut BytesMut) -> Result<(), ProtocolError> {
-        Codec::compress(self, records, out).map_err(|e| ProtocolError::Compression(Box::new(e)))
-    }
-
-    fn decompress(
-        &self,
-        compressed: &[u8],
-        out: &mut BytesMut,
-        limit: usize,
-    ) -> Result<(), ProtocolError> {
-        Codec::decompress(self, compressed, out, limit)
-            .map_err(|e| ProtocolError::Compression(Box::new(e)))
-    }
-}
-
-/// Every codec of `kafka-compression` that this build enables, at default
-/// levels (decompression does not depend on the level).
+/// Every codec of `kafka-compression`, at default levels (decompression does
+/// not depend on the level).
 #[derive(Debug)]
-pub struct BuiltinCodecs {
+pub struct DefaultCodecs {
     codecs: Vec<BuiltinCodec>,
 }
 
-impl Default for BuiltinCodecs {
+impl Default for DefaultCodecs {
     fn default() -> Self {
-        let codecs = [
-            CompressionType::Gzip,
-            CompressionType::Snappy,
-            CompressionType::Lz4,
-            CompressionType::Zstd,
-        ]
-        .into_iter()
-        .filter_map(|t| BuiltinCodec::new(t, None).ok())
-        .collect();
-        BuiltinCodecs { codecs }
+        let codecs = CompressionType::ALL
+            .into_iter()
+            .filter(|t| *t != CompressionType::None)
+            .filter_map(|t| BuiltinCodec::new(t, None).ok())
+            .collect();
+        DefaultCodecs { codecs }
     }
 }
 
-impl CodecRegistry for BuiltinCodecs {
-    fn codec(&self, compression: Compression) -> Option<&dyn RecordsCodec> {
+impl CodecRegistry for DefaultCodecs {
+    fn codec(&self, compression: CompressionType) -> Option<&dyn Codec> {
         self.codecs
             .iter()
-            .find(|c| c.compression_type().id() == compression.id())
-            .map(|c| c as &dyn RecordsCodec)
+            .find(|c| c.compression_type() == compression)
+            .map(|c| c as &dyn Codec)
     }
 }
 
@@ -66,7 +39,7 @@ mod tests {
 
     #[test]
     fn every_builtin_codec_roundtrips_a_batch() {
-        let registry = BuiltinCodecs::default();
+        let registry = DefaultCodecs::default();
         for t in [
             CompressionType::Gzip,
             CompressionType::Snappy,
@@ -87,7 +60,7 @@ mod tests {
             }
             let batch = w.finish(BatchParams::default(), Some(&codec)).unwrap();
             let (parsed, _) = RecordBatch::parse(&batch).unwrap();
-            assert_eq!(parsed.compression().unwrap().id(), t.id());
+            assert_eq!(parsed.compression().unwrap(), t);
             let section = parsed.decompressed_records(&registry, 1 << 20).unwrap();
             let n = parsed
                 .records_in(&section)

@@ -6,9 +6,9 @@
 //!   time, when the producer drains the batch.
 //! - [`RecordBatch`] parses a batch header, verifies the CRC and iterates
 //!   records lazily; keys, values and headers borrow from the batch buffer.
-//! - [`RecordsCodec`] is the small interface through which a compression
-//!   codec (see the `kafka-compression` crate) compresses and decompresses
-//!   the records section.
+//! - Compression is `kafka-compression`'s [`Codec`] trait: the writer takes
+//!   any codec; a reader finds one per batch through a [`CodecRegistry`]
+//!   ([`DefaultCodecs`] with the `compression` feature).
 //!
 //! Layout (offsets in bytes): baseOffset 0, batchLength 8, partitionLeaderEpoch
 //! 12, magic 16, crc 17, attributes 21, lastOffsetDelta 23, baseTimestamp 27,
@@ -23,9 +23,10 @@ mod reader;
 mod writer;
 
 #[cfg(feature = "compression")]
-pub use builtin::BuiltinCodecs;
-pub use codec::{CodecRegistry, Compression, NoCompression, RecordsCodec};
+pub use builtin::DefaultCodecs;
+pub use codec::{CodecRegistry, NoCompression};
 pub use control::{ControlRecord, ControlRecordType};
+pub use kafka_compression::{Codec, CompressionType};
 pub use reader::{Header, HeaderIter, Headers, Record, RecordBatch, RecordBatches, Records};
 pub use writer::{record_size, set_producer_state, BatchParams, RecordBatchWriter};
 
@@ -39,10 +40,9 @@ pub const MAGIC_V2: i8 = 2;
 const OFFSET_CRC: usize = 17;
 const OFFSET_ATTRIBUTES: usize = 21;
 
-/// Attribute bits of a batch.
+/// Attribute bits of a batch. Bits 0-2 hold the compression codec id:
+/// [`CompressionType::ATTRIBUTES_MASK`](kafka_compression::CompressionType::ATTRIBUTES_MASK).
 pub mod attributes {
-    /// Bits 0-2: the compression codec id.
-    pub const COMPRESSION_MASK: i16 = 0x07;
     /// Bit 3: LogAppendTime (set) or CreateTime (clear).
     pub const LOG_APPEND_TIME: i16 = 0x08;
     /// Bit 4: the batch is part of a transaction.

@@ -3,7 +3,9 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::codec::{CodecRegistry, Compression};
+use kafka_compression::CompressionType;
+
+use super::codec::CodecRegistry;
 use super::{
     attributes, TimestampType, BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, MAGIC_V2, OFFSET_ATTRIBUTES,
 };
@@ -118,8 +120,12 @@ impl RecordBatch {
     }
 
     /// The compression codec of the records section.
-    pub fn compression(&self) -> Result<Compression, ProtocolError> {
-        Compression::from_attributes(self.attributes)
+    pub fn compression(&self) -> Result<CompressionType, ProtocolError> {
+        CompressionType::from_attributes(self.attributes).map_err(|_| {
+            ProtocolError::UnknownCompression(
+                (self.attributes & CompressionType::ATTRIBUTES_MASK) as u8,
+            )
+        })
     }
 
     /// Which clock the timestamps come from.
@@ -150,7 +156,7 @@ impl RecordBatch {
     /// error (use [`RecordBatch::decompressed_records`]).
     pub fn records(&self) -> Result<Records<'_>, ProtocolError> {
         match self.compression()? {
-            Compression::None => Ok(self.records_in(&self.records)),
+            CompressionType::None => Ok(self.records_in(&self.records)),
             other => Err(ProtocolError::UnknownCompression(other.id())),
         }
     }
@@ -164,7 +170,7 @@ impl RecordBatch {
         limit: usize,
     ) -> Result<Bytes, ProtocolError> {
         let compression = self.compression()?;
-        if compression == Compression::None {
+        if compression == CompressionType::None {
             return Ok(self.records.clone());
         }
         let codec = codecs

@@ -2,6 +2,8 @@ use bytes::{Bytes, BytesMut};
 use proptest::prelude::*;
 
 use super::*;
+use kafka_compression::CompressionError;
+
 use crate::ProtocolError;
 
 #[derive(Debug, Clone)]
@@ -85,7 +87,7 @@ fn check(records: &[TestRecord], params: BatchParams, bytes: &Bytes) {
     assert_eq!(batch.base_sequence, params.base_sequence);
     assert_eq!(batch.is_transactional(), params.transactional);
     assert!(!batch.is_control());
-    assert_eq!(batch.compression().unwrap(), Compression::None);
+    assert_eq!(batch.compression().unwrap(), CompressionType::None);
     assert_eq!(batch.record_count as usize, records.len());
     assert_eq!(batch.last_offset_delta as usize, records.len() - 1);
     assert_eq!(batch.base_timestamp, records[0].timestamp);
@@ -265,13 +267,14 @@ fn control_records_roundtrip() {
 }
 
 /// A codec that "compresses" by reversing bytes, to test the codec seam.
+#[derive(Debug)]
 struct Reverse;
 
-impl RecordsCodec for Reverse {
-    fn compression(&self) -> Compression {
-        Compression::Lz4
+impl Codec for Reverse {
+    fn compression_type(&self) -> CompressionType {
+        CompressionType::Lz4
     }
-    fn compress(&self, records: &[u8], out: &mut BytesMut) -> Result<(), ProtocolError> {
+    fn compress(&self, records: &[u8], out: &mut BytesMut) -> Result<(), CompressionError> {
         out.extend(records.iter().rev());
         Ok(())
     }
@@ -280,9 +283,12 @@ impl RecordsCodec for Reverse {
         compressed: &[u8],
         out: &mut BytesMut,
         limit: usize,
-    ) -> Result<(), ProtocolError> {
+    ) -> Result<(), CompressionError> {
         if compressed.len() > limit {
-            return Err(ProtocolError::Compression("limit".into()));
+            return Err(CompressionError::LimitExceeded {
+                codec: CompressionType::Lz4,
+                limit,
+            });
         }
         out.extend(compressed.iter().rev());
         Ok(())
@@ -290,8 +296,8 @@ impl RecordsCodec for Reverse {
 }
 
 impl CodecRegistry for Reverse {
-    fn codec(&self, c: Compression) -> Option<&dyn RecordsCodec> {
-        (c == Compression::Lz4).then_some(self as &dyn RecordsCodec)
+    fn codec(&self, c: CompressionType) -> Option<&dyn Codec> {
+        (c == CompressionType::Lz4).then_some(self as &dyn Codec)
     }
 }
 
@@ -302,7 +308,7 @@ fn compressed_batches_go_through_the_codec() {
         .unwrap();
     let bytes = w.finish(BatchParams::default(), Some(&Reverse)).unwrap();
     let (batch, _) = RecordBatch::parse(&bytes).unwrap();
-    assert_eq!(batch.compression().unwrap(), Compression::Lz4);
+    assert_eq!(batch.compression().unwrap(), CompressionType::Lz4);
     assert!(batch.records().is_err(), "compressed records need a codec");
     assert!(batch.decompressed_records(&NoCompression, 1 << 20).is_err());
     assert!(

@@ -3,10 +3,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::codec::RecordsCodec;
+use kafka_compression::{Codec, CompressionType};
+
 use super::{
-    attributes, Compression, BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, MAGIC_V2, OFFSET_ATTRIBUTES,
-    OFFSET_CRC,
+    attributes, BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, MAGIC_V2, OFFSET_ATTRIBUTES, OFFSET_CRC,
 };
 use crate::primitives::{varint_size, varlong_size, write_varint, write_varlong};
 use crate::ProtocolError;
@@ -257,7 +257,7 @@ impl RecordBatchWriter {
     pub fn finish(
         self,
         params: BatchParams,
-        codec: Option<&dyn RecordsCodec>,
+        codec: Option<&dyn Codec>,
     ) -> Result<Bytes, ProtocolError> {
         self.finish_mut(params, codec).map(BytesMut::freeze)
     }
@@ -267,7 +267,7 @@ impl RecordBatchWriter {
     pub fn finish_mut(
         self,
         params: BatchParams,
-        codec: Option<&dyn RecordsCodec>,
+        codec: Option<&dyn Codec>,
     ) -> Result<BytesMut, ProtocolError> {
         if self.count == 0 {
             return Err(ProtocolError::MalformedBatch(
@@ -275,15 +275,15 @@ impl RecordBatchWriter {
             ));
         }
         let (mut buf, compression) = match codec {
-            Some(c) if c.compression() != Compression::None => {
+            Some(c) if c.compression_type() != CompressionType::None => {
                 let mut out = BytesMut::with_capacity(
                     BATCH_HEADER_SIZE + (self.buf.len() - BATCH_HEADER_SIZE) / 2 + 64,
                 );
                 out.put_bytes(0, BATCH_HEADER_SIZE);
                 c.compress(&self.buf[BATCH_HEADER_SIZE..], &mut out)?;
-                (out, c.compression())
+                (out, c.compression_type())
             }
-            _ => (self.buf, Compression::None),
+            _ => (self.buf, CompressionType::None),
         };
         let batch_length = buf.len() - BATCH_LOG_OVERHEAD;
         let batch_length = i32::try_from(batch_length).map_err(|_| ProtocolError::TooLong {

@@ -1,0 +1,254 @@
+//! The ready/drain filter: which partitions' batches leave now, for which
+//! broker, and the per-broker latency behind
+//! `partitioner.availability.timeout.ms`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use kafka_compression::Codec;
+
+use super::{Accumulator, DrainGate};
+use crate::core::batch::{BatchId, BatchState};
+use crate::core::flush::Flushes;
+use crate::core::metadata::{Metadata, Node};
+use crate::core::sender::Nodes;
+use crate::core::sequences::Sequences;
+use crate::core::TopicPartition;
+use crate::error::ProducerError;
+
+/// When a broker last had ready batches and last could take them
+/// (`partitioner.availability.timeout.ms`).
+#[derive(Clone, Copy)]
+pub(super) struct NodeLatency {
+    ready_at: Instant,
+    drained_at: Instant,
+}
+
+/// What the drain took for one Produce request.
+pub(crate) struct Drained {
+    pub node: Node,
+    pub batches: Vec<(TopicPartition, BatchId, Bytes)>,
+}
+
+/// What the drain reads from the other rooms.
+pub(crate) struct DrainContext<'a> {
+    pub metadata: &'a mut Metadata,
+    pub nodes: &'a Nodes,
+    pub sequences: &'a mut Sequences,
+    pub flushes: &'a mut Flushes,
+    pub gate: Option<&'a dyn DrainGate>,
+    pub codec: Option<&'a dyn Codec>,
+    /// Every batch is ready (flush, close, memory short).
+    pub urgent: bool,
+}
+
+impl Accumulator {
+    /// Feeds the sticky partitioner the queue length of each partition, for
+    /// adaptive weighting (Java updates these stats on every drain). Until
+    /// every available partition of a topic has had a batch, the stats are
+    /// left empty (uniform choice), as in Java's accumulator. With
+    /// `partitioner.availability.timeout.ms`, partitions whose leader had
+    /// ready batches it could not take for longer than that are left out.
+    pub fn update_partition_load(&mut self, metadata: &Metadata) {
+        if !self.config.partitioner_adaptive_partitioning_enable {
+            return;
+        }
+        let timeout = self.config.partitioner_availability_timeout;
+        let mut sizes = std::mem::take(&mut self.load_scratch);
+        for (topic, meta) in &metadata.topics {
+            sizes.clear();
+            let mut left_out = false;
+            for &p in &meta.available {
+                let tp = TopicPartition {
+                    topic: topic.clone(),
+                    partition: p,
+                };
+                let Some(q) = self.queues.get(&tp) else {
+                    sizes.clear();
+                    left_out = false;
+                    break;
+                };
+                let lagging = !timeout.is_zero()
+                    && meta.partitions[p as usize].leader >= 0
+                    && self
+                        .node_latency
+                        .get(&meta.partitions[p as usize].leader)
+                        .is_some_and(|l| {
+                            l.ready_at.saturating_duration_since(l.drained_at) > timeout
+                        });
+                if lagging {
+                    left_out = true;
+                } else {
+                    sizes.push((p, q.batches.len()));
+                }
+            }
+            self.sticky.update_load(topic, &sizes);
+            if left_out && !sizes.is_empty() {
+                let unlagged = self.unlagged.entry(topic.clone()).or_default();
+                unlagged.clear();
+                unlagged.extend(sizes.iter().map(|(p, _)| *p));
+            } else {
+                self.unlagged.remove(topic);
+            }
+        }
+        self.load_scratch = sizes;
+    }
+
+    /// Takes the ready batches for one broker (the first in the rotation
+    /// that has any and may take them), finished and stamped, for one
+    /// Produce request. Fails batches that cannot be encoded.
+    pub fn drain(&mut self, now: Instant, ctx: DrainContext<'_>) -> Option<Drained> {
+        let idempotent = ctx.sequences.is_idempotent();
+        let max_in_flight = self.config.max_in_flight_requests_per_connection.max(1);
+        let per_partition = if idempotent {
+            crate::config::MAX_IN_FLIGHT_FOR_IDEMPOTENCE
+        } else {
+            usize::MAX
+        };
+        let linger = self.config.linger;
+        let track_latency = !self.config.partitioner_availability_timeout.is_zero();
+
+        // Partitions with batches, in rotated order.
+        let mut keys: Vec<&TopicPartition> = self
+            .queues
+            .iter()
+            .filter(|(_, q)| !q.batches.is_empty())
+            .map(|(k, _)| k)
+            .collect();
+        if keys.is_empty() {
+            return None;
+        }
+        keys.sort();
+        let start = self.drain_start % keys.len();
+        keys.rotate_left(start);
+        self.drain_start = self.drain_start.wrapping_add(1);
+
+        let mut target: Option<Node> = None;
+        let mut chosen: Vec<TopicPartition> = Vec::new();
+        let mut request_size = 0usize;
+        let mut refused_nodes: Vec<i32> = Vec::new();
+        for tp in keys {
+            let Some(leader) = ctx.metadata.leader(&tp.topic, tp.partition) else {
+                ctx.metadata.stale = true;
+                continue;
+            };
+            if let Some(t) = &target {
+                if t.id != leader {
+                    continue;
+                }
+            }
+            let q = &self.queues[tp];
+            if q.in_flight >= per_partition {
+                continue;
+            }
+            let Some(b) = q.next_to_send() else {
+                continue;
+            };
+            if let BatchState::Backoff { until } = b.state {
+                if now < until {
+                    continue;
+                }
+            }
+            // A retried batch goes only when it is first in line (ordering).
+            if b.attempts > 0 && q.in_flight > 0 {
+                continue;
+            }
+            // While the retry of a batch that may or may not be in the log is
+            // in flight, no new batch goes behind it: the broker recognises
+            // it as a duplicate only while it is among the last 5 batches it
+            // wrote.
+            if idempotent
+                && b.attempts == 0
+                && q.batches
+                    .iter()
+                    .take_while(|x| x.in_flight())
+                    .any(|x| x.maybe_written)
+            {
+                continue;
+            }
+            // A batch with one behind it is closed (batches in flight do not
+            // count: a partition with one in flight still lingers).
+            let ready = !b.is_open()
+                || ctx.urgent
+                || now.duration_since(b.created_at) >= linger
+                || q.batches.back().is_some_and(|last| last.id != b.id);
+            if !ready {
+                continue;
+            }
+            if target.is_none() && !ctx.nodes.may_send(leader, max_in_flight, now) {
+                if track_latency {
+                    refused_nodes.push(leader);
+                }
+                continue;
+            }
+            if ctx.gate.is_some_and(|g| !g.may_drain(tp)) {
+                continue;
+            }
+            if !chosen.is_empty() && request_size + b.size > self.config.max_request_size {
+                continue;
+            }
+            request_size += b.size;
+            if target.is_none() {
+                target = ctx.metadata.node(leader);
+                if target.is_none() {
+                    ctx.metadata.stale = true;
+                    continue;
+                }
+            }
+            chosen.push(tp.clone());
+        }
+        for node in refused_nodes {
+            self.note_latency(node, now, false);
+        }
+        let node = target?;
+        if chosen.is_empty() {
+            return None;
+        }
+        if track_latency {
+            self.note_latency(node.id, now, true);
+        }
+
+        let mut batches = Vec::with_capacity(chosen.len());
+        for tp in chosen {
+            let Some(q) = self.queues.get_mut(&tp) else {
+                continue;
+            };
+            let Some(pos) = q.batches.iter().position(|b| !b.in_flight()) else {
+                continue;
+            };
+            let b = &mut q.batches[pos];
+            let stamp = ctx.sequences.stamp_for(&tp, b);
+            match b.wire_bytes(stamp, ctx.codec) {
+                Ok(bytes) => {
+                    b.state = BatchState::InFlight;
+                    b.attempts += 1;
+                    q.in_flight += 1;
+                    batches.push((tp, b.id, bytes));
+                }
+                Err(e) => {
+                    if let Some(b) = q.batches.remove(pos) {
+                        if stamp.was_assigned() {
+                            // Its sequences were taken: a gap the next batches must not hit.
+                            ctx.sequences.request_bump();
+                        }
+                        ctx.flushes
+                            .fail_batch(b, ProducerError::Encoding(Arc::from(e.to_string())));
+                    }
+                }
+            }
+        }
+        (!batches.is_empty()).then_some(Drained { node, batches })
+    }
+
+    fn note_latency(&mut self, node: i32, now: Instant, drained: bool) {
+        let l = self.node_latency.entry(node).or_insert(NodeLatency {
+            ready_at: now,
+            drained_at: now,
+        });
+        l.ready_at = now;
+        if drained {
+            l.drained_at = now;
+        }
+    }
+}

@@ -1,0 +1,440 @@
+//! The record accumulator (Java's `RecordAccumulator`): records waiting for
+//! their topic's metadata, partitioning, one queue of batches per
+//! partition, expiry and the abort of unsent batches; the ready/drain
+//! filter is in `drain`, split re-queueing in `split`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+mod drain;
+mod split;
+
+use drain::NodeLatency;
+pub(crate) use drain::{DrainContext, Drained};
+
+use super::batch::{BatchId, BatchRecord, BatchState, ProducerBatch};
+use super::flush::Flushes;
+use super::hash::FastMap;
+use super::metadata::Metadata;
+use super::sequences::Sequences;
+use super::{PendingRecord, TopicPartition};
+use crate::config::{PartitionerKind, ProducerConfig};
+use crate::error::ProducerError;
+use crate::partitioner::murmur2::partition_for_key;
+use crate::partitioner::sticky::StickyPartitioner;
+use crate::partitioner::{Partitioner, RoundRobinPartitioner};
+
+/// Asked before a batch of a partition may leave. A transactional producer
+/// answers it (in transactions v1 a partition must be added to the
+/// transaction first); without one every partition may drain.
+pub trait DrainGate: Send + Sync {
+    /// Whether a batch of `tp` may be sent now.
+    fn may_drain(&self, tp: &TopicPartition) -> bool;
+}
+
+/// The batches of one partition, oldest first.
+#[derive(Default)]
+pub(crate) struct PartitionQueue {
+    pub batches: VecDeque<ProducerBatch>,
+    /// How many of them are in flight.
+    pub in_flight: usize,
+}
+
+impl PartitionQueue {
+    fn position(&self, id: BatchId) -> Option<usize> {
+        self.batches.iter().position(|b| b.id == id)
+    }
+
+    /// The batch the drain would send next: the first not in flight.
+    fn next_to_send(&self) -> Option<&ProducerBatch> {
+        self.batches.iter().find(|b| !b.in_flight())
+    }
+}
+
+/// A record waiting for its topic's metadata, with its id and arrival time.
+pub(crate) struct WaitingRecord {
+    pub record: PendingRecord,
+    pub id: u64,
+    pub since: Instant,
+}
+
+pub(crate) struct Accumulator {
+    config: Arc<ProducerConfig>,
+    queues: FastMap<TopicPartition, PartitionQueue>,
+    /// Records waiting for their topic's metadata, per topic, oldest first.
+    waiting: FastMap<Arc<str>, VecDeque<WaitingRecord>>,
+    sticky: StickyPartitioner,
+    round_robin: RoundRobinPartitioner,
+    custom: Option<Arc<dyn Partitioner>>,
+    /// Partitions the partitioners may pick when some are left out for a
+    /// lagging leader (`partitioner.availability.timeout.ms`), per topic.
+    unlagged: FastMap<Arc<str>, Vec<i32>>,
+    node_latency: FastMap<i32, NodeLatency>,
+    /// Rotation start of the drain, so no partition starves.
+    drain_start: usize,
+    next_batch_id: BatchId,
+    /// Reused for the partition load stats.
+    load_scratch: Vec<(i32, usize)>,
+}
+
+impl Accumulator {
+    pub fn new(
+        config: Arc<ProducerConfig>,
+        custom: Option<Arc<dyn Partitioner>>,
+        seed: u64,
+    ) -> Self {
+        Accumulator {
+            sticky: StickyPartitioner::new(
+                config.batch_size,
+                config.partitioner_adaptive_partitioning_enable,
+                seed,
+            ),
+            round_robin: RoundRobinPartitioner::default(),
+            custom,
+            queues: FastMap::default(),
+            waiting: FastMap::default(),
+            unlagged: FastMap::default(),
+            node_latency: FastMap::default(),
+            drain_start: 0,
+            next_batch_id: 1,
+            load_scratch: Vec::new(),
+            config,
+        }
+    }
+
+    pub fn queues_mut(&mut self) -> impl Iterator<Item = (&TopicPartition, &mut PartitionQueue)> {
+        self.queues.iter_mut()
+    }
+
+    pub fn queue_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionQueue> {
+        self.queues.get_mut(tp)
+    }
+
+    /// Whether any partition of `topic` holds batches.
+    pub fn holds_batches_of(&self, topic: &str) -> bool {
+        self.queues
+            .iter()
+            .any(|(tp, q)| &*tp.topic == topic && !q.batches.is_empty())
+    }
+
+    // ---------------------------------------------------- waiting for metadata
+
+    /// Parks a record until its topic's metadata is known; returns the
+    /// topic name to ask metadata for (shared with the waiting queue).
+    pub fn wait_for_metadata(&mut self, record: PendingRecord, id: u64, now: Instant) -> Arc<str> {
+        let topic: Arc<str> = self
+            .waiting
+            .get_key_value(&*record.record.topic)
+            .map(|(k, _)| k.clone())
+            .unwrap_or_else(|| record.record.topic.clone());
+        self.waiting
+            .entry(topic.clone())
+            .or_default()
+            .push_back(WaitingRecord {
+                record,
+                id,
+                since: now,
+            });
+        topic
+    }
+
+    /// The records that waited for `topic`.
+    pub fn take_waiting(&mut self, topic: &str) -> VecDeque<WaitingRecord> {
+        self.waiting.remove(topic).unwrap_or_default()
+    }
+
+    pub fn has_waiting(&self) -> bool {
+        !self.waiting.is_empty()
+    }
+
+    /// Fails the records that waited `max.block.ms` for their topic.
+    pub fn expire_waiting(&mut self, now: Instant, flushes: &mut Flushes) {
+        let max_block = self.config.max_block;
+        let mut expired = Vec::new();
+        for (topic, q) in self.waiting.iter_mut() {
+            while q
+                .front()
+                .is_some_and(|w| now.duration_since(w.since) >= max_block)
+            {
+                if let Some(w) = q.pop_front() {
+                    expired.push((w, topic.to_string()));
+                }
+            }
+        }
+        self.waiting.retain(|_, q| !q.is_empty());
+        for (w, topic) in expired {
+            let waited = now.duration_since(w.since);
+            flushes.fail_record(
+                w.record,
+                w.id,
+                ProducerError::TopicNotFound { topic, waited },
+            );
+        }
+    }
+
+    // ---------------------------------------------------- partition and append
+
+    /// Picks the record's partition (explicit, the user's partitioner,
+    /// murmur2 of the key, or sticky / round robin) and appends it to that
+    /// partition's open batch.
+    pub fn partition_and_append(
+        &mut self,
+        topic: Arc<str>,
+        metadata: &Metadata,
+        rec: PendingRecord,
+        id: u64,
+        now: Instant,
+        flushes: &mut Flushes,
+    ) {
+        let Some(meta) = metadata.topics.get(&topic) else {
+            // Callers only partition topics with metadata.
+            self.wait_for_metadata(rec, id, now);
+            return;
+        };
+        let n = meta.partitions.len() as i32;
+        let available = self.unlagged.get(&topic).unwrap_or(&meta.available);
+        // Whether the built-in sticky partitioner chose, so it hears about the append.
+        let mut sticky_choice = false;
+        // An explicit partition first, then the user's partitioner; either
+        // must name an existing partition.
+        let asked = rec.record.partition.or_else(|| {
+            self.custom.as_ref().and_then(|c| {
+                c.partition(
+                    &topic,
+                    rec.record.key.as_deref(),
+                    rec.record.value.as_deref(),
+                    n,
+                )
+            })
+        });
+        let partition = match asked {
+            Some(p) if p >= 0 && p < n => p,
+            Some(p) => {
+                let e = ProducerError::InvalidPartition {
+                    topic: topic.to_string(),
+                    partition: p,
+                    partitions: n,
+                };
+                flushes.fail_record(rec, id, e);
+                return;
+            }
+            None => match (
+                &rec.record.key,
+                self.config.partitioner_ignore_keys,
+                self.config.partitioner,
+            ) {
+                (_, _, PartitionerKind::RoundRobin) => self.round_robin.next(&topic, n, available),
+                (Some(key), false, _) => partition_for_key(key, n),
+                _ => {
+                    sticky_choice = true;
+                    self.sticky.partition(&topic, n, available)
+                }
+            },
+        };
+        let tp = TopicPartition { topic, partition };
+        let (bytes, full) = self.append(&tp, rec, id, now, flushes);
+        if sticky_choice {
+            let available = self.unlagged.get(&tp.topic).unwrap_or(&meta.available);
+            self.sticky
+                .on_append(&tp.topic, partition, bytes, full, n, available);
+        }
+    }
+
+    /// Appends to the partition's last batch (or a new one); returns the bytes
+    /// the record added and whether that batch is now full.
+    fn append(
+        &mut self,
+        tp: &TopicPartition,
+        rec: PendingRecord,
+        record_id: u64,
+        now: Instant,
+        flushes: &mut Flushes,
+    ) -> (usize, bool) {
+        let batch_size = self.config.batch_size;
+        let queue = self.queues.entry(tp.clone()).or_default();
+        let r = &rec.record;
+        let headers = || r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+        let fits = queue.batches.back().is_some_and(|b| {
+            b.fits(
+                batch_size,
+                rec.timestamp,
+                r.key.as_deref(),
+                r.value.as_deref(),
+                headers(),
+            )
+        });
+        if !fits {
+            if let Some(last) = queue.batches.back_mut() {
+                last.close();
+            }
+            let id = self.next_batch_id;
+            self.next_batch_id += 1;
+            queue
+                .batches
+                .push_back(ProducerBatch::new(id, batch_size.max(rec.permits), now));
+        }
+        let Some(batch) = queue.batches.back_mut() else {
+            return (0, false);
+        };
+        let before = batch.size;
+        let PendingRecord {
+            record,
+            timestamp,
+            reply,
+            permits,
+        } = rec;
+        let headers = record
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_deref()));
+        let slot = BatchRecord {
+            reply,
+            timestamp,
+            record_id,
+        };
+        if let Err((e, slot)) = batch.append(
+            timestamp,
+            record.key.as_deref(),
+            record.value.as_deref(),
+            headers,
+            slot,
+            permits,
+        ) {
+            flushes.fail_unappendable(e, slot, permits);
+            return (0, false);
+        }
+        let added = batch.size - before;
+        if batch.size >= batch_size {
+            batch.close();
+        }
+        (added, !batch.is_open())
+    }
+
+    /// Every batch takes no more records and is ready (a flush).
+    pub fn close_all(&mut self) {
+        for q in self.queues.values_mut() {
+            for b in q.batches.iter_mut() {
+                b.close();
+            }
+        }
+    }
+
+    // -------------------------------------------------------- after a response
+
+    /// Removes an in-flight (or queued) batch from its queue.
+    pub fn take_batch(&mut self, tp: &TopicPartition, id: BatchId) -> Option<ProducerBatch> {
+        let q = self.queues.get_mut(tp)?;
+        let b = q.batches.remove(q.position(id)?)?;
+        if b.in_flight() {
+            q.in_flight -= 1;
+        }
+        Some(b)
+    }
+
+    /// The batch `id` of `tp`, still in its queue.
+    pub fn batch_mut(&mut self, tp: &TopicPartition, id: BatchId) -> Option<&mut ProducerBatch> {
+        let q = self.queues.get_mut(tp)?;
+        q.batches.iter_mut().find(|b| b.id == id)
+    }
+
+    /// An in-flight batch goes back to waiting (for `until`).
+    pub fn back_off(&mut self, tp: &TopicPartition, id: BatchId, until: Instant) {
+        if let Some(q) = self.queues.get_mut(tp) {
+            if let Some(b) = q.batches.iter_mut().find(|b| b.id == id) {
+                if b.in_flight() {
+                    q.in_flight -= 1;
+                }
+                b.state = BatchState::Backoff { until };
+            }
+        }
+    }
+
+    /// The broker said batch `id` is not in the log, so no later batch of the
+    /// partition is either (sequences are contiguous).
+    pub fn not_written_from(&mut self, tp: &TopicPartition, id: BatchId) {
+        if let Some(q) = self.queues.get_mut(tp) {
+            if let Some(pos) = q.position(id) {
+                for b in q.batches.iter_mut().skip(pos) {
+                    b.maybe_written = false;
+                }
+            }
+        }
+    }
+
+    // ------------------------------------------------------- expiry and abort
+
+    /// Fails queued batches (not in flight) older than `delivery.timeout.ms`.
+    pub fn expire(&mut self, now: Instant, sequences: &mut Sequences, flushes: &mut Flushes) {
+        let delivery_timeout = self.config.delivery_timeout;
+        for (tp, q) in self.queues.iter_mut() {
+            // Only batches not in flight expire here; in-flight ones wait for
+            // their response (or request timeout) first.
+            while let Some(pos) = q.batches.iter().position(|b| {
+                !b.in_flight() && now.duration_since(b.created_at) >= delivery_timeout
+            }) {
+                let Some(b) = q.batches.remove(pos) else {
+                    break;
+                };
+                sequences.gave_up(tp, &b);
+                if b.stamp.was_assigned() && b.attempts > 0 {
+                    // A sent batch may or may not be in the log: its sequence is
+                    // unresolved; a local epoch bump makes the next batches safe.
+                    sequences.request_bump();
+                }
+                let e = ProducerError::DeliveryTimeout {
+                    elapsed: now.duration_since(b.created_at),
+                    attempts: b.attempts,
+                    last_error: b.last_error.clone(),
+                };
+                flushes.fail_batch(b, e);
+            }
+        }
+    }
+
+    /// Fails every record not sent yet: the waiting ones and every batch in
+    /// a queue (close timeout, fatal error, or a transaction's abort).
+    pub fn abort_all(&mut self, error: &ProducerError, flushes: &mut Flushes) {
+        for (_, q) in self.waiting.drain() {
+            for w in q {
+                flushes.fail_record(w.record, w.id, error.clone());
+            }
+        }
+        for q in self.queues.values_mut() {
+            q.in_flight = 0;
+            for b in q.batches.drain(..) {
+                flushes.fail_batch(b, error.clone());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ time
+
+    /// The earliest expiry of a queued batch (`delivery.timeout.ms`) or a
+    /// waiting record (`max.block.ms`).
+    pub fn next_expiry(&self) -> Option<Instant> {
+        let waiting = self
+            .waiting
+            .values()
+            .filter_map(|q| q.front())
+            .map(|w| w.since + self.config.max_block);
+        let batches = self
+            .queues
+            .values()
+            .flat_map(|q| q.batches.iter())
+            .filter(|b| !b.in_flight())
+            .map(|b| b.created_at + self.config.delivery_timeout);
+        waiting.chain(batches).min()
+    }
+
+    /// Per partition, when the batch the drain would send next becomes
+    /// ready (its linger or retry backoff ends).
+    pub fn send_times(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.queues.values().filter_map(|q| {
+            q.next_to_send().map(|b| match b.state {
+                BatchState::Backoff { until } => until,
+                _ => b.created_at + self.config.linger,
+            })
+        })
+    }
+}

@@ -1,0 +1,119 @@
+//! MESSAGE_TOO_LARGE: a batch split in two halves that take its place.
+
+use std::time::Instant;
+
+use bytes::Bytes;
+use kafka_protocol::records::{DefaultCodecs, RecordBatch};
+
+use super::Accumulator;
+use crate::core::batch::{ProducerBatch, Stamp};
+use crate::core::flush::Flushes;
+use crate::core::sequences::{increment_sequence, SequenceStamp};
+use crate::core::TopicPartition;
+
+impl Accumulator {
+    /// MESSAGE_TOO_LARGE: splits batch `b` (taken from `tp`'s queue at
+    /// `pos`) in two halves and re-queues them in its place (as Java's
+    /// split, the halves take the original's sequences, so batches after it
+    /// keep theirs). Gives the batch back when it cannot be split (one
+    /// record, or never finished); `None` when the halves are queued.
+    pub fn split(
+        &mut self,
+        tp: &TopicPartition,
+        pos: usize,
+        b: ProducerBatch,
+        now: Instant,
+        flushes: &mut Flushes,
+    ) -> Option<ProducerBatch> {
+        let records = match b.finished().map(split_records) {
+            Some(Ok(r)) if b.record_count > 1 => r,
+            _ => return Some(b),
+        };
+        let half = (records.len() / 2).max(1);
+        let per_record_permits = b.permits / records.len().max(1);
+        let mut slots = b.records.into_iter();
+        let mut new_batches = Vec::new();
+        for chunk in records.chunks(half) {
+            let id = self.next_batch_id;
+            self.next_batch_id += 1;
+            let mut nb =
+                ProducerBatch::new(id, chunk.iter().map(|r| r.size).sum::<usize>() + 128, now);
+            nb.created_at = b.created_at;
+            for r in chunk {
+                let Some(slot) = slots.next() else {
+                    break;
+                };
+                let headers: Vec<(&str, Option<&[u8]>)> = r
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_deref()))
+                    .collect();
+                if let Err((e, slot)) = nb.append(
+                    slot.timestamp,
+                    r.key.as_deref(),
+                    r.value.as_deref(),
+                    headers,
+                    slot,
+                    per_record_permits,
+                ) {
+                    flushes.fail_unappendable(e, slot, per_record_permits);
+                }
+            }
+            nb.close();
+            new_batches.push(nb);
+        }
+        if let Some(last) = new_batches.last_mut() {
+            last.permits += b.permits - per_record_permits * records.len();
+        }
+        match b.stamp {
+            Stamp::Assigned(s) => {
+                let mut sequence = s.base_sequence;
+                for nb in new_batches.iter_mut() {
+                    nb.stamp = Stamp::Assigned(SequenceStamp {
+                        base_sequence: sequence,
+                        ..s
+                    });
+                    sequence = increment_sequence(sequence, nb.record_count);
+                }
+            }
+            other => new_batches.iter_mut().for_each(|nb| nb.stamp = other),
+        }
+        let q = self.queues.entry(tp.clone()).or_default();
+        // In place of the original, before the batches that came after it.
+        let pos = pos.min(q.batches.len());
+        for (n, nb) in new_batches.into_iter().enumerate() {
+            q.batches.insert(pos + n, nb);
+        }
+        None
+    }
+}
+
+struct SplitRecord {
+    key: Option<Bytes>,
+    value: Option<Bytes>,
+    headers: Vec<(String, Option<Bytes>)>,
+    size: usize,
+}
+
+/// The records of a finished batch, for a split.
+fn split_records(batch: &Bytes) -> Result<Vec<SplitRecord>, kafka_protocol::ProtocolError> {
+    let (parsed, _) = RecordBatch::parse(batch)?;
+    let section = parsed.decompressed_records(&DefaultCodecs::default(), 256 * 1024 * 1024)?;
+    let mut out = Vec::new();
+    for r in parsed.records_in(&section) {
+        let r = r?;
+        let mut headers = Vec::new();
+        for h in &r.headers {
+            let h = h?;
+            headers.push((h.key.to_string(), h.value.map(Bytes::copy_from_slice)));
+        }
+        let size = r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len) + 32;
+        out.push(SplitRecord {
+            key: r.key.map(Bytes::copy_from_slice),
+            value: r.value.map(Bytes::copy_from_slice),
+            headers,
+            size,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,433 @@
+//! The sender (Java's `Sender`): Produce requests from drained batches,
+//! what each Produce response means for its batches (complete, retry with
+//! backoff, split, fail), and per-broker in-flight counts and reconnect
+//! backoff.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::generated::{ProduceRequest, ProduceResponse};
+use kafka_protocol::ErrorCode;
+
+use super::accumulator::{Accumulator, Drained};
+use super::backoff::{ExponentialBackoff, Jitter};
+use super::batch::{BatchId, ProducerBatch};
+use super::flush::Flushes;
+use super::metadata::Metadata;
+use super::sequences::Sequences;
+use super::TopicPartition;
+use crate::config::ProducerConfig;
+use crate::error::{broker_error, classify, ErrorClass, ProducerError};
+use crate::record::RecordMetadata;
+
+/// Per broker: requests in flight and the reconnect backoff.
+#[derive(Default)]
+pub(crate) struct Nodes {
+    in_flight: HashMap<i32, usize>,
+    /// Until when a node is not tried, and its consecutive failures.
+    backoff: HashMap<i32, (Instant, u32)>,
+}
+
+impl Nodes {
+    pub fn in_flight(&self, node: i32) -> usize {
+        self.in_flight.get(&node).copied().unwrap_or(0)
+    }
+
+    /// Not backing off after a failed connect.
+    pub fn reachable(&self, node: i32, now: Instant) -> bool {
+        self.backoff
+            .get(&node)
+            .is_none_or(|(until, _)| now >= *until)
+    }
+
+    /// Whether a Produce request may go to `node` now.
+    pub fn may_send(&self, node: i32, max_in_flight: usize, now: Instant) -> bool {
+        self.in_flight(node) < max_in_flight && self.reachable(node, now)
+    }
+
+    pub fn sent(&mut self, node: i32) {
+        *self.in_flight.entry(node).or_default() += 1;
+    }
+
+    pub fn answered(&mut self, node: i32) {
+        if let Some(n) = self.in_flight.get_mut(&node) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    /// A connect failed: back off from the node (Java's reconnect backoff).
+    pub fn connect_failed(
+        &mut self,
+        node: i32,
+        now: Instant,
+        backoff: &ExponentialBackoff,
+        jitter: &mut Jitter,
+    ) {
+        let failures = self.backoff.get(&node).map_or(0, |(_, f)| *f) + 1;
+        let until = now + backoff.delay(failures, jitter);
+        self.backoff.insert(node, (until, failures));
+    }
+
+    pub fn connected(&mut self, node: i32) {
+        self.backoff.remove(&node);
+    }
+
+    /// When backed-off nodes may be tried again.
+    pub fn wake_times(&self) -> impl Iterator<Item = Instant> + '_ {
+        self.backoff.values().map(|(until, _)| *until)
+    }
+}
+
+/// A Produce request in flight: its broker and its batches.
+#[derive(Debug)]
+pub(crate) struct ProduceInFlight {
+    pub node: i32,
+    pub batches: Vec<(TopicPartition, BatchId)>,
+}
+
+/// A batch's error: from its part of a response, or a transport failure.
+struct Outcome {
+    code: ErrorCode,
+    message: Option<Arc<str>>,
+}
+
+/// The rooms a response touches.
+pub(crate) struct ResponseContext<'a> {
+    pub accumulator: &'a mut Accumulator,
+    pub sequences: &'a mut Sequences,
+    pub metadata: &'a mut Metadata,
+    pub flushes: &'a mut Flushes,
+    pub jitter: &'a mut Jitter,
+    /// Set when a response calls for stopping the producer.
+    pub fatal: &'a mut Option<ProducerError>,
+}
+
+pub(crate) struct Sender {
+    config: Arc<ProducerConfig>,
+    pub nodes: Nodes,
+    retry_backoff: ExponentialBackoff,
+    pub reconnect_backoff: ExponentialBackoff,
+    /// Produce attempts made so far (first sends and retries).
+    pub attempts: u64,
+}
+
+impl Sender {
+    pub fn new(config: Arc<ProducerConfig>) -> Self {
+        Sender {
+            retry_backoff: ExponentialBackoff::new(config.retry_backoff, config.retry_backoff_max),
+            reconnect_backoff: ExponentialBackoff::new(
+                config.reconnect_backoff,
+                config.reconnect_backoff_max,
+            ),
+            nodes: Nodes::default(),
+            attempts: 0,
+            config,
+        }
+    }
+
+    /// The Produce request for drained batches.
+    pub fn produce_request(&mut self, drained: Drained) -> (i32, ProduceRequest, ProduceInFlight) {
+        let mut topics: Vec<TopicProduceData> = Vec::new();
+        let mut batches = Vec::with_capacity(drained.batches.len());
+        for (tp, id, bytes) in drained.batches {
+            let data = partition_data(tp.partition, bytes);
+            match topics.iter_mut().find(|t| t.name.as_str() == &*tp.topic) {
+                Some(t) => t.partition_data.push(data),
+                None => topics.push(TopicProduceData {
+                    name: tp.topic.to_string().into(),
+                    partition_data: vec![data],
+                    ..Default::default()
+                }),
+            }
+            batches.push((tp, id));
+        }
+        self.attempts += batches.len() as u64;
+        let node = drained.node.id;
+        self.nodes.sent(node);
+        let request = ProduceRequest {
+            transactional_id: None,
+            acks: self.config.acks.as_i16(),
+            timeout_ms: i32::try_from(self.config.request_timeout.as_millis()).unwrap_or(i32::MAX),
+            topic_data: topics,
+            ..Default::default()
+        };
+        (node, request, ProduceInFlight { node, batches })
+    }
+
+    /// An acks=0 request was written: its batches are complete, offsets unknown.
+    pub fn on_written(&mut self, inflight: ProduceInFlight, ctx: ResponseContext<'_>) {
+        self.nodes.answered(inflight.node);
+        for (tp, id) in inflight.batches {
+            if let Some(b) = ctx.accumulator.take_batch(&tp, id) {
+                complete_batch(&tp, b, -1, -1, ctx.sequences, ctx.flushes);
+            }
+        }
+    }
+
+    /// The request failed in transport: its batches retry (they may have
+    /// been written).
+    pub fn on_transport_failure(
+        &mut self,
+        inflight: ProduceInFlight,
+        message: &str,
+        connect_failed: bool,
+        now: Instant,
+        ctx: ResponseContext<'_>,
+    ) {
+        self.nodes.answered(inflight.node);
+        if connect_failed {
+            self.nodes
+                .connect_failed(inflight.node, now, &self.reconnect_backoff, ctx.jitter);
+        }
+        ctx.metadata.stale = true;
+        let message: Arc<str> = Arc::from(format!("transport: {message}"));
+        let mut ctx = ctx;
+        for (tp, id) in inflight.batches {
+            let outcome = Outcome {
+                code: ErrorCode::NETWORK_EXCEPTION,
+                message: Some(message.clone()),
+            };
+            self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+        }
+    }
+
+    /// A Produce response: per batch, complete, retry, split or fail.
+    pub fn on_response(
+        &mut self,
+        inflight: ProduceInFlight,
+        resp: &ProduceResponse,
+        now: Instant,
+        mut ctx: ResponseContext<'_>,
+    ) {
+        self.nodes.answered(inflight.node);
+        // KIP-951: new leaders named in the response (v10+) replace ours.
+        let mut hinted = false;
+        for t in &resp.responses {
+            for p in &t.partition_responses {
+                if p.current_leader.leader_id >= 0 {
+                    for e in &resp.node_endpoints {
+                        ctx.metadata
+                            .brokers
+                            .entry(e.node_id)
+                            .or_insert_with(|| format!("{}:{}", e.host, e.port));
+                    }
+                    hinted |= ctx.metadata.apply_leader_hint(
+                        &t.name,
+                        p.index,
+                        p.current_leader.leader_id,
+                        p.current_leader.leader_epoch,
+                    );
+                }
+            }
+        }
+        for (tp, id) in inflight.batches {
+            let p = resp
+                .responses
+                .iter()
+                .filter(|t| t.name.as_str() == &*tp.topic)
+                .flat_map(|t| t.partition_responses.iter())
+                .find(|p| p.index == tp.partition);
+            let Some(p) = p else {
+                let outcome = Outcome {
+                    code: ErrorCode::NETWORK_EXCEPTION,
+                    message: Some(Arc::from("partition missing from response")),
+                };
+                self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+                continue;
+            };
+            let code = ErrorCode(p.error_code);
+            let outcome = Outcome {
+                code,
+                message: p.error_message.as_ref().map(|m| Arc::from(m.as_str())),
+            };
+            match code {
+                ErrorCode::NONE | ErrorCode::DUPLICATE_SEQUENCE_NUMBER => {
+                    if let Some(b) = ctx.accumulator.take_batch(&tp, id) {
+                        let ts = if p.log_append_time_ms >= 0 {
+                            p.log_append_time_ms
+                        } else {
+                            -1
+                        };
+                        complete_batch(&tp, b, p.base_offset, ts, ctx.sequences, ctx.flushes);
+                    }
+                }
+                ErrorCode::MESSAGE_TOO_LARGE | ErrorCode::RECORD_LIST_TOO_LARGE => {
+                    self.split_or_fail(&tp, id, outcome, now, &mut ctx)
+                }
+                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
+                    // A real gap only if this batch was next in line; else an
+                    // earlier batch is being retried and this one follows it.
+                    let next_in_line = ctx
+                        .accumulator
+                        .batch_mut(&tp, id)
+                        .is_some_and(|b| ctx.sequences.is_next_in_line(&tp, b));
+                    if next_in_line {
+                        // Neither this batch nor any later one is in the log.
+                        ctx.accumulator.not_written_from(&tp, id);
+                        ctx.sequences.request_bump();
+                    }
+                    self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+                }
+                ErrorCode::UNKNOWN_PRODUCER_ID => {
+                    // The broker has no state for us here: nothing from this
+                    // batch on is in the log.
+                    ctx.accumulator.not_written_from(&tp, id);
+                    ctx.sequences.request_bump();
+                    self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+                }
+                c => match classify(c, false) {
+                    ErrorClass::Fatal | ErrorClass::ApplicationRecoverable => {
+                        ctx.fatal.get_or_insert(broker_error(c, outcome.message, 1));
+                    }
+                    _ => {
+                        if c.invalidates_metadata() && !hinted {
+                            ctx.metadata.stale = true;
+                        }
+                        self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+                    }
+                },
+            }
+        }
+    }
+
+    /// Retries a batch (keeping its place and sequence) after a backoff, or
+    /// fails it when the error is not retriable, retries are spent, or
+    /// delivery.timeout.ms passed.
+    fn retry_or_fail(
+        &mut self,
+        tp: &TopicPartition,
+        id: BatchId,
+        outcome: Outcome,
+        now: Instant,
+        ctx: &mut ResponseContext<'_>,
+    ) {
+        let code = outcome.code;
+        let Some(b) = ctx.accumulator.batch_mut(tp, id) else {
+            return;
+        };
+        b.last_error = Some(match &outcome.message {
+            Some(m) => Arc::from(format!("{} ({m})", code.name())),
+            None => Arc::from(code.name()),
+        });
+        if may_have_been_written(code) {
+            b.maybe_written = true;
+        } else if code == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER {
+            // Not a duplicate of a batch the broker remembers: not written (a
+            // retry goes only when nothing of its partition is in flight, so
+            // at most 4 later batches were written after it).
+            b.maybe_written = false;
+        }
+        let expired = now.duration_since(b.created_at) >= self.config.delivery_timeout;
+        let retriable = classify(code, false) == ErrorClass::Retriable
+            || code == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+            || code == ErrorCode::UNKNOWN_PRODUCER_ID;
+        if retriable && !expired && b.attempts <= self.config.retries {
+            let attempts = b.attempts;
+            let wait = self.retry_backoff.delay(attempts, ctx.jitter);
+            ctx.accumulator.back_off(tp, id, now + wait);
+            tracing::debug!(topic = %tp.topic, partition = tp.partition, code = code.name(), attempt = attempts, ?wait, "retrying batch");
+            return;
+        }
+        let Some(b) = ctx.accumulator.take_batch(tp, id) else {
+            return;
+        };
+        ctx.sequences.gave_up(tp, &b);
+        if b.stamp.was_assigned() {
+            // The sequence of a failed sent batch is unresolved for the broker.
+            ctx.sequences.request_bump();
+        }
+        let e = if expired && retriable {
+            ProducerError::DeliveryTimeout {
+                elapsed: now.duration_since(b.created_at),
+                attempts: b.attempts,
+                last_error: b.last_error.clone(),
+            }
+        } else {
+            broker_error(code, outcome.message, b.attempts)
+        };
+        ctx.flushes.fail_batch(b, e);
+    }
+
+    /// MESSAGE_TOO_LARGE: a batch of several records is split in two halves
+    /// and re-queued in its place (no retry spent); a single record fails.
+    fn split_or_fail(
+        &mut self,
+        tp: &TopicPartition,
+        id: BatchId,
+        outcome: Outcome,
+        now: Instant,
+        ctx: &mut ResponseContext<'_>,
+    ) {
+        let pos = ctx
+            .accumulator
+            .queue_mut(tp)
+            .and_then(|q| q.batches.iter().position(|b| b.id == id))
+            .unwrap_or(0);
+        let Some(b) = ctx.accumulator.take_batch(tp, id) else {
+            return;
+        };
+        if let Some(b) = ctx.accumulator.split(tp, pos, b, now, ctx.flushes) {
+            ctx.sequences.gave_up(tp, &b);
+            if b.stamp.was_assigned() {
+                // A gap in the sequence: a local epoch bump makes the next batches safe.
+                ctx.sequences.request_bump();
+            }
+            let e = broker_error(outcome.code, outcome.message, b.attempts);
+            ctx.flushes.fail_batch(b, e);
+        }
+    }
+}
+
+/// Completes an acknowledged batch: sequences move on, every record gets
+/// its offset.
+fn complete_batch(
+    tp: &TopicPartition,
+    b: ProducerBatch,
+    base_offset: i64,
+    log_append_time: i64,
+    sequences: &mut Sequences,
+    flushes: &mut Flushes,
+) {
+    sequences.acked(tp, &b);
+    let topic = tp.topic.clone();
+    let partition = tp.partition;
+    flushes.complete_batch(b, |n, ts| {
+        Ok(RecordMetadata {
+            topic: topic.clone(),
+            partition,
+            offset: if base_offset >= 0 {
+                base_offset + n as i64
+            } else {
+                -1
+            },
+            timestamp: if log_append_time >= 0 {
+                log_append_time
+            } else {
+                ts
+            },
+        })
+    });
+}
+
+fn partition_data(index: i32, records: Bytes) -> PartitionProduceData {
+    PartitionProduceData {
+        index,
+        records: Some(records),
+        ..Default::default()
+    }
+}
+
+/// Whether a batch that got `code` may nevertheless be in the log.
+fn may_have_been_written(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::NETWORK_EXCEPTION
+            | ErrorCode::REQUEST_TIMED_OUT
+            | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+            | ErrorCode::KAFKA_STORAGE_ERROR
+            | ErrorCode::UNKNOWN_SERVER_ERROR
+    )
+}
