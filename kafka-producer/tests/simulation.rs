@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use kafka_producer::config::ProducerConfigBuilder;
 use kafka_producer::core::{PendingRecord, ProducerCore, Transmit, TransportFailure};
-use kafka_producer::{ProducerConfig, ProducerRecord};
+use kafka_producer::{ErrorCode, ProducerConfig, ProducerError, ProducerRecord};
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::generated::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::generated::ProduceRequest;
@@ -405,6 +405,46 @@ fn a_split_batch_keeps_its_place() {
     let short: Vec<&str> = log.iter().map(|v| &v[..v.len().min(2)]).collect();
     assert_eq!(short, ["w", "x1", "x2", "y"], "send order");
     assert_eq!(m.offsets(), [0, 1, 2, 3]);
+}
+
+/// INVALID_PRODUCER_EPOCH on a Produce of an idempotent producer fails that
+/// batch only (as Java): the producer bumps its epoch and goes on.
+#[test]
+fn a_stale_epoch_fails_the_batch_not_the_producer() {
+    let mut m = Manual::new(ProducerConfig::builder().linger(Duration::ZERO), 1, &[1]);
+    m.send(0, 0, "a");
+    let sent = m.poll(0);
+    let (id, _, _) = &sent[0];
+    let resp = ProduceResponse {
+        responses: vec![TopicProduceResponse {
+            name: "t".into(),
+            partition_responses: vec![PartitionProduceResponse {
+                index: 0,
+                error_code: cluster::INVALID_PRODUCER_EPOCH,
+                base_offset: -1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    m.core
+        .handle_response(*id, Ok(Some(ResponseKind::Produce(resp))), m.at(1));
+    let first = m.replies.remove(0).try_recv();
+    assert!(
+        matches!(&first, Ok(Err(ProducerError::Broker(b))) if b.code == ErrorCode::INVALID_PRODUCER_EPOCH),
+        "{first:?}"
+    );
+    assert!(m.core.fatal_error().is_none(), "the producer goes on");
+    assert_eq!(
+        m.core.producer_id_and_epoch().map(|p| p.epoch),
+        Some(1),
+        "a new epoch"
+    );
+    m.send(10, 0, "b");
+    m.run(10, 200);
+    assert_eq!(m.offsets(), [0]);
+    assert_eq!(m.log(0), ["b"]);
 }
 
 /// Found by the simulation: `poll_timeout` reported the linger deadline of

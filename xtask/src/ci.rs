@@ -37,6 +37,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "warnings",
         ]))
     })?;
+    step("docs (warnings are errors)", || {
+        let mut cmd = cargo(&["doc", "--workspace", "--no-deps", "--all-features"]);
+        cmd.env("RUSTDOCFLAGS", "-D warnings");
+        run_cmd(&mut cmd)
+    })?;
     // Tests that talk to a broker (feature `broker-tests`) get a real Kafka
     // started here and stopped afterwards, whatever the outcome.
     let cluster = step("kafka up", || {

@@ -523,7 +523,7 @@ impl Schema {
         )
         .unwrap();
         if !self.about.is_empty() {
-            writeln!(o, "//!\n//! {}", self.about).unwrap();
+            writeln!(o, "//!\n//! {}", doc(&self.about)).unwrap();
         }
         o.push_str(
             "#![allow(clippy::all, unused_mut, unused_variables, unused_imports, unused_assignments)]\n\n\
@@ -991,8 +991,17 @@ fn parse_fields(
     Ok(out)
 }
 
+/// A schema's `about` text as one doc line: brackets escaped, so rustdoc
+/// does not read `Array[0]` as a link; `<` and `>` escaped, so it does not
+/// read `<name>` as HTML.
 fn doc(s: &str) -> String {
-    s.trim().replace('\n', " ").replace("*/", "* /")
+    s.trim()
+        .replace('\n', " ")
+        .replace("*/", "* /")
+        .replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `PascalCase` (with acronyms such as `ClientID`) to `snake_case`.

@@ -11,7 +11,8 @@
 //! - `perf-compare [--records N] [--record-size B]`: our producer and Kafka's
 //!   ProducerPerformance side by side on one local broker.
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
-//!   (warnings are errors), every test, and a fuzz smoke run of every target.
+//!   and docs (warnings are errors), every test, and a fuzz smoke run of
+//!   every target.
 
 mod ci;
 mod codegen;

@@ -240,6 +240,11 @@ impl Connection {
         &self.versions
     }
 
+    /// Requests waiting for their response.
+    pub fn in_flight(&self) -> usize {
+        self.inner.shared.lock().pending.len()
+    }
+
     /// Whether the socket failed or was closed.
     pub fn is_closed(&self) -> bool {
         self.inner.shared.lock().closed.is_some()

@@ -122,3 +122,129 @@ fn idle_topics_leave_the_metadata() {
     assert_eq!(serve(&mut core, later), vec![vec!["busy".to_string()]]);
     assert!(second.try_recv().unwrap().is_ok());
 }
+
+fn two_leader_metadata() -> MetadataResponse {
+    let broker = |id: i32| MetadataResponseBroker {
+        node_id: id,
+        host: format!("b{id}").into(),
+        port: 9092,
+        ..Default::default()
+    };
+    MetadataResponse {
+        brokers: vec![broker(1), broker(2)],
+        topics: vec![MetadataResponseTopic {
+            name: Some("t".into()),
+            partitions: (0..2)
+                .map(|p| MetadataResponsePartition {
+                    partition_index: p,
+                    leader_id: p + 1,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Keyless records sent while broker 2 (leader of partition 1) has taken
+/// nothing for longer than `partitioner.availability.timeout.ms`: where do
+/// they land? Returns how many went to partition 1.
+fn keyless_records_on_the_lagging_leader(availability_timeout_ms: &str) -> usize {
+    let config = ProducerConfig::from_properties([
+        ("bootstrap.servers", "b1:9092"),
+        ("enable.idempotence", "false"),
+        ("acks", "1"),
+        ("linger.ms", "0"),
+        ("batch.size", "1"),
+        ("max.in.flight.requests.per.connection", "1"),
+        (
+            "partitioner.availability.timeout.ms",
+            availability_timeout_ms,
+        ),
+    ])
+    .unwrap();
+    let mut core = ProducerCore::new(Arc::new(config), None, 7).unwrap();
+    let t0 = Instant::now();
+    let send = |core: &mut ProducerCore, partition: Option<i32>, now| {
+        let (reply, rx) = super::delivery_channel();
+        let mut record = ProducerRecord::new("t").value("v");
+        record.partition = partition;
+        core.enqueue(
+            PendingRecord {
+                record,
+                timestamp: 1,
+                reply,
+                permits: 10,
+            },
+            now,
+        );
+        rx
+    };
+    // A batch on each partition; broker 2 never answers, so it has one
+    // request in flight (its maximum) and refuses the next batches.
+    let mut pending = vec![send(&mut core, Some(0), t0), send(&mut core, Some(1), t0)];
+    let answer = |core: &mut ProducerCore, now: Instant| {
+        while let Some(t) = core.poll_transmit(now) {
+            match t.request {
+                RequestKind::Metadata(_) => core.handle_response(
+                    t.request_id,
+                    Ok(Some(ResponseKind::Metadata(two_leader_metadata()))),
+                    now,
+                ),
+                RequestKind::Produce(r) if t.node.id == 1 => {
+                    let resp = ProduceResponse {
+                        responses: r
+                            .topic_data
+                            .iter()
+                            .map(|td| TopicProduceResponse {
+                                name: td.name.clone(),
+                                partition_responses: td
+                                    .partition_data
+                                    .iter()
+                                    .map(|p| PartitionProduceResponse {
+                                        index: p.index,
+                                        ..Default::default()
+                                    })
+                                    .collect(),
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    };
+                    core.handle_response(t.request_id, Ok(Some(ResponseKind::Produce(resp))), now)
+                }
+                _ => {} // broker 2 swallows it
+            }
+        }
+    };
+    answer(&mut core, t0);
+    for ms in [10, 50, 150, 300] {
+        let now = t0 + Duration::from_millis(ms);
+        pending.push(send(&mut core, Some(1), now));
+        answer(&mut core, now);
+    }
+    let mut on_lagging = 0;
+    for n in 0..200u64 {
+        let now = t0 + Duration::from_millis(300 + n);
+        let mut rx = send(&mut core, None, now);
+        answer(&mut core, now);
+        match rx.try_recv() {
+            Ok(Ok(md)) => assert_eq!(md.partition, 0),
+            _ => on_lagging += 1,
+        }
+    }
+    on_lagging
+}
+
+#[test]
+fn partitions_of_a_lagging_leader_are_avoided() {
+    assert_eq!(
+        keyless_records_on_the_lagging_leader("100"),
+        0,
+        "every keyless record avoids the leader that took nothing for 100 ms"
+    );
+    // The control: without the timeout the adaptive weights only make the
+    // lagging partition less likely.
+    assert!(keyless_records_on_the_lagging_leader("0") > 0);
+}

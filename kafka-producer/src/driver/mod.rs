@@ -411,9 +411,36 @@ fn spawn_node(
             let _ = responses_io.send(Io::Response(id, result));
         }
     });
+    let max_idle = config.connections_max_idle;
     tokio::spawn(async move {
         let mut conn: Option<Connection> = None;
-        while let Some(t) = rx.recv().await {
+        loop {
+            let next = match &conn {
+                // connections.max.idle.ms: a connection with nothing sent for
+                // that long and nothing awaited is closed (the next request
+                // reconnects), as Java's selector closes idle connections.
+                Some(c) if !max_idle.is_zero() => {
+                    match tokio::time::timeout(max_idle, rx.recv()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            if c.in_flight() == 0 {
+                                tracing::debug!(
+                                    peer = c.peer(),
+                                    ?max_idle,
+                                    "closing an idle connection"
+                                );
+                                c.close("idle for connections.max.idle.ms");
+                                conn = None;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                _ => rx.recv().await,
+            };
+            let Some(t) = next else {
+                break;
+            };
             let id = t.request_id;
             if conn.as_ref().is_none_or(Connection::is_closed) {
                 let node = &t.node;

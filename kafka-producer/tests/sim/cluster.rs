@@ -20,22 +20,23 @@ use kafka_protocol::generated::{
 };
 use kafka_protocol::primitives::{StrBytes, Uuid};
 use kafka_protocol::records::{DefaultCodecs, RecordBatches};
+use kafka_protocol::ErrorCode;
 
 use super::rng::Rng;
 
 pub const BROKERS: [i32; 3] = [1, 2, 3];
 
-pub const NONE: i16 = 0;
-pub const CORRUPT_MESSAGE: i16 = 2;
-pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
-pub const NOT_LEADER_OR_FOLLOWER: i16 = 6;
-pub const MESSAGE_TOO_LARGE: i16 = 10;
-pub const NOT_ENOUGH_REPLICAS: i16 = 19;
-pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = 20;
-pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
-pub const DUPLICATE_SEQUENCE_NUMBER: i16 = 46;
-pub const INVALID_PRODUCER_EPOCH: i16 = 47;
-pub const UNKNOWN_PRODUCER_ID: i16 = 59;
+pub const NONE: i16 = ErrorCode::NONE.0;
+pub const CORRUPT_MESSAGE: i16 = ErrorCode::CORRUPT_MESSAGE.0;
+pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.0;
+pub const NOT_LEADER_OR_FOLLOWER: i16 = ErrorCode::NOT_LEADER_OR_FOLLOWER.0;
+pub const MESSAGE_TOO_LARGE: i16 = ErrorCode::MESSAGE_TOO_LARGE.0;
+pub const NOT_ENOUGH_REPLICAS: i16 = ErrorCode::NOT_ENOUGH_REPLICAS.0;
+pub const NOT_ENOUGH_REPLICAS_AFTER_APPEND: i16 = ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND.0;
+pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER.0;
+pub const DUPLICATE_SEQUENCE_NUMBER: i16 = ErrorCode::DUPLICATE_SEQUENCE_NUMBER.0;
+pub const INVALID_PRODUCER_EPOCH: i16 = ErrorCode::INVALID_PRODUCER_EPOCH.0;
+pub const UNKNOWN_PRODUCER_ID: i16 = ErrorCode::UNKNOWN_PRODUCER_ID.0;
 
 pub fn broker_addr(id: i32) -> String {
     format!("b{id}:9092")

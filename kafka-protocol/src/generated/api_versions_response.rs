@@ -34,11 +34,11 @@ pub struct ApiVersionsResponse {
     ///
     /// Versions: 3+; tagged (tag 0): 3+.
     pub supported_features: Vec<SupportedFeatureKey>,
-    /// The monotonically increasing epoch for the finalized features information. Valid values are >= 0. A value of -1 is special and represents unknown epoch.
+    /// The monotonically increasing epoch for the finalized features information. Valid values are &gt;= 0. A value of -1 is special and represents unknown epoch.
     ///
     /// Versions: 3+; tagged (tag 1): 3+.
     pub finalized_features_epoch: i64,
-    /// List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0.
+    /// List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch &gt;= 0.
     ///
     /// Versions: 3+; tagged (tag 2): 3+.
     pub finalized_features: Vec<FinalizedFeatureKey>,
@@ -499,7 +499,7 @@ impl crate::testing::Random for SupportedFeatureKey {
     }
 }
 
-/// List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0.
+/// List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch &gt;= 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinalizedFeatureKey {
     /// The name of the feature.

@@ -26,7 +26,7 @@ pub struct ListTransactionsRequest {
     ///
     /// Versions: 0+.
     pub producer_id_filters: Vec<i64>,
-    /// Duration (in millis) to filter by: if < 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned
+    /// Duration (in millis) to filter by: if &lt; 0, all transactions will be returned; otherwise, only transactions running longer than this duration will be returned
     ///
     /// Versions: 1+.
     pub duration_filter: i64,

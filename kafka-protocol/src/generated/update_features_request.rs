@@ -145,7 +145,7 @@ pub struct FeatureUpdateKey {
     ///
     /// Versions: 0+.
     pub feature: StrBytes,
-    /// The new maximum version level for the finalized feature. A value >= 1 is valid. A value < 1, is special, and can be used to request the deletion of the finalized feature.
+    /// The new maximum version level for the finalized feature. A value &gt;= 1 is valid. A value &lt; 1, is special, and can be used to request the deletion of the finalized feature.
     ///
     /// Versions: 0+.
     pub max_version_level: i16,

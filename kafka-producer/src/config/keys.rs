@@ -1,0 +1,293 @@
+//! The property names, and how `from_properties` parses each value into
+//! the builder: adding a key is a constant and an arm here, a field (with
+//! its default and its row in the module's key table), a typed setter, and
+//! a range in `validate` when it has one.
+
+use std::time::Duration;
+
+use super::builder::ProducerConfigBuilder;
+use super::{ConfigError, PartitionerKind, ROUND_ROBIN_PARTITIONER_CLASS};
+
+/// `bootstrap.servers`
+pub const BOOTSTRAP_SERVERS: &str = "bootstrap.servers";
+/// `client.id`
+pub const CLIENT_ID: &str = "client.id";
+/// `acks`
+pub const ACKS: &str = "acks";
+/// `enable.idempotence`
+pub const ENABLE_IDEMPOTENCE: &str = "enable.idempotence";
+/// `max.in.flight.requests.per.connection`
+pub const MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION: &str = "max.in.flight.requests.per.connection";
+/// `retries`
+pub const RETRIES: &str = "retries";
+/// `retry.backoff.ms`
+pub const RETRY_BACKOFF_MS: &str = "retry.backoff.ms";
+/// `retry.backoff.max.ms`
+pub const RETRY_BACKOFF_MAX_MS: &str = "retry.backoff.max.ms";
+/// `delivery.timeout.ms`
+pub const DELIVERY_TIMEOUT_MS: &str = "delivery.timeout.ms";
+/// `request.timeout.ms`
+pub const REQUEST_TIMEOUT_MS: &str = "request.timeout.ms";
+/// `linger.ms`
+pub const LINGER_MS: &str = "linger.ms";
+/// `batch.size`
+pub const BATCH_SIZE: &str = "batch.size";
+/// `buffer.memory`
+pub const BUFFER_MEMORY: &str = "buffer.memory";
+/// `max.block.ms`
+pub const MAX_BLOCK_MS: &str = "max.block.ms";
+/// `max.request.size`
+pub const MAX_REQUEST_SIZE: &str = "max.request.size";
+/// `compression.type`
+pub const COMPRESSION_TYPE: &str = "compression.type";
+/// `compression.gzip.level`
+pub const COMPRESSION_GZIP_LEVEL: &str = "compression.gzip.level";
+/// `compression.lz4.level`
+pub const COMPRESSION_LZ4_LEVEL: &str = "compression.lz4.level";
+/// `compression.zstd.level`
+pub const COMPRESSION_ZSTD_LEVEL: &str = "compression.zstd.level";
+/// `partitioner.class`
+pub const PARTITIONER_CLASS: &str = "partitioner.class";
+/// `partitioner.adaptive.partitioning.enable`
+pub const PARTITIONER_ADAPTIVE_PARTITIONING_ENABLE: &str =
+    "partitioner.adaptive.partitioning.enable";
+/// `partitioner.availability.timeout.ms`
+pub const PARTITIONER_AVAILABILITY_TIMEOUT_MS: &str = "partitioner.availability.timeout.ms";
+/// `partitioner.ignore.keys`
+pub const PARTITIONER_IGNORE_KEYS: &str = "partitioner.ignore.keys";
+/// `metadata.max.age.ms`
+pub const METADATA_MAX_AGE_MS: &str = "metadata.max.age.ms";
+/// `metadata.max.idle.ms`
+pub const METADATA_MAX_IDLE_MS: &str = "metadata.max.idle.ms";
+/// `reconnect.backoff.ms`
+pub const RECONNECT_BACKOFF_MS: &str = "reconnect.backoff.ms";
+/// `reconnect.backoff.max.ms`
+pub const RECONNECT_BACKOFF_MAX_MS: &str = "reconnect.backoff.max.ms";
+/// `connections.max.idle.ms`
+pub const CONNECTIONS_MAX_IDLE_MS: &str = "connections.max.idle.ms";
+/// `transactional.id`
+pub const TRANSACTIONAL_ID: &str = "transactional.id";
+/// `transaction.timeout.ms`
+pub const TRANSACTION_TIMEOUT_MS: &str = "transaction.timeout.ms";
+/// `key.serializer` (accepted, no effect)
+pub const KEY_SERIALIZER: &str = "key.serializer";
+/// `value.serializer` (accepted, no effect)
+pub const VALUE_SERIALIZER: &str = "value.serializer";
+/// `send.buffer.bytes` (accepted, no effect)
+pub const SEND_BUFFER_BYTES: &str = "send.buffer.bytes";
+/// `receive.buffer.bytes` (accepted, no effect)
+pub const RECEIVE_BUFFER_BYTES: &str = "receive.buffer.bytes";
+/// `security.protocol` (only `PLAINTEXT`)
+pub const SECURITY_PROTOCOL: &str = "security.protocol";
+/// `metadata.recovery.strategy` (accepted, no effect yet)
+pub const METADATA_RECOVERY_STRATEGY: &str = "metadata.recovery.strategy";
+/// `socket.connection.setup.timeout.ms` (accepted, no effect yet)
+pub const SOCKET_CONNECTION_SETUP_TIMEOUT_MS: &str = "socket.connection.setup.timeout.ms";
+/// `socket.connection.setup.timeout.max.ms` (accepted, no effect yet)
+pub const SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS: &str = "socket.connection.setup.timeout.max.ms";
+
+/// Parses one property into the builder.
+pub(super) fn apply(
+    b: &mut ProducerConfigBuilder,
+    key: &str,
+    raw: &str,
+) -> Result<(), ConfigError> {
+    let v = &mut b.values;
+    match key {
+        BOOTSTRAP_SERVERS => v.bootstrap_servers = java_list(raw),
+        CLIENT_ID => {
+            v.client_id = java_trim(raw).to_owned();
+            b.explicit.client_id = true;
+        }
+        ACKS => v.acks = raw.parse()?,
+        ENABLE_IDEMPOTENCE => {
+            v.enable_idempotence = parse_bool(key, raw)?;
+            b.explicit.idempotence = true;
+        }
+        MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION => {
+            v.max_in_flight_requests_per_connection = parse_int_size(key, raw)?;
+        }
+        RETRIES => {
+            let n = parse_int(key, raw)?;
+            v.retries = u32::try_from(n)
+                .map_err(|_| ConfigError::invalid(key, raw, "must be at least 0"))?;
+        }
+        RETRY_BACKOFF_MS => v.retry_backoff = parse_long_ms(key, raw)?,
+        RETRY_BACKOFF_MAX_MS => v.retry_backoff_max = parse_long_ms(key, raw)?,
+        DELIVERY_TIMEOUT_MS => {
+            v.delivery_timeout = parse_int_ms(key, raw)?;
+            b.explicit.delivery_timeout = true;
+        }
+        REQUEST_TIMEOUT_MS => v.request_timeout = parse_int_ms(key, raw)?,
+        LINGER_MS => v.linger = parse_long_ms(key, raw)?,
+        BATCH_SIZE => v.batch_size = parse_int_size(key, raw)?,
+        BUFFER_MEMORY => v.buffer_memory = parse_long_size(key, raw)?,
+        MAX_BLOCK_MS => v.max_block = parse_long_ms(key, raw)?,
+        MAX_REQUEST_SIZE => v.max_request_size = parse_int_size(key, raw)?,
+        COMPRESSION_TYPE => {
+            v.compression_type = java_trim(raw).parse().map_err(|_| {
+                ConfigError::invalid(key, raw, "expected none, gzip, snappy, lz4 or zstd")
+            })?;
+        }
+        COMPRESSION_GZIP_LEVEL => v.compression_gzip_level = parse_int(key, raw)?,
+        COMPRESSION_LZ4_LEVEL => v.compression_lz4_level = parse_int(key, raw)?,
+        COMPRESSION_ZSTD_LEVEL => v.compression_zstd_level = parse_int(key, raw)?,
+        PARTITIONER_CLASS => {
+            if java_trim(raw) != ROUND_ROBIN_PARTITIONER_CLASS {
+                return Err(ConfigError::invalid(
+                    key,
+                    raw,
+                    format_args!(
+                        "the only partitioner class available is \
+                         {ROUND_ROBIN_PARTITIONER_CLASS}; leave {key} unset for the \
+                         built-in partitioner, or give the producer a Rust Partitioner"
+                    ),
+                ));
+            }
+            v.partitioner = PartitionerKind::RoundRobin;
+        }
+        PARTITIONER_ADAPTIVE_PARTITIONING_ENABLE => {
+            v.partitioner_adaptive_partitioning_enable = parse_bool(key, raw)?;
+        }
+        PARTITIONER_AVAILABILITY_TIMEOUT_MS => {
+            v.partitioner_availability_timeout = parse_long_ms(key, raw)?;
+        }
+        PARTITIONER_IGNORE_KEYS => v.partitioner_ignore_keys = parse_bool(key, raw)?,
+        METADATA_MAX_AGE_MS => v.metadata_max_age = parse_long_ms(key, raw)?,
+        METADATA_MAX_IDLE_MS => v.metadata_max_idle = parse_long_ms(key, raw)?,
+        RECONNECT_BACKOFF_MS => {
+            v.reconnect_backoff = parse_long_ms(key, raw)?;
+            b.explicit.reconnect_backoff = true;
+        }
+        RECONNECT_BACKOFF_MAX_MS => {
+            v.reconnect_backoff_max = parse_long_ms(key, raw)?;
+            b.explicit.reconnect_backoff_max = true;
+        }
+        CONNECTIONS_MAX_IDLE_MS => {
+            // Java takes a negative value as "never close idle
+            // connections"; a Duration cannot say that, so it is refused.
+            v.connections_max_idle = parse_long_ms(key, raw)?;
+        }
+        TRANSACTIONAL_ID => v.transactional_id = Some(java_trim(raw).to_owned()),
+        TRANSACTION_TIMEOUT_MS => v.transaction_timeout = parse_int_ms(key, raw)?,
+
+        // Accepted for compatibility, checked as Java checks them, no effect.
+        KEY_SERIALIZER | VALUE_SERIALIZER => {
+            if java_trim(raw).is_empty() {
+                return Err(ConfigError::invalid(key, raw, "expected a class name"));
+            }
+        }
+        SEND_BUFFER_BYTES | RECEIVE_BUFFER_BYTES => {
+            if parse_int(key, raw)? < -1 {
+                return Err(ConfigError::invalid(key, raw, "must be at least -1"));
+            }
+        }
+        SECURITY_PROTOCOL => {
+            let protocol = java_trim(raw);
+            if !protocol.eq_ignore_ascii_case("PLAINTEXT") {
+                let why = if ["SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+                    .iter()
+                    .any(|p| protocol.eq_ignore_ascii_case(p))
+                {
+                    "only PLAINTEXT is supported: TLS and SASL are not implemented yet"
+                } else {
+                    "expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (only PLAINTEXT is supported)"
+                };
+                return Err(ConfigError::invalid(key, raw, why));
+            }
+        }
+        METADATA_RECOVERY_STRATEGY => {
+            let strategy = java_trim(raw);
+            if !(strategy.eq_ignore_ascii_case("rebootstrap")
+                || strategy.eq_ignore_ascii_case("none"))
+            {
+                return Err(ConfigError::invalid(
+                    key,
+                    raw,
+                    "expected rebootstrap or none",
+                ));
+            }
+        }
+        SOCKET_CONNECTION_SETUP_TIMEOUT_MS | SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS => {
+            parse_long(key, raw)?;
+        }
+        _ => {
+            return Err(ConfigError::new(
+                [key],
+                format!("unknown producer configuration key {key:?}"),
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// Java's `String.trim`: strips every character up to U+0020 at both ends.
+pub(super) fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// Java's `LIST` parsing: trimmed; empty means no entries; else split on
+/// commas with the whitespace around them removed.
+pub(super) fn java_list(s: &str) -> Vec<String> {
+    let s = java_trim(s);
+    if s.is_empty() {
+        return Vec::new();
+    }
+    s.split(',')
+        .map(|entry| java_trim(entry).to_owned())
+        .collect()
+}
+
+fn parse_bool(key: &str, raw: &str) -> Result<bool, ConfigError> {
+    let v = java_trim(raw);
+    if v.eq_ignore_ascii_case("true") {
+        Ok(true)
+    } else if v.eq_ignore_ascii_case("false") {
+        Ok(false)
+    } else {
+        Err(ConfigError::invalid(key, raw, "expected true or false"))
+    }
+}
+
+fn parse_int(key: &str, raw: &str) -> Result<i32, ConfigError> {
+    java_trim(raw)
+        .parse()
+        .map_err(|_| ConfigError::invalid(key, raw, "not a number of type INT"))
+}
+
+fn parse_long(key: &str, raw: &str) -> Result<i64, ConfigError> {
+    java_trim(raw)
+        .parse()
+        .map_err(|_| ConfigError::invalid(key, raw, "not a number of type LONG"))
+}
+
+/// A non-negative `INT`, as a size.
+fn parse_int_size(key: &str, raw: &str) -> Result<usize, ConfigError> {
+    usize::try_from(parse_int(key, raw)?)
+        .map_err(|_| ConfigError::invalid(key, raw, "must be at least 0"))
+}
+
+/// A non-negative `LONG`, as a size.
+fn parse_long_size(key: &str, raw: &str) -> Result<usize, ConfigError> {
+    let n = parse_long(key, raw)?;
+    if n < 0 {
+        return Err(ConfigError::invalid(key, raw, "must be at least 0"));
+    }
+    usize::try_from(n).map_err(|_| ConfigError::invalid(key, raw, "too large for this platform"))
+}
+
+/// A non-negative `INT` of milliseconds.
+fn parse_int_ms(key: &str, raw: &str) -> Result<Duration, ConfigError> {
+    let ms = parse_int(key, raw)?;
+    u64::try_from(ms)
+        .map(Duration::from_millis)
+        .map_err(|_| ConfigError::invalid(key, raw, "must be at least 0"))
+}
+
+/// A non-negative `LONG` of milliseconds.
+fn parse_long_ms(key: &str, raw: &str) -> Result<Duration, ConfigError> {
+    let ms = parse_long(key, raw)?;
+    u64::try_from(ms)
+        .map(Duration::from_millis)
+        .map_err(|_| ConfigError::invalid(key, raw, "must be at least 0"))
+}

@@ -1,0 +1,417 @@
+//! The producer's configuration: the Java producer's settings, names, defaults
+//! and validation rules (kafka-clients 4.x), typed.
+//!
+//! Build one from Java-style properties with [`ProducerConfig::from_properties`]
+//! (so an existing `producer.properties` works as it is), or in code with
+//! [`ProducerConfig::builder`]. Both go through the same validation and give
+//! the same result for the same settings.
+//!
+//! # Keys
+//!
+//! Values are parsed as Java's `ConfigDef` parses them: surrounding
+//! whitespace is trimmed; `INT` and `LONG` are decimal numbers of that range
+//! (`"7"`, `"+7"`, `"-1"`; not `"7.0"`); booleans are `true` or `false` in any
+//! case; lists are comma-separated, with the spaces around commas trimmed.
+//! Durations are milliseconds. A value that does not parse, or is out of
+//! range, is an error naming the key and the value.
+//!
+//! | key | type | default | field |
+//! |---|---|---|---|
+//! | `bootstrap.servers` | list of `host:port` | required | [`bootstrap_servers`](ProducerConfig::bootstrap_servers) |
+//! | `client.id` | string | `producer-N` | [`client_id`](ProducerConfig::client_id) |
+//! | `acks` | `all`, `-1`, `0`, `1` | `all` | [`acks`](ProducerConfig::acks) |
+//! | `enable.idempotence` | boolean | `true` | [`enable_idempotence`](ProducerConfig::enable_idempotence) |
+//! | `max.in.flight.requests.per.connection` | int >= 1 | 5 | [`max_in_flight_requests_per_connection`](ProducerConfig::max_in_flight_requests_per_connection) |
+//! | `retries` | int >= 0 | 2147483647 | [`retries`](ProducerConfig::retries) |
+//! | `retry.backoff.ms` | long >= 0 | 100 | [`retry_backoff`](ProducerConfig::retry_backoff) |
+//! | `retry.backoff.max.ms` | long >= 0 | 1000 | [`retry_backoff_max`](ProducerConfig::retry_backoff_max) |
+//! | `delivery.timeout.ms` | int >= 0 | 120000 | [`delivery_timeout`](ProducerConfig::delivery_timeout) |
+//! | `request.timeout.ms` | int >= 0 | 30000 | [`request_timeout`](ProducerConfig::request_timeout) |
+//! | `linger.ms` | long >= 0 | 5 | [`linger`](ProducerConfig::linger) |
+//! | `batch.size` | int >= 0 | 16384 | [`batch_size`](ProducerConfig::batch_size) |
+//! | `buffer.memory` | long >= 0 | 33554432 | [`buffer_memory`](ProducerConfig::buffer_memory) |
+//! | `max.block.ms` | long >= 0 | 60000 | [`max_block`](ProducerConfig::max_block) |
+//! | `max.request.size` | int >= 0 | 1048576 | [`max_request_size`](ProducerConfig::max_request_size) |
+//! | `compression.type` | `none`, `gzip`, `snappy`, `lz4`, `zstd` | `none` | [`compression_type`](ProducerConfig::compression_type) |
+//! | `compression.gzip.level` | 1..=9 or -1 | -1 | [`compression_gzip_level`](ProducerConfig::compression_gzip_level) |
+//! | `compression.lz4.level` | 1..=17 | 9 | [`compression_lz4_level`](ProducerConfig::compression_lz4_level) |
+//! | `compression.zstd.level` | -131072..=22 | 3 | [`compression_zstd_level`](ProducerConfig::compression_zstd_level) |
+//! | `partitioner.class` | [`ROUND_ROBIN_PARTITIONER_CLASS`] | unset (built-in) | [`partitioner`](ProducerConfig::partitioner) |
+//! | `partitioner.adaptive.partitioning.enable` | boolean | `true` | [`partitioner_adaptive_partitioning_enable`](ProducerConfig::partitioner_adaptive_partitioning_enable) |
+//! | `partitioner.availability.timeout.ms` | long >= 0 | 0 | [`partitioner_availability_timeout`](ProducerConfig::partitioner_availability_timeout) |
+//! | `partitioner.ignore.keys` | boolean | `false` | [`partitioner_ignore_keys`](ProducerConfig::partitioner_ignore_keys) |
+//! | `metadata.max.age.ms` | long >= 0 | 300000 | [`metadata_max_age`](ProducerConfig::metadata_max_age) |
+//! | `metadata.max.idle.ms` | long >= 5000 | 300000 | [`metadata_max_idle`](ProducerConfig::metadata_max_idle) |
+//! | `reconnect.backoff.ms` | long >= 0 | 50 | [`reconnect_backoff`](ProducerConfig::reconnect_backoff) |
+//! | `reconnect.backoff.max.ms` | long >= 0 | 1000 | [`reconnect_backoff_max`](ProducerConfig::reconnect_backoff_max) |
+//! | `connections.max.idle.ms` | long >= 0 | 540000 | [`connections_max_idle`](ProducerConfig::connections_max_idle) |
+//! | `transactional.id` | non-empty string | unset | [`transactional_id`](ProducerConfig::transactional_id) |
+//! | `transaction.timeout.ms` | int >= 0 | 60000 | [`transaction_timeout`](ProducerConfig::transaction_timeout) |
+//!
+//! Accepted because Java configurations nearly always carry them, checked
+//! as Java checks them, and otherwise without effect here:
+//!
+//! | key | why it has no effect |
+//! |---|---|
+//! | `key.serializer`, `value.serializer` | serializers are Rust types given to the producer (see [`crate::serializer`]); any non-empty class name is accepted |
+//! | `send.buffer.bytes`, `receive.buffer.bytes` | int >= -1; the operating system's socket buffer sizes are used |
+//! | `security.protocol` | only `PLAINTEXT` (any case) is accepted: TLS and SASL are not built yet, so `SSL`, `SASL_PLAINTEXT` and `SASL_SSL` are errors rather than a silent plaintext connection |
+//! | `metadata.recovery.strategy` | `rebootstrap` or `none` (any case); not read by this producer yet |
+//! | `socket.connection.setup.timeout.ms`, `socket.connection.setup.timeout.max.ms` | long, as in Java (no range check there); not read by this producer yet |
+//!
+//! Any other key is an error naming it (the Java client only logs a
+//! warning), so that a typo does not silently leave a default in place.
+//!
+//! # Rules applied after parsing (Java's)
+//!
+//! - **Idempotence.** `enable.idempotence` defaults to true. When it was not
+//!   set explicitly, `acks` other than `all` or `retries=0` silently turn it
+//!   off; when it was set to true explicitly, they are errors. With
+//!   idempotence on (explicitly or by default),
+//!   `max.in.flight.requests.per.connection` above 5 is an error: Java does
+//!   not turn idempotence off for it. [`ProducerConfig::enable_idempotence`]
+//!   holds the effective value.
+//! - **Transactions.** `transactional.id` requires idempotence: setting it
+//!   with idempotence off (explicitly, or by `acks`/`retries`) is an error.
+//! - **Delivery timeout.** `delivery.timeout.ms` must be at least
+//!   `linger.ms + request.timeout.ms`: an error when it was set explicitly,
+//!   otherwise it is raised to that sum.
+//! - **Reconnect backoff.** `reconnect.backoff.ms` set without
+//!   `reconnect.backoff.max.ms` makes the maximum equal to it (no
+//!   exponential growth), as Java does.
+//! - **Client id.** Unset, it is `producer-<transactional.id>` for a
+//!   transactional producer, else `producer-N` with N from a process-wide
+//!   counter starting at 1 (taken only by configurations that validate).
+//! - **Bootstrap servers.** At least one `host:port` (or `[ipv6]:port`);
+//!   empty entries between commas are skipped, as Java skips them.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use kafka_compression::{BuiltinCodec, CompressionType};
+
+mod builder;
+pub mod keys;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+pub use builder::ProducerConfigBuilder;
+use keys::*;
+
+/// The `partitioner.class` value that selects [`PartitionerKind::RoundRobin`].
+pub const ROUND_ROBIN_PARTITIONER_CLASS: &str =
+    "org.apache.kafka.clients.producer.RoundRobinPartitioner";
+
+/// The most requests in flight per connection that idempotence allows: the
+/// broker remembers the last 5 batches per producer and partition.
+pub const MAX_IN_FLIGHT_FOR_IDEMPOTENCE: usize = 5;
+
+/// The validated configuration of a producer.
+///
+/// Every field holds the value the producer runs with: Java's defaults for
+/// what was not set, and the effective value where Java adjusts one
+/// (`enable_idempotence`, `delivery_timeout`, `reconnect_backoff_max`,
+/// `client_id`). Build it with [`ProducerConfig::from_properties`] or
+/// [`ProducerConfig::builder`]; the fields are public for reading (changing
+/// one afterwards skips the validation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerConfig {
+    /// `bootstrap.servers`: the `host:port` entries to fetch the first
+    /// metadata from (as written; never empty).
+    pub bootstrap_servers: Vec<String>,
+    /// `client.id`: sent in every request header, for broker logs and quotas.
+    pub client_id: String,
+    /// `acks`: how many replicas must have a batch before the broker answers.
+    pub acks: Acks,
+    /// `enable.idempotence`, effective: false when Java's rules turned it off.
+    pub enable_idempotence: bool,
+    /// `max.in.flight.requests.per.connection`: unanswered requests per
+    /// broker connection (at most 5 with idempotence).
+    pub max_in_flight_requests_per_connection: usize,
+    /// `retries`: retry budget per batch; `delivery_timeout` is the real bound.
+    pub retries: u32,
+    /// `retry.backoff.ms`: first wait before a retry, doubled per attempt
+    /// with +-20% jitter. Above `retry_backoff_max`, Java uses
+    /// `retry_backoff_max` as a fixed backoff.
+    pub retry_backoff: Duration,
+    /// `retry.backoff.max.ms`: cap of the exponential retry backoff.
+    pub retry_backoff_max: Duration,
+    /// `delivery.timeout.ms`, effective: time from `send` to success or
+    /// failure, retries included; at least `linger + request_timeout`.
+    pub delivery_timeout: Duration,
+    /// `request.timeout.ms`: how long to wait for a response; also the
+    /// Produce request's `TimeoutMs`.
+    pub request_timeout: Duration,
+    /// `linger.ms`: how long a batch waits for more records before it is sent.
+    pub linger: Duration,
+    /// `batch.size`: target size of a batch in bytes, and the sticky
+    /// partitioner's switch threshold. 0 disables batching; Java then uses 1.
+    pub batch_size: usize,
+    /// `buffer.memory`: bytes of records waiting to be sent, all partitions
+    /// together; a full buffer makes `send` wait up to `max_block`.
+    pub buffer_memory: usize,
+    /// `max.block.ms`: longest time `send` waits for metadata and buffer space.
+    pub max_block: Duration,
+    /// `max.request.size`: largest record (uncompressed, with overhead) and
+    /// largest request.
+    pub max_request_size: usize,
+    /// `compression.type`: codec of the batches.
+    pub compression_type: CompressionType,
+    /// `compression.gzip.level`: 1..=9, or -1 for zlib's default.
+    pub compression_gzip_level: i32,
+    /// `compression.lz4.level`: 1..=17.
+    pub compression_lz4_level: i32,
+    /// `compression.zstd.level`: -131072..=22.
+    pub compression_zstd_level: i32,
+    /// `partitioner.class`: built-in (unset) or Java's round robin.
+    pub partitioner: PartitionerKind,
+    /// `partitioner.adaptive.partitioning.enable`: weight the built-in
+    /// partitioner's picks by queue length (only with
+    /// [`PartitionerKind::BuiltIn`]; Java turns it off with a
+    /// `partitioner.class`).
+    pub partitioner_adaptive_partitioning_enable: bool,
+    /// `partitioner.availability.timeout.ms`: the built-in partitioner avoids
+    /// partitions whose leader has not drained ready batches for this long;
+    /// zero turns the check off.
+    pub partitioner_availability_timeout: Duration,
+    /// `partitioner.ignore.keys`: use the sticky partitioner for keyed
+    /// records too, instead of murmur2 of the key.
+    pub partitioner_ignore_keys: bool,
+    /// `metadata.max.age.ms`: refresh metadata at least this often.
+    pub metadata_max_age: Duration,
+    /// `metadata.max.idle.ms`: forget a topic not produced to for this long.
+    pub metadata_max_idle: Duration,
+    /// `reconnect.backoff.ms`: first wait before reconnecting to a broker.
+    pub reconnect_backoff: Duration,
+    /// `reconnect.backoff.max.ms`, effective: cap of the exponential
+    /// reconnect backoff.
+    pub reconnect_backoff_max: Duration,
+    /// `connections.max.idle.ms`: close connections idle for this long.
+    pub connections_max_idle: Duration,
+    /// `transactional.id`: makes the producer transactional.
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms`: how long the coordinator lets a transaction
+    /// stay open (the broker caps it with `transaction.max.timeout.ms`).
+    pub transaction_timeout: Duration,
+}
+
+/// `acks`: which replicas must have written a batch before the broker
+/// answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Acks {
+    /// `acks=0`: no response at all; offsets are unknown (-1) and failures
+    /// go unseen.
+    Zero,
+    /// `acks=1`: the leader wrote it; lost if the leader dies before a
+    /// follower copied it.
+    One,
+    /// `acks=all` (or `-1`): every in-sync replica has it. Java's default,
+    /// and required by idempotence.
+    #[default]
+    All,
+}
+
+impl Acks {
+    /// The value of the Produce request's `Acks` field: 0, 1 or -1.
+    pub const fn as_i16(self) -> i16 {
+        match self {
+            Acks::Zero => 0,
+            Acks::One => 1,
+            Acks::All => -1,
+        }
+    }
+}
+
+impl fmt::Display for Acks {
+    /// The property value: `0`, `1` or `all`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Acks::Zero => "0",
+            Acks::One => "1",
+            Acks::All => "all",
+        })
+    }
+}
+
+impl FromStr for Acks {
+    type Err = ConfigError;
+
+    /// Parses an `acks` value as Java does: `all`, `-1`, `0` or `1` after
+    /// trimming (`ALL` is refused, as Java refuses it).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match java_trim(s) {
+            "all" | "-1" => Ok(Acks::All),
+            "1" => Ok(Acks::One),
+            "0" => Ok(Acks::Zero),
+            _ => Err(ConfigError::invalid(ACKS, s, "expected all, -1, 0 or 1")),
+        }
+    }
+}
+
+/// `partitioner.class`: which partitioner places records without an
+/// explicit partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PartitionerKind {
+    /// Unset `partitioner.class`, Java's default: murmur2 of the key for
+    /// keyed records, the uniform sticky partitioner (KIP-794) for the rest.
+    #[default]
+    BuiltIn,
+    /// `org.apache.kafka.clients.producer.RoundRobinPartitioner`: every
+    /// record to the next partition in turn, keys ignored.
+    RoundRobin,
+}
+
+/// An invalid configuration: which keys are involved and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The property names involved (two or more for conflicting settings).
+    pub keys: Vec<String>,
+    /// What is wrong, naming the keys.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error about `keys`, with a message that names them.
+    pub fn new<K: Into<String>>(
+        keys: impl IntoIterator<Item = K>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            keys: keys.into_iter().map(Into::into).collect(),
+            message: message.into(),
+        }
+    }
+
+    /// A value of `key` that Java would refuse too.
+    pub(crate) fn invalid(key: &str, value: impl fmt::Display, why: impl fmt::Display) -> Self {
+        Self::new(
+            [key],
+            format!(
+                "invalid value {value:?} for {key}: {why}",
+                value = value.to_string()
+            ),
+        )
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ProducerConfig {
+    /// Parses Java producer properties (`key`, `value` pairs, as in a
+    /// `producer.properties` file) and validates them like the Java client.
+    ///
+    /// A key given twice takes its last value.
+    ///
+    /// # Errors
+    /// The first problem found: an unknown key, a value that does not parse
+    /// or is out of range, or settings that conflict (see the
+    /// [module documentation](self)).
+    pub fn from_properties<I, K, V>(props: I) -> Result<ProducerConfig, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let mut builder = Self::builder();
+        for (key, value) in props {
+            keys::apply(&mut builder, key.as_ref(), value.as_ref())?;
+        }
+        builder.build()
+    }
+
+    /// A builder with typed setters, starting from Java's defaults.
+    pub fn builder() -> ProducerConfigBuilder {
+        ProducerConfigBuilder::default()
+    }
+
+    /// The codec for `compression_type` at its configured level, or `None`
+    /// for `none`.
+    ///
+    /// # Errors
+    /// When the codec's cargo feature of `kafka-compression` is off, or the
+    /// level was changed to one the codec refuses after validation.
+    pub fn codec(&self) -> Result<Option<BuiltinCodec>, ConfigError> {
+        if self.compression_type == CompressionType::None {
+            return Ok(None);
+        }
+        BuiltinCodec::new(self.compression_type, self.compression_level())
+            .map(Some)
+            .map_err(|e| {
+                let mut keys = vec![COMPRESSION_TYPE];
+                let mut setting = format!("{COMPRESSION_TYPE}={}", self.compression_type);
+                if let (Some(key), Some(level)) =
+                    (level_key(self.compression_type), self.compression_level())
+                {
+                    keys.push(key);
+                    setting.push_str(&format!(", {key}={level}"));
+                }
+                ConfigError::new(keys, format!("{setting}: {e}"))
+            })
+    }
+
+    /// The level of the configured codec: `None` for `none` and `snappy`,
+    /// which have no levels.
+    pub fn compression_level(&self) -> Option<i32> {
+        match self.compression_type {
+            CompressionType::Gzip => Some(self.compression_gzip_level),
+            CompressionType::Lz4 => Some(self.compression_lz4_level),
+            CompressionType::Zstd => Some(self.compression_zstd_level),
+            _ => None,
+        }
+    }
+}
+
+/// The level key of a codec, if it has levels.
+fn level_key(compression_type: CompressionType) -> Option<&'static str> {
+    match compression_type {
+        CompressionType::Gzip => Some(COMPRESSION_GZIP_LEVEL),
+        CompressionType::Lz4 => Some(COMPRESSION_LZ4_LEVEL),
+        CompressionType::Zstd => Some(COMPRESSION_ZSTD_LEVEL),
+        _ => None,
+    }
+}
+
+/// Java's defaults, except `bootstrap_servers` (required) and `client_id`
+/// (chosen at build time).
+pub(crate) fn java_defaults() -> ProducerConfig {
+    ProducerConfig {
+        bootstrap_servers: Vec::new(),
+        client_id: String::new(),
+        acks: Acks::All,
+        enable_idempotence: true,
+        max_in_flight_requests_per_connection: 5,
+        retries: i32::MAX as u32,
+        retry_backoff: Duration::from_millis(100),
+        retry_backoff_max: Duration::from_millis(1000),
+        delivery_timeout: Duration::from_millis(120_000),
+        request_timeout: Duration::from_millis(30_000),
+        linger: Duration::from_millis(5),
+        batch_size: 16_384,
+        buffer_memory: 32 * 1024 * 1024,
+        max_block: Duration::from_millis(60_000),
+        max_request_size: 1024 * 1024,
+        compression_type: CompressionType::None,
+        compression_gzip_level: -1,
+        compression_lz4_level: 9,
+        compression_zstd_level: 3,
+        partitioner: PartitionerKind::BuiltIn,
+        partitioner_adaptive_partitioning_enable: true,
+        partitioner_availability_timeout: Duration::ZERO,
+        partitioner_ignore_keys: false,
+        metadata_max_age: Duration::from_millis(300_000),
+        metadata_max_idle: Duration::from_millis(300_000),
+        reconnect_backoff: Duration::from_millis(50),
+        reconnect_backoff_max: Duration::from_millis(1000),
+        connections_max_idle: Duration::from_millis(540_000),
+        transactional_id: None,
+        transaction_timeout: Duration::from_millis(60_000),
+    }
+}
