@@ -680,7 +680,7 @@ impl Schema {
                     "if {} {{ tw.field(b, {}, {}, |b| {{ {} Ok(()) }})?; }}",
                     tagged_present(f, within),
                     f.tag.unwrap(),
-                    size_field(f, "true", within),
+                    size_field(f, "true"),
                     write_field(f, "true", within)
                 )
                 .unwrap();
@@ -696,7 +696,7 @@ impl Schema {
                 continue;
             }
             let flex = self.flex_cond(Some(f));
-            let size = size_field(f, &flex, within);
+            let size = size_field(f, &flex);
             if cond == "true" {
                 writeln!(o, "n += {size};").unwrap();
             } else {
@@ -712,7 +712,7 @@ impl Schema {
                     "if {} {{ known += 1; n += p::tagged_field_size({}, {}); }}",
                     tagged_present(f, within),
                     f.tag.unwrap(),
-                    size_field(f, "true", within)
+                    size_field(f, "true")
                 )
                 .unwrap();
             }
@@ -853,7 +853,7 @@ fn write_field(f: &Field, flex: &str, within: Range) -> String {
     }
 }
 
-fn size_field(f: &Field, flex: &str, _within: Range) -> String {
+fn size_field(f: &Field, flex: &str) -> String {
     let x = format!("self.{}", f.ident);
     if is_option(f) {
         f.ty.size_nullable(&x, flex)

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Some("quickstart") => quickstart::run(&args[1..]),
         Some("perf-compare") => perf::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--baseline PERF]>\n\
              got: {args:?}"
         )),
     };

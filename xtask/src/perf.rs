@@ -1,8 +1,10 @@
-//! `cargo xtask perf-compare [--records N] [--record-size B]`: our producer
-//! (`kafka-producer`'s `perf` example, release build) and Kafka's own
-//! `ProducerPerformance` (kafka-tools jar) on the same local broker, same
-//! topic layout and settings, one after the other, in one session. Prints
-//! both summary lines per scenario, for BENCHMARKS.md.
+//! `cargo xtask perf-compare [--records N] [--record-size B] [--baseline PERF]`:
+//! our producer (`kafka-producer`'s `perf` example, release build) and
+//! Kafka's own `ProducerPerformance` (kafka-tools jar) on the same local
+//! broker, same topic layout and settings, one after the other, in one
+//! session. Prints both summary lines per scenario, for BENCHMARKS.md.
+//! `--baseline` adds another build of the `perf` example (say, of an
+//! earlier commit) to every scenario, to check a change is not slower.
 
 use std::process::Command;
 
@@ -68,11 +70,13 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut records = "2000000".to_string();
     let mut size = "100".to_string();
+    let mut baseline: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--records" => records = it.next().ok_or("--records needs a number")?.clone(),
             "--record-size" => size = it.next().ok_or("--record-size needs a number")?.clone(),
+            "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
             other => return Err(format!("perf-compare: unknown argument {other}")),
         }
     }
@@ -123,6 +127,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 .output()
                 .map_err(|e| e.to_string())?;
             println!("{}", last_line(&out.stdout));
+            if let Some(baseline) = &baseline {
+                print!("baseline:  ");
+                let out = Command::new(baseline)
+                    .args(common)
+                    .args(&all_props)
+                    .output()
+                    .map_err(|e| format!("{baseline}: {e}"))?;
+                println!("{}", last_line(&out.stdout));
+            }
             print!("Java {}:  ", cluster.version);
             let out = crate::kafka::java()
                 .args([

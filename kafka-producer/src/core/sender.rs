@@ -131,9 +131,9 @@ impl Sender {
     /// The Produce request for drained batches.
     pub fn produce_request(&mut self, drained: Drained) -> (i32, ProduceRequest, ProduceInFlight) {
         let mut topics: Vec<TopicProduceData> = Vec::new();
-        let mut batches = Vec::with_capacity(drained.batches.len());
-        for (tp, id, bytes) in drained.batches {
-            let data = partition_data(tp.partition, bytes);
+        let mut drained_batches = drained.batches;
+        for (tp, _, bytes) in drained_batches.iter_mut() {
+            let data = partition_data(tp.partition, std::mem::take(bytes));
             match topics.iter_mut().find(|t| t.name.as_str() == &*tp.topic) {
                 Some(t) => t.partition_data.push(data),
                 None => topics.push(TopicProduceData {
@@ -142,8 +142,10 @@ impl Sender {
                     ..Default::default()
                 }),
             }
-            batches.push((tp, id));
         }
+        // Collected in place: the drained list's allocation is reused.
+        let batches: Vec<(TopicPartition, BatchId)> =
+            drained_batches.into_iter().map(|(tp, id, _)| (tp, id)).collect();
         self.attempts += batches.len() as u64;
         let node = drained.node.id;
         self.nodes.sent(node);
