@@ -15,9 +15,16 @@ use std::process::Command;
 use serde_json::Value;
 
 /// Versions that newer brokers speak with an unchanged layout, so the schema
-/// set's range is widened: Produce v12 (Kafka 4.0, transactions v2) has the v11
-/// fields; our schemas predate it (see PROVENANCE.md of the schema folder).
-const MAX_VERSION_OVERRIDES: &[(&str, i16)] = &[("ProduceRequest", 12), ("ProduceResponse", 12)];
+/// set's range is widened; our schemas predate them (see PROVENANCE.md of
+/// the schema folder). Produce v12 (Kafka 4.0) has the v11 fields and
+/// TxnOffsetCommit v5 the v4 fields: both only tell the broker that the
+/// client speaks transactions v2 (KIP-890 part 2).
+const MAX_VERSION_OVERRIDES: &[(&str, i16)] = &[
+    ("ProduceRequest", 12),
+    ("ProduceResponse", 12),
+    ("TxnOffsetCommitRequest", 5),
+    ("TxnOffsetCommitResponse", 5),
+];
 
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut schemas = crate::root().join("../shared/kafka-message-schemas");

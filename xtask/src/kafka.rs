@@ -229,9 +229,14 @@ fn server_properties(node: &Node, nodes: &[Node]) -> String {
 
 /// `java`, from `JAVA_HOME` when set.
 pub fn java() -> Command {
+    Command::new(java_path())
+}
+
+/// The `java` to run: `$JAVA_HOME/bin/java`, else the one on the PATH.
+pub fn java_path() -> String {
     match std::env::var_os("JAVA_HOME") {
-        Some(home) => Command::new(Path::new(&home).join("bin/java")),
-        None => Command::new("java"),
+        Some(home) => Path::new(&home).join("bin/java").display().to_string(),
+        None => "java".to_string(),
     }
 }
 

@@ -1,10 +1,16 @@
-//! `cargo xtask perf-compare [--records N] [--record-size B] [--baseline PERF]`:
-//! our producer (`kafka-producer`'s `perf` example, release build) and
-//! Kafka's own `ProducerPerformance` (kafka-tools jar) on the same local
-//! broker, same topic layout and settings, one after the other, in one
-//! session. Prints both summary lines per scenario, for BENCHMARKS.md.
-//! `--baseline` adds another build of the `perf` example (say, of an
-//! earlier commit) to every scenario, to check a change is not slower.
+//! `cargo xtask perf-compare [--records N] [--record-size B] [--rounds R]
+//! [--baseline PERF] [--only TEXT]`: our producer (`kafka-producer`'s `perf`
+//! example, release build) and Kafka's own `ProducerPerformance`
+//! (kafka-tools jar) on the same local broker, same topic layout and
+//! settings, alternating within each round, in one session.
+//!
+//! Every run is timed by `/usr/bin/time`, so besides the summary line of
+//! each client (records/s, latency) the table gives the client process's
+//! CPU (user + sys) per million records and its peak RSS; per scenario it
+//! prints the median of the rounds. `--baseline` adds another build of the
+//! `perf` example (say, of an earlier commit) to every scenario, to check
+//! that a change is not slower; `--only` keeps the scenarios whose name
+//! contains TEXT.
 
 use std::process::Command;
 
@@ -67,49 +73,78 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// What one run of one client measured.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    records_per_sec: f64,
+    avg_ms: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    cpu_secs: f64,
+    peak_rss_mib: f64,
+}
+
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut records = "2000000".to_string();
     let mut size = "100".to_string();
+    let mut rounds = 1usize;
     let mut baseline: Option<String> = None;
+    let mut only: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--records" => records = it.next().ok_or("--records needs a number")?.clone(),
             "--record-size" => size = it.next().ok_or("--record-size needs a number")?.clone(),
+            "--rounds" => {
+                rounds = it
+                    .next()
+                    .and_then(|s| s.parse().ok())
+                    .filter(|n| *n > 0)
+                    .ok_or("--rounds needs a positive number")?
+            }
             "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
+            "--only" => only = Some(it.next().ok_or("--only needs a text")?.clone()),
             other => return Err(format!("perf-compare: unknown argument {other}")),
         }
     }
+    let n_records: f64 = records.parse().map_err(|_| "--records needs a number")?;
     let ours = crate::build_producer_example("perf")?;
     let cluster = crate::kafka::up(&crate::kafka::UpOptions::default())?;
     let result = (|| {
         let cp = format!("{}/*", cluster.libs.display());
+        let java = crate::kafka::java_path();
+        let mut clients: Vec<(String, Vec<String>)> =
+            vec![("kafka-rs".into(), vec![ours.display().to_string()])];
+        if let Some(b) = &baseline {
+            clients.push(("baseline".into(), vec![b.clone()]));
+        }
+        clients.push((
+            format!("Java {}", cluster.version),
+            [
+                java.as_str(),
+                "-Xmx1g",
+                "-cp",
+                &cp,
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "org.apache.kafka.tools.ProducerPerformance",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ));
+        let mut summary = Vec::new();
         for (n, (name, throughput, props)) in SCENARIOS.iter().enumerate() {
+            if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+                continue;
+            }
             let topic = format!("perf-{n}");
-            run_cmd(
-                crate::kafka::java()
-                    .args([
-                        "-cp",
-                        &cp,
-                        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                        "org.apache.kafka.tools.TopicCommand",
-                    ])
-                    .args([
-                        "--bootstrap-server",
-                        &cluster.bootstrap,
-                        "--create",
-                        "--topic",
-                        &topic,
-                        "--partitions",
-                        "6",
-                        "--replication-factor",
-                        "1",
-                    ]),
-            )?;
+            create_topic(&cp, &cluster.bootstrap, &topic)?;
             let mut all_props = vec![format!("bootstrap.servers={}", cluster.bootstrap)];
             all_props.extend(props.iter().map(|s| s.to_string()));
-            println!("\n### {name} ({records} records of {size} bytes, 6 partitions)");
-            let common = [
+            println!(
+                "\n### {name} ({records} records of {size} bytes, 6 partitions, {rounds} round(s))"
+            );
+            let common: Vec<String> = [
                 "--topic",
                 &topic,
                 "--num-records",
@@ -119,42 +154,98 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "--throughput",
                 throughput,
                 "--producer-props",
-            ];
-            print!("kafka-rs:  ");
-            let out = Command::new(&ours)
-                .args(common)
-                .args(&all_props)
-                .output()
-                .map_err(|e| e.to_string())?;
-            println!("{}", last_line(&out.stdout));
-            if let Some(baseline) = &baseline {
-                print!("baseline:  ");
-                let out = Command::new(baseline)
-                    .args(common)
-                    .args(&all_props)
-                    .output()
-                    .map_err(|e| format!("{baseline}: {e}"))?;
-                println!("{}", last_line(&out.stdout));
+            ]
+            .map(String::from)
+            .to_vec();
+            let mut runs: Vec<Vec<Run>> = vec![Vec::new(); clients.len()];
+            for round in 1..=rounds {
+                for (c, (client, cmd)) in clients.iter().enumerate() {
+                    let (line, cpu, rss) = timed(cmd, &common, &all_props)?;
+                    println!(
+                        "round {round} {client}: {line}  [cpu {cpu:.2} s, peak rss {rss:.0} MiB]"
+                    );
+                    let mut r = parse_summary(&line).unwrap_or_default();
+                    r.cpu_secs = cpu;
+                    r.peak_rss_mib = rss;
+                    runs[c].push(r);
+                }
             }
-            print!("Java {}:  ", cluster.version);
-            let out = crate::kafka::java()
-                .args([
-                    "-Xmx1g",
-                    "-cp",
-                    &cp,
-                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-                    "org.apache.kafka.tools.ProducerPerformance",
-                ])
-                .args(common)
-                .args(&all_props)
-                .output()
-                .map_err(|e| e.to_string())?;
-            println!("{}", last_line(&out.stdout));
+            for (c, (client, _)) in clients.iter().enumerate() {
+                summary.push((
+                    name.to_string(),
+                    client.clone(),
+                    median_run(&runs[c], n_records),
+                ));
+            }
+        }
+        println!(
+            "\n| scenario | client | records/s | CPU s / 1M records | latency avg / p50 / p99 / max ms | peak RSS MiB |\n|---|---|---:|---:|---|---:|"
+        );
+        for (scenario, client, m) in summary {
+            println!(
+                "| {scenario} | {client} | {:.0}k | {:.2} | {:.1} / {:.0} / {:.0} / {:.0} | {:.0} |",
+                m.records_per_sec / 1000.0,
+                m.cpu_secs,
+                m.avg_ms,
+                m.p50_ms,
+                m.p99_ms,
+                m.max_ms,
+                m.peak_rss_mib
+            );
         }
         Ok(())
     })();
     crate::kafka::down()?;
     result
+}
+
+fn create_topic(cp: &str, bootstrap: &str, topic: &str) -> Result<(), String> {
+    run_cmd(
+        crate::kafka::java()
+            .args([
+                "-cp",
+                cp,
+                "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+                "org.apache.kafka.tools.TopicCommand",
+            ])
+            .args([
+                "--bootstrap-server",
+                bootstrap,
+                "--create",
+                "--topic",
+                topic,
+                "--partitions",
+                "6",
+                "--replication-factor",
+                "1",
+            ]),
+    )
+}
+
+/// Runs `cmd common props` under `/usr/bin/time`; returns the client's
+/// summary line, its CPU seconds (user + sys) and its peak RSS in MiB.
+fn timed(
+    cmd: &[String],
+    common: &[String],
+    props: &[String],
+) -> Result<(String, f64, f64), String> {
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "@@time %U %S %M"])
+        .args(cmd)
+        .args(common)
+        .args(props)
+        .output()
+        .map_err(|e| format!("{}: {e}", cmd[0]))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (cpu, rss) = stderr
+        .lines()
+        .rfind(|l| l.starts_with("@@time "))
+        .and_then(|l| {
+            let f: Vec<f64> = l[7..].split(' ').filter_map(|x| x.parse().ok()).collect();
+            (f.len() == 3).then(|| (f[0] + f[1], f[2] / 1024.0))
+        })
+        .ok_or_else(|| format!("{}: no timing in its output: {stderr}", cmd[0]))?;
+    Ok((last_line(&out.stdout), cpu, rss))
 }
 
 fn last_line(out: &[u8]) -> String {
@@ -163,4 +254,58 @@ fn last_line(out: &[u8]) -> String {
         .rfind(|l| l.contains("records sent"))
         .unwrap_or("(no summary line)")
         .to_string()
+}
+
+/// Reads ProducerPerformance's summary line (ours prints the same).
+fn parse_summary(line: &str) -> Option<Run> {
+    let number_before = |unit: &str| -> Option<f64> {
+        let end = line.find(unit)?;
+        let start = line[..end]
+            .trim_end()
+            .rfind([' ', '('])
+            .map_or(0, |i| i + 1);
+        line[start..end].trim().parse().ok()
+    };
+    Some(Run {
+        records_per_sec: number_before(" records/sec")?,
+        avg_ms: number_before(" ms avg latency")?,
+        max_ms: number_before(" ms max latency")?,
+        p50_ms: number_before(" ms 50th")?,
+        p99_ms: number_before(" ms 99th")?,
+        ..Run::default()
+    })
+}
+
+/// The median of each measure over the rounds (CPU per million records).
+fn median_run(runs: &[Run], records: f64) -> Run {
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+    let m = |f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+    Run {
+        records_per_sec: m(|r| r.records_per_sec),
+        avg_ms: m(|r| r.avg_ms),
+        p50_ms: m(|r| r.p50_ms),
+        p99_ms: m(|r| r.p99_ms),
+        max_ms: m(|r| r.max_ms),
+        cpu_secs: m(|r| r.cpu_secs) * 1_000_000.0 / records,
+        peak_rss_mib: m(|r| r.peak_rss_mib),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_summary_line() {
+        let line = "2000000 records sent, 481972.9 records/sec (45.96 MB/sec), 371.48 ms avg latency, 765.00 ms max latency, 352 ms 50th, 589 ms 95th, 686 ms 99th, 743 ms 99.9th.";
+        let r = parse_summary(line).unwrap();
+        assert_eq!(r.records_per_sec, 481972.9);
+        assert_eq!(
+            (r.avg_ms, r.max_ms, r.p50_ms, r.p99_ms),
+            (371.48, 765.0, 352.0, 686.0)
+        );
+    }
 }

@@ -144,8 +144,10 @@ impl Sender {
             }
         }
         // Collected in place: the drained list's allocation is reused.
-        let batches: Vec<(TopicPartition, BatchId)> =
-            drained_batches.into_iter().map(|(tp, id, _)| (tp, id)).collect();
+        let batches: Vec<(TopicPartition, BatchId)> = drained_batches
+            .into_iter()
+            .map(|(tp, id, _)| (tp, id))
+            .collect();
         self.attempts += batches.len() as u64;
         let node = drained.node.id;
         self.nodes.sent(node);

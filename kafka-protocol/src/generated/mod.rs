@@ -440,7 +440,7 @@ pub enum ApiKey {
     EndTxn = 26,
     /// WriteTxnMarkers (key 27), versions 0-1.
     WriteTxnMarkers = 27,
-    /// TxnOffsetCommit (key 28), versions 0-4.
+    /// TxnOffsetCommit (key 28), versions 0-5.
     TxnOffsetCommit = 28,
     /// DescribeAcls (key 29), versions 0-3.
     DescribeAcls = 29,
