@@ -177,6 +177,9 @@ pub enum ProducerError {
     /// The producer was closed before the record was delivered.
     #[error("producer closed before the record was delivered")]
     Closed,
+    /// The record's transaction was aborted before the record was sent.
+    #[error("the transaction was aborted before the record was sent")]
+    TransactionAborted,
 }
 
 impl ProducerError {
@@ -192,7 +195,8 @@ impl ProducerError {
             ProducerError::RecordTooLarge { .. }
             | ProducerError::InvalidPartition { .. }
             | ProducerError::Serialization(_)
-            | ProducerError::Encoding(_) => ErrorClass::Abortable,
+            | ProducerError::Encoding(_)
+            | ProducerError::TransactionAborted => ErrorClass::Abortable,
             ProducerError::Closed => ErrorClass::Fatal,
         }
     }

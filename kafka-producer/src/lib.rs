@@ -37,6 +37,6 @@ pub mod serializer;
 
 pub use config::{Acks, ProducerConfig};
 pub use delivery::{DeliveryFuture, TryRecvError};
-pub use driver::Producer;
-pub use error::{ErrorCode, ProducerError};
+pub use driver::{Producer, TransactionHandle};
+pub use error::{BrokerError, ErrorClass, ErrorCode, FatalError, ProducerError};
 pub use record::{IntoTopic, ProducerRecord, RecordMetadata};

@@ -348,6 +348,20 @@ impl Connection {
         })
     }
 
+    /// As [`request_kind`](Self::request_kind), at the top version both
+    /// sides speak for the request's API, no higher than `cap`.
+    pub fn request_kind_negotiated(
+        &self,
+        request: &RequestKind,
+        cap: Option<i16>,
+    ) -> Result<
+        impl std::future::Future<Output = Result<Option<ResponseKind>, CodecError>> + Send + 'static,
+        CodecError,
+    > {
+        let version = self.versions.negotiate_at_most(request.api_key(), cap)?;
+        self.request_kind(request, version)
+    }
+
     /// Sends a request that gets no response (a Produce with acks=0) and
     /// waits until it is written to the socket.
     pub async fn send_without_response<R: Request>(

@@ -61,6 +61,7 @@ pub(super) struct Explicit {
     pub delivery_timeout: bool,
     pub reconnect_backoff: bool,
     pub reconnect_backoff_max: bool,
+    pub transaction_timeout: bool,
 }
 
 impl ProducerConfigBuilder {
@@ -271,6 +272,13 @@ impl ProducerConfigBuilder {
     /// `transaction.timeout.ms`.
     pub fn transaction_timeout(mut self, timeout: Duration) -> Self {
         self.values.transaction_timeout = timeout;
+        self.explicit.transaction_timeout = true;
+        self
+    }
+
+    /// `transaction.two.phase.commit.enable` (KIP-939).
+    pub fn transaction_two_phase_commit_enable(mut self, enable: bool) -> Self {
+        self.values.transaction_two_phase_commit_enable = enable;
         self
     }
 

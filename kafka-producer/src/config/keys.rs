@@ -69,6 +69,8 @@ pub const CONNECTIONS_MAX_IDLE_MS: &str = "connections.max.idle.ms";
 pub const TRANSACTIONAL_ID: &str = "transactional.id";
 /// `transaction.timeout.ms`
 pub const TRANSACTION_TIMEOUT_MS: &str = "transaction.timeout.ms";
+/// `transaction.two.phase.commit.enable`
+pub const TRANSACTION_TWO_PHASE_COMMIT_ENABLE: &str = "transaction.two.phase.commit.enable";
 /// `key.serializer` (accepted, no effect)
 pub const KEY_SERIALIZER: &str = "key.serializer";
 /// `value.serializer` (accepted, no effect)
@@ -169,7 +171,13 @@ pub(super) fn apply(
             v.connections_max_idle = parse_long_ms(key, raw)?;
         }
         TRANSACTIONAL_ID => v.transactional_id = Some(java_trim(raw).to_owned()),
-        TRANSACTION_TIMEOUT_MS => v.transaction_timeout = parse_int_ms(key, raw)?,
+        TRANSACTION_TIMEOUT_MS => {
+            v.transaction_timeout = parse_int_ms(key, raw)?;
+            b.explicit.transaction_timeout = true;
+        }
+        TRANSACTION_TWO_PHASE_COMMIT_ENABLE => {
+            v.transaction_two_phase_commit_enable = parse_bool(key, raw)?;
+        }
 
         // Accepted for compatibility, checked as Java checks them, no effect.
         KEY_SERIALIZER | VALUE_SERIALIZER => {

@@ -47,6 +47,7 @@
 //! | `connections.max.idle.ms` | long >= 0 | 540000 | [`connections_max_idle`](ProducerConfig::connections_max_idle) |
 //! | `transactional.id` | non-empty string | unset | [`transactional_id`](ProducerConfig::transactional_id) |
 //! | `transaction.timeout.ms` | int >= 0 | 60000 | [`transaction_timeout`](ProducerConfig::transaction_timeout) |
+//! | `transaction.two.phase.commit.enable` | boolean | `false` | [`transaction_two_phase_commit_enable`](ProducerConfig::transaction_two_phase_commit_enable) |
 //!
 //! Accepted because Java configurations nearly always carry them, checked
 //! as Java checks them, and otherwise without effect here:
@@ -195,6 +196,9 @@ pub struct ProducerConfig {
     /// `transaction.timeout.ms`: how long the coordinator lets a transaction
     /// stay open (the broker caps it with `transaction.max.timeout.ms`).
     pub transaction_timeout: Duration,
+    /// `transaction.two.phase.commit.enable` (KIP-939): transactions are
+    /// prepared and completed by the application; they never time out.
+    pub transaction_two_phase_commit_enable: bool,
 }
 
 /// `acks`: which replicas must have written a batch before the broker
@@ -413,5 +417,6 @@ pub(crate) fn java_defaults() -> ProducerConfig {
         connections_max_idle: Duration::from_millis(540_000),
         transactional_id: None,
         transaction_timeout: Duration::from_millis(60_000),
+        transaction_two_phase_commit_enable: false,
     }
 }

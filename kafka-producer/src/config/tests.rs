@@ -57,6 +57,7 @@ fn defaults_are_javas() {
         connections_max_idle: ms(540_000),
         transactional_id: None,
         transaction_timeout: ms(60_000),
+        transaction_two_phase_commit_enable: false,
     };
     assert_eq!(c, expected);
     assert!(c.client_id.starts_with("producer-"), "{}", c.client_id);
@@ -92,6 +93,17 @@ fn default_client_ids_count_up() {
     // that it fails), and an explicit id takes none either.
     assert_eq!(props(&[(CLIENT_ID, " app-1 ")]).unwrap().client_id, "app-1");
     assert_eq!(props(&[(CLIENT_ID, "")]).unwrap().client_id, "");
+}
+
+#[test]
+fn two_phase_commit_refuses_an_explicit_transaction_timeout() {
+    let e = err(&[
+        (TRANSACTION_TWO_PHASE_COMMIT_ENABLE, "true"),
+        (TRANSACTION_TIMEOUT_MS, "1000"),
+    ]);
+    assert_names(&e, &[TRANSACTION_TWO_PHASE_COMMIT_ENABLE, TRANSACTION_TIMEOUT_MS]);
+    let c = props(&[(TRANSACTION_TWO_PHASE_COMMIT_ENABLE, "TRUE")]).unwrap();
+    assert!(c.transaction_two_phase_commit_enable);
 }
 
 #[test]
@@ -305,7 +317,7 @@ fn unknown_keys_are_errors() {
     for key in [
         "lingerms",
         "linger.MS",
-        "transaction.two.phase.commit.enable",
+        "enable.idempotency",
         "sasl.mechanism",
         "",
     ] {
@@ -623,6 +635,7 @@ const KNOWN_KEYS: &[&str] = &[
     CONNECTIONS_MAX_IDLE_MS,
     TRANSACTIONAL_ID,
     TRANSACTION_TIMEOUT_MS,
+    TRANSACTION_TWO_PHASE_COMMIT_ENABLE,
     KEY_SERIALIZER,
     VALUE_SERIALIZER,
     SEND_BUFFER_BYTES,

@@ -33,6 +33,16 @@ pub(super) fn effective(
         c.reconnect_backoff_max = c.reconnect_backoff;
     }
 
+    if c.transaction_two_phase_commit_enable && explicit.transaction_timeout {
+        // Java's rule: prepared transactions must not time out.
+        return Err(ConfigError::new(
+            [TRANSACTION_TWO_PHASE_COMMIT_ENABLE, TRANSACTION_TIMEOUT_MS],
+            format!(
+                "{TRANSACTION_TIMEOUT_MS} cannot be set with {TRANSACTION_TWO_PHASE_COMMIT_ENABLE}=true: \
+                 transactions do not expire with two-phase commit"
+            ),
+        ));
+    }
     apply_idempotence_rules(&mut c, explicit)?;
     apply_delivery_timeout_rule(&mut c, explicit)?;
 

@@ -186,6 +186,7 @@ impl ProducerBatch {
     pub fn wire_bytes(
         &mut self,
         stamp: Stamp,
+        transactional: bool,
         codec: Option<&dyn Codec>,
     ) -> Result<Bytes, kafka_protocol::ProtocolError> {
         let s = stamp.assigned();
@@ -196,6 +197,7 @@ impl ProducerBatch {
                         producer_id: s.producer.producer_id,
                         producer_epoch: s.producer.epoch,
                         base_sequence: s.base_sequence,
+                        transactional,
                         ..BatchParams::default()
                     },
                     None => BatchParams::default(),

@@ -25,7 +25,9 @@
 //!
 //! 1. Inputs, in any order: [`enqueue`](ProducerCore::enqueue),
 //!    [`begin_flush`](ProducerCore::begin_flush), [`begin_close`](ProducerCore::begin_close),
-//!    [`abort_all`](ProducerCore::abort_all), [`handle_response`](ProducerCore::handle_response),
+//!    [`abort_all`](ProducerCore::abort_all), [`abort_unsent`](ProducerCore::abort_unsent),
+//!    [`adopt_producer_id`](ProducerCore::adopt_producer_id),
+//!    [`handle_response`](ProducerCore::handle_response),
 //!    [`handle_connected`](ProducerCore::handle_connected),
 //!    [`handle_timeout`](ProducerCore::handle_timeout), [`set_memory_pressure`](ProducerCore::set_memory_pressure).
 //! 2. After inputs, call [`poll_transmit`](ProducerCore::poll_transmit)
@@ -139,7 +141,6 @@ pub struct ProducerCore {
     sender: Sender,
     sequences: Sequences,
     flushes: Flushes,
-    gate: Option<Arc<dyn DrainGate>>,
     jitter: Jitter,
     requests: hash::FastMap<u64, InFlight>,
     next_request_id: u64,
@@ -171,11 +172,11 @@ impl ProducerCore {
             sender: Sender::new(config.clone()),
             sequences: Sequences::new(
                 config.enable_idempotence,
+                config.transactional_id.is_some(),
                 config.retry_backoff,
                 config.transaction_timeout,
             ),
             flushes: Flushes::default(),
-            gate: None,
             jitter: Jitter::new(seed),
             requests: hash::FastMap::default(),
             next_request_id: 1,
@@ -188,9 +189,10 @@ impl ProducerCore {
         })
     }
 
-    /// Asks `gate` before any batch may leave (a transactional producer's seam).
+    /// Asks `gate` before any batch may leave, and tells it what happens to
+    /// batches (a transactional producer's seam).
     pub fn set_drain_gate(&mut self, gate: Arc<dyn DrainGate>) {
-        self.gate = Some(gate);
+        self.accumulator.set_gate(gate);
     }
 
     /// The configuration.
@@ -267,10 +269,16 @@ impl ProducerCore {
         self.begin_flush();
     }
 
-    /// Fails every record not sent yet (close timeout, or the transactional
-    /// abort of unsent batches) with `error`.
+    /// Fails every record not complete yet with `error` (close timeout).
     pub fn abort_all(&mut self, error: ProducerError) {
         self.accumulator.abort_all(&error, &mut self.flushes);
+    }
+
+    /// Fails the records not sent yet with `error`; batches in flight or
+    /// waiting for a retry go on (a transaction's abort: their outcome must
+    /// be known before the transaction ends).
+    pub fn abort_unsent(&mut self, error: ProducerError) {
+        self.accumulator.abort_unsent(&error, &mut self.flushes);
     }
 
     /// Whether buffer memory is short (callers are waiting for it): batches
@@ -279,8 +287,9 @@ impl ProducerCore {
         self.memory_pressure = pressure;
     }
 
-    /// Adopts a producer id and epoch from outside (transactions) and resets
-    /// every partition's sequences.
+    /// Adopts a producer id and epoch from outside (a transactional
+    /// producer gets them from its coordinator) and resets every partition's
+    /// sequences.
     pub fn adopt_producer_id(&mut self, producer: ProducerIdAndEpoch) {
         self.sequences.adopt(producer, &mut self.accumulator);
     }
@@ -478,18 +487,21 @@ impl ProducerCore {
             nodes: &self.sender.nodes,
             sequences: &mut self.sequences,
             flushes: &mut self.flushes,
-            gate: self.gate.as_deref(),
             codec: self.codec.as_ref().map(|c| c as &dyn Codec),
             urgent,
         };
         let drained = self.accumulator.drain(now, ctx)?;
         let node = drained.node.clone();
         let (_, request, inflight) = self.sender.produce_request(drained);
+        let cap = self
+            .accumulator
+            .gate()
+            .and_then(|g| g.produce_version_cap());
         Some(self.transmit(
             node,
             RequestKind::Produce(request),
             InFlight::Produce(inflight),
-            None,
+            cap,
         ))
     }
 
@@ -509,6 +521,9 @@ impl ProducerCore {
             ProducerError::Broker(b) => ProducerError::Fatal(FatalError::Broker(b)),
             e => e,
         };
+        if let Some(g) = self.accumulator.gate() {
+            g.producer_stopped(&e);
+        }
         self.fatal = Some(e.clone());
         self.abort_all(e);
     }

@@ -107,6 +107,8 @@ pub(crate) struct ResponseContext<'a> {
 
 pub(crate) struct Sender {
     config: Arc<ProducerConfig>,
+    /// Put in every Produce request of a transactional producer.
+    transactional_id: Option<kafka_protocol::primitives::StrBytes>,
     pub nodes: Nodes,
     retry_backoff: ExponentialBackoff,
     pub reconnect_backoff: ExponentialBackoff,
@@ -124,6 +126,10 @@ impl Sender {
             ),
             nodes: Nodes::default(),
             attempts: 0,
+            transactional_id: config
+                .transactional_id
+                .clone()
+                .map(kafka_protocol::primitives::StrBytes::from_string),
             config,
         }
     }
@@ -152,7 +158,7 @@ impl Sender {
         let node = drained.node.id;
         self.nodes.sent(node);
         let request = ProduceRequest {
-            transactional_id: None,
+            transactional_id: self.transactional_id.clone(),
             acks: self.config.acks.as_i16(),
             timeout_ms: i32::try_from(self.config.request_timeout.as_millis()).unwrap_or(i32::MAX),
             topic_data: topics,
@@ -194,7 +200,7 @@ impl Sender {
                 code: ErrorCode::NETWORK_EXCEPTION,
                 message: Some(message.clone()),
             };
-            self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+            self.retry_or_fail(&tp, id, outcome, true, now, &mut ctx);
         }
     }
 
@@ -239,7 +245,7 @@ impl Sender {
                     code: ErrorCode::NETWORK_EXCEPTION,
                     message: Some(Arc::from("partition missing from response")),
                 };
-                self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+                self.retry_or_fail(&tp, id, outcome, true, now, &mut ctx);
                 continue;
             };
             let code = ErrorCode(p.error_code);
@@ -273,24 +279,29 @@ impl Sender {
                         ctx.accumulator.not_written_from(&tp, id);
                         ctx.sequences.request_bump();
                     }
-                    self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+                    // A transactional producer cannot bump its epoch here:
+                    // a real gap fails the batch (the transaction is to be aborted).
+                    let retry = !(next_in_line && ctx.sequences.is_transactional());
+                    self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
                 }
                 ErrorCode::UNKNOWN_PRODUCER_ID => {
                     // The broker has no state for us here: nothing from this
                     // batch on is in the log.
                     ctx.accumulator.not_written_from(&tp, id);
                     ctx.sequences.request_bump();
-                    self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+                    let retry = !ctx.sequences.is_transactional();
+                    self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
                 }
-                c => match classify(c, false) {
+                c => match classify(c, ctx.sequences.is_transactional()) {
                     ErrorClass::Fatal | ErrorClass::ApplicationRecoverable => {
                         ctx.fatal.get_or_insert(broker_error(c, outcome.message, 1));
                     }
-                    _ => {
+                    class => {
                         if c.invalidates_metadata() && !hinted {
                             ctx.metadata.stale = true;
                         }
-                        self.retry_or_fail(&tp, id, outcome, now, &mut ctx);
+                        let retry = class == ErrorClass::Retriable;
+                        self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
                     }
                 },
             }
@@ -298,13 +309,14 @@ impl Sender {
     }
 
     /// Retries a batch (keeping its place and sequence) after a backoff, or
-    /// fails it when the error is not retriable, retries are spent, or
+    /// fails it when the error is not `retriable`, retries are spent, or
     /// delivery.timeout.ms passed.
     fn retry_or_fail(
         &mut self,
         tp: &TopicPartition,
         id: BatchId,
         outcome: Outcome,
+        retriable: bool,
         now: Instant,
         ctx: &mut ResponseContext<'_>,
     ) {
@@ -325,9 +337,6 @@ impl Sender {
             b.maybe_written = false;
         }
         let expired = now.duration_since(b.created_at) >= self.config.delivery_timeout;
-        let retriable = classify(code, false) == ErrorClass::Retriable
-            || code == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
-            || code == ErrorCode::UNKNOWN_PRODUCER_ID;
         if retriable && !expired && b.attempts <= self.config.retries {
             let attempts = b.attempts;
             let wait = self.retry_backoff.delay(attempts, ctx.jitter);
@@ -352,7 +361,7 @@ impl Sender {
         } else {
             broker_error(code, outcome.message, b.attempts)
         };
-        ctx.flushes.fail_batch(b, e);
+        ctx.accumulator.fail_batch(tp, b, e, ctx.flushes);
     }
 
     /// MESSAGE_TOO_LARGE: a batch of several records is split in two halves
@@ -380,7 +389,7 @@ impl Sender {
                 ctx.sequences.request_bump();
             }
             let e = broker_error(outcome.code, outcome.message, b.attempts);
-            ctx.flushes.fail_batch(b, e);
+            ctx.accumulator.fail_batch(tp, b, e, ctx.flushes);
         }
     }
 }

@@ -33,6 +33,9 @@ pub(crate) struct SequenceStamp {
 enum ProducerIdState {
     /// Not idempotent.
     Disabled,
+    /// Transactional: the id comes from outside (`adopt`), from the
+    /// transaction coordinator; none yet.
+    External,
     /// Need one; ask when `retry_at` passed (at once when `None`).
     Needed { retry_at: Option<Instant> },
     /// InitProducerId in flight.
@@ -70,20 +73,30 @@ pub(crate) struct Sequences {
     partitions: FastMap<TopicPartition, PartitionSequences>,
     /// An epoch bump waits until nothing is in flight.
     bump_pending: bool,
+    /// Epochs are bumped by the transaction coordinator, never locally.
+    transactional: bool,
     retry_backoff: Duration,
     transaction_timeout_ms: i32,
 }
 
 impl Sequences {
-    pub fn new(idempotent: bool, retry_backoff: Duration, transaction_timeout: Duration) -> Self {
+    pub fn new(
+        idempotent: bool,
+        transactional: bool,
+        retry_backoff: Duration,
+        transaction_timeout: Duration,
+    ) -> Self {
         Sequences {
-            state: if idempotent {
+            state: if transactional {
+                ProducerIdState::External
+            } else if idempotent {
                 ProducerIdState::Needed { retry_at: None }
             } else {
                 ProducerIdState::Disabled
             },
             partitions: FastMap::default(),
             bump_pending: false,
+            transactional,
             retry_backoff,
             transaction_timeout_ms: i32::try_from(transaction_timeout.as_millis())
                 .unwrap_or(i32::MAX),
@@ -241,10 +254,18 @@ impl Sequences {
 
     // ------------------------------------------------------------ epoch bump
 
+    /// Whether the producer is transactional (its epoch is bumped by the
+    /// coordinator: a failed batch makes the transaction abortable instead).
+    pub fn is_transactional(&self) -> bool {
+        self.transactional
+    }
+
     /// A sequence may be unresolved on the broker: bump the epoch once
-    /// nothing is in flight.
+    /// nothing is in flight. A transactional producer leaves it to its
+    /// coordinator (the failed batch made the transaction abortable; the
+    /// abort bumps the epoch).
     pub fn request_bump(&mut self) {
-        if self.is_idempotent() {
+        if self.is_idempotent() && !self.transactional {
             self.bump_pending = true;
         }
     }

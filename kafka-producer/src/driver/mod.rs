@@ -16,16 +16,28 @@ use kafka_protocol::messages::ResponseKind;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::config::{ProducerConfig, ProducerConfigBuilder};
-use crate::core::{FlushId, PendingRecord, ProducerCore, Transmit, TransportFailure};
+use crate::core::{
+    DrainGate, FlushId, PendingRecord, ProducerCore, ProducerIdAndEpoch, Transmit, TransportFailure,
+};
 use crate::delivery::{channel_from, DeliveryFuture, DeliveryPool};
 use crate::error::ProducerError;
 use crate::partitioner::Partitioner;
 use crate::record::ProducerRecord;
 
+mod transactional;
+
+pub use transactional::TransactionHandle;
+
 enum Command {
     Append(PendingRecord),
     Flush(oneshot::Sender<()>),
     Close(Duration, oneshot::Sender<()>),
+    /// A transactional producer's owner: a producer id and epoch from the coordinator.
+    AdoptProducerId(ProducerIdAndEpoch),
+    /// A transactional producer's owner: its transaction is being aborted.
+    AbortUnsent(ProducerError),
+    /// Poll the core again (the gate's answer changed).
+    Wake,
 }
 
 // A response is moved once through the channel; boxing it would cost an
@@ -95,6 +107,10 @@ impl Producer {
     }
 
     /// A producer with `config` (must be called inside a tokio runtime).
+    ///
+    /// # Errors
+    /// [`ProducerError::Config`] when `transactional.id` is set: a
+    /// transactional producer is built by `kafka_txn::TransactionalProducer`.
     pub fn new(config: ProducerConfig) -> Result<Producer, ProducerError> {
         Self::with_partitioner(config, None)
     }
@@ -104,12 +120,32 @@ impl Producer {
         config: ProducerConfig,
         partitioner: Option<Arc<dyn Partitioner>>,
     ) -> Result<Producer, ProducerError> {
+        if config.transactional_id.is_some() {
+            return Err(crate::config::ConfigError::new(
+                [crate::config::keys::TRANSACTIONAL_ID],
+                "transactional.id is set: transactions are driven by \
+                 kafka_txn::TransactionalProducer (a plain Producer cannot begin or commit them)",
+            )
+            .into());
+        }
+        Self::start(config, partitioner, None)
+    }
+
+    /// Starts the I/O task around a core for `config`.
+    fn start(
+        config: ProducerConfig,
+        partitioner: Option<Arc<dyn Partitioner>>,
+        gate: Option<Arc<dyn DrainGate>>,
+    ) -> Result<Producer, ProducerError> {
         let config = Arc::new(config);
         let seed = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1);
-        let core = ProducerCore::new(config.clone(), partitioner, seed)?;
+        let mut core = ProducerCore::new(config.clone(), partitioner, seed)?;
+        if let Some(gate) = gate {
+            core.set_drain_gate(gate);
+        }
         let memory = Arc::new(Semaphore::new(config.buffer_memory));
         let (commands, rx) = mpsc::unbounded_channel();
         let handle = tokio::runtime::Handle::try_current().map_err(|_| ProducerError::NoRuntime)?;
@@ -371,6 +407,9 @@ fn handle_command(
                 None => *closing = Some((deadline, vec![tx])),
             }
         }
+        Command::AdoptProducerId(p) => core.adopt_producer_id(p),
+        Command::AbortUnsent(e) => core.abort_unsent(e),
+        Command::Wake => {}
     }
 }
 
@@ -483,10 +522,7 @@ fn spawn_node(
 /// every API. A request timeout closes the connection (as the Java client
 /// does): the next request reconnects.
 fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> {
-    let version = conn
-        .versions()
-        .negotiate_at_most(t.request.api_key(), t.max_version)?;
-    let answer = conn.request_kind(&t.request, version)?;
+    let answer = conn.request_kind_negotiated(&t.request, t.max_version)?;
     let conn = conn.clone();
     let request_id = t.request_id;
     Ok(Box::pin(async move {

@@ -19,6 +19,7 @@
 mod builtin;
 mod codec;
 mod control;
+mod isolation;
 mod reader;
 mod writer;
 
@@ -26,6 +27,7 @@ mod writer;
 pub use builtin::DefaultCodecs;
 pub use codec::{CodecRegistry, NoCompression};
 pub use control::{ControlRecord, ControlRecordType};
+pub use isolation::ReadCommitted;
 pub use kafka_compression::{Codec, CompressionType};
 pub use reader::{Header, HeaderIter, Headers, Record, RecordBatch, RecordBatches, Records};
 pub use writer::{record_size, set_producer_state, BatchParams, RecordBatchWriter};

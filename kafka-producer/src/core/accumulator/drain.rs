@@ -8,7 +8,7 @@ use std::time::Instant;
 use bytes::Bytes;
 use kafka_compression::Codec;
 
-use super::{Accumulator, DrainGate};
+use super::Accumulator;
 use crate::core::batch::{BatchId, BatchState};
 use crate::core::flush::Flushes;
 use crate::core::metadata::{Metadata, Node};
@@ -37,7 +37,6 @@ pub(crate) struct DrainContext<'a> {
     pub nodes: &'a Nodes,
     pub sequences: &'a mut Sequences,
     pub flushes: &'a mut Flushes,
-    pub gate: Option<&'a dyn DrainGate>,
     pub codec: Option<&'a dyn Codec>,
     /// Every batch is ready (flush, close, memory short).
     pub urgent: bool,
@@ -182,7 +181,7 @@ impl Accumulator {
                 }
                 continue;
             }
-            if ctx.gate.is_some_and(|g| !g.may_drain(tp)) {
+            if self.gate.as_ref().is_some_and(|g| !g.may_drain(tp)) {
                 continue;
             }
             if !chosen.is_empty() && request_size + b.size > self.config.max_request_size {
@@ -219,7 +218,7 @@ impl Accumulator {
             };
             let b = &mut q.batches[pos];
             let stamp = ctx.sequences.stamp_for(&tp, b);
-            match b.wire_bytes(stamp, ctx.codec) {
+            match b.wire_bytes(stamp, ctx.sequences.is_transactional(), ctx.codec) {
                 Ok(bytes) => {
                     b.state = BatchState::InFlight;
                     b.attempts += 1;

@@ -25,12 +25,31 @@ use crate::partitioner::murmur2::partition_for_key;
 use crate::partitioner::sticky::StickyPartitioner;
 use crate::partitioner::{Partitioner, RoundRobinPartitioner};
 
-/// Asked before a batch of a partition may leave. A transactional producer
-/// answers it (in transactions v1 a partition must be added to the
-/// transaction first); without one every partition may drain.
+/// Asked before a batch of a partition may leave, and told what happens to
+/// batches: the seam a transactional producer (`kafka-txn`) drives the core
+/// through. In transactions v1 a partition must be added to the
+/// transaction before its first batch leaves; a failed batch makes the
+/// transaction abortable. Without a gate every partition may drain.
 pub trait DrainGate: Send + Sync {
     /// Whether a batch of `tp` may be sent now.
     fn may_drain(&self, tp: &TopicPartition) -> bool;
+
+    /// A new batch was started for `tp` (Java adds the partition to the
+    /// transaction at this point, while the batch lingers).
+    fn batch_opened(&self, _tp: &TopicPartition) {}
+
+    /// A batch of `tp` failed for good with `error` (not for aborts the
+    /// owner asked for).
+    fn batch_failed(&self, _tp: &TopicPartition, _error: &ProducerError) {}
+
+    /// The producer stopped for good with `error`: every pending record fails.
+    fn producer_stopped(&self, _error: &ProducerError) {}
+
+    /// The highest Produce version batches may go with (a transaction
+    /// without transactions v2 must not use v12 or later).
+    fn produce_version_cap(&self) -> Option<i16> {
+        None
+    }
 }
 
 /// The batches of one partition, oldest first.
@@ -67,6 +86,7 @@ pub(crate) struct Accumulator {
     sticky: StickyPartitioner,
     round_robin: RoundRobinPartitioner,
     custom: Option<Arc<dyn Partitioner>>,
+    gate: Option<Arc<dyn DrainGate>>,
     /// Partitions the partitioners may pick when some are left out for a
     /// lagging leader (`partitioner.availability.timeout.ms`), per topic.
     unlagged: FastMap<Arc<str>, Vec<i32>>,
@@ -92,6 +112,7 @@ impl Accumulator {
             ),
             round_robin: RoundRobinPartitioner::default(),
             custom,
+            gate: None,
             queues: FastMap::default(),
             waiting: FastMap::default(),
             unlagged: FastMap::default(),
@@ -101,6 +122,28 @@ impl Accumulator {
             load_scratch: Vec::new(),
             config,
         }
+    }
+
+    pub fn set_gate(&mut self, gate: Arc<dyn DrainGate>) {
+        self.gate = Some(gate);
+    }
+
+    pub fn gate(&self) -> Option<&dyn DrainGate> {
+        self.gate.as_deref()
+    }
+
+    /// Fails batch `b` of `tp` for good; the gate hears of it.
+    pub fn fail_batch(
+        &self,
+        tp: &TopicPartition,
+        b: ProducerBatch,
+        e: ProducerError,
+        flushes: &mut Flushes,
+    ) {
+        if let Some(g) = &self.gate {
+            g.batch_failed(tp, &e);
+        }
+        flushes.fail_batch(b, e);
     }
 
     pub fn queues_mut(&mut self) -> impl Iterator<Item = (&TopicPartition, &mut PartitionQueue)> {
@@ -273,6 +316,9 @@ impl Accumulator {
             queue
                 .batches
                 .push_back(ProducerBatch::new(id, batch_size.max(rec.permits), now));
+            if let Some(g) = &self.gate {
+                g.batch_opened(tp);
+            }
         }
         let Some(batch) = queue.batches.back_mut() else {
             return (0, false);
@@ -367,6 +413,7 @@ impl Accumulator {
     /// Fails queued batches (not in flight) older than `delivery.timeout.ms`.
     pub fn expire(&mut self, now: Instant, sequences: &mut Sequences, flushes: &mut Flushes) {
         let delivery_timeout = self.config.delivery_timeout;
+        let gate = self.gate.as_deref();
         for (tp, q) in self.queues.iter_mut() {
             // Only batches not in flight expire here; in-flight ones wait for
             // their response (or request timeout) first.
@@ -387,13 +434,39 @@ impl Accumulator {
                     attempts: b.attempts,
                     last_error: b.last_error.clone(),
                 };
+                if let Some(g) = gate {
+                    g.batch_failed(tp, &e);
+                }
                 flushes.fail_batch(b, e);
             }
         }
     }
 
-    /// Fails every record not sent yet: the waiting ones and every batch in
-    /// a queue (close timeout, fatal error, or a transaction's abort).
+    /// Fails the records never sent: the waiting ones and the batches not
+    /// drained yet (a transaction's abort, as Java's
+    /// `abortUndrainedBatches`); batches in flight or waiting to be retried
+    /// go on until their outcome is known.
+    pub fn abort_unsent(&mut self, error: &ProducerError, flushes: &mut Flushes) {
+        for (_, q) in self.waiting.drain() {
+            for w in q {
+                flushes.fail_record(w.record, w.id, error.clone());
+            }
+        }
+        for q in self.queues.values_mut() {
+            let mut kept = std::collections::VecDeque::with_capacity(q.batches.len());
+            for b in q.batches.drain(..) {
+                if b.attempts == 0 && !b.in_flight() {
+                    flushes.fail_batch(b, error.clone());
+                } else {
+                    kept.push_back(b);
+                }
+            }
+            q.batches = kept;
+        }
+    }
+
+    /// Fails every record not complete: the waiting ones and every batch in
+    /// a queue (close timeout, fatal error).
     pub fn abort_all(&mut self, error: &ProducerError, flushes: &mut Flushes) {
         for (_, q) in self.waiting.drain() {
             for w in q {

@@ -1,0 +1,529 @@
+//! The async transactional coordinator client: a tokio task that drives a
+//! [`TransactionManager`] over `kafka-codec` connections (one per
+//! coordinator, discovered with FindCoordinator), usable alone by a client
+//! built on the codec layer, and the engine of
+//! [`TransactionalProducer`](crate::TransactionalProducer).
+//!
+//! ```no_run
+//! use kafka_txn::{TransactionClient, TransactionConfig};
+//! use kafka_producer::core::TopicPartition;
+//!
+//! # async fn demo() -> Result<(), kafka_txn::TransactionError> {
+//! let config = TransactionConfig {
+//!     transactional_id: "copier-1".into(),
+//!     transaction_timeout: std::time::Duration::from_secs(60),
+//!     retry_backoff: std::time::Duration::from_millis(100),
+//!     bootstrap_servers: vec!["127.0.0.1:9092".into()],
+//!     two_phase_commit: false,
+//! };
+//! let txn = TransactionClient::start(config, std::time::Duration::from_secs(60))?;
+//! let producer = txn.init_transactions().await?; // id and epoch for the batches
+//! txn.begin_transaction()?;
+//! // v1: add partitions before producing to them (v2: the first Produce adds them).
+//! txn.add_partitions(vec![TopicPartition { topic: "out".into(), partition: 0 }]).await?;
+//! // ... Produce batches stamped with `producer` and the transactional flag ...
+//! txn.commit_transaction().await?;
+//! # let _ = producer; Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use kafka_codec::{CodecError, Connection, ConnectionConfig};
+use kafka_producer::core::{ProducerIdAndEpoch, TopicPartition, Transmit, TransportFailure};
+use kafka_producer::{ProducerError, TransactionHandle};
+use kafka_protocol::messages::ResponseKind;
+use tokio::sync::{oneshot, Notify};
+
+use crate::error::TransactionError;
+use crate::gate::TransactionGate;
+use crate::manager::{OperationId, TransactionConfig, TransactionEvent, TransactionManager};
+use crate::offsets::{ConsumerGroupMetadata, OffsetAndMetadata, PreparedTxnState};
+use crate::state::TransactionState;
+
+type Reply = oneshot::Sender<Result<(), TransactionError>>;
+
+/// The manager and who waits for it, shared by the callers and the task.
+struct Core {
+    mgr: TransactionManager,
+    waiters: Vec<(OperationId, Reply)>,
+    /// Standalone `add_partitions` calls waiting for their partitions.
+    partition_waiters: Vec<(Vec<TopicPartition>, Reply)>,
+    /// A producer is linked: its batches must be done before EndTxn.
+    linked: bool,
+    closed: bool,
+}
+
+pub(crate) struct Shared {
+    core: Mutex<Core>,
+    /// Wakes the task: a call changed the manager.
+    wake: Notify,
+    /// The state, for checks that must not take the lock (every send).
+    state: AtomicU8,
+    max_block: Duration,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        // Calls and the task only make whole state-machine steps under the lock.
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The producer a [`TransactionalProducer`](crate::TransactionalProducer) drives.
+pub(crate) struct ProducerLink {
+    pub handle: TransactionHandle,
+    pub gate: Arc<TransactionGate>,
+}
+
+/// The transactional coordinator client. Cheap to clone; clones share one task.
+#[derive(Clone)]
+pub struct TransactionClient {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for TransactionClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransactionClient")
+            .field("state", &self.state())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TransactionClient {
+    /// Starts the client's task (inside a tokio runtime). Calls that wait
+    /// for the coordinator wait at most `max_block`.
+    ///
+    /// # Errors
+    /// Outside a tokio runtime.
+    pub fn start(config: TransactionConfig, max_block: Duration) -> Result<Self, TransactionError> {
+        Self::start_linked(config, max_block, None, ConnectionConfig::default())
+    }
+
+    pub(crate) fn start_linked(
+        config: TransactionConfig,
+        max_block: Duration,
+        link: Option<ProducerLink>,
+        connection: ConnectionConfig,
+    ) -> Result<Self, TransactionError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| TransactionError::fatal(ProducerError::NoRuntime))?;
+        let shared = Arc::new(Shared {
+            core: Mutex::new(Core {
+                mgr: TransactionManager::new(config),
+                waiters: Vec::new(),
+                partition_waiters: Vec::new(),
+                linked: link.is_some(),
+                closed: false,
+            }),
+            wake: Notify::new(),
+            state: AtomicU8::new(state_index(TransactionState::Uninitialized)),
+            max_block,
+        });
+        runtime.spawn(run(shared.clone(), link, connection));
+        Ok(TransactionClient { shared })
+    }
+
+    /// The state.
+    pub fn state(&self) -> TransactionState {
+        TransactionState::ALL[usize::from(self.shared.state.load(Ordering::Acquire))]
+    }
+
+    /// The producer id and epoch batches must carry now.
+    pub fn producer_id_and_epoch(&self) -> Option<ProducerIdAndEpoch> {
+        self.shared.lock().mgr.producer_id_and_epoch()
+    }
+
+    /// The highest Produce version the transaction may use (Some(11)
+    /// without transactions v2).
+    pub fn produce_version_cap(&self) -> Option<i16> {
+        self.shared.lock().mgr.produce_version_cap()
+    }
+
+    /// Whether the current transaction runs on transactions v2 (KIP-890).
+    pub fn is_v2(&self) -> bool {
+        self.shared.lock().mgr.is_v2()
+    }
+
+    /// The error behind an abortable or fatal state.
+    pub(crate) fn last_error(&self) -> Option<TransactionError> {
+        self.shared.lock().mgr.last_error().cloned()
+    }
+
+    /// Runs `start` on the manager, then waits (at most `max_block`) for
+    /// the outcome of the operation it started.
+    async fn operation(
+        &self,
+        name: &'static str,
+        start: impl FnOnce(&mut TransactionManager) -> Result<Option<OperationId>, TransactionError>,
+    ) -> Result<(), TransactionError> {
+        let rx = {
+            let mut core = self.shared.lock();
+            if core.closed {
+                return Err(TransactionError::Closed);
+            }
+            let Some(op) = start(&mut core.mgr)? else {
+                return Ok(());
+            };
+            let (tx, rx) = oneshot::channel();
+            core.waiters.push((op, tx));
+            rx
+        };
+        self.shared.wake.notify_one();
+        let started = Instant::now();
+        match tokio::time::timeout(self.shared.max_block, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(TransactionError::Closed),
+            Err(_) => Err(TransactionError::Timeout {
+                operation: name,
+                waited: started.elapsed(),
+            }),
+        }
+    }
+
+    fn local(
+        &self,
+        f: impl FnOnce(&mut TransactionManager) -> Result<(), TransactionError>,
+    ) -> Result<(), TransactionError> {
+        let r = {
+            let mut core = self.shared.lock();
+            if core.closed {
+                return Err(TransactionError::Closed);
+            }
+            f(&mut core.mgr)
+        };
+        self.shared.wake.notify_one();
+        r
+    }
+
+    /// Finds the transaction coordinator and gets a producer id and epoch
+    /// (InitProducerId), fencing older producers with the same
+    /// transactional id and completing what they left open.
+    pub async fn init_transactions(&self) -> Result<ProducerIdAndEpoch, TransactionError> {
+        self.operation("init_transactions", |m| {
+            m.init_transactions(false).map(Some)
+        })
+        .await?;
+        self.producer_id_and_epoch()
+            .ok_or(TransactionError::InvalidState {
+                operation: "init_transactions",
+                state: self.state(),
+            })
+    }
+
+    /// Opens a transaction (nothing is sent).
+    pub fn begin_transaction(&self) -> Result<(), TransactionError> {
+        self.local(|m| m.begin_transaction())
+    }
+
+    /// Adds partitions to the transaction before anything is produced to
+    /// them: AddPartitionsToTxn without transactions v2, nothing with it.
+    pub async fn add_partitions(&self, tps: Vec<TopicPartition>) -> Result<(), TransactionError> {
+        let rx = {
+            let mut core = self.shared.lock();
+            core.mgr.add_partitions(tps.iter().cloned())?;
+            if tps.iter().all(|tp| core.mgr.is_partition_added(tp)) {
+                return Ok(());
+            }
+            let (tx, rx) = oneshot::channel();
+            core.partition_waiters.push((tps, tx));
+            rx
+        };
+        self.shared.wake.notify_one();
+        let started = Instant::now();
+        match tokio::time::timeout(self.shared.max_block, rx).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => Err(TransactionError::Closed),
+            Err(_) => Err(TransactionError::Timeout {
+                operation: "add_partitions",
+                waited: started.elapsed(),
+            }),
+        }
+    }
+
+    /// Commits consumer offsets with the transaction (KIP-447).
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+        group: &ConsumerGroupMetadata,
+    ) -> Result<(), TransactionError> {
+        let group = group.clone();
+        self.operation("send_offsets_to_transaction", |m| {
+            m.send_offsets(offsets, group)
+        })
+        .await
+    }
+
+    /// EndTxn(commit). A standalone caller must have finished producing.
+    pub async fn commit_transaction(&self) -> Result<(), TransactionError> {
+        self.end(true).await
+    }
+
+    /// EndTxn(abort). A standalone caller must have finished producing.
+    pub async fn abort_transaction(&self) -> Result<(), TransactionError> {
+        self.end(false).await
+    }
+
+    pub(crate) async fn end(&self, commit: bool) -> Result<(), TransactionError> {
+        let linked = self.shared.lock().linked;
+        if commit {
+            self.operation("commit_transaction", |m| m.begin_commit(linked).map(Some))
+                .await
+        } else {
+            self.operation("abort_transaction", |m| m.begin_abort(linked).map(Some))
+                .await
+        }
+    }
+
+    /// Two-phase commit (KIP-939): keeps the flushed transaction open.
+    pub fn prepare_transaction(&self) -> Result<PreparedTxnState, TransactionError> {
+        let r = self.shared.lock().mgr.prepare_transaction();
+        self.shared.wake.notify_one();
+        r
+    }
+
+    /// Commits the prepared transaction if `prepared` is it, else aborts.
+    pub async fn complete_transaction(
+        &self,
+        prepared: PreparedTxnState,
+    ) -> Result<(), TransactionError> {
+        self.operation("complete_transaction", |m| {
+            m.complete_transaction(prepared).map(Some)
+        })
+        .await
+    }
+
+    /// Stops the task; pending calls fail with [`TransactionError::Closed`].
+    pub fn close(&self) {
+        self.shared.lock().closed = true;
+        self.shared.wake.notify_one();
+    }
+}
+
+fn state_index(s: TransactionState) -> u8 {
+    TransactionState::ALL
+        .iter()
+        .position(|x| *x == s)
+        .unwrap_or(0) as u8
+}
+
+type Answer = Pin<Box<dyn Future<Output = Dispatched> + Send>>;
+
+/// A request's answer, and the connection it opened, if any.
+struct Dispatched {
+    request_id: u64,
+    result: Result<Option<ResponseKind>, TransportFailure>,
+    opened: Option<(String, Connection)>,
+}
+
+/// The task: sends what the manager asks, feeds back answers, the
+/// producer's news and time, and wakes the callers.
+async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: ConnectionConfig) {
+    let mut connections: HashMap<String, Connection> = HashMap::new();
+    let mut answer: Option<Answer> = None;
+    let mut flush: Option<Pin<Box<dyn Future<Output = Result<(), ProducerError>> + Send>>> = None;
+    loop {
+        let now = Instant::now();
+        let wake_at = {
+            let mut core = shared.lock();
+            if core.closed {
+                for (_, w) in core.waiters.drain(..) {
+                    let _ = w.send(Err(TransactionError::Closed));
+                }
+                for (_, w) in core.partition_waiters.drain(..) {
+                    let _ = w.send(Err(TransactionError::Closed));
+                }
+                return;
+            }
+            if let Some(link) = &link {
+                let news = link.gate.take_news();
+                if !news.opened.is_empty() {
+                    let _ = core.mgr.add_partitions(news.opened);
+                }
+                for e in &news.failures {
+                    core.mgr.produce_failed(e);
+                }
+            }
+            if answer.is_none() {
+                if let Some(t) = core.mgr.poll_transmit(now) {
+                    answer = Some(dispatch(t, &connections, connection.clone()));
+                }
+            }
+            while let Some(ev) = core.mgr.poll_event() {
+                if let Some(link) = &link {
+                    apply(link, ev);
+                }
+            }
+            if let Some(link) = &link {
+                if core.mgr.state() == TransactionState::FatalError {
+                    link.gate.set_open(false);
+                }
+            }
+            if link.is_some() && flush.is_none() && core.mgr.waits_for_batches() {
+                let handle = link.as_ref().map(|l| l.handle.clone());
+                flush = handle.map(|h| {
+                    Box::pin(async move { h.flush().await })
+                        as Pin<Box<dyn Future<Output = Result<(), ProducerError>> + Send>>
+                });
+            }
+            complete_waiters(&mut core);
+            shared
+                .state
+                .store(state_index(core.mgr.state()), Ordering::Release);
+            core.mgr.poll_timeout()
+        };
+        let sleep = async {
+            match wake_at {
+                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                None => std::future::pending().await,
+            }
+        };
+        let news = async {
+            match &link {
+                Some(l) => l.gate.news().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            d = async { answer.as_mut().expect("guarded").await }, if answer.is_some() => {
+                answer = None;
+                if let Some((addr, conn)) = d.opened {
+                    shared.lock().mgr.handle_connected(conn.versions());
+                    connections.insert(addr, conn);
+                }
+                shared.lock().mgr.handle_response(d.request_id, d.result, Instant::now());
+            }
+            r = async { flush.as_mut().expect("guarded").await }, if flush.is_some() => {
+                flush = None;
+                if let Err(e) = r {
+                    shared.lock().mgr.produce_failed(&e);
+                }
+                shared.lock().mgr.batches_done();
+            }
+            _ = shared.wake.notified() => {}
+            _ = news => {}
+            _ = sleep => shared.lock().mgr.handle_timeout(Instant::now()),
+        }
+    }
+}
+
+/// Hands the producer what the manager decided.
+fn apply(link: &ProducerLink, ev: TransactionEvent) {
+    match ev {
+        TransactionEvent::ProducerId(p) => {
+            let _ = link.handle.adopt_producer_id(p);
+        }
+        TransactionEvent::PartitionsAdded(tps) => {
+            link.gate.add(tps);
+            let _ = link.handle.wake();
+        }
+        TransactionEvent::AbortUnsent(_) => {
+            let _ = link.handle.abort_unsent(ProducerError::TransactionAborted);
+        }
+        TransactionEvent::Ended { .. } => link.gate.clear(),
+        TransactionEvent::ProduceVersionCap(cap) => {
+            link.gate.set_mode(cap.is_none(), cap);
+            link.gate.set_open(true);
+            let _ = link.handle.wake();
+        }
+    }
+}
+
+/// Answers the callers whose operations are done.
+fn complete_waiters(core: &mut Core) {
+    let mut i = 0;
+    while i < core.waiters.len() {
+        let op = core.waiters[i].0;
+        match core.mgr.take_result(op) {
+            Some(r) => {
+                let (_, w) = core.waiters.swap_remove(i);
+                let _ = w.send(r);
+            }
+            None if core.mgr.is_pending(op) => i += 1,
+            None => {
+                // Taken by an earlier waiter of the same call.
+                let (_, w) = core.waiters.swap_remove(i);
+                let _ = w.send(Ok(()));
+            }
+        }
+    }
+    let state = core.mgr.state();
+    let error = core.mgr.last_error().cloned();
+    let mut i = 0;
+    while i < core.partition_waiters.len() {
+        let done = core.partition_waiters[i]
+            .0
+            .iter()
+            .all(|tp| core.mgr.is_partition_added(tp));
+        let failed = matches!(
+            state,
+            TransactionState::AbortableError | TransactionState::FatalError
+        );
+        if done || failed {
+            let (_, w) = core.partition_waiters.swap_remove(i);
+            let _ = w.send(match (done, &error) {
+                (true, _) => Ok(()),
+                (false, Some(e)) => Err(e.clone()),
+                (false, None) => Err(TransactionError::InvalidState {
+                    operation: "add_partitions",
+                    state,
+                }),
+            });
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Sends `t` on the connection to its node (connecting first when needed).
+fn dispatch(
+    t: Transmit,
+    connections: &HashMap<String, Connection>,
+    config: ConnectionConfig,
+) -> Answer {
+    let cached = connections
+        .get(&t.node.addr)
+        .filter(|c| !c.is_closed())
+        .cloned();
+    Box::pin(async move {
+        let request_id = t.request_id;
+        let (conn, opened) = match cached {
+            Some(c) => (c, None),
+            None => match Connection::connect(&t.node.addr, config).await {
+                Ok(c) => (c.clone(), Some((t.node.addr.clone(), c))),
+                Err(e) => {
+                    return Dispatched {
+                        request_id,
+                        result: Err(failure(e, true)),
+                        opened: None,
+                    }
+                }
+            },
+        };
+        let result = match conn.request_kind_negotiated(&t.request, t.max_version) {
+            Ok(answer) => answer.await.map_err(|e| {
+                if matches!(e, CodecError::RequestTimeout { .. }) {
+                    conn.close(&e.to_string());
+                }
+                failure(e, false)
+            }),
+            Err(e) => Err(failure(e, false)),
+        };
+        Dispatched {
+            request_id,
+            result,
+            opened,
+        }
+    })
+}
+
+fn failure(e: CodecError, connect_failed: bool) -> TransportFailure {
+    TransportFailure {
+        message: e.to_string(),
+        connect_failed,
+    }
+}

@@ -1,0 +1,913 @@
+//! The transaction manager: a pure state machine (no sockets, no clock)
+//! that decides which coordinator request comes next, in the manner of
+//! the producer core.
+//!
+//! # Call order
+//!
+//! 1. Calls: [`init_transactions`](TransactionManager::init_transactions),
+//!    [`begin_transaction`](TransactionManager::begin_transaction),
+//!    [`add_partitions`](TransactionManager::add_partitions),
+//!    [`send_offsets`](TransactionManager::send_offsets),
+//!    [`begin_commit`](TransactionManager::begin_commit),
+//!    [`begin_abort`](TransactionManager::begin_abort),
+//!    [`prepare_transaction`](TransactionManager::prepare_transaction);
+//!    producer news: [`batches_done`](TransactionManager::batches_done),
+//!    [`produce_failed`](TransactionManager::produce_failed); network news:
+//!    [`handle_response`](TransactionManager::handle_response),
+//!    [`handle_connected`](TransactionManager::handle_connected),
+//!    [`handle_timeout`](TransactionManager::handle_timeout).
+//! 2. After any of them: [`poll_transmit`](TransactionManager::poll_transmit)
+//!    until `None` (at most one request is in flight, as in Java), then
+//!    [`poll_event`](TransactionManager::poll_event) until `None` (what the
+//!    producer must do), then the results of pending operations
+//!    ([`take_result`](TransactionManager::take_result)).
+//! 3. Sleep until [`poll_timeout`](TransactionManager::poll_timeout).
+//!
+//! Every transmit gets exactly one `handle_response`.
+
+mod handlers;
+mod requests;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use kafka_codec::BrokerVersions;
+use kafka_producer::core::{Node, ProducerIdAndEpoch, TopicPartition, Transmit, TransportFailure};
+use kafka_producer::{ErrorClass, ProducerConfig, ProducerError};
+use kafka_protocol::messages::{ApiKey, ResponseKind};
+use kafka_protocol::primitives::StrBytes;
+
+use crate::error::TransactionError;
+use crate::offsets::{ConsumerGroupMetadata, OffsetAndMetadata, PreparedTxnState};
+use crate::state::TransactionState;
+
+/// The settings a transaction manager runs with.
+#[derive(Debug, Clone)]
+pub struct TransactionConfig {
+    /// `transactional.id`.
+    pub transactional_id: String,
+    /// `transaction.timeout.ms`, sent in InitProducerId.
+    pub transaction_timeout: Duration,
+    /// `retry.backoff.ms`: the wait before a coordinator request is retried.
+    pub retry_backoff: Duration,
+    /// `bootstrap.servers`: where to look for coordinators.
+    pub bootstrap_servers: Vec<String>,
+    /// `transaction.two.phase.commit.enable` (KIP-939).
+    pub two_phase_commit: bool,
+}
+
+impl TransactionConfig {
+    /// The transaction settings of a producer configuration.
+    ///
+    /// # Errors
+    /// When `transactional.id` is not set.
+    pub fn from_producer(config: &ProducerConfig) -> Result<Self, TransactionError> {
+        let transactional_id = config.transactional_id.clone().ok_or_else(|| {
+            TransactionError::InvalidArgument(
+                "a transactional producer needs transactional.id".into(),
+            )
+        })?;
+        Ok(TransactionConfig {
+            transactional_id,
+            transaction_timeout: config.transaction_timeout,
+            retry_backoff: config.retry_backoff,
+            bootstrap_servers: config.bootstrap_servers.clone(),
+            two_phase_commit: config.transaction_two_phase_commit_enable,
+        })
+    }
+}
+
+/// What the producer must do, decided by the manager.
+#[derive(Debug, Clone)]
+pub enum TransactionEvent {
+    /// Batches from now on carry this producer id and epoch (sequences restart).
+    ProducerId(ProducerIdAndEpoch),
+    /// These partitions joined the transaction: their batches may leave.
+    PartitionsAdded(Vec<TopicPartition>),
+    /// The transaction cannot commit: fail the records not sent yet.
+    AbortUnsent(TransactionError),
+    /// The transaction ended; no partition is in a transaction now.
+    Ended {
+        /// Whether it committed.
+        committed: bool,
+    },
+    /// Produce requests from now on go at most at this version (`None`: no cap).
+    ProduceVersionCap(Option<i16>),
+}
+
+/// Identifies a call whose outcome comes later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OperationId(u64);
+
+/// The calls that wait for the coordinator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OperationKind {
+    Init,
+    SendOffsets,
+    Commit,
+    Abort,
+}
+
+impl OperationKind {
+    fn name(self) -> &'static str {
+        match self {
+            OperationKind::Init => "init_transactions",
+            OperationKind::SendOffsets => "send_offsets_to_transaction",
+            OperationKind::Commit => "commit_transaction",
+            OperationKind::Abort => "abort_transaction",
+        }
+    }
+}
+
+struct Operation {
+    id: OperationId,
+    kind: OperationKind,
+    result: Option<Result<(), TransactionError>>,
+}
+
+/// Which coordinator a FindCoordinator looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CoordinatorKey {
+    Transaction,
+    Group(String),
+}
+
+/// A request waiting to be sent.
+#[derive(Debug, Clone)]
+pub(crate) enum TxnRequest {
+    FindCoordinator(CoordinatorKey),
+    /// With `bump`, the current producer id and epoch (KIP-360).
+    InitProducerId {
+        bump: bool,
+    },
+    AddPartitions,
+    AddOffsets {
+        group: ConsumerGroupMetadata,
+    },
+    TxnOffsetCommit {
+        group: ConsumerGroupMetadata,
+    },
+    EndTxn {
+        commit: bool,
+    },
+}
+
+impl TxnRequest {
+    /// Java's order: coordinators first, the epoch bump after EndTxn.
+    fn priority(&self) -> u8 {
+        match self {
+            TxnRequest::FindCoordinator(_) => 0,
+            TxnRequest::InitProducerId { bump: false } => 1,
+            TxnRequest::AddPartitions
+            | TxnRequest::AddOffsets { .. }
+            | TxnRequest::TxnOffsetCommit { .. } => 2,
+            TxnRequest::EndTxn { .. } => 3,
+            TxnRequest::InitProducerId { bump: true } => 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Queued {
+    request: TxnRequest,
+    not_before: Option<Instant>,
+}
+
+/// What transactions v2 needs from the cluster (KIP-890 part 2).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Capabilities {
+    /// Finalized `transaction.version >= 2`, Produce >= 12, EndTxn >= 5 and
+    /// TxnOffsetCommit >= 5 negotiated.
+    v2: bool,
+    /// The coordinator bumps epochs on InitProducerId (v3+, KIP-360).
+    epoch_bump: bool,
+}
+
+/// The transactional coordinator client's state machine. See the module
+/// documentation for the call order.
+pub struct TransactionManager {
+    config: TransactionConfig,
+    transactional_id: StrBytes,
+    state: TransactionState,
+    producer: Option<ProducerIdAndEpoch>,
+    /// Transactions v2 for the current (or next) transaction.
+    v2: bool,
+    capabilities: Capabilities,
+    coordinator: Option<Node>,
+    group_coordinators: BTreeMap<String, Node>,
+    /// Partitions in the transaction (v1: added; v2: sent to).
+    partitions: BTreeSet<TopicPartition>,
+    /// v1: partitions to add, and those in the AddPartitionsToTxn in flight.
+    new_partitions: BTreeSet<TopicPartition>,
+    pending_partitions: BTreeSet<TopicPartition>,
+    /// Offsets waiting for TxnOffsetCommit, per group.
+    pending_offsets: BTreeMap<String, BTreeMap<TopicPartition, OffsetAndMetadata>>,
+    /// Something joined the transaction: EndTxn must be sent.
+    transaction_started: bool,
+    queue: Vec<Queued>,
+    in_flight: Option<(u64, TxnRequest)>,
+    next_request_id: u64,
+    next_bootstrap: usize,
+    operation: Option<Operation>,
+    next_operation_id: u64,
+    /// The producer has nothing in flight: EndTxn may go.
+    batches_done: bool,
+    /// The next transaction must start with a fresh epoch (InitProducerId
+    /// with the current id and epoch): an outcome was not known, a
+    /// sequence may be unresolved, or v1 gives way to v2.
+    bump_required: bool,
+    /// An EndTxn attempt ended without an answer.
+    end_outcome_unknown: bool,
+    /// A Produce answered INVALID_PRODUCER_EPOCH: maybe the coordinator
+    /// aborted a transaction that outlived its timeout (and bumped the
+    /// epoch), maybe another producer fenced this one.
+    stale_epoch_seen: bool,
+    last_error: Option<TransactionError>,
+    events: VecDeque<TransactionEvent>,
+    prepared: Option<PreparedTxnState>,
+    produce_cap: Option<Option<i16>>,
+}
+
+impl TransactionManager {
+    /// A manager for `config`, in state [`TransactionState::Uninitialized`].
+    pub fn new(config: TransactionConfig) -> Self {
+        TransactionManager {
+            transactional_id: StrBytes::from_string(config.transactional_id.clone()),
+            config,
+            state: TransactionState::Uninitialized,
+            producer: None,
+            v2: false,
+            capabilities: Capabilities::default(),
+            coordinator: None,
+            group_coordinators: BTreeMap::new(),
+            partitions: BTreeSet::new(),
+            new_partitions: BTreeSet::new(),
+            pending_partitions: BTreeSet::new(),
+            pending_offsets: BTreeMap::new(),
+            transaction_started: false,
+            queue: Vec::new(),
+            in_flight: None,
+            next_request_id: 1,
+            next_bootstrap: 0,
+            operation: None,
+            next_operation_id: 1,
+            batches_done: true,
+            bump_required: false,
+            end_outcome_unknown: false,
+            stale_epoch_seen: false,
+            last_error: None,
+            events: VecDeque::new(),
+            prepared: None,
+            produce_cap: None,
+        }
+    }
+
+    /// The state.
+    pub fn state(&self) -> TransactionState {
+        self.state
+    }
+
+    /// The producer id and epoch, once initialized.
+    pub fn producer_id_and_epoch(&self) -> Option<ProducerIdAndEpoch> {
+        self.producer
+    }
+
+    /// Whether the current transaction runs on transactions v2.
+    pub fn is_v2(&self) -> bool {
+        self.v2
+    }
+
+    /// Whether `tp` is in the transaction (its batches may leave).
+    pub fn is_partition_added(&self, tp: &TopicPartition) -> bool {
+        self.partitions.contains(tp)
+    }
+
+    /// The highest Produce version the producer may use now.
+    pub fn produce_version_cap(&self) -> Option<i16> {
+        if self.v2 {
+            None
+        } else {
+            Some(LAST_PRODUCE_VERSION_BEFORE_V2)
+        }
+    }
+
+    /// The error that put the manager in an error state.
+    pub fn last_error(&self) -> Option<&TransactionError> {
+        self.last_error.as_ref()
+    }
+
+    // ----------------------------------------------------------------- calls
+
+    /// Starts InitProducerId (fencing older producers with this
+    /// transactional id, and completing any transaction they left open).
+    /// `keep_prepared` is KIP-939's recovery of a prepared transaction.
+    pub fn init_transactions(
+        &mut self,
+        keep_prepared: bool,
+    ) -> Result<OperationId, TransactionError> {
+        if let Some(id) = self.pending(OperationKind::Init)? {
+            return Ok(id);
+        }
+        if keep_prepared {
+            return Err(TransactionError::InvalidArgument(
+                "keeping a prepared transaction needs InitProducerId v6 (KIP-939), which this \
+                 client's schema set and Kafka 4.4's stable API versions do not have"
+                    .into(),
+            ));
+        }
+        self.check_state("init_transactions", &[TransactionState::Uninitialized])?;
+        self.transition(TransactionState::Initializing);
+        self.enqueue(TxnRequest::InitProducerId { bump: false }, None);
+        Ok(self.start_operation(OperationKind::Init))
+    }
+
+    /// Opens a transaction (local: nothing is sent).
+    pub fn begin_transaction(&mut self) -> Result<(), TransactionError> {
+        self.check_no_pending("begin_transaction")?;
+        self.check_state("begin_transaction", &[TransactionState::Ready])?;
+        self.transition(TransactionState::InTransaction);
+        Ok(())
+    }
+
+    /// Partitions the producer started batches for. In v1 they are added
+    /// with AddPartitionsToTxn before their batches may leave; in v2 the
+    /// first Produce adds them.
+    pub fn add_partitions(
+        &mut self,
+        tps: impl IntoIterator<Item = TopicPartition>,
+    ) -> Result<(), TransactionError> {
+        // During a commit too: a batch started just before it must join.
+        self.check_state(
+            "send",
+            &[
+                TransactionState::InTransaction,
+                TransactionState::Committing,
+            ],
+        )?;
+        let mut added = Vec::new();
+        for tp in tps {
+            if self.partitions.contains(&tp) || self.pending_partitions.contains(&tp) {
+                continue;
+            }
+            if self.v2 {
+                self.partitions.insert(tp.clone());
+                self.transaction_started = true;
+                added.push(tp);
+            } else {
+                self.new_partitions.insert(tp);
+            }
+        }
+        if !added.is_empty() {
+            self.events
+                .push_back(TransactionEvent::PartitionsAdded(added));
+        }
+        Ok(())
+    }
+
+    /// Commits consumer offsets with the transaction (KIP-447): v1
+    /// AddOffsetsToTxn then TxnOffsetCommit; v2 TxnOffsetCommit alone.
+    pub fn send_offsets(
+        &mut self,
+        offsets: impl IntoIterator<Item = (TopicPartition, OffsetAndMetadata)>,
+        group: ConsumerGroupMetadata,
+    ) -> Result<Option<OperationId>, TransactionError> {
+        if group.group_id.is_empty() {
+            return Err(TransactionError::InvalidArgument(
+                "the group id is empty".into(),
+            ));
+        }
+        if group.generation_id > 0 && group.member_id.is_empty() {
+            return Err(TransactionError::InvalidArgument(
+                "a group generation needs its member id".into(),
+            ));
+        }
+        if let Some(id) = self.pending(OperationKind::SendOffsets)? {
+            return Ok(Some(id));
+        }
+        self.check_state(
+            "send_offsets_to_transaction",
+            &[TransactionState::InTransaction],
+        )?;
+        let offsets: Vec<_> = offsets.into_iter().collect();
+        if offsets.is_empty() {
+            return Ok(None);
+        }
+        self.pending_offsets
+            .entry(group.group_id.clone())
+            .or_default()
+            .extend(offsets);
+        if self.v2 {
+            self.transaction_started = true;
+            self.enqueue(TxnRequest::TxnOffsetCommit { group }, None);
+        } else {
+            self.enqueue(TxnRequest::AddOffsets { group }, None);
+        }
+        Ok(Some(self.start_operation(OperationKind::SendOffsets)))
+    }
+
+    /// Starts the commit. With `wait_for_batches`, EndTxn waits for
+    /// [`batches_done`](Self::batches_done) (the producer flushed).
+    pub fn begin_commit(
+        &mut self,
+        wait_for_batches: bool,
+    ) -> Result<OperationId, TransactionError> {
+        if let Some(id) = self.pending(OperationKind::Commit)? {
+            return Ok(id);
+        }
+        if self.state == TransactionState::AbortableError {
+            return Err(self.error_for_call());
+        }
+        self.check_state(
+            "commit_transaction",
+            &[
+                TransactionState::InTransaction,
+                TransactionState::PreparedTransaction,
+            ],
+        )?;
+        self.transition(TransactionState::Committing);
+        self.begin_end(true, wait_for_batches);
+        Ok(self.start_operation(OperationKind::Commit))
+    }
+
+    /// Starts the abort: the records not sent yet fail, then (after
+    /// [`batches_done`](Self::batches_done) when `wait_for_batches`) EndTxn.
+    pub fn begin_abort(&mut self, wait_for_batches: bool) -> Result<OperationId, TransactionError> {
+        if let Some(id) = self.pending(OperationKind::Abort)? {
+            return Ok(id);
+        }
+        self.check_state(
+            "abort_transaction",
+            &[
+                TransactionState::InTransaction,
+                TransactionState::PreparedTransaction,
+                TransactionState::AbortableError,
+            ],
+        )?;
+        self.transition(TransactionState::Aborting);
+        self.new_partitions.clear();
+        self.events
+            .push_back(TransactionEvent::AbortUnsent(TransactionError::abortable(
+                ProducerError::TransactionAborted,
+            )));
+        self.begin_end(false, wait_for_batches);
+        Ok(self.start_operation(OperationKind::Abort))
+    }
+
+    /// Two-phase commit (KIP-939): the transaction is flushed (the caller
+    /// made sure) and kept open until `complete_transaction`; nothing is
+    /// sent. Returns the state to keep with the application's own.
+    pub fn prepare_transaction(&mut self) -> Result<PreparedTxnState, TransactionError> {
+        if !self.config.two_phase_commit {
+            return Err(TransactionError::InvalidArgument(
+                "prepare_transaction needs transaction.two.phase.commit.enable=true".into(),
+            ));
+        }
+        self.check_no_pending("prepare_transaction")?;
+        self.check_state("prepare_transaction", &[TransactionState::InTransaction])?;
+        self.transition(TransactionState::PreparedTransaction);
+        let prepared = PreparedTxnState(self.producer);
+        self.prepared = Some(prepared);
+        Ok(prepared)
+    }
+
+    /// Completes a prepared transaction: commit when `prepared` is the one
+    /// this producer prepared, else abort (KIP-939).
+    pub fn complete_transaction(
+        &mut self,
+        prepared: PreparedTxnState,
+    ) -> Result<OperationId, TransactionError> {
+        self.check_state(
+            "complete_transaction",
+            &[TransactionState::PreparedTransaction],
+        )?;
+        if self.prepared == Some(prepared) {
+            self.begin_commit(false)
+        } else {
+            self.begin_abort(false)
+        }
+    }
+
+    // ---------------------------------------------------------- producer news
+
+    /// The producer has no batch left in flight: a waiting EndTxn may go.
+    pub fn batches_done(&mut self) {
+        self.batches_done = true;
+    }
+
+    /// Whether an EndTxn waits for [`batches_done`](Self::batches_done).
+    pub fn waits_for_batches(&self) -> bool {
+        !self.batches_done
+            && self
+                .queue
+                .iter()
+                .any(|q| matches!(q.request, TxnRequest::EndTxn { .. }))
+    }
+
+    /// A batch failed for good (or the producer stopped): the transaction
+    /// can no longer commit.
+    pub fn produce_failed(&mut self, error: &ProducerError) {
+        if error.code() == Some(kafka_protocol::ErrorCode::INVALID_PRODUCER_EPOCH) {
+            self.stale_epoch_seen = true;
+        }
+        let class = error.class();
+        match self.state {
+            TransactionState::FatalError | TransactionState::Aborting => {}
+            _ if matches!(class, ErrorClass::Fatal | ErrorClass::InvalidConfiguration)
+                && matches!(error, ProducerError::Fatal(_)) =>
+            {
+                let e = TransactionError::from(error.clone());
+                self.fatal(e);
+            }
+            TransactionState::InTransaction
+            | TransactionState::Committing
+            | TransactionState::PreparedTransaction
+            | TransactionState::AbortableError => {
+                // A failed batch leaves an unresolved sequence (and maybe a
+                // request still in the network): without v2, the next
+                // transaction starts with a fresh epoch.
+                if !self.v2 && self.state != TransactionState::Committing {
+                    self.bump_required = true;
+                }
+                self.abortable(TransactionError::abortable(error.clone()));
+            }
+            _ => {}
+        }
+    }
+
+    // ----------------------------------------------------------- network news
+
+    /// A connection to a broker is up, with its API versions and features:
+    /// whether transactions v2 may be used.
+    pub fn handle_connected(&mut self, versions: &BrokerVersions) {
+        let at_least = |api: ApiKey, v: i16| versions.negotiate(api).is_ok_and(|n| n >= v);
+        let feature = versions
+            .finalized_feature("transaction.version")
+            .is_some_and(|f| f.max_version_level >= 2);
+        self.capabilities = Capabilities {
+            v2: feature
+                && at_least(ApiKey::Produce, 12)
+                && at_least(ApiKey::EndTxn, 5)
+                && at_least(ApiKey::TxnOffsetCommit, 5),
+            epoch_bump: at_least(ApiKey::InitProducerId, 3),
+        };
+    }
+
+    /// Retries wait for their backoff; nothing else depends on time.
+    pub fn handle_timeout(&mut self, _now: Instant) {}
+
+    /// When a queued request may go.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.in_flight.is_some() {
+            return None;
+        }
+        self.queue.iter().filter_map(|q| q.not_before).min()
+    }
+
+    /// What the producer must do next.
+    pub fn poll_event(&mut self) -> Option<TransactionEvent> {
+        let cap = self.produce_version_cap();
+        if self.producer.is_some() && self.produce_cap != Some(cap) {
+            self.produce_cap = Some(cap);
+            return Some(TransactionEvent::ProduceVersionCap(cap));
+        }
+        self.events.pop_front()
+    }
+
+    /// The outcome of `op`, once known (taken once).
+    pub fn take_result(&mut self, op: OperationId) -> Option<Result<(), TransactionError>> {
+        let o = self.operation.as_mut().filter(|o| o.id == op)?;
+        let result = o.result.take()?;
+        self.operation = None;
+        Some(result)
+    }
+
+    /// Whether `op` is still under way.
+    pub fn is_pending(&self, op: OperationId) -> bool {
+        self.operation.as_ref().is_some_and(|o| o.id == op)
+    }
+
+    // ---------------------------------------------------------------- output
+
+    /// The next coordinator request, if one may go now.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        if self.in_flight.is_some() {
+            return None;
+        }
+        if self.state == TransactionState::FatalError {
+            self.queue.clear();
+            return None;
+        }
+        if !self.new_partitions.is_empty()
+            && self.pending_partitions.is_empty()
+            && !self
+                .queue
+                .iter()
+                .any(|q| matches!(q.request, TxnRequest::AddPartitions))
+        {
+            self.enqueue(TxnRequest::AddPartitions, None);
+        }
+        loop {
+            let pos = self.next_queued(now)?;
+            let request = self.queue[pos].request.clone();
+            if let TxnRequest::EndTxn { commit } = request {
+                if !self.transaction_started {
+                    // Nothing joined the transaction: the coordinator has
+                    // nothing to end (v1 would answer INVALID_TXN_STATE).
+                    self.queue.remove(pos);
+                    self.end_transaction(commit);
+                    continue;
+                }
+            }
+            let node =
+                match self.target(&request) {
+                    Target::Node(node) => node,
+                    Target::Discover(key) => {
+                        if !self.queue.iter().any(
+                            |q| matches!(&q.request, TxnRequest::FindCoordinator(k) if *k == key),
+                        ) {
+                            self.enqueue(TxnRequest::FindCoordinator(key), None);
+                        }
+                        continue;
+                    }
+                };
+            self.queue.remove(pos);
+            let Some((body, max_version)) = self.build(&request) else {
+                continue;
+            };
+            let request_id = self.next_request_id;
+            self.next_request_id += 1;
+            self.in_flight = Some((request_id, request));
+            return Some(Transmit {
+                request_id,
+                node,
+                request: body,
+                max_version,
+            });
+        }
+    }
+
+    /// The answer to the request in flight.
+    pub fn handle_response(
+        &mut self,
+        request_id: u64,
+        result: Result<Option<ResponseKind>, TransportFailure>,
+        now: Instant,
+    ) {
+        let Some((id, request)) = self.in_flight.take() else {
+            return;
+        };
+        if id != request_id {
+            self.in_flight = Some((id, request));
+            return;
+        }
+        match result {
+            Ok(Some(resp)) => self.on_response(request, resp, now),
+            Ok(None) => self.on_transport_failure(request, "no response", now),
+            Err(f) => self.on_transport_failure(request, &f.message, now),
+        }
+    }
+
+    // --------------------------------------------------------------- helpers
+
+    fn next_queued(&self, now: Instant) -> Option<usize> {
+        let pos = self
+            .queue
+            .iter()
+            .enumerate()
+            .min_by_key(|(i, q)| (q.request.priority(), *i))
+            .map(|(i, _)| i)?;
+        let q = &self.queue[pos];
+        if q.not_before.is_some_and(|t| now < t) {
+            return None;
+        }
+        // EndTxn waits until nothing of the transaction is in flight.
+        if matches!(q.request, TxnRequest::EndTxn { .. }) && !self.batches_done {
+            return None;
+        }
+        Some(pos)
+    }
+
+    fn enqueue(&mut self, request: TxnRequest, not_before: Option<Instant>) {
+        self.queue.push(Queued {
+            request,
+            not_before,
+        });
+    }
+
+    fn retry(&mut self, request: TxnRequest, now: Instant, backoff: Duration) {
+        self.enqueue(request, Some(now + backoff));
+    }
+
+    fn start_operation(&mut self, kind: OperationKind) -> OperationId {
+        let id = OperationId(self.next_operation_id);
+        self.next_operation_id += 1;
+        self.operation = Some(Operation {
+            id,
+            kind,
+            result: None,
+        });
+        id
+    }
+
+    /// The pending operation of `kind` (a call made again after a timeout
+    /// waits for the same outcome), or an error if another one is pending.
+    fn pending(&self, kind: OperationKind) -> Result<Option<OperationId>, TransactionError> {
+        match &self.operation {
+            Some(o) if o.kind == kind && o.result.is_none() => Ok(Some(o.id)),
+            Some(o) if o.result.is_none() => Err(TransactionError::PendingOperation {
+                operation: kind.name(),
+                pending: o.kind.name(),
+            }),
+            _ => Ok(None),
+        }
+    }
+
+    fn check_no_pending(&self, operation: &'static str) -> Result<(), TransactionError> {
+        match &self.operation {
+            Some(o) if o.result.is_none() => Err(TransactionError::PendingOperation {
+                operation,
+                pending: o.kind.name(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_state(
+        &self,
+        operation: &'static str,
+        allowed: &[TransactionState],
+    ) -> Result<(), TransactionError> {
+        if allowed.contains(&self.state) {
+            return Ok(());
+        }
+        if matches!(
+            self.state,
+            TransactionState::AbortableError | TransactionState::FatalError
+        ) {
+            return Err(self.error_for_call());
+        }
+        Err(TransactionError::InvalidState {
+            operation,
+            state: self.state,
+        })
+    }
+
+    /// The error a call gets in an error state: the one that caused it.
+    fn error_for_call(&self) -> TransactionError {
+        self.last_error
+            .clone()
+            .unwrap_or(TransactionError::InvalidState {
+                operation: "this call",
+                state: self.state,
+            })
+    }
+
+    fn complete_operation(&mut self, kind: OperationKind, result: Result<(), TransactionError>) {
+        if let Some(o) = self.operation.as_mut() {
+            if o.kind == kind && o.result.is_none() {
+                o.result = Some(result);
+            }
+        }
+    }
+
+    /// Fails whatever operation is pending with `e`.
+    fn fail_operation(&mut self, e: &TransactionError) {
+        if let Some(o) = self.operation.as_mut() {
+            if o.result.is_none() {
+                o.result = Some(Err(e.clone()));
+            }
+        }
+    }
+
+    fn transition(&mut self, to: TransactionState) {
+        debug_assert!(
+            self.state.may_become(to) || self.state == to,
+            "{:?} -> {to:?}",
+            self.state
+        );
+        if !self.state.may_become(to) {
+            // A bug, not a network condition: stop rather than go on in an
+            // unknown state.
+            let e = TransactionError::InvalidState {
+                operation: "an internal transition",
+                state: self.state,
+            };
+            self.last_error = Some(e.clone());
+            self.state = TransactionState::FatalError;
+            self.fail_operation(&e);
+            return;
+        }
+        if !matches!(
+            to,
+            TransactionState::AbortableError | TransactionState::FatalError
+        ) {
+            self.last_error = None;
+        }
+        self.state = to;
+    }
+
+    /// The transaction can no longer commit: pending calls fail with `e`,
+    /// unsent records fail; only an abort goes on.
+    fn abortable(&mut self, e: TransactionError) {
+        match self.state {
+            TransactionState::Aborting | TransactionState::FatalError => return,
+            TransactionState::AbortableError => {}
+            _ => self.transition(TransactionState::AbortableError),
+        }
+        if self.state != TransactionState::AbortableError {
+            return;
+        }
+        if self.last_error.is_none() {
+            self.last_error = Some(e.clone());
+            self.events
+                .push_back(TransactionEvent::AbortUnsent(e.clone()));
+        }
+        // A waiting EndTxn(commit) cannot go any more; a pending add neither.
+        self.queue.retain(|q| {
+            !matches!(
+                q.request,
+                TxnRequest::EndTxn { commit: true } | TxnRequest::AddPartitions
+            )
+        });
+        self.new_partitions.clear();
+        self.fail_operation(&e);
+    }
+
+    /// The producer cannot go on.
+    fn fatal(&mut self, e: TransactionError) {
+        if self.state == TransactionState::FatalError {
+            return;
+        }
+        self.transition(TransactionState::FatalError);
+        self.last_error = Some(e.clone());
+        self.events
+            .push_back(TransactionEvent::AbortUnsent(e.clone()));
+        self.queue.clear();
+        self.fail_operation(&e);
+    }
+
+    /// Queues EndTxn for the transaction (when something joined it).
+    fn begin_end(&mut self, commit: bool, wait_for_batches: bool) {
+        self.batches_done = !wait_for_batches;
+        if commit && !self.new_partitions.is_empty() {
+            self.enqueue(TxnRequest::AddPartitions, None);
+        }
+        self.enqueue(TxnRequest::EndTxn { commit }, None);
+    }
+
+    /// EndTxn done (or not needed): the next transaction's epoch, then Ready.
+    fn end_transaction(&mut self, committed: bool) {
+        self.partitions.clear();
+        self.new_partitions.clear();
+        self.pending_partitions.clear();
+        self.pending_offsets.clear();
+        self.transaction_started = false;
+        self.prepared = None;
+        self.events.push_back(TransactionEvent::Ended { committed });
+        if self.capabilities.v2 != self.v2 && self.capabilities.v2 {
+            // v1 gives way to v2 at a transaction boundary, with a fresh epoch.
+            self.bump_required = true;
+        }
+        if self.end_outcome_unknown && !self.v2 {
+            self.bump_required = true;
+        }
+        self.end_outcome_unknown = false;
+        self.stale_epoch_seen = false;
+        if self.bump_required && self.capabilities.epoch_bump {
+            self.transition(TransactionState::Initializing);
+            self.enqueue(TxnRequest::InitProducerId { bump: true }, None);
+        } else {
+            self.bump_required = false;
+            self.v2 = self.capabilities.v2;
+            self.transition(TransactionState::Ready);
+            let kind = if committed {
+                OperationKind::Commit
+            } else {
+                OperationKind::Abort
+            };
+            self.complete_operation(kind, Ok(()));
+        }
+    }
+
+    fn adopt(&mut self, producer: ProducerIdAndEpoch) {
+        if self.producer != Some(producer) {
+            self.producer = Some(producer);
+            self.events
+                .push_back(TransactionEvent::ProducerId(producer));
+        }
+    }
+}
+
+/// The highest Produce version a transaction may use without transactions
+/// v2 (v12 tells the broker to add partitions implicitly).
+pub const LAST_PRODUCE_VERSION_BEFORE_V2: i16 = 11;
+
+/// Where a request goes.
+enum Target {
+    Node(Node),
+    /// Its coordinator must be found first.
+    Discover(CoordinatorKey),
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,199 @@
+//! [`TransactionalProducer`]: the async producer of `kafka-producer`, with
+//! its batches gated by a transaction and every transactional call async
+//! and bounded by `max.block.ms`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafka_codec::ConnectionConfig;
+use kafka_producer::core::TopicPartition;
+use kafka_producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
+
+use crate::client::{ProducerLink, TransactionClient};
+use crate::error::TransactionError;
+use crate::gate::TransactionGate;
+use crate::manager::TransactionConfig;
+use crate::offsets::{ConsumerGroupMetadata, OffsetAndMetadata, PreparedTxnState};
+use crate::state::TransactionState;
+
+/// A transactional producer: records sent between `begin_transaction` and
+/// `commit_transaction` become visible to `read_committed` readers all
+/// together, or (after `abort_transaction`) never.
+///
+/// ```no_run
+/// use kafka_producer::{ErrorClass, ProducerRecord};
+/// use kafka_txn::TransactionalProducer;
+///
+/// # async fn demo() -> Result<(), kafka_txn::TransactionError> {
+/// let producer = TransactionalProducer::from_properties([
+///     ("bootstrap.servers", "127.0.0.1:9092"),
+///     ("transactional.id", "orders-writer-1"),
+/// ])?;
+/// producer.init_transactions().await?;
+/// loop {
+///     producer.begin_transaction()?;
+///     let outcome = async {
+///         for n in 0..100 {
+///             producer.send(ProducerRecord::new("orders").value(format!("order {n}"))).await?;
+///         }
+///         producer.commit_transaction().await
+///     }
+///     .await;
+///     match outcome {
+///         Ok(()) => break,
+///         // Abort, then try again with a new transaction.
+///         Err(e) if e.class() == ErrorClass::Abortable => producer.abort_transaction().await?,
+///         // Fenced by a newer instance, or fatal: build a new producer.
+///         Err(e) => return Err(e),
+///     }
+/// }
+/// producer.close(std::time::Duration::from_secs(10)).await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct TransactionalProducer {
+    producer: Producer,
+    client: TransactionClient,
+}
+
+impl TransactionalProducer {
+    /// A transactional producer from the Java client's property names
+    /// (`transactional.id` required).
+    pub fn from_properties<I, K, V>(props: I) -> Result<Self, TransactionError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let config =
+            ProducerConfig::from_properties(props).map_err(kafka_producer::ProducerError::from)?;
+        Self::new(config)
+    }
+
+    /// A transactional producer for `config` (inside a tokio runtime).
+    pub fn new(config: ProducerConfig) -> Result<Self, TransactionError> {
+        let txn = TransactionConfig::from_producer(&config)?;
+        let max_block = config.max_block;
+        let connection = ConnectionConfig {
+            client_id: Some(config.client_id.clone()),
+            client_software_name: "kafka-rs-txn".into(),
+            client_software_version: env!("CARGO_PKG_VERSION").into(),
+            connect_timeout: config.request_timeout.min(Duration::from_secs(10)),
+            request_timeout: config.request_timeout,
+            ..ConnectionConfig::default()
+        };
+        let gate = Arc::new(TransactionGate::default());
+        let (producer, handle) = Producer::transactional(config, gate.clone())?;
+        let link = ProducerLink { handle, gate };
+        let client = TransactionClient::start_linked(txn, max_block, Some(link), connection)?;
+        Ok(TransactionalProducer { producer, client })
+    }
+
+    /// The state.
+    pub fn state(&self) -> TransactionState {
+        self.client.state()
+    }
+
+    /// The producer underneath (configuration, buffered bytes).
+    pub fn producer(&self) -> &Producer {
+        &self.producer
+    }
+
+    /// The coordinator client underneath (producer id, transactions v2).
+    pub fn transaction_client(&self) -> &TransactionClient {
+        &self.client
+    }
+
+    /// Gets the producer id and epoch (fencing older producers of this
+    /// transactional id and completing what they left open). Once, first.
+    pub async fn init_transactions(&self) -> Result<(), TransactionError> {
+        self.client.init_transactions().await.map(|_| ())
+    }
+
+    /// Opens a transaction (nothing is sent).
+    pub fn begin_transaction(&self) -> Result<(), TransactionError> {
+        self.client.begin_transaction()
+    }
+
+    /// Sends a record in the open transaction: the same backpressure and
+    /// delivery futures as `Producer::send`.
+    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, TransactionError> {
+        match self.client.state() {
+            TransactionState::InTransaction => {}
+            TransactionState::AbortableError | TransactionState::FatalError => {
+                return Err(self
+                    .client
+                    .last_error()
+                    .unwrap_or(TransactionError::InvalidState {
+                        operation: "send",
+                        state: self.client.state(),
+                    }))
+            }
+            state => {
+                return Err(TransactionError::InvalidState {
+                    operation: "send",
+                    state,
+                })
+            }
+        }
+        Ok(self.producer.send(record).await?)
+    }
+
+    /// Commits consumer offsets as part of the transaction (KIP-447):
+    /// completes when the group coordinator has them.
+    pub async fn send_offsets_to_transaction(
+        &self,
+        offsets: impl IntoIterator<Item = (TopicPartition, OffsetAndMetadata)>,
+        group: &ConsumerGroupMetadata,
+    ) -> Result<(), TransactionError> {
+        self.client
+            .send_offsets_to_transaction(offsets.into_iter().collect(), group)
+            .await
+    }
+
+    /// Sends every record of the transaction, waits for all of them, then
+    /// commits (EndTxn). A batch that failed makes the commit fail as
+    /// abortable. Timed out, it goes on; call it again to wait.
+    pub async fn commit_transaction(&self) -> Result<(), TransactionError> {
+        self.client.end(true).await
+    }
+
+    /// Fails the records not sent yet (`ProducerError::TransactionAborted`),
+    /// waits for those in flight, then aborts (EndTxn).
+    pub async fn abort_transaction(&self) -> Result<(), TransactionError> {
+        self.client.end(false).await
+    }
+
+    /// Two-phase commit (KIP-939): flushes, then keeps the transaction open
+    /// until [`complete_transaction`](Self::complete_transaction); returns
+    /// the state to keep with the application's own.
+    pub async fn prepare_transaction(&self) -> Result<PreparedTxnState, TransactionError> {
+        self.producer.flush().await?;
+        self.client.prepare_transaction()
+    }
+
+    /// Commits the prepared transaction if `prepared` is it, else aborts.
+    pub async fn complete_transaction(
+        &self,
+        prepared: PreparedTxnState,
+    ) -> Result<(), TransactionError> {
+        self.client.complete_transaction(prepared).await
+    }
+
+    /// Waits for every record sent so far.
+    pub async fn flush(&self) -> Result<(), TransactionError> {
+        Ok(self.producer.flush().await?)
+    }
+
+    /// Aborts an open transaction (within `timeout`), then closes the
+    /// producer: every record still pending fails.
+    pub async fn close(&self, timeout: Duration) {
+        if self.state().has_open_transaction()
+            && self.state() != TransactionState::PreparedTransaction
+        {
+            let _ = tokio::time::timeout(timeout, self.abort_transaction()).await;
+        }
+        self.client.close();
+        self.producer.close(timeout).await;
+    }
+}
