@@ -15,7 +15,7 @@ use kafka_protocol::generated::{
 };
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::primitives::Uuid;
-use kafka_protocol::records::{DefaultCodecs, RecordBatches};
+use kafka_protocol::records::{DefaultCodecs, ReadCommitted, RecordBatches};
 
 use crate::{CodecError, Connection, ConnectionConfig};
 
@@ -209,15 +209,31 @@ pub struct FetchedRecord {
     pub headers: Vec<(String, Option<Bytes>)>,
     /// Producer id of its batch.
     pub producer_id: i64,
+    /// Its batch is part of a transaction.
+    pub transactional: bool,
 }
 
 /// Reads a partition from offset 0 up to its end (as seen when reading
 /// stops), decompressing any codec; `conn` must be connected to the leader.
+/// Every record, as a `read_uncommitted` reader sees them.
 pub async fn fetch_partition(
     conn: &Connection,
     topic: &str,
     info: &TopicInfo,
     partition: i32,
+) -> Result<Vec<FetchedRecord>, CodecError> {
+    fetch_partition_isolated(conn, topic, info, partition, false).await
+}
+
+/// As [`fetch_partition`]; with `read_committed`, only what a
+/// `read_committed` reader sees (up to the last stable offset, without
+/// aborted transactions).
+pub async fn fetch_partition_isolated(
+    conn: &Connection,
+    topic: &str,
+    info: &TopicInfo,
+    partition: i32,
+    read_committed: bool,
 ) -> Result<Vec<FetchedRecord>, CodecError> {
     let version = conn.versions().negotiate(ApiKey::Fetch)?;
     let codecs = DefaultCodecs::default();
@@ -243,6 +259,7 @@ pub async fn fetch_partition(
             max_wait_ms: 200,
             min_bytes: 1,
             max_bytes: 16 << 20,
+            isolation_level: i8::from(read_committed),
             topics: vec![t],
             ..Default::default()
         };
@@ -258,9 +275,16 @@ pub async fn fetch_partition(
             ));
         }
         let before = out.len();
+        let mut filter = ReadCommitted::new(
+            p.aborted_transactions
+                .iter()
+                .flatten()
+                .map(|a| (a.producer_id, a.first_offset)),
+        );
         for b in RecordBatches::new(p.records.clone().unwrap_or_default()) {
             let b = b?;
-            if b.is_control() {
+            let keep = !read_committed || filter.keep(&b)?;
+            if b.is_control() || !keep {
                 offset = offset.max(b.last_offset() + 1);
                 continue;
             }
@@ -282,6 +306,7 @@ pub async fn fetch_partition(
                     value: r.value.map(Bytes::copy_from_slice),
                     headers,
                     producer_id: b.producer_id,
+                    transactional: b.is_transactional(),
                 });
                 offset = r.offset + 1;
             }
@@ -291,7 +316,12 @@ pub async fn fetch_partition(
         } else {
             empty_rounds = 0;
         }
-        if p.high_watermark >= 0 && offset >= p.high_watermark {
+        let end = if read_committed {
+            p.last_stable_offset
+        } else {
+            p.high_watermark
+        };
+        if end >= 0 && offset >= end {
             break;
         }
     }
@@ -313,6 +343,19 @@ pub fn console_consumer(
     topic: &str,
     max_messages: usize,
     print_headers: bool,
+) -> Result<Vec<String>, String> {
+    console_consumer_with(libs, bootstrap, topic, max_messages, print_headers, &[])
+}
+
+/// As [`console_consumer`], with more of its arguments (say
+/// `["--isolation-level", "read_committed"]`).
+pub fn console_consumer_with(
+    libs: &str,
+    bootstrap: &str,
+    topic: &str,
+    max_messages: usize,
+    print_headers: bool,
+    extra: &[&str],
 ) -> Result<Vec<String>, String> {
     let java = std::env::var_os("JAVA_HOME")
         .map(|h| std::path::Path::new(&h).join("bin/java"))
@@ -341,6 +384,7 @@ pub fn console_consumer(
             "--property",
             &format!("print.headers={print_headers}"),
         ])
+        .args(extra)
         .output()
         .map_err(|e| format!("cannot run Kafka's console consumer: {e}"))?;
     if !out.status.success() {

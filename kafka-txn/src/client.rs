@@ -72,6 +72,33 @@ impl Shared {
         // Calls and the task only make whole state-machine steps under the lock.
         self.core.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Makes the manager's state visible to lock-free readers (call with the lock held).
+    fn publish(&self, core: &Core) {
+        self.state
+            .store(state_index(core.mgr.state()), Ordering::Release);
+    }
+
+    /// The producer started a batch for `tp`: it joins the transaction.
+    pub(crate) fn partition_used(&self, tp: TopicPartition) {
+        {
+            let mut core = self.lock();
+            // Outside a transaction (an abort under way) there is nothing to join.
+            let _ = core.mgr.add_partitions([tp]);
+            self.publish(&core);
+        }
+        self.wake.notify_one();
+    }
+
+    /// A batch failed for good: the transaction can no longer commit.
+    pub(crate) fn produce_failed(&self, error: &ProducerError) {
+        {
+            let mut core = self.lock();
+            core.mgr.produce_failed(error);
+            self.publish(&core);
+        }
+        self.wake.notify_one();
+    }
 }
 
 /// The producer a [`TransactionalProducer`](crate::TransactionalProducer) drives.
@@ -101,29 +128,33 @@ impl TransactionClient {
     /// # Errors
     /// Outside a tokio runtime.
     pub fn start(config: TransactionConfig, max_block: Duration) -> Result<Self, TransactionError> {
-        Self::start_linked(config, max_block, None, ConnectionConfig::default())
+        Self::start_linked(Self::shared(config, max_block, false), None, ConnectionConfig::default())
     }
 
-    pub(crate) fn start_linked(
-        config: TransactionConfig,
-        max_block: Duration,
-        link: Option<ProducerLink>,
-        connection: ConnectionConfig,
-    ) -> Result<Self, TransactionError> {
-        let runtime = tokio::runtime::Handle::try_current()
-            .map_err(|_| TransactionError::fatal(ProducerError::NoRuntime))?;
-        let shared = Arc::new(Shared {
+    /// The manager and its waiters, before the task runs (a linked
+    /// producer's gate needs them first).
+    pub(crate) fn shared(config: TransactionConfig, max_block: Duration, linked: bool) -> Arc<Shared> {
+        Arc::new(Shared {
             core: Mutex::new(Core {
                 mgr: TransactionManager::new(config),
                 waiters: Vec::new(),
                 partition_waiters: Vec::new(),
-                linked: link.is_some(),
+                linked,
                 closed: false,
             }),
             wake: Notify::new(),
             state: AtomicU8::new(state_index(TransactionState::Uninitialized)),
             max_block,
-        });
+        })
+    }
+
+    pub(crate) fn start_linked(
+        shared: Arc<Shared>,
+        link: Option<ProducerLink>,
+        connection: ConnectionConfig,
+    ) -> Result<Self, TransactionError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| TransactionError::fatal(ProducerError::NoRuntime))?;
         runtime.spawn(run(shared.clone(), link, connection));
         Ok(TransactionClient { shared })
     }
@@ -166,7 +197,9 @@ impl TransactionClient {
             if core.closed {
                 return Err(TransactionError::Closed);
             }
-            let Some(op) = start(&mut core.mgr)? else {
+            let started = start(&mut core.mgr);
+            self.shared.publish(&core);
+            let Some(op) = started? else {
                 return Ok(());
             };
             let (tx, rx) = oneshot::channel();
@@ -194,7 +227,9 @@ impl TransactionClient {
             if core.closed {
                 return Err(TransactionError::Closed);
             }
-            f(&mut core.mgr)
+            let r = f(&mut core.mgr);
+            self.shared.publish(&core);
+            r
         };
         self.shared.wake.notify_one();
         r
@@ -281,7 +316,12 @@ impl TransactionClient {
 
     /// Two-phase commit (KIP-939): keeps the flushed transaction open.
     pub fn prepare_transaction(&self) -> Result<PreparedTxnState, TransactionError> {
-        let r = self.shared.lock().mgr.prepare_transaction();
+        let r = {
+            let mut core = self.shared.lock();
+            let r = core.mgr.prepare_transaction();
+            self.shared.publish(&core);
+            r
+        };
         self.shared.wake.notify_one();
         r
     }
@@ -339,15 +379,6 @@ async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: Connec
                 }
                 return;
             }
-            if let Some(link) = &link {
-                let news = link.gate.take_news();
-                if !news.opened.is_empty() {
-                    let _ = core.mgr.add_partitions(news.opened);
-                }
-                for e in &news.failures {
-                    core.mgr.produce_failed(e);
-                }
-            }
             if answer.is_none() {
                 if let Some(t) = core.mgr.poll_transmit(now) {
                     answer = Some(dispatch(t, &connections, connection.clone()));
@@ -370,21 +401,14 @@ async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: Connec
                         as Pin<Box<dyn Future<Output = Result<(), ProducerError>> + Send>>
                 });
             }
+            // The state first: a caller woken by its answer reads it.
+            shared.publish(&core);
             complete_waiters(&mut core);
-            shared
-                .state
-                .store(state_index(core.mgr.state()), Ordering::Release);
             core.mgr.poll_timeout()
         };
         let sleep = async {
             match wake_at {
                 Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
-                None => std::future::pending().await,
-            }
-        };
-        let news = async {
-            match &link {
-                Some(l) => l.gate.news().await,
                 None => std::future::pending().await,
             }
         };
@@ -405,7 +429,6 @@ async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: Connec
                 shared.lock().mgr.batches_done();
             }
             _ = shared.wake.notified() => {}
-            _ = news => {}
             _ = sleep => shared.lock().mgr.handle_timeout(Instant::now()),
         }
     }

@@ -29,7 +29,7 @@ use crate::state::TransactionState;
 pub enum TransactionError {
     /// The call is not allowed in the producer's state (a `send` before
     /// `begin_transaction`, a second `init_transactions`, ...).
-    #[error("{operation} is not allowed while the producer is in {state}")]
+    #[error("{operation} is not allowed while the producer is {state}")]
     InvalidState {
         /// The call.
         operation: &'static str,

@@ -1,63 +1,54 @@
 //! The transaction's gate in the producer core: which partitions' batches
-//! may leave, and the news the core has for the transaction manager
-//! (partitions that got batches, batches that failed). The producer's I/O
-//! task asks it; the transaction task reads the news and moves the gate.
+//! may leave. The producer's I/O task asks it, and tells it of partitions
+//! that got a batch and of batches that failed, which it hands to the
+//! transaction manager at once (so that a failed record's transaction is
+//! abortable before its delivery future says so, as in Java). The
+//! transaction task moves the gate.
 
 use std::collections::HashSet;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use kafka_producer::core::{DrainGate, TopicPartition};
 use kafka_producer::ProducerError;
-use tokio::sync::Notify;
+
+use crate::client::Shared;
 
 #[derive(Debug, Default)]
 struct GateState {
-    /// Batches may leave at all (not after a fatal error).
+    /// Batches may leave at all (a producer id is known; no fatal error).
     open: bool,
     /// Transactions v2: every partition may take batches at once.
     v2: bool,
     /// v1: partitions added to the transaction.
     added: HashSet<TopicPartition>,
-    /// Partitions reported to the manager in this transaction.
+    /// Partitions told to the manager in this transaction.
     reported: HashSet<TopicPartition>,
-    /// News for the manager.
-    opened: Vec<TopicPartition>,
-    failures: Vec<ProducerError>,
     cap: Option<i16>,
 }
 
-/// The news the gate collected since the last look.
-#[derive(Debug, Default)]
-pub(crate) struct GateNews {
-    pub opened: Vec<TopicPartition>,
-    pub failures: Vec<ProducerError>,
-}
-
 /// Shared by the producer core (through [`DrainGate`]) and the transaction task.
-#[derive(Debug, Default)]
 pub(crate) struct TransactionGate {
     state: Mutex<GateState>,
-    /// Wakes the transaction task when there is news.
-    news: Notify,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for TransactionGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransactionGate").finish_non_exhaustive()
+    }
 }
 
 impl TransactionGate {
+    pub fn new(shared: Arc<Shared>) -> Self {
+        TransactionGate {
+            state: Mutex::new(GateState::default()),
+            shared,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, GateState> {
         // Every update is a few field writes; a panic cannot leave them half done.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Waits until the core has news.
-    pub async fn news(&self) {
-        self.news.notified().await
-    }
-
-    pub fn take_news(&self) -> GateNews {
-        let mut s = self.lock();
-        GateNews {
-            opened: std::mem::take(&mut s.opened),
-            failures: std::mem::take(&mut s.failures),
-        }
     }
 
     pub fn set_open(&self, open: bool) {
@@ -79,7 +70,6 @@ impl TransactionGate {
         let mut s = self.lock();
         s.added.clear();
         s.reported.clear();
-        s.opened.clear();
     }
 }
 
@@ -90,25 +80,21 @@ impl DrainGate for TransactionGate {
     }
 
     fn batch_opened(&self, tp: &TopicPartition) {
-        let mut s = self.lock();
-        if s.reported.insert(tp.clone()) {
-            s.opened.push(tp.clone());
-            drop(s);
-            self.news.notify_one();
+        // The gate's lock is released before the manager's is taken: the
+        // transaction task takes them the other way round.
+        let new = self.lock().reported.insert(tp.clone());
+        if new {
+            self.shared.partition_used(tp.clone());
         }
     }
 
     fn batch_failed(&self, _tp: &TopicPartition, error: &ProducerError) {
-        self.lock().failures.push(error.clone());
-        self.news.notify_one();
+        self.shared.produce_failed(error);
     }
 
     fn producer_stopped(&self, error: &ProducerError) {
-        let mut s = self.lock();
-        s.open = false;
-        s.failures.push(error.clone());
-        drop(s);
-        self.news.notify_one();
+        self.lock().open = false;
+        self.shared.produce_failed(error);
     }
 
     fn produce_version_cap(&self) -> Option<i16> {

@@ -82,10 +82,11 @@ impl TransactionalProducer {
             request_timeout: config.request_timeout,
             ..ConnectionConfig::default()
         };
-        let gate = Arc::new(TransactionGate::default());
+        let shared = TransactionClient::shared(txn, max_block, true);
+        let gate = Arc::new(TransactionGate::new(shared.clone()));
         let (producer, handle) = Producer::transactional(config, gate.clone())?;
         let link = ProducerLink { handle, gate };
-        let client = TransactionClient::start_linked(txn, max_block, Some(link), connection)?;
+        let client = TransactionClient::start_linked(shared, Some(link), connection)?;
         Ok(TransactionalProducer { producer, client })
     }
 

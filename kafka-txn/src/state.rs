@@ -82,13 +82,13 @@ impl fmt::Display for TransactionState {
         let name = match self {
             TransactionState::Uninitialized => "uninitialized",
             TransactionState::Initializing => "initializing",
-            TransactionState::Ready => "ready",
+            TransactionState::Ready => "ready (no transaction open)",
             TransactionState::InTransaction => "in a transaction",
-            TransactionState::PreparedTransaction => "a prepared transaction",
+            TransactionState::PreparedTransaction => "holding a prepared transaction",
             TransactionState::Committing => "committing",
             TransactionState::Aborting => "aborting",
-            TransactionState::AbortableError => "an abortable error",
-            TransactionState::FatalError => "a fatal error",
+            TransactionState::AbortableError => "in an abortable error",
+            TransactionState::FatalError => "in a fatal error",
         };
         f.write_str(name)
     }

@@ -1,0 +1,354 @@
+//! Transactions against a real Apache Kafka (`cargo xtask kafka up`, or
+//! `cargo xtask ci`): what `read_committed` and `read_uncommitted` readers
+//! see after commits and aborts, fencing, the coordinator's timeout, and
+//! offsets committed with a transaction. `KAFKA_VERSION` (written by
+//! `kafka up`) tells whether transactions v2 are expected (4.x) or not
+//! (3.9).
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use kafka_codec::testkit::{self, FetchedRecord, TopicInfo};
+use kafka_codec::Connection;
+use kafka_producer::core::TopicPartition;
+use kafka_producer::{ErrorClass, ProducerError, ProducerRecord};
+use kafka_protocol::generated::offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics};
+use kafka_protocol::generated::{FindCoordinatorRequest, OffsetFetchRequest};
+use kafka_txn::{
+    ConsumerGroupMetadata, OffsetAndMetadata, TransactionError, TransactionState, TransactionalProducer,
+};
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+
+fn env(key: &str) -> String {
+    testkit::cluster_env(ROOT)
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| panic!("no Kafka cluster ({key}): run `cargo xtask kafka up` first (or `cargo xtask ci`)"))
+}
+
+fn bootstrap() -> String {
+    env("KAFKA_BOOTSTRAP")
+}
+
+/// Transactions v2 on this cluster: Kafka 4.x finalizes transaction.version 2.
+fn expect_v2() -> bool {
+    !env("KAFKA_VERSION").starts_with('3')
+}
+
+async fn admin() -> Connection {
+    testkit::connect(bootstrap().split(',').next().unwrap())
+        .await
+        .expect("connect")
+}
+
+async fn new_topic(prefix: &str, partitions: i32) -> (String, TopicInfo) {
+    let name = testkit::unique_topic(prefix);
+    let info = testkit::create_topic(&admin().await, &name, partitions, 1)
+        .await
+        .expect("create topic");
+    (name, info)
+}
+
+/// Every partition of `topic`, as a reader at that isolation level sees it.
+async fn read(topic: &str, info: &TopicInfo, read_committed: bool) -> Vec<FetchedRecord> {
+    let mut out = Vec::new();
+    for (p, leader) in info.leaders.iter().enumerate() {
+        let conn = testkit::connect(leader).await.unwrap();
+        out.extend(
+            testkit::fetch_partition_isolated(&conn, topic, info, p as i32, read_committed)
+                .await
+                .unwrap_or_else(|e| panic!("fetch {topic}-{p}: {e}")),
+        );
+    }
+    out
+}
+
+fn values(records: &[FetchedRecord]) -> BTreeSet<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned())
+        .collect()
+}
+
+fn producer(id: &str, extra: &[(&str, &str)]) -> TransactionalProducer {
+    let mut props = vec![
+        ("bootstrap.servers".to_string(), bootstrap()),
+        ("transactional.id".to_string(), id.to_string()),
+        ("linger.ms".to_string(), "5".to_string()),
+        ("max.block.ms".to_string(), "30000".to_string()),
+    ];
+    props.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    TransactionalProducer::from_properties(props).expect("producer")
+}
+
+async fn send_all(p: &TransactionalProducer, topic: &str, values: impl IntoIterator<Item = String>) -> Vec<kafka_producer::DeliveryFuture> {
+    let mut out = Vec::new();
+    for v in values {
+        out.push(p.send(ProducerRecord::new(topic).key(v.clone()).value(v)).await.expect("send"));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_records_are_visible_to_read_committed_and_aborted_ones_are_not() {
+    let (topic, info) = new_topic("txn-basic", 3).await;
+    let p = producer(&testkit::unique_topic("tid-basic"), &[]);
+    p.init_transactions().await.expect("init");
+    assert_eq!(p.state(), TransactionState::Ready);
+    assert_eq!(p.transaction_client().is_v2(), expect_v2(), "transactions v2 on this cluster");
+
+    p.begin_transaction().unwrap();
+    let committed = send_all(&p, &topic, (0..50).map(|n| format!("c{n}"))).await;
+    p.commit_transaction().await.expect("commit");
+    for d in committed {
+        let md = d.await.expect("committed record acknowledged");
+        assert!(md.offset >= 0);
+    }
+
+    p.begin_transaction().unwrap();
+    let aborted = send_all(&p, &topic, (0..30).map(|n| format!("a{n}"))).await;
+    p.flush().await.unwrap();
+    p.abort_transaction().await.expect("abort");
+    for d in aborted {
+        // Written (acknowledged) before the abort: offsets exist, the
+        // records are marked aborted by the abort marker.
+        d.await.expect("sent before the abort");
+    }
+
+    // A third transaction after the abort commits again.
+    p.begin_transaction().unwrap();
+    send_all(&p, &topic, (50..60).map(|n| format!("c{n}"))).await;
+    p.commit_transaction().await.expect("commit after abort");
+
+    let expected: BTreeSet<String> = (0..60).map(|n| format!("c{n}")).collect();
+    assert_eq!(values(&read(&topic, &info, true).await), expected, "read_committed");
+    let all = read(&topic, &info, false).await;
+    assert_eq!(all.len(), 90, "read_uncommitted sees the aborted records too");
+    assert!(all.iter().all(|r| r.transactional));
+    p.close(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsent_records_of_an_aborted_transaction_fail_as_aborted() {
+    let (topic, info) = new_topic("txn-abort-unsent", 1).await;
+    // A long linger: the records are still in the accumulator at the abort.
+    let p = producer(&testkit::unique_topic("tid-unsent"), &[("linger.ms", "60000"), ("batch.size", "1000000")]);
+    p.init_transactions().await.unwrap();
+    p.begin_transaction().unwrap();
+    let pending = send_all(&p, &topic, (0..10).map(|n| format!("x{n}"))).await;
+    p.abort_transaction().await.expect("abort");
+    for d in pending {
+        let e = d.await.expect_err("never sent");
+        assert!(matches!(e, ProducerError::TransactionAborted), "{e}");
+    }
+    assert!(read(&topic, &info, false).await.is_empty(), "nothing was written");
+    assert!(matches!(
+        p.send(ProducerRecord::new(&topic).value("late")).await,
+        Err(TransactionError::InvalidState { operation: "send", state: TransactionState::Ready })
+    ));
+    p.close(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_transaction_over_three_topics_is_all_or_nothing() {
+    let mut topics = Vec::new();
+    for n in 0..3 {
+        topics.push(new_topic(&format!("txn-multi-{n}"), 4).await);
+    }
+    let p = producer(&testkit::unique_topic("tid-multi"), &[]);
+    p.init_transactions().await.unwrap();
+    for (round, commit) in [(0, false), (1, true), (2, false), (3, true)] {
+        p.begin_transaction().unwrap();
+        for (t, _) in &topics {
+            send_all(&p, t, (0..40).map(|n| format!("r{round}-{n}"))).await;
+        }
+        if commit {
+            p.commit_transaction().await.unwrap();
+        } else {
+            p.flush().await.unwrap();
+            p.abort_transaction().await.unwrap();
+        }
+    }
+    for (t, info) in &topics {
+        let seen = values(&read(t, info, true).await);
+        let expected: BTreeSet<String> = [1, 3]
+            .iter()
+            .flat_map(|r| (0..40).map(move |n| format!("r{r}-{n}")))
+            .collect();
+        assert_eq!(seen, expected, "{t}");
+        assert_eq!(read(t, info, false).await.len(), 160, "{t}: every round was written");
+    }
+    p.close(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_producer_with_the_same_id_fences_the_first() {
+    let (topic, info) = new_topic("txn-fence", 2).await;
+    let id = testkit::unique_topic("tid-fence");
+    let first = producer(&id, &[]);
+    first.init_transactions().await.unwrap();
+    first.begin_transaction().unwrap();
+    send_all(&first, &topic, (0..20).map(|n| format!("zombie{n}"))).await;
+    first.flush().await.unwrap();
+
+    // The new instance takes over: its init aborts the open transaction.
+    let second = producer(&id, &[]);
+    second.init_transactions().await.unwrap();
+
+    let e = first.commit_transaction().await.expect_err("the zombie cannot commit");
+    assert_eq!(e.class(), ErrorClass::ApplicationRecoverable, "{e}");
+    assert!(matches!(e, TransactionError::Fenced(_)), "{e}");
+    assert_eq!(first.state(), TransactionState::FatalError);
+
+    second.begin_transaction().unwrap();
+    send_all(&second, &topic, (0..5).map(|n| format!("live{n}"))).await;
+    second.commit_transaction().await.unwrap();
+    let seen = values(&read(&topic, &info, true).await);
+    assert_eq!(seen, (0..5).map(|n| format!("live{n}")).collect::<BTreeSet<_>>(), "nothing of the fenced transaction");
+    first.close(Duration::from_secs(5)).await;
+    second.close(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers() {
+    let (topic, info) = new_topic("txn-timeout", 1).await;
+    let p = producer(&testkit::unique_topic("tid-timeout"), &[("transaction.timeout.ms", "2000")]);
+    p.init_transactions().await.unwrap();
+    p.begin_transaction().unwrap();
+    send_all(&p, &topic, ["early".to_string()]).await;
+    p.flush().await.unwrap();
+    // The coordinator aborts it (its check runs every few seconds).
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let late = p.send(ProducerRecord::new(&topic).value("late")).await.unwrap();
+    let e = late.await.expect_err("the coordinator aborted the transaction");
+    assert!(matches!(p.state(), TransactionState::AbortableError), "{e}: {:?}", p.state());
+    let commit = p.commit_transaction().await.expect_err("cannot commit");
+    assert_eq!(commit.class(), ErrorClass::Abortable, "{commit}");
+    p.abort_transaction().await.expect("abort recovers");
+    p.begin_transaction().unwrap();
+    send_all(&p, &topic, ["after".to_string()]).await;
+    p.commit_transaction().await.expect("a new transaction commits");
+    assert_eq!(values(&read(&topic, &info, true).await), BTreeSet::from(["after".to_string()]));
+    p.close(Duration::from_secs(10)).await;
+}
+
+/// The committed offset of `group` for `topic`-0, through OffsetFetch at
+/// the group coordinator.
+async fn committed_offset(group: &str, topic: &str) -> i64 {
+    let admin = admin().await;
+    // v3: one key (v4 and later batch them).
+    let fc = admin
+        .send_version(
+            &FindCoordinatorRequest {
+                key: group.to_string().into(),
+                key_type: 0,
+                ..Default::default()
+            },
+            3,
+        )
+        .await
+        .unwrap();
+    let addr = format!("{}:{}", fc.host, fc.port);
+    let conn = testkit::connect(&addr).await.unwrap();
+    // v8+: groups (both Kafka 3.9 and 4.x speak it).
+    let req = OffsetFetchRequest {
+        groups: vec![OffsetFetchRequestGroup {
+            group_id: group.to_string().into(),
+            topics: Some(vec![OffsetFetchRequestTopics {
+                name: topic.to_string().into(),
+                partition_indexes: vec![0],
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }],
+        require_stable: true,
+        ..Default::default()
+    };
+    let resp = conn.send(&req).await.unwrap();
+    resp.groups
+        .first()
+        .and_then(|g| g.topics.first())
+        .and_then(|t| t.partitions.first())
+        .map_or(-1, |p| p.committed_offset)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_commit_with_the_transaction_and_not_with_an_abort() {
+    let (out, _) = new_topic("txn-offsets-out", 1).await;
+    let (input, _) = new_topic("txn-offsets-in", 1).await;
+    let group = ConsumerGroupMetadata::new(testkit::unique_topic("group"));
+    let p = producer(&testkit::unique_topic("tid-offsets"), &[]);
+    p.init_transactions().await.unwrap();
+    let tp = TopicPartition {
+        topic: input.as_str().into(),
+        partition: 0,
+    };
+
+    p.begin_transaction().unwrap();
+    send_all(&p, &out, ["one".to_string()]).await;
+    p.send_offsets_to_transaction([(tp.clone(), OffsetAndMetadata::new(42))], &group)
+        .await
+        .expect("offsets");
+    p.commit_transaction().await.unwrap();
+    assert_eq!(committed_offset(&group.group_id, &input).await, 42);
+
+    p.begin_transaction().unwrap();
+    send_all(&p, &out, ["two".to_string()]).await;
+    p.send_offsets_to_transaction([(tp, OffsetAndMetadata::new(99))], &group)
+        .await
+        .unwrap();
+    p.flush().await.unwrap();
+    p.abort_transaction().await.unwrap();
+    assert_eq!(committed_offset(&group.group_id, &input).await, 42, "unchanged by the abort");
+    p.close(Duration::from_secs(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafkas_console_consumer_reads_only_committed_records() {
+    let (topic, _) = new_topic("txn-console", 1).await;
+    let p = producer(&testkit::unique_topic("tid-console"), &[]);
+    p.init_transactions().await.unwrap();
+    p.begin_transaction().unwrap();
+    send_all(&p, &topic, ["aborted".to_string()]).await;
+    p.flush().await.unwrap();
+    p.abort_transaction().await.unwrap();
+    p.begin_transaction().unwrap();
+    send_all(&p, &topic, ["kept".to_string()]).await;
+    p.commit_transaction().await.unwrap();
+    p.close(Duration::from_secs(10)).await;
+    let libs = env("KAFKA_LIBS");
+    let lines = tokio::task::spawn_blocking(move || {
+        testkit::console_consumer_with(&libs, &bootstrap(), &topic, 1, false, &["--isolation-level", "read_committed"])
+    })
+    .await
+    .unwrap()
+    .expect("console consumer");
+    assert_eq!(lines, ["kept\tkept"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_in_the_wrong_state_name_it() {
+    let p = producer(&testkit::unique_topic("tid-states"), &[]);
+    assert!(matches!(
+        p.begin_transaction(),
+        Err(TransactionError::InvalidState { operation: "begin_transaction", state: TransactionState::Uninitialized })
+    ));
+    assert!(matches!(
+        p.commit_transaction().await,
+        Err(TransactionError::InvalidState { state: TransactionState::Uninitialized, .. })
+    ));
+    p.init_transactions().await.unwrap();
+    assert!(matches!(
+        p.init_transactions().await,
+        Err(TransactionError::InvalidState { operation: "init_transactions", state: TransactionState::Ready })
+    ));
+    p.begin_transaction().unwrap();
+    let e = p.begin_transaction().unwrap_err();
+    assert_eq!(e.to_string(), "begin_transaction is not allowed while the producer is in a transaction");
+    // Nothing was sent: commit and abort end it without a request.
+    p.commit_transaction().await.unwrap();
+    p.begin_transaction().unwrap();
+    p.abort_transaction().await.unwrap();
+    p.close(Duration::from_secs(5)).await;
+}
