@@ -128,12 +128,20 @@ impl TransactionClient {
     /// # Errors
     /// Outside a tokio runtime.
     pub fn start(config: TransactionConfig, max_block: Duration) -> Result<Self, TransactionError> {
-        Self::start_linked(Self::shared(config, max_block, false), None, ConnectionConfig::default())
+        Self::start_linked(
+            Self::shared(config, max_block, false),
+            None,
+            ConnectionConfig::default(),
+        )
     }
 
     /// The manager and its waiters, before the task runs (a linked
     /// producer's gate needs them first).
-    pub(crate) fn shared(config: TransactionConfig, max_block: Duration, linked: bool) -> Arc<Shared> {
+    pub(crate) fn shared(
+        config: TransactionConfig,
+        max_block: Duration,
+        linked: bool,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             core: Mutex::new(Core {
                 mgr: TransactionManager::new(config),
@@ -353,6 +361,9 @@ fn state_index(s: TransactionState) -> u8 {
 
 type Answer = Pin<Box<dyn Future<Output = Dispatched> + Send>>;
 
+/// The producer's flush a commit or an abort waits for.
+type Flush = Pin<Box<dyn Future<Output = Result<(), ProducerError>> + Send>>;
+
 /// A request's answer, and the connection it opened, if any.
 struct Dispatched {
     request_id: u64,
@@ -365,7 +376,7 @@ struct Dispatched {
 async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: ConnectionConfig) {
     let mut connections: HashMap<String, Connection> = HashMap::new();
     let mut answer: Option<Answer> = None;
-    let mut flush: Option<Pin<Box<dyn Future<Output = Result<(), ProducerError>> + Send>>> = None;
+    let mut flush: Option<Flush> = None;
     loop {
         let now = Instant::now();
         let wake_at = {
@@ -396,10 +407,7 @@ async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: Connec
             }
             if link.is_some() && flush.is_none() && core.mgr.waits_for_batches() {
                 let handle = link.as_ref().map(|l| l.handle.clone());
-                flush = handle.map(|h| {
-                    Box::pin(async move { h.flush().await })
-                        as Pin<Box<dyn Future<Output = Result<(), ProducerError>> + Send>>
-                });
+                flush = handle.map(|h| Box::pin(async move { h.flush().await }) as Flush);
             }
             // The state first: a caller woken by its answer reads it.
             shared.publish(&core);

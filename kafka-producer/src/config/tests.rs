@@ -101,7 +101,10 @@ fn two_phase_commit_refuses_an_explicit_transaction_timeout() {
         (TRANSACTION_TWO_PHASE_COMMIT_ENABLE, "true"),
         (TRANSACTION_TIMEOUT_MS, "1000"),
     ]);
-    assert_names(&e, &[TRANSACTION_TWO_PHASE_COMMIT_ENABLE, TRANSACTION_TIMEOUT_MS]);
+    assert_names(
+        &e,
+        &[TRANSACTION_TWO_PHASE_COMMIT_ENABLE, TRANSACTION_TIMEOUT_MS],
+    );
     let c = props(&[(TRANSACTION_TWO_PHASE_COMMIT_ENABLE, "TRUE")]).unwrap();
     assert!(c.transaction_two_phase_commit_enable);
 }

@@ -270,6 +270,9 @@ impl TransactionManager {
     /// InitProducerId done: the first one completes `init_transactions`, a
     /// bump after EndTxn completes the commit or abort that asked for it.
     fn initialized(&mut self) {
+        if self.state != TransactionState::Initializing {
+            return;
+        }
         self.bump_required = false;
         self.v2 = self.capabilities.v2;
         let kind = match self.operation.as_ref().map(|o| o.kind) {

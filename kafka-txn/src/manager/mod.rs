@@ -509,6 +509,13 @@ impl TransactionManager {
         if error.code() == Some(kafka_protocol::ErrorCode::INVALID_PRODUCER_EPOCH) {
             self.stale_epoch_seen = true;
         }
+        if matches!(self.in_flight, Some((_, TxnRequest::EndTxn { .. }))) {
+            // EndTxn goes only once every batch is done: a failure now
+            // cannot be of this transaction, whose outcome the coordinator
+            // is deciding.
+            tracing::debug!(error = %error, "a batch failed while EndTxn was in flight");
+            return;
+        }
         let class = error.class();
         match self.state {
             TransactionState::FatalError | TransactionState::Aborting => {}
@@ -811,6 +818,20 @@ impl TransactionManager {
     fn abortable(&mut self, e: TransactionError) {
         match self.state {
             TransactionState::Aborting | TransactionState::FatalError => return,
+            TransactionState::Initializing if self.producer.is_none() => {
+                // The first init failed: no transaction to abort; init may
+                // be called again (as Java after an abortable init error).
+                self.queue.clear();
+                self.transition(TransactionState::AbortableError);
+                self.transition(TransactionState::Uninitialized);
+                self.fail_operation(&e);
+                return;
+            }
+            TransactionState::Initializing => {
+                // The epoch bump after a transaction cannot be aborted.
+                self.fatal(e);
+                return;
+            }
             TransactionState::AbortableError => {}
             _ => self.transition(TransactionState::AbortableError),
         }
@@ -822,11 +843,12 @@ impl TransactionManager {
             self.events
                 .push_back(TransactionEvent::AbortUnsent(e.clone()));
         }
-        // A waiting EndTxn(commit) cannot go any more; a pending add neither.
+        // Only an abort goes on (and finding the coordinator it needs).
         self.queue.retain(|q| {
-            !matches!(
+            matches!(
                 q.request,
-                TxnRequest::EndTxn { commit: true } | TxnRequest::AddPartitions
+                TxnRequest::FindCoordinator(CoordinatorKey::Transaction)
+                    | TxnRequest::EndTxn { commit: false }
             )
         });
         self.new_partitions.clear();
