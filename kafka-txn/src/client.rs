@@ -40,7 +40,6 @@ use kafka_protocol::messages::ResponseKind;
 use tokio::sync::{oneshot, Notify};
 
 use crate::error::TransactionError;
-use crate::gate::TransactionGate;
 use crate::manager::{OperationId, TransactionConfig, TransactionEvent, TransactionManager};
 use crate::offsets::{ConsumerGroupMetadata, OffsetAndMetadata, PreparedTxnState};
 use crate::state::TransactionState;
@@ -79,15 +78,23 @@ impl Shared {
             .store(state_index(core.mgr.state()), Ordering::Release);
     }
 
+    pub(crate) fn with_manager<T>(&self, f: impl FnOnce(&TransactionManager) -> T) -> T {
+        f(&self.lock().mgr)
+    }
+
     /// The producer started a batch for `tp`: it joins the transaction.
     pub(crate) fn partition_used(&self, tp: TopicPartition) {
-        {
+        let known = {
             let mut core = self.lock();
+            let known = core.mgr.is_partition_added(&tp);
             // Outside a transaction (an abort under way) there is nothing to join.
             let _ = core.mgr.add_partitions([tp]);
             self.publish(&core);
+            known
+        };
+        if !known {
+            self.wake.notify_one();
         }
-        self.wake.notify_one();
     }
 
     /// A batch failed for good: the transaction can no longer commit.
@@ -104,7 +111,6 @@ impl Shared {
 /// The producer a [`TransactionalProducer`](crate::TransactionalProducer) drives.
 pub(crate) struct ProducerLink {
     pub handle: TransactionHandle,
-    pub gate: Arc<TransactionGate>,
 }
 
 /// The transactional coordinator client. Cheap to clone; clones share one task.
@@ -400,11 +406,7 @@ async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: Connec
                     apply(link, ev);
                 }
             }
-            if let Some(link) = &link {
-                if core.mgr.state() == TransactionState::FatalError {
-                    link.gate.set_open(false);
-                }
-            }
+
             if link.is_some() && flush.is_none() && core.mgr.waits_for_batches() {
                 let handle = link.as_ref().map(|l| l.handle.clone());
                 flush = handle.map(|h| Box::pin(async move { h.flush().await }) as Flush);
@@ -448,18 +450,12 @@ fn apply(link: &ProducerLink, ev: TransactionEvent) {
         TransactionEvent::ProducerId(p) => {
             let _ = link.handle.adopt_producer_id(p);
         }
-        TransactionEvent::PartitionsAdded(tps) => {
-            link.gate.add(tps);
+        // The gate's answer changed: the producer looks at its batches again.
+        TransactionEvent::PartitionsAdded(_) => {
             let _ = link.handle.wake();
         }
         TransactionEvent::AbortUnsent(_) => {
             let _ = link.handle.abort_unsent(ProducerError::TransactionAborted);
-        }
-        TransactionEvent::Ended { .. } => link.gate.clear(),
-        TransactionEvent::ProduceVersionCap(cap) => {
-            link.gate.set_mode(cap.is_none(), cap);
-            link.gate.set_open(true);
-            let _ = link.handle.wake();
         }
     }
 }

@@ -84,8 +84,8 @@ impl TransactionalProducer {
         };
         let shared = TransactionClient::shared(txn, max_block, true);
         let gate = Arc::new(TransactionGate::new(shared.clone()));
-        let (producer, handle) = Producer::transactional(config, gate.clone())?;
-        let link = ProducerLink { handle, gate };
+        let (producer, handle) = Producer::transactional(config, gate)?;
+        let link = ProducerLink { handle };
         let client = TransactionClient::start_linked(shared, Some(link), connection)?;
         Ok(TransactionalProducer { producer, client })
     }

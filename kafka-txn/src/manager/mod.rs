@@ -86,13 +86,6 @@ pub enum TransactionEvent {
     PartitionsAdded(Vec<TopicPartition>),
     /// The transaction cannot commit: fail the records not sent yet.
     AbortUnsent(TransactionError),
-    /// The transaction ended; no partition is in a transaction now.
-    Ended {
-        /// Whether it committed.
-        committed: bool,
-    },
-    /// Produce requests from now on go at most at this version (`None`: no cap).
-    ProduceVersionCap(Option<i16>),
 }
 
 /// Identifies a call whose outcome comes later.
@@ -225,7 +218,6 @@ pub struct TransactionManager {
     last_error: Option<TransactionError>,
     events: VecDeque<TransactionEvent>,
     prepared: Option<PreparedTxnState>,
-    produce_cap: Option<Option<i16>>,
 }
 
 impl TransactionManager {
@@ -258,7 +250,6 @@ impl TransactionManager {
             last_error: None,
             events: VecDeque::new(),
             prepared: None,
-            produce_cap: None,
         }
     }
 
@@ -277,9 +268,18 @@ impl TransactionManager {
         self.v2
     }
 
-    /// Whether `tp` is in the transaction (its batches may leave).
+    /// Whether `tp` is in the transaction.
     pub fn is_partition_added(&self, tp: &TopicPartition) -> bool {
         self.partitions.contains(tp)
+    }
+
+    /// Whether a batch of `tp` may be sent now (the producer's drain gate):
+    /// a producer id is known, the producer is not fatal, and the partition
+    /// is in the transaction (v1: added; v2: sent to).
+    pub fn may_send_to(&self, tp: &TopicPartition) -> bool {
+        self.producer.is_some()
+            && self.state != TransactionState::FatalError
+            && self.partitions.contains(tp)
     }
 
     /// The highest Produce version the producer may use now.
@@ -572,11 +572,6 @@ impl TransactionManager {
 
     /// What the producer must do next.
     pub fn poll_event(&mut self) -> Option<TransactionEvent> {
-        let cap = self.produce_version_cap();
-        if self.producer.is_some() && self.produce_cap != Some(cap) {
-            self.produce_cap = Some(cap);
-            return Some(TransactionEvent::ProduceVersionCap(cap));
-        }
         self.events.pop_front()
     }
 
@@ -885,7 +880,6 @@ impl TransactionManager {
         self.pending_offsets.clear();
         self.transaction_started = false;
         self.prepared = None;
-        self.events.push_back(TransactionEvent::Ended { committed });
         if self.capabilities.v2 != self.v2 && self.capabilities.v2 {
             // v1 gives way to v2 at a transaction boundary, with a fresh epoch.
             self.bump_required = true;
