@@ -889,7 +889,16 @@ impl TransactionManager {
         }
         self.end_outcome_unknown = false;
         self.stale_epoch_seen = false;
-        if self.bump_required && self.capabilities.epoch_bump {
+        if self.bump_required && !self.capabilities.epoch_bump {
+            // Going on with the same epoch would let a delayed request of
+            // this transaction land in the next one.
+            let e = TransactionError::fatal(ProducerError::Fatal(kafka_producer::FatalError::UnsupportedVersion(
+                "the next transaction needs a fresh epoch, and the coordinator cannot bump one \
+                 (InitProducerId v3, Kafka 2.5)"
+                    .into(),
+            )));
+            self.fatal(e);
+        } else if self.bump_required {
             self.transition(TransactionState::Initializing);
             self.enqueue(TxnRequest::InitProducerId { bump: true }, None);
         } else {
