@@ -2,7 +2,6 @@
 //! One test function, so that nothing else runs while the broker is down.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -13,90 +12,6 @@ const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
 fn env() -> HashMap<String, String> {
     testkit::cluster_env(ROOT).into_iter().collect()
-}
-
-/// The broker's pid and its command line (to start it again the same way).
-fn broker_process() -> (u32, Vec<String>) {
-    let e = env();
-    let pids = e
-        .get("KAFKA_PIDS")
-        .expect("KAFKA_PIDS: start the cluster with `cargo xtask kafka up`");
-    let pid: u32 = pids.split(',').next().unwrap().parse().unwrap();
-    let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).expect("the broker is running");
-    let args = cmd
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
-    (pid, args)
-}
-
-fn kill(pid: u32, signal: &str) {
-    std::process::Command::new("kill")
-        .args([signal, &pid.to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::path::Path::new(&format!("/proc/{pid}")).exists() && Instant::now() < deadline {
-        // A zombie of ours would linger; the broker is not our child, so it goes away.
-        if std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| s.contains(") Z"))
-            .unwrap_or(true)
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Starts the broker again with its old command line, and records the new
-/// pid where `cargo xtask kafka down` will find it.
-#[allow(clippy::zombie_processes)] // the broker outlives this test; `kafka down` stops it
-fn restart(old_pid: u32, args: &[String]) {
-    let e = env();
-    let node_dir = e
-        .get("KAFKA_NODE_1")
-        .and_then(|v| v.split_once(':'))
-        .map(|(_, d)| d.to_string())
-        .expect("KAFKA_NODE_1");
-    let log = std::fs::OpenOptions::new()
-        .append(true)
-        .create(true)
-        .open(format!("{node_dir}/kafka.log"))
-        .unwrap();
-    let mut cmd = std::process::Command::new(&args[0]);
-    cmd.args(&args[1..])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log);
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let child = cmd.spawn().expect("restart the broker");
-    let file = format!("{ROOT}/target/kafka/cluster/cluster.env");
-    let text = std::fs::read_to_string(&file).unwrap();
-    let text = text.replace(
-        &format!("KAFKA_PIDS={old_pid}"),
-        &format!("KAFKA_PIDS={}", child.id()),
-    );
-    std::fs::write(&file, text).unwrap();
-}
-
-async fn wait_ready(bootstrap: &str) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while Instant::now() < deadline {
-        if let Ok(c) = testkit::connect(bootstrap).await {
-            if c.send(&kafka_protocol::generated::MetadataRequest {
-                topics: None,
-                ..Default::default()
-            })
-            .await
-            .is_ok()
-            {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    panic!("broker did not come back");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,14 +41,14 @@ async fn broker_killed_and_restarted_then_stopped() {
     .unwrap();
     let total = 6000;
     let mut deliveries = Vec::new();
-    let (pid, args) = broker_process();
+    let broker = testkit::brokers(ROOT).remove(0);
     for i in 0..total {
         if i == total / 3 {
-            kill(pid, "-KILL");
-            let args = args.clone();
+            broker.kill();
+            let mut broker = broker.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                restart(pid, &args);
+                broker.restart().expect("restart the broker");
             });
         }
         let r = ProducerRecord::new(&topic)
@@ -153,7 +68,7 @@ async fn broker_killed_and_restarted_then_stopped() {
     }
     assert_eq!(acked, total);
     producer.close(Duration::from_secs(10)).await;
-    wait_ready(&bootstrap).await;
+    broker.wait_ready().await;
     let mut seen: HashMap<Bytes, usize> = HashMap::new();
     for (p, leader) in info.leaders.iter().enumerate() {
         let conn = testkit::connect(leader).await.unwrap();
@@ -197,8 +112,8 @@ async fn broker_killed_and_restarted_then_stopped() {
             .await
             .unwrap();
     }
-    let (pid, args) = broker_process();
-    kill(pid, "-KILL");
+    let mut broker = testkit::brokers(ROOT).remove(0);
+    broker.kill();
     let started = Instant::now();
     let mut waiting = Vec::new();
     let mut blocked = None;
@@ -248,6 +163,6 @@ async fn broker_killed_and_restarted_then_stopped() {
         "failed records give their memory back"
     );
     producer.close(Duration::from_secs(1)).await;
-    restart(pid, &args);
-    wait_ready(&bootstrap).await;
+    broker.restart().expect("restart the broker");
+    broker.wait_ready().await;
 }

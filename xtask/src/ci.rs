@@ -54,6 +54,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     });
     step("kafka down", crate::kafka::down)?;
     tests?;
+    step("transactions on other clusters", || compat(&[]))?;
     step("fuzz smoke", || {
         crate::fuzz::run(&["--seconds".to_string(), fuzz_seconds.clone()])
     })?;
@@ -67,4 +68,65 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Strin
     let r = f().map_err(|e| format!("{name}: {e}"));
     println!("<== {name} ({:.0?})", start.elapsed());
     r
+}
+
+/// The transaction tests that need another cluster: Kafka 3.9.1
+/// (transactions v1) and a 3-node cluster (brokers killed mid-commit).
+/// Each cluster is started for its tests and stopped whatever the outcome.
+pub fn compat(args: &[String]) -> Result<(), String> {
+    if let Some(a) = args.first() {
+        return Err(format!("txn-compat: unknown argument {a}"));
+    }
+    let cargo = |args: &[&str]| {
+        let mut c = Command::new("cargo");
+        c.current_dir(root()).args(args);
+        c
+    };
+    let runs: [(&str, crate::kafka::UpOptions, &[&str]); 2] = [
+        (
+            "Kafka 3.9.1 (transactions v1)",
+            crate::kafka::UpOptions {
+                version: "3.9.1".into(),
+                ..Default::default()
+            },
+            &[
+                "test",
+                "-p",
+                "kafka-txn",
+                "--features",
+                "broker-tests",
+                "--test",
+                "broker",
+            ],
+        ),
+        (
+            "3 nodes, brokers killed mid-commit",
+            crate::kafka::UpOptions {
+                brokers: 3,
+                ..Default::default()
+            },
+            &[
+                "test",
+                "-p",
+                "kafka-txn",
+                "--features",
+                "broker-tests",
+                "--test",
+                "cluster_failover",
+                "--",
+                "--ignored",
+            ],
+        ),
+    ];
+    for (name, opts, test) in runs {
+        let cluster = step(&format!("kafka up: {name}"), || crate::kafka::up(&opts))?;
+        let result = step(&format!("tests: {name}"), || {
+            let mut cmd = cargo(test);
+            cmd.envs(cluster.env());
+            run_cmd(&mut cmd)
+        });
+        step("kafka down", crate::kafka::down)?;
+        result?;
+    }
+    Ok(())
 }

@@ -10,6 +10,8 @@
 //!   the producer, read back and checked, broker stopped.
 //! - `perf-compare [--records N] [--record-size B]`: our producer and Kafka's
 //!   ProducerPerformance side by side on one local broker.
+//! - `txn-compat`: the transaction tests on Kafka 3.9.1 (transactions v1)
+//!   and on a 3-node cluster whose brokers are killed mid-commit (part of `ci`).
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
 //!   and docs (warnings are errors), every test, and a fuzz smoke run of
 //!   every target.
@@ -30,11 +32,12 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("ci") => ci::run(&args[1..]),
+        Some("txn-compat") => ci::compat(&args[1..]),
         Some("kafka") => kafka::run(&args[1..]),
         Some("quickstart") => quickstart::run(&args[1..]),
         Some("perf-compare") => perf::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--baseline PERF]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--baseline PERF]>\n\
              got: {args:?}"
         )),
     };

@@ -19,6 +19,10 @@ use kafka_protocol::records::{DefaultCodecs, ReadCommitted, RecordBatches};
 
 use crate::{CodecError, Connection, ConnectionConfig};
 
+mod brokers;
+
+pub use brokers::{brokers, Broker};
+
 /// The variables `cargo xtask kafka up` records (`KAFKA_BOOTSTRAP`,
 /// `KAFKA_LIBS`, `KAFKA_PIDS`, `KAFKA_NODE_<id>`), read from
 /// `target/kafka/cluster/cluster.env` under `workspace_root`, overridden by
