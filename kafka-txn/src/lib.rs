@@ -55,3 +55,8 @@ pub use manager::{
 pub use offsets::{ConsumerGroupMetadata, OffsetAndMetadata, PreparedTxnState};
 pub use producer::TransactionalProducer;
 pub use state::TransactionState;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
