@@ -467,7 +467,10 @@ async fn calls_in_the_wrong_state_name_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prepared_transaction_completes_as_its_state_says() {
     let (topic, info) = new_topic("txn-2pc", 1).await;
-    let p = producer(&testkit::unique_topic("tid-2pc"), &[("transaction.two.phase.commit.enable", "true")]);
+    let p = producer(
+        &testkit::unique_topic("tid-2pc"),
+        &[("transaction.two.phase.commit.enable", "true")],
+    );
     p.init_transactions().await.unwrap();
     p.begin_transaction().unwrap();
     send_all(&p, &topic, ["prepared-1".to_string()]).await;
@@ -475,22 +478,35 @@ async fn a_prepared_transaction_completes_as_its_state_says() {
     assert_eq!(p.state(), TransactionState::PreparedTransaction);
     assert!(matches!(
         p.send(ProducerRecord::new(&topic).value("x")).await,
-        Err(TransactionError::InvalidState { state: TransactionState::PreparedTransaction, .. })
+        Err(TransactionError::InvalidState {
+            state: TransactionState::PreparedTransaction,
+            ..
+        })
     ));
     let text = prepared.to_string();
-    p.complete_transaction(text.parse().unwrap()).await.expect("complete: commit");
+    p.complete_transaction(text.parse().unwrap())
+        .await
+        .expect("complete: commit");
 
     p.begin_transaction().unwrap();
     send_all(&p, &topic, ["prepared-2".to_string()]).await;
     p.prepare_transaction().await.unwrap();
     // Another state (say, what a crashed instance had prepared): abort.
-    p.complete_transaction(kafka_txn::PreparedTxnState(None)).await.expect("complete: abort");
-    assert_eq!(values(&read(&topic, &info, true).await), BTreeSet::from(["prepared-1".to_string()]));
+    p.complete_transaction(kafka_txn::PreparedTxnState(None))
+        .await
+        .expect("complete: abort");
+    assert_eq!(
+        values(&read(&topic, &info, true).await),
+        BTreeSet::from(["prepared-1".to_string()])
+    );
     // Without the setting, prepare is refused.
     let q = producer(&testkit::unique_topic("tid-no2pc"), &[]);
     q.init_transactions().await.unwrap();
     q.begin_transaction().unwrap();
-    assert!(matches!(q.prepare_transaction().await, Err(TransactionError::InvalidArgument(_))));
+    assert!(matches!(
+        q.prepare_transaction().await,
+        Err(TransactionError::InvalidArgument(_))
+    ));
     p.close(Duration::from_secs(5)).await;
     q.close(Duration::from_secs(5)).await;
 }
