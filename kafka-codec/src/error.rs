@@ -61,6 +61,54 @@ pub enum CodecError {
     /// The broker answered ApiVersions with an error.
     #[error("ApiVersions failed with {0}")]
     ApiVersions(ErrorCode),
+    /// The TLS handshake failed.
+    #[error("TLS with {peer} failed: {reason}")]
+    Tls {
+        /// The broker's address.
+        peer: String,
+        /// Which side refused what.
+        failure: TlsFailure,
+        /// What rustls or the socket said, and what to check.
+        reason: String,
+    },
+    /// SASL authentication failed: the broker refused the credentials or
+    /// the mechanism, or the broker could not prove it knows the password
+    /// (SCRAM's server signature).
+    #[error("SASL {mechanism} authentication with {peer} failed: {reason}")]
+    Authentication {
+        /// The broker's address.
+        peer: String,
+        /// `sasl.mechanism`.
+        mechanism: &'static str,
+        /// The broker's message, or what the client found wrong.
+        reason: String,
+    },
+    /// The security settings cannot be used (a PEM file missing or not
+    /// parsing, a combination that does not fit, a feature not built).
+    #[error("security settings: {0}")]
+    SecurityConfig(String),
+    /// The OAUTHBEARER token provider had no token.
+    #[error("no OAUTHBEARER token: {0}")]
+    TokenProvider(String),
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TlsFailure {
+    /// The broker's certificate does not chain to a trusted root (or is
+    /// expired, or badly signed).
+    UntrustedCertificate,
+    /// The certificate is good but names another host.
+    HostnameMismatch,
+    /// The broker refused our client certificate, or wanted one.
+    CertificateRejected,
+    /// The broker closed the connection during the handshake: a listener
+    /// without TLS, or a broker turning connections away.
+    Closed,
+    /// Any other handshake failure (no common protocol version or cipher,
+    /// bytes that are not TLS).
+    Handshake,
 }
 
 impl CodecError {
@@ -73,6 +121,23 @@ impl CodecError {
                 | CodecError::ConnectTimeout { .. }
                 | CodecError::RequestTimeout { .. }
                 | CodecError::Disconnected(_)
+                | CodecError::Tls {
+                    failure: TlsFailure::Closed,
+                    ..
+                }
+                | CodecError::TokenProvider(_)
         )
+    }
+
+    /// Whether this is the broker or the client refusing who the other
+    /// is: rejected credentials, an untrusted, mismatched or refused
+    /// certificate, unusable security settings. Retrying repeats it, so a
+    /// client reports it rather than reconnecting in a loop.
+    pub fn is_authentication_failure(&self) -> bool {
+        match self {
+            CodecError::Authentication { .. } | CodecError::SecurityConfig(_) => true,
+            CodecError::Tls { failure, .. } => *failure != TlsFailure::Closed,
+            _ => false,
+        }
     }
 }

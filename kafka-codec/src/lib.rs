@@ -31,11 +31,12 @@
 mod connection;
 mod error;
 mod frame;
+pub mod security;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 mod versions;
 
 pub use connection::{Connection, ConnectionConfig};
-pub use error::CodecError;
+pub use error::{CodecError, TlsFailure};
 pub use frame::{FrameCodec, DEFAULT_MAX_FRAME_SIZE};
 pub use versions::{BrokerVersions, FeatureLevel};

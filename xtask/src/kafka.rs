@@ -1,6 +1,8 @@
-//! `cargo xtask kafka up [--brokers N] [--version V]` and `cargo xtask kafka down`:
-//! a real Apache Kafka cluster (KRaft, combined broker+controller nodes) on
-//! 127.0.0.1, from Kafka's jars on Maven Central.
+//! `cargo xtask kafka up [--brokers N] [--version V] [--security LIST [--mtls]]`
+//! and `cargo xtask kafka down`: a real Apache Kafka cluster (KRaft, combined
+//! broker+controller nodes) on 127.0.0.1, from Kafka's jars on Maven Central.
+//! TLS and SASL listeners run beside PLAINTEXT (see `security`); `--security`
+//! picks which (`none` for PLAINTEXT alone).
 //!
 //! Layout under `target/kafka/`:
 //! - `dist/<version>/libs/`: the broker, its tools and their runtime
@@ -20,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::security::{self, Listener, Materials, SecurityOptions};
 use crate::{root, run_cmd};
 
 /// The Kafka release tests run against: the newest 4.x that Maven Central serves.
@@ -39,6 +42,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     }
                     "--version" => opts.version = it.next().ok_or("--version needs a version")?.clone(),
                     "--feature" => opts.features.push(it.next().ok_or("--feature needs name=level")?.clone()),
+                    "--security" => {
+                        let mtls = opts.security.mtls;
+                        opts.security = SecurityOptions::parse(
+                            it.next().ok_or("--security needs ssl, sasl_plaintext, sasl_ssl, all or none")?,
+                        )?;
+                        opts.security.mtls = mtls;
+                    }
+                    "--mtls" => opts.security.mtls = true,
                     other => return Err(format!("kafka up: unknown argument {other}")),
                 }
             }
@@ -52,7 +63,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             println!("{}", ensure_libs(&version)?.display());
             Ok(())
         }
-        _ => Err("usage: cargo xtask kafka <up [--brokers N] [--version V] [--feature name=level] | down | libs [V]>".into()),
+        _ => Err("usage: cargo xtask kafka <up [--brokers N] [--version V] [--feature name=level] [--security ssl,sasl_plaintext,sasl_ssl|all|none [--mtls]] | down | libs [V]>".into()),
     }
 }
 
@@ -61,6 +72,8 @@ pub struct UpOptions {
     pub brokers: usize,
     pub version: String,
     pub features: Vec<String>,
+    /// TLS and SASL listeners beside PLAINTEXT.
+    pub security: SecurityOptions,
 }
 
 impl Default for UpOptions {
@@ -69,6 +82,7 @@ impl Default for UpOptions {
             brokers: 1,
             version: DEFAULT_VERSION.to_string(),
             features: Vec::new(),
+            security: SecurityOptions::all(),
         }
     }
 }
@@ -174,9 +188,15 @@ struct Node {
     port: u16,
     controller_port: u16,
     dir: PathBuf,
+    /// The TLS/SASL listeners and their ports.
+    secured: Vec<(Listener, u16)>,
 }
 
-fn server_properties(node: &Node, nodes: &[Node]) -> String {
+fn server_properties(
+    node: &Node,
+    nodes: &[Node],
+    security: Option<(&SecurityOptions, &Materials)>,
+) -> String {
     let n = nodes.len();
     let voters: Vec<String> = nodes
         .iter()
@@ -184,42 +204,60 @@ fn server_properties(node: &Node, nodes: &[Node]) -> String {
         .collect();
     let rf = n.min(3);
     let min_isr = if n >= 3 { 2 } else { 1 };
-    let mut p = BTreeMap::new();
-    p.insert("process.roles", "broker,controller".to_string());
-    p.insert("node.id", node.id.to_string());
-    p.insert("controller.quorum.voters", voters.join(","));
-    p.insert(
+    let listeners: String = node
+        .secured
+        .iter()
+        .map(|(l, port)| format!(",{}://127.0.0.1:{port}", l.name))
+        .collect();
+    let protocols: String = node
+        .secured
+        .iter()
+        .map(|(l, _)| format!(",{}:{}", l.name, l.protocol))
+        .collect();
+    let mut p: BTreeMap<String, String> = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        p.insert(k.to_string(), v);
+    };
+    set("process.roles", "broker,controller".to_string());
+    set("node.id", node.id.to_string());
+    set("controller.quorum.voters", voters.join(","));
+    set(
         "listeners",
         format!(
-            "PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}",
+            "PLAINTEXT://127.0.0.1:{},CONTROLLER://127.0.0.1:{}{listeners}",
             node.port, node.controller_port
         ),
     );
-    p.insert(
+    set(
         "advertised.listeners",
-        format!("PLAINTEXT://127.0.0.1:{}", node.port),
+        format!("PLAINTEXT://127.0.0.1:{}{listeners}", node.port),
     );
-    p.insert("controller.listener.names", "CONTROLLER".into());
-    p.insert("inter.broker.listener.name", "PLAINTEXT".into());
-    // New listeners (SASL_PLAINTEXT, SSL, ...) go here and in `listeners`.
-    p.insert(
+    set("controller.listener.names", "CONTROLLER".into());
+    // Brokers and controllers talk PLAINTEXT; only clients use the secured listeners.
+    set("inter.broker.listener.name", "PLAINTEXT".into());
+    set(
         "listener.security.protocol.map",
-        "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".into(),
+        format!("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT{protocols}"),
     );
-    p.insert("log.dirs", node.dir.join("data").display().to_string());
-    p.insert("num.partitions", "1".into());
-    p.insert("offsets.topic.replication.factor", rf.to_string());
-    p.insert("transaction.state.log.replication.factor", rf.to_string());
-    p.insert("transaction.state.log.min.isr", min_isr.to_string());
-    p.insert(
+    set("log.dirs", node.dir.join("data").display().to_string());
+    set("num.partitions", "1".into());
+    set("offsets.topic.replication.factor", rf.to_string());
+    set("transaction.state.log.replication.factor", rf.to_string());
+    set("transaction.state.log.min.isr", min_isr.to_string());
+    set(
         "share.coordinator.state.topic.replication.factor",
         rf.to_string(),
     );
-    p.insert("share.coordinator.state.topic.min.isr", min_isr.to_string());
-    p.insert("group.initial.rebalance.delay.ms", "0".into());
+    set("share.coordinator.state.topic.min.isr", min_isr.to_string());
+    set("group.initial.rebalance.delay.ms", "0".into());
     // Tests create their topics; a typo must surface as UNKNOWN_TOPIC_OR_PARTITION.
-    p.insert("auto.create.topics.enable", "false".into());
-    p.insert("log.segment.bytes", (64 * 1024 * 1024).to_string());
+    set("auto.create.topics.enable", "false".into());
+    set("log.segment.bytes", (64 * 1024 * 1024).to_string());
+    if let Some((opts, materials)) = security {
+        for (k, v) in security::broker_properties(opts, materials) {
+            set(&k, v);
+        }
+    }
     let mut s = String::from("# Written by `cargo xtask kafka up`.\n");
     for (k, v) in p {
         s.push_str(&format!("{k}={v}\n"));
@@ -254,15 +292,35 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
 
+    let materials = if opts.security.is_empty() {
+        None
+    } else {
+        Some(security::make_materials(&dir.join("security"))?)
+    };
+    let security = materials.as_ref().map(|m| (&opts.security, m));
+    let mut used = std::collections::BTreeSet::new();
+    let mut port = || -> Result<u16, String> {
+        loop {
+            let p = free_port()?;
+            if used.insert(p) {
+                return Ok(p);
+            }
+        }
+    };
     let mut nodes = Vec::new();
     for id in 1..=opts.brokers {
         let node_dir = dir.join(format!("node-{id}"));
         fs::create_dir_all(&node_dir).map_err(|e| e.to_string())?;
+        let mut secured = Vec::new();
+        for l in security::listener_names(&opts.security) {
+            secured.push((*l, port()?));
+        }
         nodes.push(Node {
             id,
-            port: free_port()?,
-            controller_port: free_port()?,
+            port: port()?,
+            controller_port: port()?,
             dir: node_dir,
+            secured,
         });
     }
     let id = cluster_id()?;
@@ -270,7 +328,7 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
     let mut formats = Vec::new();
     for node in &nodes {
         let props = node.dir.join("server.properties");
-        fs::write(&props, server_properties(node, &nodes)).map_err(|e| e.to_string())?;
+        fs::write(&props, server_properties(node, &nodes, security)).map_err(|e| e.to_string())?;
         let mut cmd = java();
         cmd.arg("-cp")
             .arg(classpath(&libs))
@@ -279,6 +337,7 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
         for f in &opts.features {
             cmd.args(["--feature", f]);
         }
+        cmd.args(security::format_args(&opts.security));
         let log = fs::File::create(node.dir.join("format.log")).map_err(|e| e.to_string())?;
         cmd.stdout(log.try_clone().map_err(|e| e.to_string())?)
             .stderr(log);
@@ -344,6 +403,18 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
             n.port,
             n.dir.display()
         ));
+    }
+    if let Some(m) = &materials {
+        let mut bootstrap: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
+        for n in &nodes {
+            for (l, port) in &n.secured {
+                bootstrap
+                    .entry(l.name)
+                    .or_default()
+                    .push(format!("127.0.0.1:{port}"));
+            }
+        }
+        env.push_str(&security::client_settings(&opts.security, m, &bootstrap)?);
     }
     fs::write(dir.join("cluster.env"), env).map_err(|e| e.to_string())?;
 

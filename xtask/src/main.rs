@@ -4,8 +4,9 @@
 //!   from Kafka's JSON schemas (default `../shared/kafka-message-schemas`).
 //! - `fuzz [TARGET] [--seconds N]`: installs cargo-fuzz and a nightly toolchain
 //!   if missing, then runs one fuzz target or all of them.
-//! - `kafka up [--brokers N] [--version V]` / `kafka down`: a real Apache
-//!   Kafka cluster on 127.0.0.1 from Maven Central's jars.
+//! - `kafka up [--brokers N] [--version V] [--security LIST [--mtls]]` /
+//!   `kafka down`: a real Apache Kafka cluster on 127.0.0.1 from Maven
+//!   Central's jars, with TLS and SASL listeners on request.
 //! - `quickstart [--records N]`: a local Kafka, a million records through
 //!   the producer, read back and checked, broker stopped.
 //! - `perf-compare [--records N] [--record-size B]`: our producer and Kafka's
@@ -22,6 +23,7 @@ mod fuzz;
 mod kafka;
 mod perf;
 mod quickstart;
+mod security;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -7,6 +7,10 @@
 //! through a table of correlation ids. A request future removes its table
 //! entry when dropped, so a late response for it is read and discarded. When
 //! the socket fails, every pending request gets the error.
+//!
+//! The connect sequence is TCP, then TLS when `security.protocol` says so,
+//! then ApiVersions, then SASL (see `auth`), before the connection is
+//! handed out.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -30,9 +34,13 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::codec::FramedRead;
 
+#[cfg(feature = "sasl")]
+mod auth;
+
 use crate::frame::{FrameCodec, DEFAULT_MAX_FRAME_SIZE};
+use crate::security::SecurityConfig;
 use crate::versions::BrokerVersions;
-use crate::CodecError;
+use crate::{CodecError, TlsFailure};
 
 /// Settings of a connection.
 #[derive(Debug, Clone)]
@@ -49,6 +57,8 @@ pub struct ConnectionConfig {
     pub request_timeout: Duration,
     /// Largest response frame accepted.
     pub max_frame_size: usize,
+    /// TLS and SASL (`security.protocol` and the `ssl.*` / `sasl.*` settings).
+    pub security: SecurityConfig,
 }
 
 impl Default for ConnectionConfig {
@@ -60,6 +70,7 @@ impl Default for ConnectionConfig {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            security: SecurityConfig::default(),
         }
     }
 }
@@ -73,11 +84,16 @@ struct Pending {
 struct State {
     pending: HashMap<i32, Pending>,
     closed: Option<Arc<str>>,
+    /// When a TLS problem closed the socket: what it was, for the connect
+    /// error (the broker refusing our certificate shows at the first read).
+    tls_cause: Option<(TlsFailure, String)>,
 }
 
 #[derive(Default)]
 struct Shared {
     state: Mutex<State>,
+    /// Completed KIP-368 re-authentications.
+    reauthentications: std::sync::atomic::AtomicU64,
 }
 
 impl Shared {
@@ -116,6 +132,10 @@ enum WriteOp {
     Frame(Bytes),
     /// A frame whose caller waits until it is written (requests without a response).
     FrameNotify(Bytes, oneshot::Sender<Result<(), CodecError>>),
+    /// Re-authentication: write only this queue's frames until it closes,
+    /// then go on with the requests queued meanwhile.
+    #[cfg_attr(not(feature = "sasl"), allow(dead_code))]
+    Exclusive(mpsc::UnboundedReceiver<WriteOp>),
 }
 
 struct Inner {
@@ -125,14 +145,21 @@ struct Inner {
     config: ConnectionConfig,
     client_id: Option<StrBytes>,
     peer: String,
-    tasks: [JoinHandle<()>; 2],
+    /// The reader, the writer and the re-authentication timer.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Inner {
+    fn abort_tasks(&self) {
+        for t in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            t.abort();
+        }
+    }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.abort_tasks();
         self.shared.fail("connection dropped");
     }
 }
@@ -165,25 +192,48 @@ impl std::fmt::Debug for Connection {
 }
 
 impl Connection {
-    /// Connects over TCP (within `connect_timeout`) and negotiates versions.
+    /// Connects over TCP and, when `config.security` says so, TLS (both
+    /// within `connect_timeout`), negotiates versions and authenticates
+    /// with SASL.
     pub async fn connect(addr: &str, config: ConnectionConfig) -> Result<Connection, CodecError> {
-        let stream = tokio::time::timeout(config.connect_timeout, TcpStream::connect(addr))
+        config
+            .security
+            .check()
+            .map_err(CodecError::SecurityConfig)?;
+        let timed_out = || CodecError::ConnectTimeout {
+            addr: addr.to_string(),
+            timeout: config.connect_timeout,
+        };
+        let deadline = tokio::time::Instant::now() + config.connect_timeout;
+        let stream = tokio::time::timeout_at(deadline, TcpStream::connect(addr))
             .await
-            .map_err(|_| CodecError::ConnectTimeout {
-                addr: addr.to_string(),
-                timeout: config.connect_timeout,
-            })??;
+            .map_err(|_| timed_out())??;
         stream.set_nodelay(true)?;
         let peer = stream
             .peer_addr()
             .map(|a: SocketAddr| a.to_string())
             .unwrap_or_else(|_| addr.to_string());
+        #[cfg(feature = "tls")]
+        if let (true, Some(tls)) = (
+            config.security.protocol.uses_tls(),
+            config.security.tls.as_ref(),
+        ) {
+            let stream = tokio::time::timeout_at(
+                deadline,
+                crate::security::tls::handshake(stream, addr, &peer, tls),
+            )
+            .await
+            .map_err(|_| timed_out())??;
+            let (r, w) = tokio::io::split(stream);
+            return Self::start(r, w, peer, config).await;
+        }
         let (r, w) = stream.into_split();
         Self::start(r, w, peer, config).await
     }
 
-    /// Runs the protocol over an already connected stream (for example a TLS
-    /// stream), then negotiates versions.
+    /// Runs the protocol over an already connected stream (a TLS stream set
+    /// up by the caller, say), then negotiates versions and, when
+    /// `config.security` names SASL, authenticates.
     pub async fn from_stream<S>(
         stream: S,
         peer: String,
@@ -224,10 +274,64 @@ impl Connection {
             client_id: config.client_id.clone().map(StrBytes::from_string),
             config,
             peer,
-            tasks: [reader, writer],
+            tasks: Mutex::new(vec![reader, writer]),
         });
-        let versions = Arc::new(negotiate_api_versions(&inner).await?);
-        Ok(Connection { inner, versions })
+        let setup = async {
+            let versions = Arc::new(negotiate_api_versions(&inner).await?);
+            if inner.config.security.protocol.uses_sasl() {
+                Self::authenticate(&inner, &versions).await?;
+            }
+            Ok(versions)
+        };
+        match setup.await {
+            Ok(versions) => Ok(Connection { inner, versions }),
+            Err(CodecError::Disconnected(reason)) => {
+                let cause = inner.shared.lock().tls_cause.take();
+                Err(match cause {
+                    Some((failure, reason)) => CodecError::Tls {
+                        peer: inner.peer.clone(),
+                        failure,
+                        reason,
+                    },
+                    None => CodecError::Disconnected(reason),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    #[cfg(feature = "sasl")]
+    async fn authenticate(
+        inner: &Arc<Inner>,
+        versions: &Arc<BrokerVersions>,
+    ) -> Result<(), CodecError> {
+        let Some(sasl) = inner.config.security.sasl.clone() else {
+            return Err(CodecError::SecurityConfig(
+                "SASL without SASL settings".into(),
+            ));
+        };
+        let lifetime = auth::authenticate(inner, versions, &sasl, &inner.writes).await?;
+        if let Some(lifetime) = lifetime {
+            let task = tokio::spawn(auth::reauth_loop(
+                Arc::downgrade(inner),
+                versions.clone(),
+                sasl,
+                lifetime,
+            ));
+            inner
+                .tasks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(task);
+        }
+        Ok(())
+    }
+
+    #[cfg(not(feature = "sasl"))]
+    async fn authenticate(_: &Arc<Inner>, _: &Arc<BrokerVersions>) -> Result<(), CodecError> {
+        Err(CodecError::SecurityConfig(
+            "this build has no SASL (kafka-codec feature `sasl`)".into(),
+        ))
     }
 
     /// The broker's address.
@@ -238,6 +342,11 @@ impl Connection {
     /// The API versions and finalized features of the broker.
     pub fn versions(&self) -> &BrokerVersions {
         &self.versions
+    }
+
+    /// How many times the connection re-authenticated (KIP-368) so far.
+    pub fn reauthentications(&self) -> u64 {
+        self.inner.shared.reauthentications.load(Ordering::Relaxed)
     }
 
     /// Requests waiting for their response.
@@ -256,9 +365,7 @@ impl Connection {
     /// may swallow the next.
     pub fn close(&self, reason: &str) {
         self.inner.shared.fail(reason);
-        for t in &self.inner.tasks {
-            t.abort();
-        }
+        self.inner.abort_tasks();
     }
 
     /// Sends a request at the negotiated version and waits for its response.
@@ -440,6 +547,18 @@ fn start_request<B: Encodable>(
     version: i16,
     body: &B,
 ) -> Result<PendingResponse, CodecError> {
+    start_request_via(inner, api, version, body, &inner.writes)
+}
+
+/// As `start_request`, with the frame on `writes` (the writer's queue, or
+/// re-authentication's side queue).
+fn start_request_via<B: Encodable>(
+    inner: &Inner,
+    api: ApiKey,
+    version: i16,
+    body: &B,
+    writes: &mpsc::UnboundedSender<WriteOp>,
+) -> Result<PendingResponse, CodecError> {
     let correlation_id = inner.next_correlation_id.fetch_add(1, Ordering::Relaxed);
     let frame = encode_frame(inner, api, version, correlation_id, body)?;
     let (tx, rx) = oneshot::channel();
@@ -457,7 +576,7 @@ fn start_request<B: Encodable>(
         );
     }
     tracing::trace!(peer = %inner.peer, %api, version, correlation_id, bytes = frame.len(), "request");
-    if inner.writes.send(WriteOp::Frame(frame)).is_err() {
+    if writes.send(WriteOp::Frame(frame)).is_err() {
         inner.shared.lock().pending.remove(&correlation_id);
         return Err(CodecError::Disconnected("writer stopped".into()));
     }
@@ -559,6 +678,25 @@ async fn negotiate_api_versions(inner: &Inner) -> Result<BrokerVersions, CodecEr
     }
 }
 
+/// Whether a read error is TLS speaking: a TLS alert on a TLS connection,
+/// or a TLS record where a plaintext client expected a frame size.
+fn tls_cause(e: &CodecError) -> Option<(TlsFailure, String)> {
+    match e {
+        // A TLS record header: content type 21 (alert) or 22 (handshake), version 3.x.
+        CodecError::FrameTooLarge { size, .. }
+            if matches!(size >> 24, 0x15 | 0x16) && (size >> 16) & 0xff == 0x03 =>
+        {
+            Some((
+                TlsFailure::Handshake,
+                "the broker answered with TLS: this listener wants security.protocol SSL or SASL_SSL".into(),
+            ))
+        }
+        #[cfg(feature = "tls")]
+        CodecError::Io(io) => crate::security::tls::classify_io(io),
+        _ => None,
+    }
+}
+
 async fn read_loop<R: AsyncRead + Unpin>(
     mut frames: FramedRead<R, FrameCodec>,
     shared: Arc<Shared>,
@@ -592,6 +730,8 @@ async fn read_loop<R: AsyncRead + Unpin>(
                 let _ = pending.tx.send(body);
             }
             Some(Err(e)) => {
+                let cause = tls_cause(&e);
+                shared.lock().tls_cause = cause;
                 shared.fail(&format!("read failed: {e}"));
                 return;
             }
@@ -619,6 +759,25 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 WriteOp::FrameNotify(f, tx) => {
                     notify.push(tx);
                     f
+                }
+                WriteOp::Exclusive(mut side) => {
+                    // What came before goes out first; then only the side
+                    // queue's frames, each flushed (they are round trips).
+                    result = w.flush().await;
+                    while result.is_ok() {
+                        let Some(WriteOp::Frame(f)) = side.recv().await else {
+                            break;
+                        };
+                        result = match w.write_all(&f).await {
+                            Ok(()) => w.flush().await,
+                            Err(e) => Err(e),
+                        };
+                    }
+                    if result.is_err() {
+                        break;
+                    }
+                    op = rx.try_recv().ok();
+                    continue;
                 }
             };
             if let Err(e) = w.write_all(&frame).await {

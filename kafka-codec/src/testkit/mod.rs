@@ -20,8 +20,12 @@ use kafka_protocol::records::{DefaultCodecs, ReadCommitted, RecordBatches};
 use crate::{CodecError, Connection, ConnectionConfig};
 
 mod brokers;
+#[cfg(all(feature = "tls", feature = "sasl"))]
+mod secured;
 
 pub use brokers::{brokers, Broker};
+#[cfg(all(feature = "tls", feature = "sasl"))]
+pub use secured::SecuredCluster;
 
 /// The variables `cargo xtask kafka up` records (`KAFKA_BOOTSTRAP`,
 /// `KAFKA_LIBS`, `KAFKA_PIDS`, `KAFKA_NODE_<id>`), read from

@@ -1,0 +1,325 @@
+//! TLS with rustls and the ring provider (no cmake, no C library to link
+//! besides ring's own): the client configuration built once from
+//! [`TlsConfig`], the handshake, and errors that say which side refused what.
+
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
+    SignatureScheme,
+};
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::TlsConnector;
+
+use super::{Identity, TlsConfig, TrustStore};
+use crate::error::TlsFailure;
+use crate::CodecError;
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read(path: &std::path::Path, what: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
+}
+
+fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("{what}: bad PEM ({e})"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "{what} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ));
+    }
+    Ok(certs)
+}
+
+fn private_key(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, String> {
+    if pem
+        .windows(29)
+        .any(|w| w == b"BEGIN ENCRYPTED PRIVATE KEY--")
+    {
+        return Err(format!(
+            "{what} holds an encrypted key, which is not supported: decrypt it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)"
+        ));
+    }
+    PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|_| format!("{what} holds no private key (PKCS#8, SEC1 or PKCS#1 PEM)"))
+}
+
+fn roots(trust: &TrustStore) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    let certs = match trust {
+        TrustStore::Platform => {
+            let found = rustls_native_certs::load_native_certs();
+            if found.certs.is_empty() {
+                return Err(format!(
+                    "no platform root certificates found{}; set ssl.truststore.location",
+                    found
+                        .errors
+                        .first()
+                        .map(|e| format!(" ({e})"))
+                        .unwrap_or_default()
+                ));
+            }
+            found.certs
+        }
+        TrustStore::PemFile(path) => certificates(
+            &read(path, "ssl.truststore.location")?,
+            "ssl.truststore.location",
+        )?,
+        TrustStore::Pem(text) => certificates(text.as_bytes(), "ssl.truststore.certificates")?,
+    };
+    let platform = matches!(trust, TrustStore::Platform);
+    for cert in certs {
+        // A platform store may hold certificates webpki cannot read; skip those, as rustls-platform tools do.
+        if let Err(e) = roots.add(cert) {
+            if !platform {
+                return Err(format!("a trusted certificate cannot be used: {e}"));
+            }
+        }
+    }
+    Ok(roots)
+}
+
+fn identity(
+    identity: &Identity,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    match identity {
+        Identity::PemFile(path) => {
+            let pem = read(path, "ssl.keystore.location")?;
+            Ok((
+                certificates(&pem, "ssl.keystore.location")?,
+                private_key(&pem, "ssl.keystore.location")?,
+            ))
+        }
+        Identity::Pem {
+            certificate_chain,
+            key,
+        } => Ok((
+            certificates(
+                certificate_chain.as_bytes(),
+                "ssl.keystore.certificate.chain",
+            )?,
+            private_key(key.expose().as_bytes(), "ssl.keystore.key")?,
+        )),
+    }
+}
+
+/// Checks the chain and ignores only a name mismatch
+/// (`ssl.endpoint.identification.algorithm=` with an empty value).
+#[derive(Debug)]
+struct ChainOnly(Arc<WebPkiServerVerifier>);
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        // webpki checks the chain before the name, so a name error means the chain is good.
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
+/// The rustls client configuration for `config`.
+pub(crate) fn build(config: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
+    let provider = provider();
+    let roots = Arc::new(roots(&config.trust)?);
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?;
+    let builder = if config.verify_hostname {
+        builder.with_root_certificates(roots)
+    } else {
+        let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider)
+            .build()
+            .map_err(|e| format!("TLS setup: {e}"))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(ChainOnly(verifier)))
+    };
+    let config = match &config.identity {
+        None => builder.with_no_client_auth(),
+        Some(id) => {
+            let (chain, key) = identity(id)?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("the client certificate and key do not fit: {e}"))?
+        }
+    };
+    Ok(Arc::new(config))
+}
+
+impl TlsConfig {
+    /// The client configuration, built (files read, PEM parsed) at the first call.
+    pub(crate) fn client_config(&self) -> Result<Arc<ClientConfig>, CodecError> {
+        self.built
+            .get_or_init(|| build(self))
+            .clone()
+            .map_err(CodecError::SecurityConfig)
+    }
+}
+
+/// The host part of `host:port` (brackets of an IPv6 literal removed).
+fn host_of(addr: &str) -> &str {
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// The TLS handshake over a connected socket, checking the broker's
+/// certificate against `addr`'s host.
+pub(crate) async fn handshake(
+    stream: TcpStream,
+    addr: &str,
+    peer: &str,
+    config: &TlsConfig,
+) -> Result<TlsStream<TcpStream>, CodecError> {
+    let client = config.client_config()?;
+    let name = ServerName::try_from(host_of(addr).to_string()).map_err(|_| {
+        CodecError::SecurityConfig(format!("{addr}: not a host name TLS can check"))
+    })?;
+    TlsConnector::from(client)
+        .connect(name, stream)
+        .await
+        .map_err(|e| classify(e, peer))
+}
+
+/// What a TLS error on an established connection means (the broker
+/// refusing our certificate arrives with the first read under TLS 1.3).
+pub(crate) fn classify_io(e: &std::io::Error) -> Option<(TlsFailure, String)> {
+    let tls = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())?;
+    Some(classify_tls(tls))
+}
+
+fn classify_tls(tls: &rustls::Error) -> (TlsFailure, String) {
+    match tls {
+        rustls::Error::InvalidCertificate(
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+        ) => (
+            TlsFailure::HostnameMismatch,
+            format!(
+                "the broker's certificate is not valid for this host ({}); fix the certificate or set ssl.endpoint.identification.algorithm to empty",
+                tls
+            ),
+        ),
+        rustls::Error::InvalidCertificate(c) => (
+            TlsFailure::UntrustedCertificate,
+            format!("the broker's certificate is not trusted: {c:?} (check ssl.truststore.*)"),
+        ),
+        rustls::Error::AlertReceived(
+            a @ (AlertDescription::BadCertificate
+            | AlertDescription::CertificateRequired
+            | AlertDescription::UnknownCA
+            | AlertDescription::CertificateUnknown
+            | AlertDescription::CertificateExpired
+            | AlertDescription::CertificateRevoked
+            | AlertDescription::UnsupportedCertificate
+            | AlertDescription::AccessDenied),
+        ) => (
+            TlsFailure::CertificateRejected,
+            format!("the broker refused the client certificate (alert {a:?}): it needs one it trusts (ssl.keystore.*)"),
+        ),
+        other => (TlsFailure::Handshake, other.to_string()),
+    }
+}
+
+fn classify(e: std::io::Error, peer: &str) -> CodecError {
+    use std::io::ErrorKind;
+    let (failure, reason) = match classify_io(&e) {
+        Some(known) => known,
+        None if matches!(
+            e.kind(),
+            ErrorKind::UnexpectedEof | ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+        ) =>
+        {
+            (
+                TlsFailure::Closed,
+                format!("the broker closed the connection during the TLS handshake ({e}); is this a PLAINTEXT or SASL_PLAINTEXT listener?"),
+            )
+        }
+        None => (TlsFailure::Handshake, e.to_string()),
+    };
+    CodecError::Tls {
+        peer: peer.to_string(),
+        failure,
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names() {
+        assert_eq!(host_of("127.0.0.1:9093"), "127.0.0.1");
+        assert_eq!(host_of("broker-1.example.com:9093"), "broker-1.example.com");
+        assert_eq!(host_of("[::1]:9093"), "::1");
+    }
+
+    #[test]
+    fn unusable_settings_are_config_errors_naming_the_setting() {
+        let missing = TlsConfig::new(TrustStore::PemFile("/nonexistent/ca.pem".into()));
+        let e = missing.client_config().unwrap_err().to_string();
+        assert!(
+            e.contains("ssl.truststore.location") && e.contains("/nonexistent/ca.pem"),
+            "{e}"
+        );
+        let empty = TlsConfig::new(TrustStore::Pem("not pem".into()));
+        assert!(empty
+            .client_config()
+            .unwrap_err()
+            .to_string()
+            .contains("ssl.truststore.certificates"));
+        let key = TlsConfig::new(TrustStore::Platform).with_identity(Identity::Pem {
+            certificate_chain: "x".into(),
+            key:
+                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n"
+                    .into(),
+        });
+        let e = key.client_config().unwrap_err().to_string();
+        assert!(!e.contains("AAAA"), "{e}");
+    }
+}
