@@ -85,6 +85,13 @@ pub enum FatalError {
     /// (UNSUPPORTED_VERSION, or no common version of an API).
     #[error("unsupported by the broker: {0}")]
     UnsupportedVersion(Arc<str>),
+    /// TLS or SASL refused: wrong credentials, an unknown user, a rejected
+    /// token, an untrusted or mismatched certificate, a client certificate
+    /// the broker refused, unusable security settings. Retrying would be
+    /// refused the same way (and hammer the broker), so the producer stops;
+    /// fix the settings and build a new one.
+    #[error("authentication failed: {0}")]
+    Authentication(Arc<str>),
     /// Another broker error the producer cannot recover from.
     #[error("{0}")]
     Broker(BrokerError),
@@ -96,9 +103,9 @@ impl FatalError {
     pub fn class(&self) -> ErrorClass {
         match self {
             FatalError::Fenced(_) => ErrorClass::ApplicationRecoverable,
-            FatalError::Unauthorized(_) | FatalError::UnsupportedVersion(_) => {
-                ErrorClass::InvalidConfiguration
-            }
+            FatalError::Unauthorized(_)
+            | FatalError::UnsupportedVersion(_)
+            | FatalError::Authentication(_) => ErrorClass::InvalidConfiguration,
             FatalError::Broker(_) => ErrorClass::Fatal,
         }
     }

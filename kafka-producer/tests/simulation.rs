@@ -329,6 +329,7 @@ fn an_epoch_bump_keeps_the_sequence_of_a_batch_that_may_be_written() {
             let f = TransportFailure {
                 message: "connection reset".into(),
                 connect_failed: false,
+                authentication: false,
             };
             m.core.handle_response(id, Err(f), m.at(1));
         } else {

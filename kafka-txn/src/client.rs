@@ -134,11 +134,20 @@ impl TransactionClient {
     /// # Errors
     /// Outside a tokio runtime.
     pub fn start(config: TransactionConfig, max_block: Duration) -> Result<Self, TransactionError> {
-        Self::start_linked(
-            Self::shared(config, max_block, false),
-            None,
-            ConnectionConfig::default(),
-        )
+        Self::start_with(config, max_block, ConnectionConfig::default())
+    }
+
+    /// As [`start`](Self::start), connecting with `connection` (TLS and
+    /// SASL settings, timeouts, client id).
+    ///
+    /// # Errors
+    /// Outside a tokio runtime.
+    pub fn start_with(
+        config: TransactionConfig,
+        max_block: Duration,
+        connection: ConnectionConfig,
+    ) -> Result<Self, TransactionError> {
+        Self::start_linked(Self::shared(config, max_block, false), None, connection)
     }
 
     /// The manager and its waiters, before the task runs (a linked
@@ -549,8 +558,5 @@ fn dispatch(
 }
 
 fn failure(e: CodecError, connect_failed: bool) -> TransportFailure {
-    TransportFailure {
-        message: e.to_string(),
-        connect_failed,
-    }
+    TransportFailure::from_codec(&e, connect_failed)
 }

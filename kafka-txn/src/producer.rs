@@ -80,6 +80,7 @@ impl TransactionalProducer {
             client_software_version: env!("CARGO_PKG_VERSION").into(),
             connect_timeout: config.request_timeout.min(Duration::from_secs(10)),
             request_timeout: config.request_timeout,
+            security: config.security.clone(),
             ..ConnectionConfig::default()
         };
         let shared = TransactionClient::shared(txn, max_block, true);

@@ -71,6 +71,27 @@ async fn read(topic: &str, info: &TopicInfo, read_committed: bool) -> Vec<Fetche
     out
 }
 
+/// What a read_committed reader sees once the commit markers are written:
+/// EndTxn returns when the coordinator decided, the markers follow, and
+/// until a partition's marker lands its records sit above the last stable
+/// offset. Reads again (up to 10 s) until `expected` shows; the caller
+/// compares.
+async fn committed_values(
+    topic: &str,
+    info: &TopicInfo,
+    expected: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut seen = values(&read(topic, info, true).await);
+    for _ in 0..50 {
+        if seen == *expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        seen = values(&read(topic, info, true).await);
+    }
+    seen
+}
+
 fn values(records: &[FetchedRecord]) -> BTreeSet<String> {
     records
         .iter()
@@ -142,7 +163,7 @@ async fn committed_records_are_visible_to_read_committed_and_aborted_ones_are_no
 
     let expected: BTreeSet<String> = (0..60).map(|n| format!("c{n}")).collect();
     assert_eq!(
-        values(&read(&topic, &info, true).await),
+        committed_values(&topic, &info, &expected).await,
         expected,
         "read_committed"
     );
@@ -247,10 +268,10 @@ async fn a_second_producer_with_the_same_id_fences_the_first() {
     second.begin_transaction().unwrap();
     send_all(&second, &topic, (0..5).map(|n| format!("live{n}"))).await;
     second.commit_transaction().await.unwrap();
-    let seen = values(&read(&topic, &info, true).await);
+    let live: BTreeSet<String> = (0..5).map(|n| format!("live{n}")).collect();
     assert_eq!(
-        seen,
-        (0..5).map(|n| format!("live{n}")).collect::<BTreeSet<_>>(),
+        committed_values(&topic, &info, &live).await,
+        live,
         "nothing of the fenced transaction"
     );
     first.close(Duration::from_secs(5)).await;
@@ -309,10 +330,8 @@ async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers() {
     p.commit_transaction()
         .await
         .expect("a new transaction commits");
-    assert_eq!(
-        values(&read(&topic, &info, true).await),
-        BTreeSet::from(["after".to_string()])
-    );
+    let after = BTreeSet::from(["after".to_string()]);
+    assert_eq!(committed_values(&topic, &info, &after).await, after);
     p.close(Duration::from_secs(10)).await;
 }
 
@@ -495,10 +514,8 @@ async fn a_prepared_transaction_completes_as_its_state_says() {
     p.complete_transaction(kafka_txn::PreparedTxnState(None))
         .await
         .expect("complete: abort");
-    assert_eq!(
-        values(&read(&topic, &info, true).await),
-        BTreeSet::from(["prepared-1".to_string()])
-    );
+    let prepared = BTreeSet::from(["prepared-1".to_string()]);
+    assert_eq!(committed_values(&topic, &info, &prepared).await, prepared);
     // Without the setting, prepare is refused.
     let q = producer(&testkit::unique_topic("tid-no2pc"), &[]);
     q.init_transactions().await.unwrap();

@@ -116,7 +116,8 @@ async fn a_broker_killed_mid_transaction_leaves_it_whole_or_gone() {
                 p.init_transactions().await.unwrap();
             }
         }
-        let seen = committed_values(&topic, &info).await;
+        let seen =
+            testkit::settled(|| committed_values(&topic, &info), Duration::from_secs(10)).await;
         let of_round: BTreeSet<String> = seen.intersection(&values).cloned().collect();
         assert!(
             of_round.is_empty() || of_round == values,
@@ -135,6 +136,9 @@ async fn a_broker_killed_mid_transaction_leaves_it_whole_or_gone() {
     p.commit_transaction()
         .await
         .expect("a transaction after the outages");
-    assert_eq!(committed_values(&topic, &info).await, expected);
+    assert_eq!(
+        testkit::settled(|| committed_values(&topic, &info), Duration::from_secs(10)).await,
+        expected
+    );
     p.close(Duration::from_secs(10)).await;
 }

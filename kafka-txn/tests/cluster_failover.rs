@@ -137,7 +137,7 @@ async fn brokers_killed_mid_commit_leave_each_transaction_whole() {
                 p.init_transactions().await.unwrap();
             }
         }
-        let seen = committed(&topic, &info).await;
+        let seen = testkit::settled(|| committed(&topic, &info), Duration::from_secs(15)).await;
         let of_round: BTreeSet<String> = seen.intersection(&values).cloned().collect();
         assert!(
             of_round.is_empty() || of_round == values,
@@ -163,6 +163,9 @@ async fn brokers_killed_mid_commit_leave_each_transaction_whole() {
     p.commit_transaction()
         .await
         .expect("a transaction after the failovers");
-    assert_eq!(committed(&topic, &info).await, expected);
+    assert_eq!(
+        testkit::settled(|| committed(&topic, &info), Duration::from_secs(15)).await,
+        expected
+    );
     p.close(Duration::from_secs(10)).await;
 }

@@ -150,7 +150,11 @@ async fn copier_survives_random_kills_exactly_once() {
     };
     assert!(status.success(), "the last copier failed: {status}");
 
-    let keys = read_committed(&output, &out_info).await;
+    let keys = testkit::settled(
+        || read_committed(&output, &out_info),
+        Duration::from_secs(10),
+    )
+    .await;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for k in keys {
         *counts.entry(k).or_default() += 1;

@@ -638,6 +638,7 @@ impl Sim {
             let f = TransportFailure {
                 message: "request timed out".into(),
                 connect_failed: false,
+                authentication: false,
             };
             self.pending
                 .push((at + 100 * MS, self.seq, owner, t.request_id, Err(f)));
@@ -648,6 +649,7 @@ impl Sim {
             let f = TransportFailure {
                 message: "request timed out".into(),
                 connect_failed: false,
+                authentication: false,
             };
             self.pending
                 .push((at + 100 * MS, self.seq, owner, t.request_id, Err(f)));
@@ -659,6 +661,7 @@ impl Sim {
             let f = TransportFailure {
                 message: "connection reset".into(),
                 connect_failed: false,
+                authentication: false,
             };
             self.pending
                 .push((at + 100 * MS, self.seq, owner, t.request_id, Err(f)));

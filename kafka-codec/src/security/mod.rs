@@ -43,6 +43,58 @@ use std::time::Duration;
 pub use jaas::{parse_jaas_config, JaasConfig};
 pub use secret::Secret;
 
+/// For the fuzz targets only: runs mechanism `which` (0 PLAIN, 1
+/// SCRAM-SHA-256, 2 SCRAM-SHA-512, 3 OAUTHBEARER) against `server`'s
+/// messages, one per round trip, as a hostile broker would send them.
+#[cfg(all(feature = "fuzzing", feature = "sasl"))]
+#[doc(hidden)]
+pub fn fuzz_sasl_exchange(which: u8, server: &[&[u8]]) {
+    let config = match which % 4 {
+        0 => SaslConfig::Plain {
+            username: "u".into(),
+            password: "p".into(),
+        },
+        1 | 2 => SaslConfig::Scram {
+            mechanism: if which % 4 == 1 {
+                ScramMechanism::Sha256
+            } else {
+                ScramMechanism::Sha512
+            },
+            username: "u,=".into(),
+            password: "p".into(),
+        },
+        _ => SaslConfig::unsecured_oauthbearer("u"),
+    };
+    let token = matches!(config, SaslConfig::OAuthBearer(_))
+        .then(|| UnsecuredJwsProvider::new("u").token_at(std::time::SystemTime::now()));
+    // A fixed SCRAM nonce, so that the fuzzer can reach server-final.
+    let made = match &config {
+        SaslConfig::Scram {
+            mechanism,
+            username,
+            password,
+        } => Ok(Box::new(sasl::Scram::with_nonce(
+            *mechanism,
+            username,
+            password.expose(),
+            "fuzznonce".into(),
+        )) as Box<dyn sasl::Mechanism>),
+        _ => sasl::mechanism(&config, token),
+    };
+    let Ok(mut m) = made else {
+        return;
+    };
+    if m.start().is_err() {
+        return;
+    }
+    for message in server {
+        match m.step(message) {
+            Ok(sasl::Step::Respond(_)) => {}
+            Ok(sasl::Step::Done) | Err(_) => return,
+        }
+    }
+}
+
 /// `security.protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SecurityProtocol {
@@ -126,6 +178,25 @@ pub enum Identity {
     },
 }
 
+/// A TLS protocol version (`ssl.enabled.protocols`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TlsVersion {
+    /// `TLSv1.2`.
+    Tls12,
+    /// `TLSv1.3`.
+    Tls13,
+}
+
+impl TlsVersion {
+    /// The Java name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsVersion::Tls12 => "TLSv1.2",
+            TlsVersion::Tls13 => "TLSv1.3",
+        }
+    }
+}
+
 /// TLS settings.
 #[derive(Debug, Clone)]
 pub struct TlsConfig {
@@ -137,6 +208,8 @@ pub struct TlsConfig {
     /// checks that the broker's certificate names the host connected to;
     /// empty turns the check off (the chain is still verified).
     pub verify_hostname: bool,
+    /// `ssl.enabled.protocols`: TLS 1.2 and 1.3 by default, as Java.
+    pub versions: Vec<TlsVersion>,
     /// The rustls configuration, built once at the first connect.
     #[cfg(feature = "tls")]
     pub(crate) built: Arc<OnceLock<Result<Arc<rustls::ClientConfig>, String>>>,
@@ -149,6 +222,7 @@ impl TlsConfig {
             trust,
             identity: None,
             verify_hostname: true,
+            versions: vec![TlsVersion::Tls12, TlsVersion::Tls13],
             #[cfg(feature = "tls")]
             built: Arc::default(),
         }
@@ -172,6 +246,7 @@ impl PartialEq for TlsConfig {
         self.trust == other.trust
             && self.identity == other.identity
             && self.verify_hostname == other.verify_hostname
+            && self.versions == other.versions
     }
 }
 
@@ -211,6 +286,12 @@ pub struct OAuthToken {
 pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// A valid token, or why there is none.
     fn token(&self) -> Pin<Box<dyn Future<Output = Result<OAuthToken, String>> + Send + '_>>;
+
+    /// The unsecured JWS settings, when this is Kafka's unsecured provider
+    /// (so that two configurations of it compare equal).
+    fn as_unsecured(&self) -> Option<&UnsecuredJwsProvider> {
+        None
+    }
 }
 
 /// Kafka's unsecured JWS tokens (`OAuthBearerUnsecuredLoginCallbackHandler`):
@@ -325,7 +406,10 @@ impl PartialEq for SaslConfig {
                     password: p,
                 },
             ) => mechanism == m && username == u && password == p,
-            (SaslConfig::OAuthBearer(a), SaslConfig::OAuthBearer(b)) => Arc::ptr_eq(a, b),
+            (SaslConfig::OAuthBearer(a), SaslConfig::OAuthBearer(b)) => {
+                Arc::ptr_eq(a, b)
+                    || matches!((a.as_unsecured(), b.as_unsecured()), (Some(x), Some(y)) if x == y)
+            }
             _ => false,
         }
     }
@@ -378,7 +462,8 @@ impl SecurityConfig {
     }
 
     /// Whether the settings fit together (TLS settings for a TLS protocol,
-    /// SASL settings for a SASL one, the features this build has).
+    /// SASL settings for a SASL one, the features this build has) and the
+    /// PEM files they name can be read and used.
     pub fn check(&self) -> Result<(), String> {
         let p = self.protocol;
         if p.uses_tls() && self.tls.is_none() {
@@ -398,6 +483,15 @@ impl SecurityConfig {
             return Err(format!(
                 "security.protocol={p}: this build has no SASL (kafka-codec feature `sasl`)"
             ));
+        }
+        #[cfg(feature = "tls")]
+        if let (true, Some(tls)) = (p.uses_tls(), &self.tls) {
+            // Reads the PEM files now (once), so that a missing file is a
+            // settings error, not a connect failure later.
+            tls.client_config().map_err(|e| match e {
+                crate::CodecError::SecurityConfig(m) => m,
+                other => other.to_string(),
+            })?;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::{Identity, TlsConfig, TrustStore};
+use super::{Identity, TlsConfig, TlsVersion, TrustStore};
 use crate::error::TlsFailure;
 use crate::CodecError;
 
@@ -165,8 +165,19 @@ impl ServerCertVerifier for ChainOnly {
 pub(crate) fn build(config: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
     let provider = provider();
     let roots = Arc::new(roots(&config.trust)?);
+    let versions: Vec<&'static rustls::SupportedProtocolVersion> = config
+        .versions
+        .iter()
+        .map(|v| match v {
+            TlsVersion::Tls12 => &rustls::version::TLS12,
+            TlsVersion::Tls13 => &rustls::version::TLS13,
+        })
+        .collect();
+    if versions.is_empty() {
+        return Err("ssl.enabled.protocols names no protocol".into());
+    }
     let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&versions)
         .map_err(|e| format!("TLS setup: {e}"))?;
     let builder = if config.verify_hostname {
         builder.with_root_certificates(roots)

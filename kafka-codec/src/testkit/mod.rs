@@ -336,6 +336,28 @@ pub async fn fetch_partition_isolated(
     Ok(out)
 }
 
+/// Reads with `read` until two reads 300 ms apart agree, for at most
+/// `max_wait`, and returns the last. A `read_committed` view needs it:
+/// EndTxn returns once the coordinator decided, and each partition's
+/// commit marker lands a moment later.
+pub async fn settled<T, F, Fut>(mut read: F, max_wait: Duration) -> T
+where
+    T: PartialEq,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = tokio::time::Instant::now() + max_wait;
+    let mut last = read().await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let next = read().await;
+        if next == last || tokio::time::Instant::now() >= deadline {
+            return next;
+        }
+        last = next;
+    }
+}
+
 /// Connects with default settings.
 pub async fn connect(addr: &str) -> Result<Connection, CodecError> {
     Connection::connect(addr, ConnectionConfig::default()).await

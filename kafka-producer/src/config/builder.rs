@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use kafka_codec::security::SecurityConfig;
 use kafka_compression::CompressionType;
 
 use super::keys::*;
+use super::security::SecurityProps;
 use super::validate;
 use super::{java_defaults, Acks, ConfigError, PartitionerKind, ProducerConfig};
 
@@ -38,6 +40,10 @@ pub struct ProducerConfigBuilder {
     pub(super) values: ProducerConfig,
     /// Which of the settings that Java's rules look at were set explicitly.
     pub(super) explicit: Explicit,
+    /// `security.protocol`, `ssl.*` and `sasl.*` as given.
+    pub(super) security: SecurityProps,
+    /// Security settings given typed, instead of as properties.
+    typed_security: Option<SecurityConfig>,
     /// Problems found by setters, reported (the first one) by `build`.
     errors: Vec<ConfigError>,
 }
@@ -47,6 +53,8 @@ impl Default for ProducerConfigBuilder {
         Self {
             values: java_defaults(),
             explicit: Explicit::default(),
+            security: SecurityProps::default(),
+            typed_security: None,
             errors: Vec::new(),
         }
     }
@@ -282,6 +290,35 @@ impl ProducerConfigBuilder {
         self
     }
 
+    /// TLS and SASL, typed (an OAUTHBEARER [`TokenProvider`] can only be
+    /// given this way). Instead of, not with, the `security.protocol`,
+    /// `ssl.*` and `sasl.*` properties.
+    ///
+    /// ```
+    /// use kafka_codec::security::{SaslConfig, ScramMechanism, SecurityConfig, TlsConfig, TrustStore};
+    /// use kafka_producer::config::ProducerConfig;
+    ///
+    /// let config = ProducerConfig::builder()
+    ///     .bootstrap_servers("broker-1.example.com:9093")
+    ///     .security(SecurityConfig::sasl_ssl(
+    ///         TlsConfig::new(TrustStore::Platform),
+    ///         SaslConfig::Scram {
+    ///             mechanism: ScramMechanism::Sha512,
+    ///             username: "alice".into(),
+    ///             password: "alice-secret".into(),
+    ///         },
+    ///     ))
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(!format!("{config:?}").contains("alice-secret"));
+    /// ```
+    ///
+    /// [`TokenProvider`]: kafka_codec::security::TokenProvider
+    pub fn security(mut self, security: SecurityConfig) -> Self {
+        self.typed_security = Some(security);
+        self
+    }
+
     /// One Java property, parsed as [`ProducerConfig::from_properties`]
     /// parses it; a bad key or value is reported by [`build`](Self::build).
     pub fn property(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
@@ -300,6 +337,21 @@ impl ProducerConfigBuilder {
         if let Some(first) = self.errors.first() {
             return Err(first.clone());
         }
-        validate::effective(self.values.clone(), self.explicit)
+        let mut values = self.values.clone();
+        values.security =
+            match &self.typed_security {
+                Some(_) if !self.security.is_empty() => return Err(ConfigError::new(
+                    [SECURITY_PROTOCOL],
+                    "security settings given both typed (ProducerConfigBuilder::security) and as \
+                     security.protocol / ssl.* / sasl.* properties: use one",
+                )),
+                Some(typed) => typed.clone(),
+                None => self.security.resolve()?,
+            };
+        values
+            .security
+            .check()
+            .map_err(|e| ConfigError::new([SECURITY_PROTOCOL], e))?;
+        validate::effective(values, self.explicit)
     }
 }

@@ -79,8 +79,40 @@ pub const VALUE_SERIALIZER: &str = "value.serializer";
 pub const SEND_BUFFER_BYTES: &str = "send.buffer.bytes";
 /// `receive.buffer.bytes` (accepted, no effect)
 pub const RECEIVE_BUFFER_BYTES: &str = "receive.buffer.bytes";
-/// `security.protocol` (only `PLAINTEXT`)
+/// `security.protocol`
 pub const SECURITY_PROTOCOL: &str = "security.protocol";
+/// `ssl.truststore.type` (`PEM` only)
+pub const SSL_TRUSTSTORE_TYPE: &str = "ssl.truststore.type";
+/// `ssl.truststore.location`
+pub const SSL_TRUSTSTORE_LOCATION: &str = "ssl.truststore.location";
+/// `ssl.truststore.certificates`
+pub const SSL_TRUSTSTORE_CERTIFICATES: &str = "ssl.truststore.certificates";
+/// `ssl.truststore.password` (refused: PEM stores have none)
+pub const SSL_TRUSTSTORE_PASSWORD: &str = "ssl.truststore.password";
+/// `ssl.keystore.type` (`PEM` only)
+pub const SSL_KEYSTORE_TYPE: &str = "ssl.keystore.type";
+/// `ssl.keystore.location`
+pub const SSL_KEYSTORE_LOCATION: &str = "ssl.keystore.location";
+/// `ssl.keystore.certificate.chain`
+pub const SSL_KEYSTORE_CERTIFICATE_CHAIN: &str = "ssl.keystore.certificate.chain";
+/// `ssl.keystore.key`
+pub const SSL_KEYSTORE_KEY: &str = "ssl.keystore.key";
+/// `ssl.keystore.password` (refused: PEM stores have none)
+pub const SSL_KEYSTORE_PASSWORD: &str = "ssl.keystore.password";
+/// `ssl.key.password` (refused: encrypted keys are not supported)
+pub const SSL_KEY_PASSWORD: &str = "ssl.key.password";
+/// `ssl.endpoint.identification.algorithm`
+pub const SSL_ENDPOINT_IDENTIFICATION_ALGORITHM: &str = "ssl.endpoint.identification.algorithm";
+/// `ssl.protocol`
+pub const SSL_PROTOCOL: &str = "ssl.protocol";
+/// `ssl.enabled.protocols`
+pub const SSL_ENABLED_PROTOCOLS: &str = "ssl.enabled.protocols";
+/// `ssl.cipher.suites` (refused when set)
+pub const SSL_CIPHER_SUITES: &str = "ssl.cipher.suites";
+/// `sasl.mechanism`
+pub const SASL_MECHANISM: &str = "sasl.mechanism";
+/// `sasl.jaas.config`
+pub const SASL_JAAS_CONFIG: &str = "sasl.jaas.config";
 /// `metadata.recovery.strategy` (accepted, no effect yet)
 pub const METADATA_RECOVERY_STRATEGY: &str = "metadata.recovery.strategy";
 /// `socket.connection.setup.timeout.ms` (accepted, no effect yet)
@@ -94,6 +126,9 @@ pub(super) fn apply(
     key: &str,
     raw: &str,
 ) -> Result<(), ConfigError> {
+    if let Some(done) = b.security.apply(key, raw) {
+        return done;
+    }
     let v = &mut b.values;
     match key {
         BOOTSTRAP_SERVERS => v.bootstrap_servers = java_list(raw),
@@ -188,20 +223,6 @@ pub(super) fn apply(
         SEND_BUFFER_BYTES | RECEIVE_BUFFER_BYTES => {
             if parse_int(key, raw)? < -1 {
                 return Err(ConfigError::invalid(key, raw, "must be at least -1"));
-            }
-        }
-        SECURITY_PROTOCOL => {
-            let protocol = java_trim(raw);
-            if !protocol.eq_ignore_ascii_case("PLAINTEXT") {
-                let why = if ["SSL", "SASL_PLAINTEXT", "SASL_SSL"]
-                    .iter()
-                    .any(|p| protocol.eq_ignore_ascii_case(p))
-                {
-                    "only PLAINTEXT is supported: TLS and SASL are not implemented yet"
-                } else {
-                    "expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (only PLAINTEXT is supported)"
-                };
-                return Err(ConfigError::invalid(key, raw, why));
             }
         }
         METADATA_RECOVERY_STRATEGY => {

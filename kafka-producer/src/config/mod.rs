@@ -48,6 +48,31 @@
 //! | `transactional.id` | non-empty string | unset | [`transactional_id`](ProducerConfig::transactional_id) |
 //! | `transaction.timeout.ms` | int >= 0 | 60000 | [`transaction_timeout`](ProducerConfig::transaction_timeout) |
 //! | `transaction.two.phase.commit.enable` | boolean | `false` | [`transaction_two_phase_commit_enable`](ProducerConfig::transaction_two_phase_commit_enable) |
+//! | `security.protocol` | `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT`, `SASL_SSL` (any case) | `PLAINTEXT` | [`security`](ProducerConfig::security) |
+//!
+//! # TLS and SASL keys
+//!
+//! Into [`security`](ProducerConfig::security), with Java's names; `ssl.*`
+//! keys count only when `security.protocol` is `SSL` or `SASL_SSL`, and
+//! `sasl.*` keys only with `SASL_PLAINTEXT` or `SASL_SSL`, as in Java. No
+//! value of these keys is ever quoted in an error. Typed, the same is
+//! [`ProducerConfigBuilder::security`] (the only way to give OAUTHBEARER
+//! tokens from your own [`TokenProvider`](kafka_codec::security::TokenProvider)).
+//!
+//! | key | values |
+//! |---|---|
+//! | `ssl.truststore.type`, `ssl.keystore.type` | `PEM` (the default here). `JKS` and `PKCS12` are errors that say to convert to PEM |
+//! | `ssl.truststore.location` | a PEM file of one or more CA certificates |
+//! | `ssl.truststore.certificates` | the same, inline. Neither given: the platform's root certificates |
+//! | `ssl.keystore.location` | mutual TLS: one PEM file with the client's unencrypted key (PKCS#8, SEC1 or PKCS#1) and its certificate chain |
+//! | `ssl.keystore.certificate.chain` + `ssl.keystore.key` | the same, inline (not with `ssl.keystore.location`) |
+//! | `ssl.endpoint.identification.algorithm` | `https` (default): the broker's certificate must name the host connected to; empty: not checked (the chain still is) |
+//! | `ssl.enabled.protocols` | `TLSv1.2`, `TLSv1.3` (default both) |
+//! | `ssl.protocol` | `TLSv1.3`, `TLSv1.2` or `TLS`; accepted, the enabled protocols decide |
+//! | `ssl.truststore.password`, `ssl.keystore.password`, `ssl.key.password`, `ssl.cipher.suites` | errors: PEM stores have no password, encrypted keys are not supported, rustls's safe suites are used |
+//! | `sasl.mechanism` | `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER`. Java's default `GSSAPI` (Kerberos) is an error saying it is not supported |
+//! | `sasl.jaas.config` | the JAAS line, read as Java reads it: `PlainLoginModule` or `ScramLoginModule` with `username` and `password` for PLAIN and SCRAM; `OAuthBearerLoginModule` with `unsecuredLoginStringClaim_sub` (and optionally `unsecuredLoginLifetimeSeconds`, `unsecuredLoginListClaim_scope`, `unsecuredLoginExtension_<name>`) for Kafka's unsecured test tokens |
+//! | `sasl.kerberos.*`, `sasl.login.callback.handler.class`, `sasl.client.callback.handler.class`, `sasl.login.class`, `sasl.oauthbearer.*` | errors that say why (no Kerberos; no Java classes; tokens come from a `TokenProvider`) |
 //!
 //! Accepted because Java configurations nearly always carry them, checked
 //! as Java checks them, and otherwise without effect here:
@@ -56,7 +81,6 @@
 //! |---|---|
 //! | `key.serializer`, `value.serializer` | serializers are Rust types given to the producer (see [`crate::serializer`]); any non-empty class name is accepted |
 //! | `send.buffer.bytes`, `receive.buffer.bytes` | int >= -1; the operating system's socket buffer sizes are used |
-//! | `security.protocol` | only `PLAINTEXT` (any case) is accepted: TLS and SASL are not built yet, so `SSL`, `SASL_PLAINTEXT` and `SASL_SSL` are errors rather than a silent plaintext connection |
 //! | `metadata.recovery.strategy` | `rebootstrap` or `none` (any case); not read by this producer yet |
 //! | `socket.connection.setup.timeout.ms`, `socket.connection.setup.timeout.max.ms` | long, as in Java (no range check there); not read by this producer yet |
 //!
@@ -94,6 +118,7 @@ use kafka_compression::{BuiltinCodec, CompressionType};
 
 mod builder;
 pub mod keys;
+mod security;
 #[cfg(test)]
 mod tests;
 mod validate;
@@ -199,6 +224,9 @@ pub struct ProducerConfig {
     /// `transaction.two.phase.commit.enable` (KIP-939): transactions are
     /// prepared and completed by the application; they never time out.
     pub transaction_two_phase_commit_enable: bool,
+    /// `security.protocol` with the `ssl.*` and `sasl.*` settings: TLS and
+    /// SASL (its `Debug` shows no secret).
+    pub security: kafka_codec::security::SecurityConfig,
 }
 
 /// `acks`: which replicas must have written a batch before the broker
@@ -418,5 +446,6 @@ pub(crate) fn java_defaults() -> ProducerConfig {
         transactional_id: None,
         transaction_timeout: Duration::from_millis(60_000),
         transaction_two_phase_commit_enable: false,
+        security: kafka_codec::security::SecurityConfig::default(),
     }
 }

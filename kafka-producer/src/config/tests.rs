@@ -58,6 +58,7 @@ fn defaults_are_javas() {
         transactional_id: None,
         transaction_timeout: ms(60_000),
         transaction_two_phase_commit_enable: false,
+        security: kafka_codec::security::SecurityConfig::plaintext(),
     };
     assert_eq!(c, expected);
     assert!(c.client_id.starts_with("producer-"), "{}", c.client_id);
@@ -321,25 +322,13 @@ fn unknown_keys_are_errors() {
         "lingerms",
         "linger.MS",
         "enable.idempotency",
-        "sasl.mechanism",
+        "sasl.mechanisms",
         "",
     ] {
         let e = err(&[(key, "1")]);
         assert_eq!(e.keys, [key]);
         assert!(e.message.contains(&format!("{key:?}")), "{e}");
     }
-}
-
-#[test]
-fn only_plaintext_is_accepted() {
-    assert!(props(&[(SECURITY_PROTOCOL, " PLAINTEXT ")]).is_ok());
-    for p in ["SSL", "sasl_ssl", "SASL_PLAINTEXT"] {
-        let e = err(&[(SECURITY_PROTOCOL, p)]);
-        assert_names(&e, &[SECURITY_PROTOCOL]);
-        assert!(e.message.contains("not implemented"), "{e}");
-    }
-    let e = err(&[(SECURITY_PROTOCOL, "TLS")]);
-    assert_names(&e, &[SECURITY_PROTOCOL]);
 }
 
 #[test]
@@ -644,6 +633,15 @@ const KNOWN_KEYS: &[&str] = &[
     SEND_BUFFER_BYTES,
     RECEIVE_BUFFER_BYTES,
     SECURITY_PROTOCOL,
+    SSL_TRUSTSTORE_TYPE,
+    SSL_TRUSTSTORE_LOCATION,
+    SSL_TRUSTSTORE_CERTIFICATES,
+    SSL_KEYSTORE_TYPE,
+    SSL_KEYSTORE_LOCATION,
+    SSL_ENDPOINT_IDENTIFICATION_ALGORITHM,
+    SSL_ENABLED_PROTOCOLS,
+    SASL_MECHANISM,
+    SASL_JAAS_CONFIG,
     METADATA_RECOVERY_STRATEGY,
     SOCKET_CONNECTION_SETUP_TIMEOUT_MS,
     SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS,

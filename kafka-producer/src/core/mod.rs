@@ -122,6 +122,21 @@ pub struct TransportFailure {
     pub message: String,
     /// The connection could not be established (the node gets a reconnect backoff).
     pub connect_failed: bool,
+    /// TLS or SASL refused (credentials, certificates, unusable security
+    /// settings): retrying repeats it, so the producer stops with
+    /// [`FatalError::Authentication`].
+    pub authentication: bool,
+}
+
+impl TransportFailure {
+    /// The failure a transport error stands for.
+    pub fn from_codec(e: &kafka_codec::CodecError, connect_failed: bool) -> Self {
+        TransportFailure {
+            message: e.to_string(),
+            connect_failed,
+            authentication: e.is_authentication_failure(),
+        }
+    }
 }
 
 /// Which room a request in flight belongs to.
@@ -310,6 +325,16 @@ impl ProducerCore {
         let Some(inflight) = self.requests.remove(&request_id) else {
             return;
         };
+        if let Err(f) = &result {
+            if f.authentication {
+                // Credentials or certificates refused: every retry would be
+                // refused the same way, so stop and tell every record why.
+                self.go_fatal(ProducerError::Fatal(FatalError::Authentication(Arc::from(
+                    f.message.as_str(),
+                ))));
+                return;
+            }
+        }
         let mut fatal = None;
         match (inflight, result) {
             (InFlight::Metadata, Ok(Some(ResponseKind::Metadata(resp)))) => {

@@ -54,6 +54,8 @@ struct Shared {
     deliveries: Arc<DeliveryPool>,
     memory: Arc<Semaphore>,
     config: Arc<ProducerConfig>,
+    /// Set once the core stopped for good: later sends fail at once with it.
+    fatal: Arc<std::sync::OnceLock<ProducerError>>,
 }
 
 /// The asynchronous producer. Cheap to clone; clones share one I/O task.
@@ -149,13 +151,15 @@ impl Producer {
         let memory = Arc::new(Semaphore::new(config.buffer_memory));
         let (commands, rx) = mpsc::unbounded_channel();
         let handle = tokio::runtime::Handle::try_current().map_err(|_| ProducerError::NoRuntime)?;
-        handle.spawn(run(core, rx, memory.clone(), config.clone()));
+        let fatal = Arc::new(std::sync::OnceLock::new());
+        handle.spawn(run(core, rx, memory.clone(), config.clone(), fatal.clone()));
         Ok(Producer {
             shared: Arc::new(Shared {
                 commands,
                 deliveries: DeliveryPool::new(64 * 1024),
                 memory,
                 config,
+                fatal,
             }),
         })
     }
@@ -174,6 +178,9 @@ impl Producer {
     }
 
     fn check_size(&self, record: &ProducerRecord) -> Result<usize, ProducerError> {
+        if let Some(e) = self.shared.fatal.get() {
+            return Err(e.clone());
+        }
         let size = record.estimated_size();
         let c = &self.shared.config;
         if size > c.max_request_size {
@@ -285,6 +292,7 @@ async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
     memory: Arc<Semaphore>,
     config: Arc<ProducerConfig>,
+    fatal: Arc<std::sync::OnceLock<ProducerError>>,
 ) {
     let (io_tx, mut io_rx) = mpsc::unbounded_channel::<Io>();
     let mut nodes: HashMap<i32, mpsc::UnboundedSender<Transmit>> = HashMap::new();
@@ -342,6 +350,9 @@ async fn run(
                 handle_io(&mut core, io);
                 while let Ok(io) = io_rx.try_recv() {
                     handle_io(&mut core, io);
+                }
+                if let Some(e) = core.fatal_error() {
+                    fatal.get_or_init(|| e.clone());
                 }
             }
             cmd = commands.recv(), if !handles_gone => {
@@ -441,6 +452,7 @@ fn spawn_node(
         connect_timeout: config.request_timeout.min(Duration::from_secs(10)),
         // The Produce timeout is in the request; give the broker that long plus slack.
         request_timeout: config.request_timeout + Duration::from_secs(1),
+        security: config.security.clone(),
         ..ConnectionConfig::default()
     };
     let responses_io = io.clone();
@@ -453,6 +465,9 @@ fn spawn_node(
     let max_idle = config.connections_max_idle;
     tokio::spawn(async move {
         let mut conn: Option<Connection> = None;
+        // Credentials or certificates refused: never connect again (the
+        // core stops); requests already queued get the same answer.
+        let mut refused: Option<TransportFailure> = None;
         loop {
             let next = match &conn {
                 // connections.max.idle.ms: a connection with nothing sent for
@@ -481,6 +496,10 @@ fn spawn_node(
                 break;
             };
             let id = t.request_id;
+            if let Some(f) = refused.clone() {
+                let _ = wait_tx.send(Box::pin(async move { (id, Err(f)) }));
+                continue;
+            }
             if conn.as_ref().is_none_or(Connection::is_closed) {
                 let node = &t.node;
                 match Connection::connect(&node.addr, conn_config.clone()).await {
@@ -491,10 +510,10 @@ fn spawn_node(
                     }
                     Err(e) => {
                         tracing::debug!(node = node.id, addr = %node.addr, error = %e, "connect failed");
-                        let f = TransportFailure {
-                            message: e.to_string(),
-                            connect_failed: true,
-                        };
+                        let f = TransportFailure::from_codec(&e, true);
+                        if f.authentication {
+                            refused = Some(f.clone());
+                        }
                         let _ = wait_tx.send(Box::pin(async move { (id, Err(f)) }));
                         continue;
                     }
@@ -535,8 +554,5 @@ fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> 
 }
 
 fn failure(e: CodecError) -> TransportFailure {
-    TransportFailure {
-        message: e.to_string(),
-        connect_failed: false,
-    }
+    TransportFailure::from_codec(&e, false)
 }

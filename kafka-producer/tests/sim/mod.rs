@@ -963,6 +963,7 @@ impl World {
             let f = TransportFailure {
                 message: "connection reset".into(),
                 connect_failed: false,
+                authentication: false,
             };
             self.schedule(reset_at, Ev::Deliver { id, result: Err(f) });
             return;
@@ -984,6 +985,7 @@ impl World {
             let f = TransportFailure {
                 message: format!("connect to {} refused", node.addr),
                 connect_failed: true,
+                authentication: false,
             };
             self.schedule(at, Ev::Deliver { id, result: Err(f) });
             return;
@@ -1093,6 +1095,7 @@ impl World {
             let f = TransportFailure {
                 message: format!("connection reset: {why}"),
                 connect_failed: false,
+                authentication: false,
             };
             self.schedule(at, Ev::Deliver { id, result: Err(f) });
         }
@@ -1146,6 +1149,7 @@ impl World {
                     let f = TransportFailure {
                         message: "request timed out".into(),
                         connect_failed: false,
+                        authentication: false,
                     };
                     self.core.handle_response(id, Err(f), self.instant());
                     // A connection that swallows requests is given up at its first timeout.

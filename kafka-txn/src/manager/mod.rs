@@ -665,6 +665,12 @@ impl TransactionManager {
         match result {
             Ok(Some(resp)) => self.on_response(request, resp, now),
             Ok(None) => self.on_transport_failure(request, "no response", now),
+            // Refused credentials or certificates: retrying is refused the same way.
+            Err(f) if f.authentication => self.fatal(TransactionError::fatal(
+                ProducerError::Fatal(kafka_producer::FatalError::Authentication(
+                    std::sync::Arc::from(f.message.as_str()),
+                )),
+            )),
             Err(f) => self.on_transport_failure(request, &f.message, now),
         }
     }

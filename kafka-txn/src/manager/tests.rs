@@ -323,6 +323,7 @@ fn an_end_txn_without_an_answer_is_retried_and_the_next_transaction_gets_a_fresh
     let f = TransportFailure {
         message: "request timed out".into(),
         connect_failed: false,
+        authentication: false,
     };
     h.m.handle_response(t.request_id, Err(f), h.now);
     h.now += Duration::from_millis(100);
@@ -594,7 +595,7 @@ proptest! {
                 }
                 Step::Lost => {
                     if let Some(t) = in_flight.take() {
-                        let f = TransportFailure { message: "lost".into(), connect_failed: false };
+                        let f = TransportFailure { message: "lost".into(), connect_failed: false, authentication: false, };
                         h.m.handle_response(t.request_id, Err(f), h.now);
                     }
                 }

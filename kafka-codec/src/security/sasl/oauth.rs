@@ -152,6 +152,10 @@ impl crate::security::TokenProvider for UnsecuredJwsProvider {
         let token = self.token_at(SystemTime::now());
         Box::pin(async move { Ok(token) })
     }
+
+    fn as_unsecured(&self) -> Option<&UnsecuredJwsProvider> {
+        Some(self)
+    }
 }
 
 #[cfg(test)]

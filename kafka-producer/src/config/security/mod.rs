@@ -1,0 +1,408 @@
+//! `security.protocol`, `ssl.*` and `sasl.*`: Java's properties resolved
+//! into [`SecurityConfig`], with Java's rules, and errors for what this
+//! client does not do (JKS and PKCS12 stores, encrypted keys, GSSAPI, Java
+//! callback classes) instead of a silent fallback.
+//!
+//! Values of these keys are never quoted in an error: several are secrets.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use kafka_codec::security::{
+    parse_jaas_config, Identity, JaasConfig, SaslConfig, ScramMechanism, Secret, SecurityConfig,
+    SecurityProtocol, TlsConfig, TlsVersion, TrustStore, UnsecuredJwsProvider,
+};
+
+use super::keys::*;
+use super::ConfigError;
+
+/// The security properties as given (every value kept as a [`Secret`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct SecurityProps {
+    values: BTreeMap<&'static str, Secret>,
+}
+
+/// Keys this client understands.
+const KEYS: &[&str] = &[
+    SECURITY_PROTOCOL,
+    SSL_TRUSTSTORE_TYPE,
+    SSL_TRUSTSTORE_LOCATION,
+    SSL_TRUSTSTORE_CERTIFICATES,
+    SSL_TRUSTSTORE_PASSWORD,
+    SSL_KEYSTORE_TYPE,
+    SSL_KEYSTORE_LOCATION,
+    SSL_KEYSTORE_CERTIFICATE_CHAIN,
+    SSL_KEYSTORE_KEY,
+    SSL_KEYSTORE_PASSWORD,
+    SSL_KEY_PASSWORD,
+    SSL_ENDPOINT_IDENTIFICATION_ALGORITHM,
+    SSL_PROTOCOL,
+    SSL_ENABLED_PROTOCOLS,
+    SSL_CIPHER_SUITES,
+    SASL_MECHANISM,
+    SASL_JAAS_CONFIG,
+];
+
+/// Java keys refused with the reason.
+fn refused(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "sasl.kerberos.service.name"
+        | "sasl.kerberos.kinit.cmd"
+        | "sasl.kerberos.min.time.before.relogin"
+        | "sasl.kerberos.ticket.renew.jitter"
+        | "sasl.kerberos.ticket.renew.window.factor" => {
+            "GSSAPI (Kerberos) is not supported by this client"
+        }
+        "sasl.login.callback.handler.class"
+        | "sasl.client.callback.handler.class"
+        | "sasl.login.class" => {
+            "Java classes cannot be loaded here: give OAUTHBEARER tokens with a TokenProvider \
+             (ProducerConfigBuilder::security with SaslConfig::OAuthBearer)"
+        }
+        k if k.starts_with("sasl.oauthbearer.") => {
+            "OAUTHBEARER token endpoints are not built in: give tokens with a TokenProvider \
+             (ProducerConfigBuilder::security with SaslConfig::OAuthBearer)"
+        }
+        "ssl.keymanager.algorithm"
+        | "ssl.trustmanager.algorithm"
+        | "ssl.provider"
+        | "ssl.engine.factory.class"
+        | "ssl.secure.random.implementation" => {
+            "Java's TLS engine settings do not apply: TLS here is rustls"
+        }
+        _ => return None,
+    })
+}
+
+impl SecurityProps {
+    /// Takes `key` if it is a security key: `None` when it is not one.
+    pub(crate) fn apply(&mut self, key: &str, raw: &str) -> Option<Result<(), ConfigError>> {
+        if let Some(&known) = KEYS.iter().find(|k| **k == key) {
+            self.values.insert(known, Secret::new(raw));
+            return Some(Ok(()));
+        }
+        refused(key).map(|why| Err(ConfigError::new([key], format!("{key}: {why}"))))
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|s| java_trim(s.expose()))
+    }
+
+    /// `get`, with an empty value read as unset (Java's `null` for most keys).
+    fn non_empty(&self, key: &str) -> Option<&str> {
+        self.get(key).filter(|v| !v.is_empty())
+    }
+
+    /// The settings, checked with Java's rules.
+    pub(crate) fn resolve(&self) -> Result<SecurityConfig, ConfigError> {
+        let protocol = match self.get(SECURITY_PROTOCOL) {
+            None => SecurityProtocol::Plaintext,
+            Some(p) => SecurityProtocol::parse(p).ok_or_else(|| {
+                ConfigError::invalid(
+                    SECURITY_PROTOCOL,
+                    p,
+                    "expected PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL",
+                )
+            })?,
+        };
+        // As in Java, ssl.* settings matter only with TLS and sasl.* only with SASL.
+        let tls = if protocol.uses_tls() {
+            Some(self.tls()?)
+        } else {
+            None
+        };
+        let sasl = if protocol.uses_sasl() {
+            Some(self.sasl()?)
+        } else {
+            None
+        };
+        Ok(SecurityConfig {
+            protocol,
+            tls,
+            sasl,
+        })
+    }
+
+    fn store_type(&self, key: &str) -> Result<(), ConfigError> {
+        match self.non_empty(key) {
+            None => Ok(()),
+            Some(t) if t.eq_ignore_ascii_case("PEM") => Ok(()),
+            Some(t) if t.eq_ignore_ascii_case("JKS") || t.eq_ignore_ascii_case("PKCS12") => {
+                Err(ConfigError::new(
+                    [key],
+                    format!(
+                        "{key}={t} is not supported: convert the store to PEM (keytool -importkeystore \
+                         to PKCS12, then openssl) and set {key}=PEM"
+                    ),
+                ))
+            }
+            Some(t) => Err(ConfigError::invalid(key, t, "only PEM is supported")),
+        }
+    }
+
+    fn tls(&self) -> Result<TlsConfig, ConfigError> {
+        self.store_type(SSL_TRUSTSTORE_TYPE)?;
+        self.store_type(SSL_KEYSTORE_TYPE)?;
+        for key in [SSL_TRUSTSTORE_PASSWORD, SSL_KEYSTORE_PASSWORD] {
+            if self.non_empty(key).is_some() {
+                return Err(ConfigError::new(
+                    [key],
+                    format!("{key} is for JKS and PKCS12 stores; PEM stores have no password"),
+                ));
+            }
+        }
+        if self.non_empty(SSL_KEY_PASSWORD).is_some() {
+            return Err(ConfigError::new(
+                [SSL_KEY_PASSWORD],
+                format!(
+                    "{SSL_KEY_PASSWORD}: encrypted private keys are not supported; store the key \
+                     unencrypted as PKCS#8 (openssl pkcs8 -topk8 -nocrypt) and leave {SSL_KEY_PASSWORD} unset"
+                ),
+            ));
+        }
+        let trust = match (
+            self.non_empty(SSL_TRUSTSTORE_LOCATION),
+            self.non_empty(SSL_TRUSTSTORE_CERTIFICATES),
+        ) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    [SSL_TRUSTSTORE_LOCATION, SSL_TRUSTSTORE_CERTIFICATES],
+                    format!(
+                        "set {SSL_TRUSTSTORE_LOCATION} or {SSL_TRUSTSTORE_CERTIFICATES}, not both"
+                    ),
+                ))
+            }
+            (Some(path), None) => TrustStore::PemFile(path.into()),
+            (None, Some(pem)) => TrustStore::Pem(pem.to_string()),
+            (None, None) => TrustStore::Platform,
+        };
+        let identity = match (
+            self.non_empty(SSL_KEYSTORE_LOCATION),
+            self.non_empty(SSL_KEYSTORE_CERTIFICATE_CHAIN),
+            self.non_empty(SSL_KEYSTORE_KEY),
+        ) {
+            (None, None, None) => None,
+            (Some(path), None, None) => Some(Identity::PemFile(path.into())),
+            (None, Some(chain), Some(key)) => Some(Identity::Pem {
+                certificate_chain: chain.to_string(),
+                key: Secret::new(key),
+            }),
+            (Some(_), _, _) => {
+                return Err(ConfigError::new(
+                    [SSL_KEYSTORE_LOCATION, SSL_KEYSTORE_KEY],
+                    format!(
+                        "set {SSL_KEYSTORE_LOCATION}, or {SSL_KEYSTORE_CERTIFICATE_CHAIN} with {SSL_KEYSTORE_KEY}, not both"
+                    ),
+                ))
+            }
+            (None, _, _) => {
+                return Err(ConfigError::new(
+                    [SSL_KEYSTORE_CERTIFICATE_CHAIN, SSL_KEYSTORE_KEY],
+                    format!("{SSL_KEYSTORE_CERTIFICATE_CHAIN} and {SSL_KEYSTORE_KEY} go together"),
+                ))
+            }
+        };
+        let verify_hostname = match self.get(SSL_ENDPOINT_IDENTIFICATION_ALGORITHM) {
+            None => true,
+            Some("") => false,
+            Some(a) if a.eq_ignore_ascii_case("https") => true,
+            Some(a) => {
+                return Err(ConfigError::invalid(
+                    SSL_ENDPOINT_IDENTIFICATION_ALGORITHM,
+                    a,
+                    "expected https, or empty to turn the host name check off",
+                ))
+            }
+        };
+        if let Some(p) = self.non_empty(SSL_PROTOCOL) {
+            if !["TLS", "TLSv1.2", "TLSv1.3"].contains(&p) {
+                return Err(ConfigError::invalid(
+                    SSL_PROTOCOL,
+                    p,
+                    "expected TLSv1.3, TLSv1.2 or TLS (TLS 1.0 and 1.1 are not supported)",
+                ));
+            }
+        }
+        let mut versions = vec![TlsVersion::Tls12, TlsVersion::Tls13];
+        if let Some(list) = self.get(SSL_ENABLED_PROTOCOLS) {
+            versions.clear();
+            for name in java_list(list) {
+                let v = match name.as_str() {
+                    "TLSv1.2" => TlsVersion::Tls12,
+                    "TLSv1.3" => TlsVersion::Tls13,
+                    other => {
+                        return Err(ConfigError::invalid(
+                            SSL_ENABLED_PROTOCOLS,
+                            other,
+                            "only TLSv1.2 and TLSv1.3 are supported",
+                        ))
+                    }
+                };
+                if !versions.contains(&v) {
+                    versions.push(v);
+                }
+            }
+            if versions.is_empty() {
+                return Err(ConfigError::new(
+                    [SSL_ENABLED_PROTOCOLS],
+                    format!("{SSL_ENABLED_PROTOCOLS} is empty"),
+                ));
+            }
+        }
+        if self.non_empty(SSL_CIPHER_SUITES).is_some() {
+            return Err(ConfigError::new(
+                [SSL_CIPHER_SUITES],
+                format!(
+                    "{SSL_CIPHER_SUITES} is not supported: rustls's safe default suites are used"
+                ),
+            ));
+        }
+        let mut tls = TlsConfig::new(trust);
+        tls.identity = identity;
+        tls.verify_hostname = verify_hostname;
+        tls.versions = versions;
+        Ok(tls)
+    }
+
+    fn sasl(&self) -> Result<SaslConfig, ConfigError> {
+        // Java's default mechanism is GSSAPI.
+        let mechanism = self.non_empty(SASL_MECHANISM).unwrap_or("GSSAPI");
+        let upper = mechanism.to_ascii_uppercase();
+        if upper == "GSSAPI" {
+            return Err(ConfigError::new(
+                [SASL_MECHANISM],
+                format!(
+                    "{SASL_MECHANISM}=GSSAPI (Kerberos, Java's default) is not supported: set \
+                     {SASL_MECHANISM} to PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER"
+                ),
+            ));
+        }
+        if !["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"].contains(&upper.as_str()) {
+            return Err(ConfigError::invalid(
+                SASL_MECHANISM,
+                mechanism,
+                "expected PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER",
+            ));
+        }
+        let Some(text) = self.non_empty(SASL_JAAS_CONFIG) else {
+            return Err(ConfigError::new(
+                [SASL_JAAS_CONFIG],
+                format!(
+                    "{SASL_MECHANISM}={upper} needs {SASL_JAAS_CONFIG} (a JAAS file through \
+                     java.security.auth.login.config is not read)"
+                ),
+            ));
+        };
+        let jaas = parse_jaas_config(text).map_err(|e| ConfigError::new([SASL_JAAS_CONFIG], e))?;
+        let err = |why: String| ConfigError::new([SASL_MECHANISM, SASL_JAAS_CONFIG], why);
+        match upper.as_str() {
+            "OAUTHBEARER" => unsecured_jws(&jaas).map_err(err),
+            mech => {
+                // Java takes the user and password from either module (both
+                // only put them in the login subject); others are refused.
+                if !matches!(jaas.module_name(), "PlainLoginModule" | "ScramLoginModule") {
+                    return Err(err(format!(
+                        "{SASL_MECHANISM}={mech} needs PlainLoginModule or ScramLoginModule in \
+                         {SASL_JAAS_CONFIG}, not {}",
+                        jaas.login_module
+                    )));
+                }
+                if jaas
+                    .option("tokenauth")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("true"))
+                {
+                    return Err(err(format!(
+                        "{SASL_JAAS_CONFIG}: tokenauth (delegation tokens) is not supported"
+                    )));
+                }
+                let username = jaas.option("username").filter(|u| !u.is_empty());
+                let password = jaas.option("password").filter(|p| !p.is_empty());
+                let (Some(username), Some(password)) = (username, password) else {
+                    return Err(err(format!(
+                        "{SASL_JAAS_CONFIG} needs non-empty username and password options for {mech}"
+                    )));
+                };
+                let username = username.to_string();
+                let password = Secret::new(password);
+                Ok(match mech {
+                    "PLAIN" => SaslConfig::Plain { username, password },
+                    "SCRAM-SHA-256" => SaslConfig::Scram {
+                        mechanism: ScramMechanism::Sha256,
+                        username,
+                        password,
+                    },
+                    _ => SaslConfig::Scram {
+                        mechanism: ScramMechanism::Sha512,
+                        username,
+                        password,
+                    },
+                })
+            }
+        }
+    }
+}
+
+/// OAUTHBEARER from properties: Kafka's unsecured JWS login options
+/// (`unsecuredLoginStringClaim_sub`, `unsecuredLoginLifetimeSeconds`,
+/// `unsecuredLoginListClaim_scope`, `unsecuredLoginExtension_<name>`).
+fn unsecured_jws(jaas: &JaasConfig) -> Result<SaslConfig, String> {
+    if jaas.module_name() != "OAuthBearerLoginModule" {
+        return Err(format!(
+            "sasl.mechanism=OAUTHBEARER needs OAuthBearerLoginModule in sasl.jaas.config, not {}",
+            jaas.login_module
+        ));
+    }
+    let Some(subject) = jaas
+        .option("unsecuredLoginStringClaim_sub")
+        .filter(|s| !s.is_empty())
+    else {
+        return Err(
+            "sasl.jaas.config: from properties only Kafka's unsecured tokens can be configured \
+             (unsecuredLoginStringClaim_sub); for real tokens give a TokenProvider \
+             (ProducerConfigBuilder::security with SaslConfig::OAuthBearer)"
+                .into(),
+        );
+    };
+    let mut provider = UnsecuredJwsProvider::new(subject);
+    if let Some(s) = jaas.option("unsecuredLoginLifetimeSeconds") {
+        let secs: u64 =
+            s.trim().parse().ok().filter(|s| *s > 0).ok_or(
+                "sasl.jaas.config: unsecuredLoginLifetimeSeconds must be a positive number",
+            )?;
+        provider.lifetime = Duration::from_secs(secs);
+    }
+    if let Some(list) = jaas.option("unsecuredLoginListClaim_scope") {
+        // Java's list claim: the first character is the separator.
+        let mut chars = list.chars();
+        if let Some(sep) = chars.next() {
+            provider.scopes = chars
+                .as_str()
+                .split(sep)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+    }
+    for name in jaas.option_names() {
+        if let Some(ext) = name.strip_prefix("unsecuredLoginExtension_") {
+            let value = jaas.option(name).unwrap_or_default();
+            provider
+                .extensions
+                .push((ext.to_string(), value.to_string()));
+        }
+    }
+    #[cfg(feature = "sasl")]
+    return Ok(SaslConfig::OAuthBearer(std::sync::Arc::new(provider)));
+    #[cfg(not(feature = "sasl"))]
+    {
+        let _ = provider;
+        Err("this build has no SASL (kafka-producer feature `sasl`)".into())
+    }
+}
+
+#[cfg(test)]
+mod tests;
