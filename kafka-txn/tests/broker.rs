@@ -367,12 +367,22 @@ async fn committed_offset(group: &str, topic: &str) -> i64 {
         require_stable: true,
         ..Default::default()
     };
-    let resp = conn.send(&req).await.unwrap();
-    resp.groups
-        .first()
-        .and_then(|g| g.topics.first())
-        .and_then(|t| t.partitions.first())
-        .map_or(-1, |p| p.committed_offset)
+    // With require_stable, a transactional commit whose marker has not
+    // landed yet answers UNSTABLE_OFFSET_COMMIT: ask again (10 s at most).
+    for _ in 0..100 {
+        let resp = conn.send(&req).await.unwrap();
+        let group = resp.groups.first();
+        let partition = group
+            .and_then(|g| g.topics.first())
+            .and_then(|t| t.partitions.first());
+        let unstable = group.is_some_and(|g| g.error_code == 88)
+            || partition.is_some_and(|p| p.error_code == 88);
+        if !unstable {
+            return partition.map_or(-1, |p| p.committed_offset);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the offsets of {group} stayed unstable for 10 s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,5 +1,5 @@
 //! `cargo xtask perf-compare [--records N] [--record-size B] [--rounds R]
-//! [--baseline PERF] [--only TEXT]`: our producer (`kafka-producer`'s `perf`
+//! [--baseline PERF] [--only TEXT] [--listeners L1,L2]`: our producer (`kafka-producer`'s `perf`
 //! example, release build) and Kafka's own `ProducerPerformance`
 //! (kafka-tools jar) on the same local broker, same topic layout and
 //! settings, alternating within each round, in one session.
@@ -10,7 +10,10 @@
 //! prints the median of the rounds. `--baseline` adds another build of the
 //! `perf` example (say, of an earlier commit) to every scenario, to check
 //! that a change is not slower; `--only` keeps the scenarios whose name
-//! contains TEXT.
+//! contains TEXT. `--listeners` runs every scenario over each of the
+//! listeners `kafka up` starts (`PLAINTEXT`, the default, `SSL`,
+//! `SASL_SSL`, ...): both clients get the same `client-<listener>.properties`
+//! (`--producer.config`), so SASL_SSL is SCRAM-SHA-512 over TLS for both.
 
 use std::process::Command;
 
@@ -91,6 +94,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut rounds = 1usize;
     let mut baseline: Option<String> = None;
     let mut only: Option<String> = None;
+    let mut listeners = vec!["PLAINTEXT".to_string()];
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -105,6 +109,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
             "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
             "--only" => only = Some(it.next().ok_or("--only needs a text")?.clone()),
+            "--listeners" => {
+                listeners = it
+                    .next()
+                    .ok_or("--listeners needs a list such as PLAINTEXT,SASL_SSL")?
+                    .split(',')
+                    .map(|s| s.trim().to_ascii_uppercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }
             other => return Err(format!("perf-compare: unknown argument {other}")),
         }
     }
@@ -132,31 +145,65 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .map(String::from)
             .to_vec(),
         ));
+        let recorded = crate::kafka::recorded().unwrap_or_default();
         let mut summary = Vec::new();
-        for (n, (name, throughput, props)) in SCENARIOS.iter().enumerate() {
-            if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+        let scenarios = SCENARIOS
+            .iter()
+            .enumerate()
+            .flat_map(|s| listeners.iter().map(move |l| (s, l)));
+        for ((n, (scenario, throughput, props)), listener) in scenarios {
+            if only
+                .as_ref()
+                .is_some_and(|o| !scenario.contains(o.as_str()))
+            {
                 continue;
             }
-            let topic = format!("perf-{n}");
+            let name = if listener == "PLAINTEXT" {
+                scenario.to_string()
+            } else {
+                format!("{scenario}, over {listener}")
+            };
+            let topic = format!("perf-{n}-{}", listener.to_ascii_lowercase());
             create_topic(&cp, &cluster.bootstrap, &topic)?;
-            let mut all_props = vec![format!("bootstrap.servers={}", cluster.bootstrap)];
+            let (bootstrap, config_file) = if listener == "PLAINTEXT" {
+                (cluster.bootstrap.clone(), None)
+            } else {
+                let bootstrap = recorded
+                    .get(&format!("KAFKA_{listener}_BOOTSTRAP"))
+                    .cloned()
+                    .ok_or_else(|| format!("the cluster has no {listener} listener"))?;
+                let dir = recorded
+                    .get("KAFKA_SECURITY_DIR")
+                    .cloned()
+                    .unwrap_or_default();
+                let file = format!("{dir}/client-{}.properties", listener.to_ascii_lowercase());
+                (bootstrap, Some(file))
+            };
+            let mut all_props = vec![format!("bootstrap.servers={bootstrap}")];
             all_props.extend(props.iter().map(|s| s.to_string()));
             println!(
                 "\n### {name} ({records} records of {size} bytes, 6 partitions, {rounds} round(s))"
             );
-            let common: Vec<String> = [
-                "--topic",
-                &topic,
-                "--num-records",
-                &records,
-                "--record-size",
-                &size,
-                "--throughput",
-                throughput,
-                "--producer-props",
-            ]
-            .map(String::from)
-            .to_vec();
+            let mut common: Vec<String> = Vec::new();
+            if let Some(file) = &config_file {
+                common.push("--producer.config".into());
+                common.push(file.clone());
+            }
+            common.extend::<Vec<String>>(
+                [
+                    "--topic",
+                    &topic,
+                    "--num-records",
+                    &records,
+                    "--record-size",
+                    &size,
+                    "--throughput",
+                    throughput,
+                    "--producer-props",
+                ]
+                .map(String::from)
+                .to_vec(),
+            );
             let mut runs: Vec<Vec<Run>> = vec![Vec::new(); clients.len()];
             for round in 1..=rounds {
                 for (c, (client, cmd)) in clients.iter().enumerate() {
