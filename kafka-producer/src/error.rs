@@ -142,12 +142,15 @@ pub enum ProducerError {
         waited: Duration,
     },
     /// The topic did not appear in metadata within `max.block.ms`.
-    #[error("topic {topic} not present in metadata after {waited:?}")]
+    #[error("topic {topic} not present in metadata after {waited:?}{}", last_error.as_deref().map(|e| format!(" (metadata could not be fetched: {e})")).unwrap_or_default())]
     TopicNotFound {
         /// The topic.
         topic: String,
         /// How long the producer waited.
         waited: Duration,
+        /// Why metadata could not be fetched, when no broker answered (a
+        /// connection refused, a TLS handshake cut short, ...).
+        last_error: Option<Arc<str>>,
     },
     /// The explicit partition does not exist.
     #[error("partition {partition} of topic {topic} does not exist (the topic has {partitions})")]

@@ -324,3 +324,55 @@ async fn a_producer_runs_across_reauthentications_and_loses_nothing() {
         assert_eq!(got, want, "{mechanism}");
     }
 }
+
+/// The wrong protocol for the port: a plaintext producer on a TLS port
+/// stops at once (the broker answers in TLS, which never changes); a TLS
+/// producer on the PLAINTEXT port keeps trying (a broker that closes
+/// during the handshake may be one turning connections away) and its
+/// records fail after max.block.ms with the reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wrong_protocol_for_the_port_gives_a_clear_error_in_bounded_time() {
+    let c = cluster();
+    let (topic, _) = new_topic(&c, "sec-wrong-port").await;
+    let started = Instant::now();
+    let p = Producer::new(
+        ProducerConfig::builder()
+            .bootstrap_servers(c.bootstrap("SSL"))
+            .max_block(Duration::from_secs(3))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let e = match p.send(ProducerRecord::new(topic.as_str()).value("x")).await {
+        Ok(d) => d.await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(
+        matches!(e, ProducerError::Fatal(FatalError::Authentication(_))),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("SSL or SASL_SSL"), "{e}");
+    p.close(Duration::from_secs(5)).await;
+
+    let p = Producer::new(
+        ProducerConfig::builder()
+            .bootstrap_servers(c.bootstrap("PLAINTEXT"))
+            .security(SecurityConfig::ssl(c.tls()))
+            .max_block(Duration::from_secs(3))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    let e = match p.send(ProducerRecord::new(topic.as_str()).value("x")).await {
+        Ok(d) => d.await.unwrap_err(),
+        Err(e) => e,
+    };
+    assert!(matches!(e, ProducerError::TopicNotFound { .. }), "{e:?}");
+    assert!(e.to_string().contains("PLAINTEXT"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    p.close(Duration::from_secs(5)).await;
+}

@@ -77,6 +77,8 @@ pub(crate) struct Metadata {
     retry_backoff: Duration,
     max_age: Duration,
     max_idle: Duration,
+    /// Why the last Metadata request failed in transport (cleared by an answer).
+    last_error: Option<Arc<str>>,
 }
 
 impl Metadata {
@@ -98,6 +100,7 @@ impl Metadata {
             retry_backoff,
             max_age,
             max_idle,
+            last_error: None,
         }
     }
 
@@ -121,10 +124,17 @@ impl Metadata {
         Some((node, self.request()))
     }
 
-    /// The Metadata request failed in transport.
-    pub fn request_failed(&mut self, now: Instant) {
+    /// The Metadata request failed in transport; `error` says how (it goes
+    /// into the error of records that time out waiting for metadata).
+    pub fn request_failed(&mut self, now: Instant, error: Option<&str>) {
         self.in_flight = false;
         self.retry_at = Some(now + self.retry_backoff);
+        self.last_error = error.map(Arc::from);
+    }
+
+    /// Why the last Metadata request failed, while no later one succeeded.
+    pub fn last_error(&self) -> Option<Arc<str>> {
+        self.last_error.clone()
     }
 
     /// A topic is not in the metadata yet: ask again after the backoff.
@@ -240,6 +250,7 @@ impl Metadata {
         now: Instant,
     ) -> Vec<(Arc<str>, TopicOutcome)> {
         self.in_flight = false;
+        self.last_error = None;
         if !resp.brokers.is_empty() {
             self.brokers = resp
                 .brokers

@@ -341,8 +341,13 @@ impl ProducerCore {
                 self.on_metadata(&resp, now)
             }
             (InFlight::Metadata, other) => {
-                tracing::debug!(error = ?other.err(), "metadata request failed");
-                self.metadata.request_failed(now);
+                tracing::debug!(error = ?other.as_ref().err(), "metadata request failed");
+                let why = match &other {
+                    Err(f) => f.message.clone(),
+                    Ok(Some(r)) => format!("a {} response to a Metadata request", r.api_key()),
+                    Ok(None) => "no response to a Metadata request".into(),
+                };
+                self.metadata.request_failed(now, Some(&why));
             }
             (InFlight::InitProducerId, Ok(Some(ResponseKind::InitProducerId(resp)))) => {
                 if let Err(e) = self
@@ -393,7 +398,8 @@ impl ProducerCore {
     /// and queued batches (delivery.timeout.ms); forgets idle topics.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.metadata.forget_idle(now, &self.accumulator);
-        self.accumulator.expire_waiting(now, &mut self.flushes);
+        self.accumulator
+            .expire_waiting(now, self.metadata.last_error(), &mut self.flushes);
         self.accumulator
             .expire(now, &mut self.sequences, &mut self.flushes);
         self.maybe_bump_epoch();

@@ -192,7 +192,13 @@ impl Accumulator {
     }
 
     /// Fails the records that waited `max.block.ms` for their topic.
-    pub fn expire_waiting(&mut self, now: Instant, flushes: &mut Flushes) {
+    /// `last_error`: why metadata could not be fetched, if it could not.
+    pub fn expire_waiting(
+        &mut self,
+        now: Instant,
+        last_error: Option<Arc<str>>,
+        flushes: &mut Flushes,
+    ) {
         let max_block = self.config.max_block;
         let mut expired = Vec::new();
         for (topic, q) in self.waiting.iter_mut() {
@@ -211,7 +217,11 @@ impl Accumulator {
             flushes.fail_record(
                 w.record,
                 w.id,
-                ProducerError::TopicNotFound { topic, waited },
+                ProducerError::TopicNotFound {
+                    topic,
+                    waited,
+                    last_error: last_error.clone(),
+                },
             );
         }
     }
