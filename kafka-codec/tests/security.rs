@@ -374,8 +374,12 @@ async fn reauthentication_keeps_requests_flowing() {
             let mut waits = Vec::new();
             for _ in 0..8 {
                 let mut w = RecordBatchWriter::new(256);
+                let now_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_millis() as i64;
                 w.append(
-                    0,
+                    now_ms,
                     None,
                     Some(format!("v{sent}").as_bytes()),
                     std::iter::empty::<(&str, Option<&[u8]>)>(),

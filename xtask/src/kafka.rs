@@ -253,6 +253,9 @@ fn server_properties(
     // Tests create their topics; a typo must surface as UNKNOWN_TOPIC_OR_PARTITION.
     set("auto.create.topics.enable", "false".into());
     set("log.segment.bytes", (64 * 1024 * 1024).to_string());
+    // Tests write records with fixed old timestamps (and some with 0): time
+    // retention would delete them under the test's feet.
+    set("log.retention.ms", "-1");
     if let Some((opts, materials)) = security {
         for (k, v) in security::broker_properties(opts, materials) {
             set(&k, v);
