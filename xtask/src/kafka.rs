@@ -255,7 +255,7 @@ fn server_properties(
     set("log.segment.bytes", (64 * 1024 * 1024).to_string());
     // Tests write records with fixed old timestamps (and some with 0): time
     // retention would delete them under the test's feet.
-    set("log.retention.ms", "-1");
+    set("log.retention.ms", "-1".into());
     if let Some((opts, materials)) = security {
         for (k, v) in security::broker_properties(opts, materials) {
             set(&k, v);
