@@ -9,6 +9,11 @@
 //!   --num-records 1000000 --record-size 100 --transaction-size 1000 \
 //!   --producer-props bootstrap.servers=127.0.0.1:9092 transactional.id=perf-1 compression.type=lz4
 //! ```
+//!
+//! `cargo xtask txn-perf` runs it beside the Java client and the peers.
+
+#[path = "common/txn_perf.rs"]
+mod common;
 
 use std::time::{Duration, Instant};
 
@@ -16,69 +21,9 @@ use bytes::Bytes;
 use kafka_producer::ProducerRecord;
 use kafka_txn::TransactionalProducer;
 
-struct Args {
-    topic: String,
-    num_records: u64,
-    record_size: usize,
-    transaction_size: u64,
-    props: Vec<(String, String)>,
-}
-
-fn usage() -> ! {
-    eprintln!(
-        "usage: txn_perf --topic TOPIC --num-records N --record-size BYTES --transaction-size N \
-         --producer-props k=v [k=v ...]   (transactional.id is required)"
-    );
-    std::process::exit(2)
-}
-
-fn parse_args() -> Args {
-    let mut a = Args {
-        topic: String::new(),
-        num_records: 0,
-        record_size: 100,
-        transaction_size: 1000,
-        props: Vec::new(),
-    };
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let mut i = 0;
-    while i < argv.len() {
-        let next = |i: usize| argv.get(i + 1).cloned().unwrap_or_else(|| usage());
-        match argv[i].as_str() {
-            "--topic" => a.topic = next(i),
-            "--num-records" => a.num_records = next(i).parse().unwrap_or_else(|_| usage()),
-            "--record-size" => a.record_size = next(i).parse().unwrap_or_else(|_| usage()),
-            "--transaction-size" => {
-                a.transaction_size = next(i).parse().unwrap_or_else(|_| usage())
-            }
-            "--producer-props" => {
-                while let Some(kv) = argv.get(i + 1).filter(|s| !s.starts_with("--")) {
-                    let (k, v) = kv.split_once('=').unwrap_or_else(|| usage());
-                    a.props.push((k.into(), v.into()));
-                    i += 1;
-                }
-                i -= 1;
-            }
-            _ => usage(),
-        }
-        i += 2;
-    }
-    if a.topic.is_empty() || a.num_records == 0 || a.transaction_size == 0 {
-        usage()
-    }
-    a
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((p * sorted.len() as f64) as usize).min(sorted.len() - 1)]
-}
-
 #[tokio::main]
 async fn main() {
-    let args = parse_args();
+    let args = common::parse_args("txn_perf");
     let producer = TransactionalProducer::from_properties(
         args.props.iter().map(|(k, v)| (k.as_str(), v.as_str())),
     )
@@ -86,16 +31,7 @@ async fn main() {
         eprintln!("{e}");
         std::process::exit(1)
     });
-    let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let payload: Bytes = (0..args.record_size)
-        .map(|_| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            b'A' + (seed % 26) as u8
-        })
-        .collect::<Vec<u8>>()
-        .into();
+    let payload = Bytes::from(common::payload(args.record_size));
     if let Err(e) = producer.init_transactions().await {
         eprintln!("init_transactions: {e}");
         std::process::exit(1)
@@ -124,21 +60,6 @@ async fn main() {
         commits.push(t.elapsed().as_secs_f64() * 1000.0);
         sent += n;
     }
-    let secs = start.elapsed().as_secs_f64();
-    let total: f64 = commits.iter().sum();
-    let mut sorted = commits.clone();
-    sorted.sort_by(|a, b| a.total_cmp(b));
-    println!(
-        "{sent} records sent, {:.1} records/sec ({:.2} MB/sec), {} transactions of {} records, {:.1} transactions/sec, commit latency {:.2} ms avg, {:.2} ms 50th, {:.2} ms 99th, {:.2} ms max.",
-        sent as f64 / secs,
-        sent as f64 * args.record_size as f64 / secs / (1024.0 * 1024.0),
-        commits.len(),
-        args.transaction_size,
-        commits.len() as f64 / secs,
-        total / commits.len().max(1) as f64,
-        percentile(&sorted, 0.5),
-        percentile(&sorted, 0.99),
-        sorted.last().copied().unwrap_or(0.0),
-    );
+    common::print_summary(&args, sent, start.elapsed(), &commits);
     producer.close(Duration::from_secs(30)).await;
 }

@@ -11,6 +11,9 @@
 //!   the producer, read back and checked, broker stopped.
 //! - `perf-compare [--records N] [--record-size B]`: our producer and Kafka's
 //!   ProducerPerformance side by side on one local broker.
+//! - `txn-perf [--sizes 100,1000,10000] [--rounds R] [--peers confluent]`:
+//!   transactional throughput and commit latency of ours, the Java client
+//!   and (when asked) confluent-kafka for Rust, side by side.
 //! - `txn-compat`: the transaction tests on Kafka 3.9.1 (transactions v1)
 //!   and on a 3-node cluster whose brokers are killed mid-commit (part of `ci`).
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
@@ -24,6 +27,7 @@ mod kafka;
 mod perf;
 mod quickstart;
 mod security;
+mod txn_perf;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,8 +42,9 @@ fn main() -> ExitCode {
         Some("kafka") => kafka::run(&args[1..]),
         Some("quickstart") => quickstart::run(&args[1..]),
         Some("perf-compare") => perf::run(&args[1..]),
+        Some("txn-perf") => txn_perf::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--baseline PERF]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent]>\n\
              got: {args:?}"
         )),
     };
@@ -75,17 +80,15 @@ pub fn run_cmd(cmd: &mut std::process::Command) -> Result<(), String> {
 /// Builds an example of `kafka-producer` in release mode (before a broker is
 /// started, so it does not idle through the compile) and returns its path.
 pub fn build_producer_example(name: &str) -> Result<PathBuf, String> {
+    build_example("kafka-producer", name)
+}
+
+/// Builds an example of `package` in release mode and returns its path.
+pub fn build_example(package: &str, name: &str) -> Result<PathBuf, String> {
     run_cmd(
         std::process::Command::new("cargo")
             .current_dir(root())
-            .args([
-                "build",
-                "--release",
-                "-p",
-                "kafka-producer",
-                "--example",
-                name,
-            ]),
+            .args(["build", "--release", "-p", package, "--example", name]),
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)

@@ -246,7 +246,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     result
 }
 
-fn create_topic(cp: &str, bootstrap: &str, topic: &str) -> Result<(), String> {
+pub(crate) fn create_topic(cp: &str, bootstrap: &str, topic: &str) -> Result<(), String> {
     run_cmd(
         crate::kafka::java()
             .args([
@@ -271,7 +271,7 @@ fn create_topic(cp: &str, bootstrap: &str, topic: &str) -> Result<(), String> {
 
 /// Runs `cmd common props` under `/usr/bin/time`; returns the client's
 /// summary line, its CPU seconds (user + sys) and its peak RSS in MiB.
-fn timed(
+pub(crate) fn timed(
     cmd: &[String],
     common: &[String],
     props: &[String],
