@@ -434,6 +434,11 @@ impl Connection {
         let api = request.api_key();
         let inner = self.inner.clone();
         let timeout = inner.config.request_timeout;
+        // The bound runs from now, while the frame waits behind others too.
+        let now = tokio::time::Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
         let wait = if request.expects_response() {
             Ok(start_request(&inner, api, version, request)?)
         } else {
@@ -445,12 +450,27 @@ impl Connection {
                     let body = pending.wait(&inner, timeout).await?;
                     Ok(Some(ResponseKind::decode(api, version, &body)?))
                 }
-                Err(written) => {
-                    written
-                        .await
-                        .map_err(|_| CodecError::Disconnected("writer stopped".into()))??;
-                    Ok(None)
-                }
+                Err(written) => match tokio::time::timeout_at(deadline, written).await {
+                    Ok(written) => {
+                        written
+                            .map_err(|_| CodecError::Disconnected("writer stopped".into()))??;
+                        Ok(None)
+                    }
+                    Err(_) => {
+                        // A broker that stops reading leaves the writer stuck
+                        // in the socket: drop the connection, as Java
+                        // disconnects after request.timeout.ms.
+                        tracing::debug!(peer = %inner.peer, %api, version, ?timeout, "request without response not written in time");
+                        let e = CodecError::RequestTimeout {
+                            api,
+                            version,
+                            timeout,
+                        };
+                        inner.shared.fail(&e.to_string());
+                        inner.abort_tasks();
+                        Err(e)
+                    }
+                },
             }
         })
     }
@@ -537,6 +557,9 @@ struct PendingResponse {
     api: ApiKey,
     version: i16,
     correlation_id: i32,
+    /// When the frame was queued: timeouts count from here, not from the
+    /// first poll of the wait (which may come after other responses).
+    queued_at: tokio::time::Instant,
     rx: oneshot::Receiver<Result<Bytes, CodecError>>,
 }
 
@@ -584,20 +607,26 @@ fn start_request_via<B: Encodable>(
         api,
         version,
         correlation_id,
+        queued_at: tokio::time::Instant::now(),
         rx,
     })
 }
 
 impl PendingResponse {
-    /// Waits for the response body (header stripped). Dropping the future
-    /// frees the correlation slot; a late response is then discarded.
+    /// Waits for the response body (header stripped), until `timeout` after
+    /// the frame was queued. Dropping the future frees the correlation slot;
+    /// a late response is then discarded.
     async fn wait(self, inner: &Inner, timeout: Duration) -> Result<Bytes, CodecError> {
         let _guard = PendingGuard {
             shared: &inner.shared,
             correlation_id: self.correlation_id,
         };
         let (api, version, correlation_id) = (self.api, self.version, self.correlation_id);
-        match tokio::time::timeout(timeout, self.rx).await {
+        let deadline = self
+            .queued_at
+            .checked_add(timeout)
+            .unwrap_or_else(|| self.queued_at + Duration::from_secs(86_400 * 365));
+        match tokio::time::timeout_at(deadline, self.rx).await {
             Err(_) => {
                 tracing::debug!(peer = %inner.peer, %api, version, correlation_id, ?timeout, "request timed out");
                 Err(CodecError::RequestTimeout {

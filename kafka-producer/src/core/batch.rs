@@ -92,6 +92,10 @@ pub(crate) struct ProducerBatch {
     /// a definite answer it is retried only with its own stamp, which the
     /// broker recognises as a duplicate.
     pub maybe_written: bool,
+    /// delivery.timeout.ms passed while the batch was in flight: its records
+    /// were failed then (as Java's Sender expires in-flight batches); the
+    /// batch stays until its request ends, for the sequence bookkeeping.
+    pub expired_in_flight: bool,
     pub last_error: Option<Arc<str>>,
     /// Uncompressed size, for request sizing.
     pub size: usize,
@@ -110,6 +114,7 @@ impl ProducerBatch {
             state: BatchState::Open,
             stamp: Stamp::Unassigned,
             maybe_written: false,
+            expired_in_flight: false,
             last_error: None,
             size: kafka_protocol::records::BATCH_HEADER_SIZE,
         }

@@ -92,6 +92,19 @@ impl Flushes {
         b.complete(|_, _| Err(e.clone()));
     }
 
+    /// Fails the records of `b` with `e` now and leaves it empty (it stays
+    /// in flight until its request ends).
+    pub fn fail_records_of(&mut self, b: &mut ProducerBatch, e: ProducerError) {
+        let permits = std::mem::take(&mut b.permits);
+        let records = std::mem::take(&mut b.records);
+        self.outstanding = self.outstanding.saturating_sub(records.len());
+        self.settle_ids(records.iter().map(|r| r.record_id));
+        self.released_permits += permits;
+        for r in records {
+            r.reply.send(Err(e.clone()));
+        }
+    }
+
     /// Fails a record that never reached a batch.
     pub fn fail_record(&mut self, rec: PendingRecord, id: u64, e: ProducerError) {
         self.fail_reply(

@@ -51,6 +51,31 @@ impl TopicMeta {
     }
 }
 
+/// A topic's partitions from a Metadata response, indexed by partition: the
+/// indexes must be exactly 0..n-1, each once (as Java sizes the topic from
+/// the list's length), so a hostile index cannot size an allocation.
+fn partition_list(
+    list: &[kafka_protocol::generated::metadata_response::MetadataResponsePartition],
+) -> Result<Vec<PartitionMeta>, String> {
+    let n = list.len();
+    let mut parts: Vec<Option<PartitionMeta>> = vec![None; n];
+    for p in list {
+        let slot = usize::try_from(p.partition_index)
+            .ok()
+            .and_then(|i| parts.get_mut(i))
+            .ok_or_else(|| format!("partition index {} in a list of {n}", p.partition_index))?;
+        if slot.is_some() {
+            return Err(format!("partition {} listed twice", p.partition_index));
+        }
+        *slot = Some(PartitionMeta {
+            leader: p.leader_id,
+            leader_epoch: p.leader_epoch,
+        });
+    }
+    // Every index is in 0..n and none repeats, so all n slots are filled.
+    Ok(parts.into_iter().flatten().collect())
+}
+
 /// What a Metadata response said about one topic we asked for.
 pub(crate) enum TopicOutcome {
     Known,
@@ -120,7 +145,7 @@ impl Metadata {
         }
         let node = self.pick_node(now, nodes)?;
         self.in_flight = true;
-        self.retry_at = Some(now + self.retry_backoff);
+        self.retry_at = Some(super::later(now, self.retry_backoff));
         Some((node, self.request()))
     }
 
@@ -128,7 +153,7 @@ impl Metadata {
     /// into the error of records that time out waiting for metadata).
     pub fn request_failed(&mut self, now: Instant, error: Option<&str>) {
         self.in_flight = false;
-        self.retry_at = Some(now + self.retry_backoff);
+        self.retry_at = Some(super::later(now, self.retry_backoff));
         self.last_error = error.map(Arc::from);
     }
 
@@ -140,7 +165,7 @@ impl Metadata {
     /// A topic is not in the metadata yet: ask again after the backoff.
     pub fn retry_topic(&mut self, topic: Arc<str>, now: Instant) {
         self.wanted.insert(topic);
-        self.retry_at = Some(now + self.retry_backoff);
+        self.retry_at = Some(super::later(now, self.retry_backoff));
     }
 
     /// A reachable node for metadata or InitProducerId: the known broker with
@@ -180,8 +205,10 @@ impl Metadata {
             .values()
             .map(|m| m.last_used)
             .min()
-            .map(|oldest| oldest + self.max_idle);
-        let age = self.last_refresh.map(|last| last + self.max_age);
+            .map(|oldest| super::later(oldest, self.max_idle));
+        let age = self
+            .last_refresh
+            .map(|last| super::later(last, self.max_age));
         retry.into_iter().chain(idle).chain(age)
     }
 
@@ -259,6 +286,7 @@ impl Metadata {
                 .collect();
         }
         let mut outcomes = Vec::new();
+        let mut invalid = false;
         for t in &resp.topics {
             let Some(name) = t.name.as_ref() else {
                 continue;
@@ -271,28 +299,24 @@ impl Metadata {
                 .unwrap_or_else(|| Arc::from(name.as_str()));
             match t.error_code {
                 0 if !t.partitions.is_empty() => {
-                    let n = t
-                        .partitions
-                        .iter()
-                        .map(|p| p.partition_index)
-                        .max()
-                        .unwrap_or(-1)
-                        + 1;
-                    let mut parts = vec![
-                        PartitionMeta {
-                            leader: -1,
-                            leader_epoch: -1
-                        };
-                        n.max(0) as usize
-                    ];
-                    for p in &t.partitions {
-                        if p.partition_index >= 0 {
-                            parts[p.partition_index as usize] = PartitionMeta {
-                                leader: p.leader_id,
-                                leader_epoch: p.leader_epoch,
-                            };
+                    let parts = match partition_list(&t.partitions) {
+                        Ok(parts) => parts,
+                        Err(why) => {
+                            // Not a view to act on: keep what we knew (if
+                            // anything) and ask again after the backoff.
+                            let why = format!("invalid metadata for topic {name}: {why}");
+                            tracing::warn!(%why, "ignoring a topic's partition list");
+                            self.last_error = Some(Arc::from(why));
+                            invalid = true;
+                            if !self.topics.contains_key(&key) {
+                                outcomes.push((
+                                    key,
+                                    TopicOutcome::Missing(ErrorCode::UNKNOWN_SERVER_ERROR),
+                                ));
+                            }
+                            continue;
                         }
-                    }
+                    };
                     let last_used = self.topics.get(&key).map_or(now, |m| m.last_used);
                     let mut meta = TopicMeta {
                         name: key.clone(),
@@ -318,11 +342,12 @@ impl Metadata {
             }
         }
         self.last_refresh = Some(now);
-        self.stale = false;
+        self.stale = invalid;
         outcomes
     }
 
     /// KIP-951: a Produce response named the new leader of a partition.
+    /// Taken only when its epoch is newer than ours and its broker is known.
     pub fn apply_leader_hint(
         &mut self,
         topic: &str,
@@ -336,7 +361,7 @@ impl Metadata {
         let Some(p) = t.partitions.get_mut(partition as usize) else {
             return false;
         };
-        if leader < 0 || epoch < p.leader_epoch || !self.brokers.contains_key(&leader) {
+        if leader < 0 || epoch <= p.leader_epoch || !self.brokers.contains_key(&leader) {
             return false;
         }
         p.leader = leader;

@@ -53,7 +53,7 @@ mod sender;
 mod sequences;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use kafka_compression::{BuiltinCodec, Codec};
 use kafka_protocol::messages::{RequestKind, ResponseKind};
@@ -77,6 +77,14 @@ use crate::config::ProducerConfig;
 use crate::error::{broker_error, FatalError, ProducerError};
 use crate::partitioner::Partitioner;
 use crate::record::ProducerRecord;
+
+/// `t + d`, saturating: durations the configuration accepts (up to
+/// i64::MAX ms) and `Duration::MAX` must not overflow an `Instant`. Thirty
+/// years is later than any process waits.
+pub(crate) fn later(t: Instant, d: Duration) -> Instant {
+    const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 3600);
+    t.checked_add(d.min(FAR)).unwrap_or(t)
+}
 
 /// A partition of a topic.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -142,9 +150,18 @@ impl TransportFailure {
 /// Which room a request in flight belongs to.
 #[derive(Debug)]
 enum InFlight {
-    Metadata,
-    InitProducerId,
+    Metadata { node: i32 },
+    InitProducerId { node: i32 },
     Produce(ProduceInFlight),
+}
+
+impl InFlight {
+    fn node(&self) -> i32 {
+        match self {
+            InFlight::Metadata { node } | InFlight::InitProducerId { node } => *node,
+            InFlight::Produce(p) => p.node,
+        }
+    }
 }
 
 /// The producer state machine. See the module documentation.
@@ -249,19 +266,24 @@ impl ProducerCore {
             self.flushes.fail_record(rec, id, ProducerError::Closed);
             return;
         }
-        if let Some(meta) = self.metadata.topics.get_mut(&*rec.record.topic) {
-            meta.last_used = now;
-            let topic = meta.name.clone();
-            self.accumulator.partition_and_append(
-                topic,
-                &self.metadata,
-                rec,
-                id,
-                now,
-                &mut self.flushes,
-            );
-            return;
-        }
+        let rec = match self.metadata.topics.get_mut(&*rec.record.topic) {
+            Some(meta) => {
+                meta.last_used = now;
+                let topic = meta.name.clone();
+                match self.accumulator.partition_and_append(
+                    topic,
+                    &self.metadata,
+                    rec,
+                    id,
+                    now,
+                    &mut self.flushes,
+                ) {
+                    Ok(()) => return,
+                    Err(rec) => rec,
+                }
+            }
+            None => rec,
+        };
         let topic = self.accumulator.wait_for_metadata(rec, id, now);
         self.metadata.wanted.insert(topic);
     }
@@ -326,6 +348,17 @@ impl ProducerCore {
             return;
         };
         if let Err(f) = &result {
+            if f.connect_failed {
+                // Whatever the request, a node that cannot be reached is not
+                // tried again before its reconnect backoff (reconnect.backoff.ms,
+                // doubling up to reconnect.backoff.max.ms).
+                self.sender.nodes.connect_failed(
+                    inflight.node(),
+                    now,
+                    &self.sender.reconnect_backoff,
+                    &mut self.jitter,
+                );
+            }
             if f.authentication {
                 // Credentials or certificates refused: every retry would be
                 // refused the same way, so stop and tell every record why.
@@ -337,10 +370,10 @@ impl ProducerCore {
         }
         let mut fatal = None;
         match (inflight, result) {
-            (InFlight::Metadata, Ok(Some(ResponseKind::Metadata(resp)))) => {
+            (InFlight::Metadata { .. }, Ok(Some(ResponseKind::Metadata(resp)))) => {
                 self.on_metadata(&resp, now)
             }
-            (InFlight::Metadata, other) => {
+            (InFlight::Metadata { .. }, other) => {
                 tracing::debug!(error = ?other.as_ref().err(), "metadata request failed");
                 let why = match &other {
                     Err(f) => f.message.clone(),
@@ -349,7 +382,7 @@ impl ProducerCore {
                 };
                 self.metadata.request_failed(now, Some(&why));
             }
-            (InFlight::InitProducerId, Ok(Some(ResponseKind::InitProducerId(resp)))) => {
+            (InFlight::InitProducerId { .. }, Ok(Some(ResponseKind::InitProducerId(resp)))) => {
                 if let Err(e) = self
                     .sequences
                     .on_response(&resp, now, &mut self.accumulator)
@@ -357,7 +390,7 @@ impl ProducerCore {
                     fatal = Some(e);
                 }
             }
-            (InFlight::InitProducerId, other) => {
+            (InFlight::InitProducerId { .. }, other) => {
                 tracing::debug!(error = ?other.err(), "InitProducerId failed");
                 self.sequences.request_failed(now);
             }
@@ -378,13 +411,9 @@ impl ProducerCore {
                     Ok(Some(other)) => {
                         let message =
                             format!("a {} response to a Produce request", other.api_key());
-                        self.sender
-                            .on_transport_failure(p, &message, false, now, ctx)
+                        self.sender.on_transport_failure(p, &message, now, ctx)
                     }
-                    Err(f) => {
-                        self.sender
-                            .on_transport_failure(p, &f.message, f.connect_failed, now, ctx)
-                    }
+                    Err(f) => self.sender.on_transport_failure(p, &f.message, now, ctx),
                 }
             }
         }
@@ -399,7 +428,7 @@ impl ProducerCore {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.metadata.forget_idle(now, &self.accumulator);
         self.accumulator
-            .expire_waiting(now, self.metadata.last_error(), &mut self.flushes);
+            .expire_waiting(now, &self.metadata, &mut self.flushes);
         self.accumulator
             .expire(now, &mut self.sequences, &mut self.flushes);
         self.maybe_bump_epoch();
@@ -414,17 +443,14 @@ impl ProducerCore {
             return None;
         }
         if let Some((node, request)) = self.metadata.poll_request(now, &self.sender.nodes) {
-            return Some(self.transmit(
-                node,
-                RequestKind::Metadata(request),
-                InFlight::Metadata,
-                None,
-            ));
+            let kind = InFlight::Metadata { node: node.id };
+            return Some(self.transmit(node, RequestKind::Metadata(request), kind, None));
         }
         if self.sequences.wants_producer_id(now) {
             if let Some(node) = self.metadata.pick_node(now, &self.sender.nodes) {
                 let request = RequestKind::InitProducerId(self.sequences.request());
-                return Some(self.transmit(node, request, InFlight::InitProducerId, None));
+                let kind = InFlight::InitProducerId { node: node.id };
+                return Some(self.transmit(node, request, kind, None));
             }
         }
         self.poll_produce(now)
@@ -479,15 +505,28 @@ impl ProducerCore {
         for (topic, outcome) in self.metadata.update(resp, now) {
             match outcome {
                 TopicOutcome::Known => {
+                    let mut unknown_partition = false;
                     for w in self.accumulator.take_waiting(&topic) {
-                        self.accumulator.partition_and_append(
+                        let (id, since) = (w.id, w.since);
+                        if let Err(record) = self.accumulator.partition_and_append(
                             topic.clone(),
                             &self.metadata,
                             w.record,
-                            w.id,
+                            id,
                             now,
                             &mut self.flushes,
-                        );
+                        ) {
+                            // Its explicit partition is not in this metadata yet.
+                            self.accumulator.wait_again(accumulator::WaitingRecord {
+                                record,
+                                id,
+                                since,
+                            });
+                            unknown_partition = true;
+                        }
+                    }
+                    if unknown_partition {
+                        self.metadata.retry_topic(topic, now);
                     }
                 }
                 TopicOutcome::Missing(code) => {
@@ -536,14 +575,10 @@ impl ProducerCore {
         ))
     }
 
-    /// KIP-360's local epoch bump, once no Produce request is in flight.
+    /// KIP-360's local epoch bump, and partitions moving to the new epoch
+    /// as their in-flight batches end.
     fn maybe_bump_epoch(&mut self) {
-        let produce_in_flight = self
-            .requests
-            .values()
-            .any(|r| matches!(r, InFlight::Produce(_)));
-        self.sequences
-            .maybe_bump(produce_in_flight, &mut self.accumulator);
+        self.sequences.maybe_bump(&mut self.accumulator);
     }
 
     fn go_fatal(&mut self, e: ProducerError) {

@@ -67,7 +67,7 @@ impl Nodes {
         jitter: &mut Jitter,
     ) {
         let failures = self.backoff.get(&node).map_or(0, |(_, f)| *f) + 1;
-        let until = now + backoff.delay(failures, jitter);
+        let until = super::later(now, backoff.delay(failures, jitter));
         self.backoff.insert(node, (until, failures));
     }
 
@@ -183,15 +183,10 @@ impl Sender {
         &mut self,
         inflight: ProduceInFlight,
         message: &str,
-        connect_failed: bool,
         now: Instant,
         ctx: ResponseContext<'_>,
     ) {
         self.nodes.answered(inflight.node);
-        if connect_failed {
-            self.nodes
-                .connect_failed(inflight.node, now, &self.reconnect_backoff, ctx.jitter);
-        }
         ctx.metadata.stale = true;
         let message: Arc<str> = Arc::from(format!("transport: {message}"));
         let mut ctx = ctx;
@@ -213,23 +208,24 @@ impl Sender {
         mut ctx: ResponseContext<'_>,
     ) {
         self.nodes.answered(inflight.node);
-        // KIP-951: new leaders named in the response (v10+) replace ours.
-        let mut hinted = false;
+        // KIP-951 (v10+): the brokers the response names are new or moved.
+        for e in &resp.node_endpoints {
+            ctx.metadata
+                .brokers
+                .insert(e.node_id, format!("{}:{}", e.host, e.port));
+        }
+        let sent = |topic: &str, partition: i32| {
+            inflight
+                .batches
+                .iter()
+                .any(|(tp, _)| &*tp.topic == topic && tp.partition == partition)
+        };
         for t in &resp.responses {
             for p in &t.partition_responses {
-                if p.current_leader.leader_id >= 0 {
-                    for e in &resp.node_endpoints {
-                        ctx.metadata
-                            .brokers
-                            .entry(e.node_id)
-                            .or_insert_with(|| format!("{}:{}", e.host, e.port));
-                    }
-                    hinted |= ctx.metadata.apply_leader_hint(
-                        &t.name,
-                        p.index,
-                        p.current_leader.leader_id,
-                        p.current_leader.leader_epoch,
-                    );
+                if !sent(t.name.as_str(), p.index) {
+                    // Nothing to complete; say so loudly, it is the broker's bug.
+                    tracing::warn!(topic = %t.name, partition = p.index, node = inflight.node,
+                        "Produce response names a partition this request did not carry");
                 }
             }
         }
@@ -241,14 +237,30 @@ impl Sender {
                 .flat_map(|t| t.partition_responses.iter())
                 .find(|p| p.index == tp.partition);
             let Some(p) = p else {
+                // The broker did not say: the batch may or may not be in the
+                // log. Idempotence makes a retry safe (the broker drops a
+                // duplicate); without it a retry could write it twice, so
+                // the batch fails.
                 let outcome = Outcome {
-                    code: ErrorCode::NETWORK_EXCEPTION,
-                    message: Some(Arc::from("partition missing from response")),
+                    code: ErrorCode::UNKNOWN_SERVER_ERROR,
+                    message: Some(Arc::from("partition missing from the Produce response")),
                 };
-                self.retry_or_fail(&tp, id, outcome, true, now, &mut ctx);
+                let retry = ctx.sequences.is_idempotent();
+                self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
                 continue;
             };
             let code = ErrorCode(p.error_code);
+            // KIP-951: a leader that moved is named with the error; take it
+            // instead of a metadata refresh when it is newer than ours.
+            let hinted = matches!(
+                code,
+                ErrorCode::NOT_LEADER_OR_FOLLOWER | ErrorCode::FENCED_LEADER_EPOCH
+            ) && ctx.metadata.apply_leader_hint(
+                &tp.topic,
+                tp.partition,
+                p.current_leader.leader_id,
+                p.current_leader.leader_epoch,
+            );
             let outcome = Outcome {
                 code,
                 message: p.error_message.as_ref().map(|m| Arc::from(m.as_str())),
@@ -336,11 +348,12 @@ impl Sender {
             // at most 4 later batches were written after it).
             b.maybe_written = false;
         }
-        let expired = now.duration_since(b.created_at) >= self.config.delivery_timeout;
+        let expired =
+            b.expired_in_flight || now.duration_since(b.created_at) >= self.config.delivery_timeout;
         if retriable && !expired && b.attempts <= self.config.retries {
             let attempts = b.attempts;
             let wait = self.retry_backoff.delay(attempts, ctx.jitter);
-            ctx.accumulator.back_off(tp, id, now + wait);
+            ctx.accumulator.back_off(tp, id, super::later(now, wait));
             tracing::debug!(topic = %tp.topic, partition = tp.partition, code = code.name(), attempt = attempts, ?wait, "retrying batch");
             return;
         }
@@ -382,7 +395,13 @@ impl Sender {
         let Some(b) = ctx.accumulator.take_batch(tp, id) else {
             return;
         };
-        if let Some(b) = ctx.accumulator.split(tp, pos, b, now, ctx.flushes) {
+        // An expired batch has no records left to re-queue.
+        let b = if b.expired_in_flight {
+            Some(b)
+        } else {
+            ctx.accumulator.split(tp, pos, b, now, ctx.flushes)
+        };
+        if let Some(b) = b {
             ctx.sequences.gave_up(tp, &b);
             if b.stamp.was_assigned() {
                 // A gap in the sequence: a local epoch bump makes the next batches safe.

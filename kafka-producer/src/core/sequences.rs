@@ -52,11 +52,13 @@ struct PartitionSequences {
     /// Sequence of the last acknowledged record.
     last_acked: Option<i32>,
     /// The producer id and epoch this partition's sequences belong to when
-    /// they are not the producer's current ones: an epoch bump found a batch
-    /// here that may already be in the log, and restarting its sequence at 0
-    /// under the new epoch would write it twice. The partition keeps its
-    /// sequences (the broker deduplicates the retries) until a later bump
-    /// finds it clean.
+    /// they are not the producer's current ones. An epoch bump found
+    /// batches in flight here (restarting at 0 under the new epoch before
+    /// they end would reorder them), or a batch that may already be in the
+    /// log (restarting its sequence would write it twice; the broker
+    /// deduplicates retries under the old one). The partition moves to the
+    /// current epoch once neither is left (as Java's per-partition
+    /// `maybeUpdateProducerIdAndEpoch`): other partitions never wait for it.
     held: Option<ProducerIdAndEpoch>,
 }
 
@@ -71,8 +73,10 @@ impl PartitionSequences {
 pub(crate) struct Sequences {
     state: ProducerIdState,
     partitions: FastMap<TopicPartition, PartitionSequences>,
-    /// An epoch bump waits until nothing is in flight.
+    /// A local epoch bump was asked for.
     bump_pending: bool,
+    /// Some partition's sequences are held at an older epoch.
+    any_held: bool,
     /// Epochs are bumped by the transaction coordinator, never locally.
     transactional: bool,
     retry_backoff: Duration,
@@ -96,6 +100,7 @@ impl Sequences {
             },
             partitions: FastMap::default(),
             bump_pending: false,
+            any_held: false,
             transactional,
             retry_backoff,
             transaction_timeout_ms: i32::try_from(transaction_timeout.as_millis())
@@ -116,13 +121,21 @@ impl Sequences {
     }
 
     /// Whether batches may be drained: idempotence off, or a producer id is
-    /// known and no epoch bump is waiting.
+    /// known (partitions still held at an older epoch are asked one by one,
+    /// [`may_drain`](Self::may_drain)).
     pub fn ready_to_send(&self) -> bool {
-        match self.state {
-            ProducerIdState::Disabled => true,
-            ProducerIdState::Ready(_) => !self.bump_pending,
-            _ => false,
-        }
+        matches!(
+            self.state,
+            ProducerIdState::Disabled | ProducerIdState::Ready(_)
+        )
+    }
+
+    /// Whether `tp`, with `in_flight` requests in flight, may send a batch:
+    /// a partition held at an older epoch sends nothing until its in-flight
+    /// batches end (then it moves to the current epoch, or retries what may
+    /// be in the log under the old one).
+    pub fn may_drain(&self, tp: &TopicPartition, in_flight: usize) -> bool {
+        !self.any_held || in_flight == 0 || self.partitions.get(tp).is_none_or(|s| s.held.is_none())
     }
 
     // ------------------------------------------------------------ producer id
@@ -155,7 +168,7 @@ impl Sequences {
     /// The InitProducerId request failed in transport: ask again later.
     pub fn request_failed(&mut self, now: Instant) {
         self.state = ProducerIdState::Needed {
-            retry_at: Some(now + self.retry_backoff),
+            retry_at: Some(super::later(now, self.retry_backoff)),
         };
     }
 
@@ -222,10 +235,21 @@ impl Sequences {
         }
     }
 
-    /// Batch `b` of `tp` was acknowledged.
+    /// Batch `b` of `tp` was acknowledged. The last acknowledged sequence
+    /// only moves forward, and only for the producer id and epoch the
+    /// partition's sequences belong to (a late ack of an older epoch, or of
+    /// an earlier batch, says nothing about what the broker expects next).
     pub fn acked(&mut self, tp: &TopicPartition, b: &ProducerBatch) {
-        if let (Some(s), Some(seq)) = (b.stamp.assigned(), self.partitions.get_mut(tp)) {
-            seq.last_acked = Some(increment_sequence(s.base_sequence, b.record_count - 1));
+        let current = self.current();
+        let (Some(s), Some(seq)) = (b.stamp.assigned(), self.partitions.get_mut(tp)) else {
+            return;
+        };
+        if Some(s.producer) != seq.held.or(current) {
+            return;
+        }
+        let last = increment_sequence(s.base_sequence, b.record_count - 1);
+        if seq.last_acked.is_none_or(|prev| sequence_after(last, prev)) {
+            seq.last_acked = Some(last);
         }
     }
 
@@ -270,14 +294,17 @@ impl Sequences {
         }
     }
 
-    /// KIP-360: an idempotent producer bumps its epoch locally once nothing
-    /// is in flight; partitions restart their sequences at 0. When the epoch
-    /// would overflow, it asks for a new producer id instead.
-    pub fn maybe_bump(&mut self, produce_in_flight: bool, acc: &mut Accumulator) {
+    /// KIP-360: an idempotent producer bumps its epoch locally, at once;
+    /// each partition restarts its sequences at 0 under the new epoch when
+    /// it has nothing in flight (now, or once its requests end: see
+    /// [`release_held`](Self::release_held)). When the epoch would
+    /// overflow, it asks for a new producer id instead.
+    pub fn maybe_bump(&mut self, acc: &mut Accumulator) {
         let ProducerIdState::Ready(current) = self.state else {
             return;
         };
-        if !self.bump_pending || produce_in_flight {
+        if !self.bump_pending {
+            self.release_held(acc);
             return;
         }
         self.bump_pending = false;
@@ -303,30 +330,75 @@ impl Sequences {
     }
 
     /// Restarts every partition's sequences at 0 for a new producer id or
-    /// epoch, except in partitions holding a batch that may already be in
-    /// the log (they keep `old`, see [`PartitionSequences::held`]).
+    /// epoch, except in partitions with batches in flight or a batch that
+    /// may already be in the log (they keep `old`, see
+    /// [`PartitionSequences::held`]).
     fn reset(&mut self, old: Option<ProducerIdAndEpoch>, acc: &mut Accumulator) {
         for (tp, queue) in acc.queues_mut() {
-            let held = old.filter(|_| queue.batches.iter().any(|b| b.maybe_written));
+            let held = old
+                .filter(|_| queue.in_flight > 0 || queue.batches.iter().any(|b| b.maybe_written));
             if let Some(old) = held {
                 self.partitions
                     .entry(tp.clone())
                     .or_default()
                     .held
                     .get_or_insert(old);
+                self.any_held = true;
                 continue;
             }
             if let Some(seq) = self.partitions.get_mut(tp) {
                 *seq = PartitionSequences::default();
             }
-            // Batches that already got a sequence get a new one at their next drain.
-            for b in queue.batches.iter_mut() {
-                if !b.in_flight() && b.stamp.was_assigned() {
-                    b.stamp = Stamp::Stale;
-                }
-            }
+            restamp(queue);
         }
     }
+
+    /// Partitions held at an older epoch whose in-flight batches ended, and
+    /// that hold nothing that may be in the log, move to the current epoch.
+    pub fn release_held(&mut self, acc: &mut Accumulator) {
+        if !self.any_held {
+            return;
+        }
+        let mut still_held = false;
+        for (tp, seq) in self.partitions.iter_mut() {
+            if seq.held.is_none() {
+                continue;
+            }
+            let clean = match acc.queue_mut(tp) {
+                Some(q) => {
+                    let clean = q.in_flight == 0 && !q.batches.iter().any(|b| b.maybe_written);
+                    if clean {
+                        restamp(q);
+                    }
+                    clean
+                }
+                None => true,
+            };
+            if clean {
+                tracing::debug!(topic = %tp.topic, partition = tp.partition, "partition moves to the current epoch");
+                *seq = PartitionSequences::default();
+            } else {
+                still_held = true;
+            }
+        }
+        self.any_held = still_held;
+    }
+}
+
+/// Batches that already got a sequence get a new one at their next drain.
+fn restamp(queue: &mut super::accumulator::PartitionQueue) {
+    for b in queue.batches.iter_mut() {
+        if !b.in_flight() && b.stamp.was_assigned() {
+            b.stamp = Stamp::Stale;
+        }
+    }
+}
+
+/// Whether sequence `a` comes after `b`, with wrap-around: within half the
+/// sequence space ahead of `b` (far more than can be in flight).
+pub(crate) fn sequence_after(a: i32, b: i32) -> bool {
+    let ahead = (i64::from(a) - i64::from(b)).rem_euclid(1 << 31);
+    ahead != 0 && ahead < 1 << 30
 }
 
 /// Sequences wrap from 2^31-1 to 0.
@@ -340,7 +412,17 @@ pub(crate) fn increment_sequence(sequence: i32, increment: i32) -> i32 {
 
 #[cfg(test)]
 mod tests {
-    use super::increment_sequence;
+    use super::{increment_sequence, sequence_after};
+
+    #[test]
+    fn sequence_order_wraps() {
+        assert!(sequence_after(5, 4));
+        assert!(!sequence_after(4, 5));
+        assert!(!sequence_after(4, 4));
+        assert!(sequence_after(0, i32::MAX));
+        assert!(sequence_after(3, i32::MAX - 2));
+        assert!(!sequence_after(i32::MAX, 0));
+    }
 
     #[test]
     fn sequences_wrap() {

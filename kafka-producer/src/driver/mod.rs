@@ -148,7 +148,11 @@ impl Producer {
         if let Some(gate) = gate {
             core.set_drain_gate(gate);
         }
-        let memory = Arc::new(Semaphore::new(config.buffer_memory));
+        // buffer.memory may be up to i64::MAX (Java's long); the semaphore
+        // counts at most MAX_PERMITS, which no machine's memory reaches.
+        let memory = Arc::new(Semaphore::new(
+            config.buffer_memory.min(Semaphore::MAX_PERMITS),
+        ));
         let (commands, rx) = mpsc::unbounded_channel();
         let handle = tokio::runtime::Handle::try_current().map_err(|_| ProducerError::NoRuntime)?;
         let fatal = Arc::new(std::sync::OnceLock::new());
@@ -174,6 +178,7 @@ impl Producer {
         self.shared
             .config
             .buffer_memory
+            .min(Semaphore::MAX_PERMITS)
             .saturating_sub(self.shared.memory.available_permits())
     }
 
@@ -374,7 +379,7 @@ async fn run(
                         handles_gone = true;
                         if closing.is_none() {
                             core.begin_close();
-                            closing = Some((Instant::now() + config.delivery_timeout, Vec::new()));
+                            closing = Some((crate::core::later(Instant::now(), config.delivery_timeout), Vec::new()));
                         }
                     }
                 }
@@ -409,7 +414,8 @@ fn handle_command(
         }
         Command::Close(timeout, tx) => {
             core.begin_close();
-            let deadline = now + timeout;
+            // Duration::MAX ("wait for everything") must not overflow.
+            let deadline = crate::core::later(now, timeout);
             match closing {
                 Some((d, waiters)) => {
                     *d = (*d).min(deadline);

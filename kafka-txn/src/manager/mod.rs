@@ -703,7 +703,11 @@ impl TransactionManager {
     }
 
     fn retry(&mut self, request: TxnRequest, now: Instant, backoff: Duration) {
-        self.enqueue(request, Some(now + backoff));
+        // Saturating: retry.backoff.max.ms may be up to i64::MAX ms.
+        let at = now
+            .checked_add(backoff)
+            .unwrap_or(now + Duration::from_secs(86_400));
+        self.enqueue(request, Some(at));
     }
 
     fn start_operation(&mut self, kind: OperationKind) -> OperationId {

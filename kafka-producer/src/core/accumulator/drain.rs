@@ -138,7 +138,7 @@ impl Accumulator {
                 }
             }
             let q = &self.queues[tp];
-            if q.in_flight >= per_partition {
+            if q.in_flight >= per_partition || !ctx.sequences.may_drain(tp, q.in_flight) {
                 continue;
             }
             let Some(b) = q.next_to_send() else {

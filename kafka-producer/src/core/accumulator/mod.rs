@@ -166,19 +166,22 @@ impl Accumulator {
     /// Parks a record until its topic's metadata is known; returns the
     /// topic name to ask metadata for (shared with the waiting queue).
     pub fn wait_for_metadata(&mut self, record: PendingRecord, id: u64, now: Instant) -> Arc<str> {
+        self.wait_again(WaitingRecord {
+            record,
+            id,
+            since: now,
+        })
+    }
+
+    /// Parks a record again (its metadata does not know its partition yet),
+    /// keeping the time it started waiting.
+    pub fn wait_again(&mut self, w: WaitingRecord) -> Arc<str> {
         let topic: Arc<str> = self
             .waiting
-            .get_key_value(&*record.record.topic)
+            .get_key_value(&*w.record.record.topic)
             .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| record.record.topic.clone());
-        self.waiting
-            .entry(topic.clone())
-            .or_default()
-            .push_back(WaitingRecord {
-                record,
-                id,
-                since: now,
-            });
+            .unwrap_or_else(|| w.record.record.topic.clone());
+        self.waiting.entry(topic.clone()).or_default().push_back(w);
         topic
     }
 
@@ -191,14 +194,11 @@ impl Accumulator {
         !self.waiting.is_empty()
     }
 
-    /// Fails the records that waited `max.block.ms` for their topic.
+    /// Fails the records that waited `max.block.ms` for their topic (or,
+    /// for an explicit partition, for metadata that knows it).
     /// `last_error`: why metadata could not be fetched, if it could not.
-    pub fn expire_waiting(
-        &mut self,
-        now: Instant,
-        last_error: Option<Arc<str>>,
-        flushes: &mut Flushes,
-    ) {
+    pub fn expire_waiting(&mut self, now: Instant, metadata: &Metadata, flushes: &mut Flushes) {
+        let last_error = metadata.last_error();
         let max_block = self.config.max_block;
         let mut expired = Vec::new();
         for (topic, q) in self.waiting.iter_mut() {
@@ -214,15 +214,20 @@ impl Accumulator {
         self.waiting.retain(|_, q| !q.is_empty());
         for (w, topic) in expired {
             let waited = now.duration_since(w.since);
-            flushes.fail_record(
-                w.record,
-                w.id,
-                ProducerError::TopicNotFound {
+            let known = metadata.topics.get(topic.as_str());
+            let e = match (known, w.record.record.partition) {
+                (Some(meta), Some(partition)) => ProducerError::InvalidPartition {
+                    topic,
+                    partition,
+                    partitions: meta.partitions.len() as i32,
+                },
+                _ => ProducerError::TopicNotFound {
                     topic,
                     waited,
                     last_error: last_error.clone(),
                 },
-            );
+            };
+            flushes.fail_record(w.record, w.id, e);
         }
     }
 
@@ -230,7 +235,9 @@ impl Accumulator {
 
     /// Picks the record's partition (explicit, the user's partitioner,
     /// murmur2 of the key, or sticky / round robin) and appends it to that
-    /// partition's open batch.
+    /// partition's open batch. Gives the record back when the metadata does
+    /// not know its topic, or its explicit partition (partitions may have
+    /// been added since: as Java, it waits for metadata within max.block.ms).
     pub fn partition_and_append(
         &mut self,
         topic: Arc<str>,
@@ -239,11 +246,9 @@ impl Accumulator {
         id: u64,
         now: Instant,
         flushes: &mut Flushes,
-    ) {
+    ) -> Result<(), PendingRecord> {
         let Some(meta) = metadata.topics.get(&topic) else {
-            // Callers only partition topics with metadata.
-            self.wait_for_metadata(rec, id, now);
-            return;
+            return Err(rec);
         };
         let n = meta.partitions.len() as i32;
         let available = self.unlagged.get(&topic).unwrap_or(&meta.available);
@@ -263,6 +268,7 @@ impl Accumulator {
         });
         let partition = match asked {
             Some(p) if p >= 0 && p < n => p,
+            Some(p) if p > 0 && rec.record.partition.is_some() => return Err(rec),
             Some(p) => {
                 let e = ProducerError::InvalidPartition {
                     topic: topic.to_string(),
@@ -270,7 +276,7 @@ impl Accumulator {
                     partitions: n,
                 };
                 flushes.fail_record(rec, id, e);
-                return;
+                return Ok(());
             }
             None => match (
                 &rec.record.key,
@@ -292,6 +298,7 @@ impl Accumulator {
             self.sticky
                 .on_append(&tp.topic, partition, bytes, full, n, available);
         }
+        Ok(())
     }
 
     /// Appends to the partition's last batch (or a new one); returns the bytes
@@ -420,11 +427,32 @@ impl Accumulator {
 
     // ------------------------------------------------------- expiry and abort
 
-    /// Fails queued batches (not in flight) older than `delivery.timeout.ms`.
+    /// Fails batches older than `delivery.timeout.ms`: queued ones leave
+    /// their queue; the records of in-flight ones fail now, the batch itself
+    /// waits for its request's end (its sequence is unresolved until then).
     pub fn expire(&mut self, now: Instant, sequences: &mut Sequences, flushes: &mut Flushes) {
         let delivery_timeout = self.config.delivery_timeout;
         let gate = self.gate.as_deref();
         for (tp, q) in self.queues.iter_mut() {
+            for b in q.batches.iter_mut().filter(|b| {
+                b.in_flight()
+                    && !b.expired_in_flight
+                    && now.duration_since(b.created_at) >= delivery_timeout
+            }) {
+                b.expired_in_flight = true;
+                let e = ProducerError::DeliveryTimeout {
+                    elapsed: now.duration_since(b.created_at),
+                    attempts: b.attempts,
+                    last_error: b
+                        .last_error
+                        .clone()
+                        .or_else(|| Some(Arc::from("no response to the Produce request yet"))),
+                };
+                if let Some(g) = gate {
+                    g.batch_failed(tp, &e);
+                }
+                flushes.fail_records_of(b, e);
+            }
             // Only batches not in flight expire here; in-flight ones wait for
             // their response (or request timeout) first.
             while let Some(pos) = q.batches.iter().position(|b| {
@@ -500,13 +528,13 @@ impl Accumulator {
             .waiting
             .values()
             .filter_map(|q| q.front())
-            .map(|w| w.since + self.config.max_block);
+            .map(|w| crate::core::later(w.since, self.config.max_block));
         let batches = self
             .queues
             .values()
             .flat_map(|q| q.batches.iter())
-            .filter(|b| !b.in_flight())
-            .map(|b| b.created_at + self.config.delivery_timeout);
+            .filter(|b| !b.expired_in_flight)
+            .map(|b| crate::core::later(b.created_at, self.config.delivery_timeout));
         waiting.chain(batches).min()
     }
 
@@ -516,7 +544,7 @@ impl Accumulator {
         self.queues.values().filter_map(|q| {
             q.next_to_send().map(|b| match b.state {
                 BatchState::Backoff { until } => until,
-                _ => b.created_at + self.config.linger,
+                _ => crate::core::later(b.created_at, self.config.linger),
             })
         })
     }

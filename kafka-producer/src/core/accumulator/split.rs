@@ -39,6 +39,9 @@ impl Accumulator {
             let mut nb =
                 ProducerBatch::new(id, chunk.iter().map(|r| r.size).sum::<usize>() + 128, now);
             nb.created_at = b.created_at;
+            // The halves were sent as part of the original: an expiry of one
+            // leaves its sequences unresolved, as the original's would.
+            nb.attempts = b.attempts;
             for r in chunk {
                 let Some(slot) = slots.next() else {
                     break;
