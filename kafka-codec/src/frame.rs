@@ -8,6 +8,9 @@ use crate::CodecError;
 /// Default maximum frame size: 100 MiB, the broker's `socket.request.max.bytes`.
 pub const DEFAULT_MAX_FRAME_SIZE: usize = 100 * 1024 * 1024;
 
+/// The most a partial frame's buffer grows by before more bytes arrived.
+const RESERVE_STEP: usize = 64 * 1024;
+
 /// Frames of `int32 size | size bytes`.
 ///
 /// The decoder rejects a size prefix above `max_frame_size` before reserving
@@ -55,8 +58,11 @@ impl Decoder for FrameCodec {
             });
         }
         if src.len() < 4 + size {
-            // Reserve what the rest of this (bounded) frame needs, once.
-            src.reserve(4 + size - src.len());
+            // Grow with what arrived, not with what the prefix announces: a
+            // peer that sends 4 bytes claiming 100 MiB gets 64 KiB, and
+            // memory stays within twice the bytes received.
+            let missing = 4 + size - src.len();
+            src.reserve(missing.min(src.len().max(RESERVE_STEP)));
             return Ok(None);
         }
         src.advance(4);
@@ -117,6 +123,26 @@ mod tests {
             codec.decode(&mut buf),
             Err(CodecError::NegativeFrameSize(-2))
         ));
+    }
+
+    #[test]
+    fn a_large_announced_frame_reserves_as_its_bytes_arrive() {
+        let mut codec = FrameCodec::default();
+        let mut buf = BytesMut::new();
+        buf.put_i32(100 * 1024 * 1024);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        assert!(
+            buf.capacity() <= 2 * RESERVE_STEP,
+            "4 bytes in, {} reserved",
+            buf.capacity()
+        );
+        // As bytes arrive, the buffer grows at most twice what it holds.
+        for _ in 0..8 {
+            let len = buf.len();
+            buf.put_bytes(0, buf.capacity() - len);
+            assert!(codec.decode(&mut buf).unwrap().is_none());
+            assert!(buf.capacity() <= 2 * buf.len() + 2 * RESERVE_STEP);
+        }
     }
 
     #[test]

@@ -65,6 +65,15 @@ pub enum ProtocolError {
     /// Bytes were left over after a complete message.
     #[error("{0} bytes left over after the message")]
     TrailingBytes(usize),
+    /// Decoding would allocate more than the budget allowed for an input of
+    /// this size (a hostile message of tiny elements).
+    #[error("decoding a {input}-byte message would allocate over {budget} bytes")]
+    AllocationBudget {
+        /// The input's length.
+        input: usize,
+        /// What its decoding may allocate.
+        budget: usize,
+    },
     /// An API key this crate does not know.
     #[error("unknown API key {0}")]
     UnknownApiKey(i16),

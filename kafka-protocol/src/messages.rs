@@ -69,6 +69,7 @@ pub trait Message: Encodable + Decodable + Default + Clone + Debug + PartialEq {
     /// Decodes a whole message from `buf`; leftover bytes are an error.
     fn decode(buf: &Bytes, version: i16) -> Result<Self, ProtocolError> {
         check_version::<Self>(version)?;
+        let _budget = crate::primitives::DecodeBudget::enter(buf.len());
         let (rest, m) = Self::decode_from(buf, buf, version)?;
         if !rest.is_empty() {
             return Err(ProtocolError::TrailingBytes(rest.len()));

@@ -205,3 +205,41 @@ fn strings_decode_without_copying() {
     assert_eq!(id.as_bytes().as_ptr(), bytes[10..].as_ptr());
     assert_eq!(decoded.encoded_size(1).unwrap(), bytes.len());
 }
+
+/// A hostile response of a million near-empty elements: each takes 3 bytes
+/// on the wire and about thirty times that as a struct. Decoding refuses it
+/// by the allocation budget instead of turning 3 MB into 100 MB; a normal
+/// response of the same shape decodes.
+#[test]
+fn tiny_elements_cannot_amplify_memory() {
+    use bytes::BufMut;
+    use kafka_protocol::generated::ProduceResponse;
+    use kafka_protocol::messages::Message;
+    use kafka_protocol::ProtocolError;
+
+    let body = |topics: u32| {
+        let mut b = bytes::BytesMut::new();
+        // v9 (flexible): compact array of topics, each an empty compact
+        // name, an empty compact partition array and no tagged fields.
+        kafka_protocol::primitives::write_uvarint(&mut b, topics + 1);
+        for _ in 0..topics {
+            b.put_slice(&[1, 1, 0]);
+        }
+        b.put_i32(0); // throttle_time_ms
+        b.put_u8(0); // tagged fields
+        b.freeze()
+    };
+    let hostile = body(1_000_000);
+    match ProduceResponse::decode(&hostile, 9) {
+        Err(ProtocolError::AllocationBudget { input, budget }) => {
+            assert_eq!(input, hostile.len());
+            assert!(budget < 100 * 1024 * 1024);
+        }
+        other => panic!(
+            "expected the allocation budget, got {:?}",
+            other.map(|r| r.responses.len())
+        ),
+    }
+    let normal = ProduceResponse::decode(&body(100), 9).unwrap();
+    assert_eq!(normal.responses.len(), 100);
+}

@@ -306,3 +306,68 @@ async fn close_fails_pending_and_later_requests() {
         Err(CodecError::Disconnected(_))
     ));
 }
+
+/// acks=0: a broker that stops reading leaves the frame stuck in the
+/// socket. The request still ends within request.timeout (a timeout), and
+/// the connection is dropped, so the next request reconnects.
+#[tokio::test(start_paused = true)]
+async fn a_request_without_response_is_bounded_when_the_broker_stops_reading() {
+    use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::generated::ProduceRequest;
+    let timeout = Duration::from_millis(500);
+    let config = ConnectionConfig {
+        request_timeout: timeout,
+        ..Default::default()
+    };
+    // The broker of `pair` never reads again after the handshake; the pipe
+    // holds 1 MiB, the frame is 2 MiB.
+    let (conn, _broker) = pair(config).await;
+    let request = RequestKind::Produce(ProduceRequest {
+        acks: 0,
+        timeout_ms: 500,
+        topic_data: vec![TopicProduceData {
+            name: "t".into(),
+            partition_data: vec![PartitionProduceData {
+                index: 0,
+                records: Some(Bytes::from(vec![0u8; 2 << 20])),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let started = tokio::time::Instant::now();
+    let written = conn.request_kind(&request, 9).unwrap();
+    let result = tokio::time::timeout(Duration::from_secs(60), written)
+        .await
+        .expect("the acks=0 request ends by itself");
+    assert!(
+        matches!(result, Err(CodecError::RequestTimeout { .. })),
+        "{result:?}"
+    );
+    assert!(started.elapsed() <= timeout + Duration::from_millis(50));
+    assert!(conn.is_closed(), "the stuck connection is dropped");
+}
+
+/// Five pipelined requests to a silent broker, awaited one after another
+/// (as a producer awaits a broker's responses in order): each times out
+/// request.timeout after it was queued, not after the previous one ended.
+#[tokio::test(start_paused = true)]
+async fn pipelined_requests_time_out_from_when_they_were_queued() {
+    let timeout = Duration::from_millis(500);
+    let config = ConnectionConfig {
+        request_timeout: timeout,
+        ..Default::default()
+    };
+    let (conn, _broker) = pair(config).await;
+    let started = tokio::time::Instant::now();
+    let waits: Vec<_> = (0..5).map(|_| conn.request(&req(), 12).unwrap()).collect();
+    for w in waits {
+        assert!(matches!(w.await, Err(CodecError::RequestTimeout { .. })));
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed <= timeout + Duration::from_millis(50),
+        "all five ended {elapsed:?} after they were queued"
+    );
+}

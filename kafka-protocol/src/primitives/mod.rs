@@ -294,6 +294,60 @@ pub fn nullable_bytes_size(v: Option<&[u8]>, flexible: bool) -> usize {
     len_size(n, flexible, true) + n.unwrap_or(0)
 }
 
+/// What decoding one message may allocate for its arrays: a multiple of the
+/// input's size. An element takes at least one byte on the wire but may be
+/// a hundred in memory; without a bound, a 100 MiB frame of empty elements
+/// would become gigabytes of structs. Legitimate messages stay far below
+/// (a Metadata or Produce response allocates 1-4x its size).
+pub struct DecodeBudget {
+    outer: Option<(usize, usize)>,
+}
+
+/// How many bytes of arrays decoding may allocate per input byte.
+pub const DECODE_BUDGET_FACTOR: usize = 16;
+
+thread_local! {
+    /// (input length, bytes left) of the message being decoded on this thread.
+    static BUDGET: std::cell::Cell<Option<(usize, usize)>> = const { std::cell::Cell::new(None) };
+}
+
+impl DecodeBudget {
+    /// Starts the budget of a message of `input` bytes (a nested decode
+    /// keeps the outer one); it ends when the guard drops.
+    pub fn enter(input: usize) -> DecodeBudget {
+        let outer = BUDGET.with(|b| b.get());
+        if outer.is_none() {
+            let budget = input.saturating_mul(DECODE_BUDGET_FACTOR).max(64 * 1024);
+            BUDGET.with(|b| b.set(Some((input, budget))));
+        }
+        DecodeBudget { outer }
+    }
+
+    /// Takes `bytes` from the current budget (none outside [`enter`](Self::enter)).
+    fn charge(bytes: usize) -> Result<(), nom::Err<ProtocolError>> {
+        BUDGET.with(|b| match b.get() {
+            None => Ok(()),
+            Some((input, left)) => match left.checked_sub(bytes) {
+                Some(left) => {
+                    b.set(Some((input, left)));
+                    Ok(())
+                }
+                None => Err(nom::Err::Error(ProtocolError::AllocationBudget {
+                    input,
+                    budget: input.saturating_mul(DECODE_BUDGET_FACTOR).max(64 * 1024),
+                })),
+            },
+        })
+    }
+}
+
+impl Drop for DecodeBudget {
+    fn drop(&mut self) {
+        let outer = self.outer;
+        BUDGET.with(|b| b.set(outer));
+    }
+}
+
 /// Reads a nullable array, each element with `elem`.
 ///
 /// The count is checked against the remaining input (every element takes at
@@ -306,6 +360,7 @@ pub fn read_nullable_array<'a, T>(
 ) -> PResult<'a, Option<Vec<T>>> {
     let (mut i, len) = read_len(i, flexible, true, "array")?;
     let Some(n) = len else { return Ok((i, None)) };
+    DecodeBudget::charge(n.saturating_mul(std::mem::size_of::<T>()))?;
     // Reserve no more than the remaining input could describe in bytes.
     let mut out = Vec::with_capacity(n.min(i.len() / std::mem::size_of::<T>().max(1)));
     for _ in 0..n {
