@@ -14,7 +14,7 @@ use kafka_protocol::ErrorCode;
 
 use super::accumulator::{Accumulator, Drained};
 use super::backoff::{ExponentialBackoff, Jitter};
-use super::batch::{BatchId, ProducerBatch};
+use super::batch::{BatchId, ProducerBatch, Stamp};
 use super::flush::Flushes;
 use super::metadata::Metadata;
 use super::sequences::Sequences;
@@ -282,14 +282,14 @@ impl Sender {
                 ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
                     // A real gap only if this batch was next in line; else an
                     // earlier batch is being retried and this one follows it.
-                    let next_in_line = ctx
-                        .accumulator
-                        .batch_mut(&tp, id)
-                        .is_some_and(|b| ctx.sequences.is_next_in_line(&tp, b));
+                    let (next_in_line, stamp) = match ctx.accumulator.batch_mut(&tp, id) {
+                        Some(b) => (ctx.sequences.is_next_in_line(&tp, b), b.stamp),
+                        None => (false, Stamp::Unassigned),
+                    };
                     if next_in_line {
                         // Neither this batch nor any later one is in the log.
                         ctx.accumulator.not_written_from(&tp, id);
-                        ctx.sequences.request_bump();
+                        ctx.sequences.request_bump_for(stamp);
                     }
                     // A transactional producer cannot bump its epoch here:
                     // a real gap fails the batch (the transaction is to be aborted).
@@ -300,7 +300,11 @@ impl Sender {
                     // The broker has no state for us here: nothing from this
                     // batch on is in the log.
                     ctx.accumulator.not_written_from(&tp, id);
-                    ctx.sequences.request_bump();
+                    let stamp = ctx
+                        .accumulator
+                        .batch_mut(&tp, id)
+                        .map_or(Stamp::Unassigned, |b| b.stamp);
+                    ctx.sequences.request_bump_for(stamp);
                     let retry = !ctx.sequences.is_transactional();
                     self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
                 }
@@ -363,7 +367,7 @@ impl Sender {
         ctx.sequences.gave_up(tp, &b);
         if b.stamp.was_assigned() {
             // The sequence of a failed sent batch is unresolved for the broker.
-            ctx.sequences.request_bump();
+            ctx.sequences.request_bump_for(b.stamp);
         }
         let e = if expired && retriable {
             ProducerError::DeliveryTimeout {
@@ -405,7 +409,7 @@ impl Sender {
             ctx.sequences.gave_up(tp, &b);
             if b.stamp.was_assigned() {
                 // A gap in the sequence: a local epoch bump makes the next batches safe.
-                ctx.sequences.request_bump();
+                ctx.sequences.request_bump_for(b.stamp);
             }
             let e = broker_error(outcome.code, outcome.message, b.attempts);
             ctx.accumulator.fail_batch(tp, b, e, ctx.flushes);

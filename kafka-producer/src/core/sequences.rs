@@ -294,6 +294,17 @@ impl Sequences {
         }
     }
 
+    /// As [`request_bump`](Self::request_bump), for a batch stamped `stamp`:
+    /// nothing when a bump since its stamp already left its sequences
+    /// behind (the halves of one split, or several batches failing for
+    /// one cause, cost one epoch, not one each).
+    pub fn request_bump_for(&mut self, stamp: Stamp) {
+        match (stamp.assigned(), self.current()) {
+            (Some(s), Some(current)) if s.producer != current => {}
+            _ => self.request_bump(),
+        }
+    }
+
     /// KIP-360: an idempotent producer bumps its epoch locally, at once;
     /// each partition restarts its sequences at 0 under the new epoch when
     /// it has nothing in flight (now, or once its requests end: see
@@ -429,5 +440,58 @@ mod tests {
         assert_eq!(increment_sequence(0, 5), 5);
         assert_eq!(increment_sequence(i32::MAX, 1), 0);
         assert_eq!(increment_sequence(i32::MAX - 1, 3), 1);
+    }
+}
+
+#[cfg(test)]
+mod ack_tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::core::accumulator::Accumulator;
+    use crate::ProducerConfig;
+
+    fn stamped(seq: &mut Sequences, tp: &TopicPartition, records: i32) -> ProducerBatch {
+        let mut b = ProducerBatch::new(0, 1024, Instant::now());
+        b.record_count = records;
+        b.stamp = seq.stamp_for(tp, &b);
+        b.attempts = 1;
+        b
+    }
+
+    /// An ack arriving late (from a leader that lost its place) for an
+    /// earlier batch must not move the last acknowledged sequence back: the
+    /// next batch's OUT_OF_ORDER_SEQUENCE_NUMBER would no longer be seen as
+    /// the real gap it is.
+    #[test]
+    fn a_late_ack_of_an_earlier_batch_keeps_the_highest_sequence() {
+        let config =
+            Arc::new(ProducerConfig::from_properties([("bootstrap.servers", "b:9092")]).unwrap());
+        let mut acc = Accumulator::new(config, None, 1);
+        let mut seq = Sequences::new(
+            true,
+            false,
+            Duration::from_millis(100),
+            Duration::from_secs(60),
+        );
+        let pid = ProducerIdAndEpoch {
+            producer_id: 1,
+            epoch: 0,
+        };
+        seq.adopt(pid, &mut acc);
+        let tp = TopicPartition {
+            topic: Arc::from("t"),
+            partition: 0,
+        };
+        let first = stamped(&mut seq, &tp, 5); // 0..4
+        let second = stamped(&mut seq, &tp, 5); // 5..9
+        let third = stamped(&mut seq, &tp, 5); // 10..14
+        seq.acked(&tp, &second);
+        seq.acked(&tp, &first);
+        assert!(
+            seq.is_next_in_line(&tp, &third),
+            "after acks up to 9, the batch at 10 is next in line"
+        );
     }
 }

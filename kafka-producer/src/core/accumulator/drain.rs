@@ -229,7 +229,7 @@ impl Accumulator {
                     if let Some(b) = q.batches.remove(pos) {
                         if stamp.was_assigned() {
                             // Its sequences were taken: a gap the next batches must not hit.
-                            ctx.sequences.request_bump();
+                            ctx.sequences.request_bump_for(stamp);
                         }
                         ctx.flushes
                             .fail_batch(b, ProducerError::Encoding(Arc::from(e.to_string())));

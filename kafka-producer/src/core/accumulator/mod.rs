@@ -465,7 +465,7 @@ impl Accumulator {
                 if b.stamp.was_assigned() && b.attempts > 0 {
                     // A sent batch may or may not be in the log: its sequence is
                     // unresolved; a local epoch bump makes the next batches safe.
-                    sequences.request_bump();
+                    sequences.request_bump_for(b.stamp);
                 }
                 let e = ProducerError::DeliveryTimeout {
                     elapsed: now.duration_since(b.created_at),

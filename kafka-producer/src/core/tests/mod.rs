@@ -9,6 +9,9 @@ use kafka_protocol::generated::{MetadataResponse, ProduceResponse};
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 use super::{PendingRecord, ProducerCore, Transmit};
+
+mod bench;
+mod faults;
 use crate::{ProducerConfig, ProducerRecord};
 
 fn metadata_for(topics: &[&str]) -> MetadataResponse {

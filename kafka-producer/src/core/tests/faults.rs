@@ -1,0 +1,495 @@
+//! What a hostile or failing broker did to the core, each pinned by a test
+//! that failed before its fix.
+
+use std::time::Duration;
+
+use kafka_protocol::generated::produce_response::NodeEndpoint;
+use kafka_protocol::generated::ProduceResponse;
+use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
+use kafka_protocol::ErrorCode;
+
+use super::bench::{cluster, drive, produce_error, Answer, Bench};
+use crate::error::ProducerError;
+
+const PLAIN: &[(&str, &str)] = &[("enable.idempotence", "false"), ("acks", "1")];
+
+fn is_produce(t: &crate::core::Transmit) -> bool {
+    matches!(t.request, RequestKind::Produce(_))
+}
+
+// --------------------------------------------- 1. partition lists in Metadata
+
+#[test]
+fn hostile_partition_indexes_are_refused_and_a_good_view_is_awaited() {
+    let hostile: [&[(i32, i32, i32)]; 5] = [
+        &[(500_000_000, 1, 0)],
+        &[(i32::MAX, 1, 0)],
+        &[(-1, 1, 0)],
+        &[(0, 1, 0), (0, 1, 0)],
+        &[(0, 1, 0), (2, 1, 0)],
+    ];
+    for parts in hostile {
+        let mut b = Bench::new(PLAIN, cluster(&[1], &[("t", parts)]));
+        // A keyed record (murmur2) and a keyless one (sticky): both would
+        // divide by a partition count of 0.
+        let mut keyed = b.send("t", None, Some("k"));
+        let mut keyless = b.send("t", None, None);
+        b.run();
+        assert!(
+            keyed.try_recv().is_err(),
+            "{parts:?}: waits for a valid view"
+        );
+        assert!(keyless.try_recv().is_err(), "{parts:?}");
+        b.metadata = cluster(&[1], &[("t", &[(0, 1, 0), (1, 1, 0)])]);
+        drive(&mut b, Duration::from_secs(1), |_, _| Answer::Healthy);
+        assert!(keyed.try_recv().unwrap().is_ok(), "{parts:?}");
+        assert!(keyless.try_recv().unwrap().is_ok(), "{parts:?}");
+    }
+}
+
+#[test]
+fn a_hostile_refresh_keeps_the_last_good_view_and_asks_again() {
+    let props = [PLAIN, &[("metadata.max.age.ms", "1000")]].concat();
+    let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0), (1, 1, 0)])]));
+    let mut first = b.send("t", None, Some("k"));
+    b.run();
+    assert!(first.try_recv().unwrap().is_ok());
+    b.metadata = cluster(&[1], &[("t", &[(-1, 1, 0)])]);
+    b.advance(Duration::from_millis(1000));
+    b.run();
+    let asked = b.log.iter().filter(|s| s.api == ApiKey::Metadata).count();
+    // The refused view changed nothing: records still go out at once.
+    let mut second = b.send("t", None, Some("k"));
+    b.run();
+    assert!(second.try_recv().unwrap().is_ok());
+    // And the refresh is asked again after retry.backoff.ms, not after max age.
+    drive(&mut b, Duration::from_millis(300), |_, _| Answer::Healthy);
+    let asked_again = b.log.iter().filter(|s| s.api == ApiKey::Metadata).count();
+    assert!(asked_again > asked, "{asked} then {asked_again}");
+}
+
+// ------------------------------------------- 3. delivery.timeout.ms in flight
+
+#[test]
+fn a_batch_in_flight_fails_at_delivery_timeout() {
+    let props = [
+        ("delivery.timeout.ms", "3000"),
+        ("request.timeout.ms", "2000"),
+    ];
+    let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut rx = b.send("t", None, None);
+    b.step(|_, t| {
+        if is_produce(t) {
+            Answer::Hold
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert_eq!(b.held.len(), 1);
+    assert!(b
+        .core
+        .poll_timeout()
+        .is_some_and(|t| t <= b.now + Duration::from_millis(3000)));
+    b.advance(Duration::from_millis(2999));
+    assert!(rx.try_recv().is_err(), "not yet");
+    b.advance(Duration::from_millis(1));
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Err(ProducerError::DeliveryTimeout { .. }))
+    ));
+    assert_eq!(b.core.outstanding(), 0);
+    // The late answer completes nothing twice, and the producer goes on.
+    b.answer_held();
+    let mut next = b.send("t", None, None);
+    b.run();
+    assert!(next.try_recv().unwrap().is_ok());
+}
+
+// ------------------------------------------------------- 5. split then expire
+
+#[test]
+fn split_halves_that_expire_leave_an_epoch_bump_behind() {
+    let props = [
+        ("delivery.timeout.ms", "3000"),
+        ("request.timeout.ms", "2000"),
+    ];
+    let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    // Appended together when the metadata comes: one batch of four.
+    let mut records: Vec<_> = (0..4).map(|_| b.send("t", None, None)).collect();
+    let mut first = true;
+    b.step(|_, t| {
+        if is_produce(t) && std::mem::take(&mut first) {
+            Answer::Respond(produce_error(
+                "t",
+                &[(0, ErrorCode::MESSAGE_TOO_LARGE, None)],
+            ))
+        } else if is_produce(t) {
+            Answer::Hold
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert_eq!(b.produces()[0].stamps, vec![(0, 0, 0)]);
+    // The halves' requests never end; the records expire.
+    b.advance(Duration::from_millis(3000));
+    for r in records.iter_mut() {
+        assert!(matches!(
+            r.try_recv(),
+            Ok(Err(ProducerError::DeliveryTimeout { .. }))
+        ));
+    }
+    for t in std::mem::take(&mut b.held) {
+        let r = produce_error("t", &[(0, ErrorCode::REQUEST_TIMED_OUT, None)]);
+        b.core.handle_response(t.request_id, Ok(Some(r)), b.now);
+    }
+    // Sequences 0..3 are unresolved: the next record goes under a new epoch
+    // from sequence 0, not at sequence 4 behind a gap.
+    let mut next = b.send("t", None, None);
+    b.run();
+    assert!(next.try_recv().unwrap().is_ok());
+    let last = b.produces().last().unwrap().stamps.clone();
+    assert_eq!(last, vec![(0, 1, 0)]);
+}
+
+// ---------------------------------------- 6. INVALID_PRODUCER_EPOCH, idempotent
+
+#[test]
+fn invalid_producer_epoch_fails_the_batch_not_the_idempotent_producer() {
+    let mut b = Bench::new(&[], cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut rx = b.send("t", None, None);
+    b.step(|_, t| {
+        if is_produce(t) {
+            Answer::Respond(produce_error(
+                "t",
+                &[(0, ErrorCode::INVALID_PRODUCER_EPOCH, None)],
+            ))
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert!(matches!(rx.try_recv(), Ok(Err(ProducerError::Broker(_)))));
+    assert!(b.core.fatal_error().is_none());
+    let mut next = b.send("t", None, None);
+    b.run();
+    assert!(next.try_recv().unwrap().is_ok());
+}
+
+// ----------------------------------------- 7. partitions missing or unknown
+
+fn empty_produce_response() -> ResponseKind {
+    ResponseKind::Produce(ProduceResponse::default())
+}
+
+#[test]
+fn a_partition_missing_from_the_response_fails_without_idempotence() {
+    let mut b = Bench::new(PLAIN, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut rx = b.send("t", None, None);
+    drive(&mut b, Duration::from_secs(2), |_, t| {
+        if is_produce(t) {
+            Answer::Respond(empty_produce_response())
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert!(matches!(rx.try_recv(), Ok(Err(ProducerError::Broker(_)))));
+    assert_eq!(b.produces().len(), 1, "no retry that could write it twice");
+}
+
+#[test]
+fn a_partition_missing_from_the_response_is_retried_with_idempotence() {
+    let mut b = Bench::new(&[], cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut rx = b.send("t", None, None);
+    let mut first = true;
+    drive(&mut b, Duration::from_secs(2), |_, t| {
+        if is_produce(t) && std::mem::take(&mut first) {
+            Answer::Respond(empty_produce_response())
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert!(rx.try_recv().unwrap().is_ok());
+    let produces = b.produces();
+    assert_eq!(produces.len(), 2);
+    assert_eq!(produces[0].stamps, produces[1].stamps, "the same sequence");
+}
+
+#[test]
+fn a_partition_the_request_did_not_carry_changes_nothing() {
+    let mut b = Bench::new(PLAIN, cluster(&[1], &[("t", &[(0, 1, 0), (1, 1, 0)])]));
+    let mut rx = b.send("t", Some(0), None);
+    b.step(|_, t| {
+        if is_produce(t) {
+            Answer::Respond(produce_error(
+                "t",
+                &[
+                    (0, ErrorCode::NONE, None),
+                    (1, ErrorCode::NONE, None),
+                    (9, ErrorCode::NONE, None),
+                ],
+            ))
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert!(rx.try_recv().unwrap().is_ok());
+    assert_eq!(b.core.outstanding(), 0);
+}
+
+// ------------------------------------------------------ 8. KIP-951 leader hints
+
+fn leader_moves() -> Bench {
+    let metadata = cluster(&[1, 2], &[("t", &[(0, 1, 5), (1, 1, 5)])]);
+    Bench::new(PLAIN, metadata)
+}
+
+/// The request that followed the first Produce.
+fn after_first_produce(b: &Bench) -> ApiKey {
+    let i = b.log.iter().position(|s| s.api == ApiKey::Produce).unwrap();
+    b.log[i + 1].api
+}
+
+#[test]
+fn a_leader_hint_of_the_same_epoch_is_not_newer() {
+    let mut b = leader_moves();
+    let mut rx = b.send("t", Some(0), None);
+    let mut first = true;
+    drive(&mut b, Duration::from_secs(1), |b, t| {
+        if is_produce(t) && std::mem::take(&mut first) {
+            b.metadata = cluster(&[1, 2], &[("t", &[(0, 2, 6), (1, 1, 5)])]);
+            Answer::Respond(produce_error(
+                "t",
+                &[(0, ErrorCode::NOT_LEADER_OR_FOLLOWER, Some((2, 5)))],
+            ))
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert_eq!(after_first_produce(&b), ApiKey::Metadata);
+    assert!(rx.try_recv().unwrap().is_ok());
+}
+
+#[test]
+fn a_leader_hint_beside_no_error_is_ignored() {
+    let mut b = leader_moves();
+    let mut first = b.send("t", Some(0), None);
+    b.step(|_, t| {
+        if is_produce(t) {
+            Answer::Respond(produce_error("t", &[(0, ErrorCode::NONE, Some((2, 9)))]))
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert!(first.try_recv().unwrap().is_ok());
+    let mut second = b.send("t", Some(0), None);
+    b.run();
+    assert!(second.try_recv().unwrap().is_ok());
+    assert!(
+        b.produces().iter().all(|s| s.node == 1),
+        "partition 0 stays on broker 1"
+    );
+}
+
+#[test]
+fn a_moved_broker_address_is_taken_from_the_response() {
+    let mut b = leader_moves();
+    let mut first = b.send("t", Some(0), None);
+    b.step(|b, t| {
+        if is_produce(t) {
+            let ResponseKind::Produce(mut r) = b.healthy(t) else {
+                unreachable!()
+            };
+            r.node_endpoints = vec![NodeEndpoint {
+                node_id: 1,
+                host: "moved".into(),
+                port: 9093,
+                ..Default::default()
+            }];
+            Answer::Respond(ResponseKind::Produce(r))
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert!(first.try_recv().unwrap().is_ok());
+    let mut second = b.send("t", Some(0), None);
+    b.run();
+    assert!(second.try_recv().unwrap().is_ok());
+    assert_eq!(b.produces().last().unwrap().addr, "moved:9093");
+}
+
+#[test]
+fn one_hint_does_not_hide_another_partitions_stale_leader() {
+    let mut b = leader_moves();
+    let mut p0 = b.send("t", Some(0), None);
+    let mut p1 = b.send("t", Some(1), None);
+    let mut first = true;
+    drive(&mut b, Duration::from_secs(1), |b, t| {
+        if is_produce(t) && std::mem::take(&mut first) {
+            b.metadata = cluster(&[1, 2], &[("t", &[(0, 2, 6), (1, 2, 6)])]);
+            Answer::Respond(produce_error(
+                "t",
+                &[
+                    (0, ErrorCode::NOT_LEADER_OR_FOLLOWER, Some((2, 6))),
+                    (1, ErrorCode::NOT_LEADER_OR_FOLLOWER, None),
+                ],
+            ))
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert_eq!(after_first_produce(&b), ApiKey::Metadata);
+    assert!(p0.try_recv().unwrap().is_ok());
+    assert!(p1.try_recv().unwrap().is_ok());
+    assert!(b.produces().iter().skip(1).all(|s| s.node == 2));
+}
+
+// ------------------------------------------ 10. reconnect backoff, any request
+
+#[test]
+fn unreachable_brokers_are_retried_at_the_reconnect_backoff() {
+    let props = [
+        PLAIN,
+        &[
+            ("reconnect.backoff.ms", "50"),
+            ("reconnect.backoff.max.ms", "1000"),
+        ],
+    ]
+    .concat();
+    let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let _rx = b.send("t", None, None);
+    drive(&mut b, Duration::from_secs(10), |_, _| Answer::Fail(true));
+    // 50, 100, 200, 400, 800 ms, then about one a second (+-20 %): at most
+    // 17 in 10 s; retry.backoff.ms alone would give about 100.
+    let attempts = b.log.len();
+    assert!((8..=17).contains(&attempts), "{attempts} connects in 10 s");
+}
+
+// --------------------------------------------- 11. epoch bump per partition
+
+#[test]
+fn an_epoch_bump_does_not_wait_for_other_partitions() {
+    let metadata = cluster(&[1, 2], &[("t", &[(0, 1, 0), (1, 2, 0)])]);
+    let mut b = Bench::new(&[], metadata);
+    let mut p1 = b.send("t", Some(1), None);
+    b.step(|_, t| {
+        if is_produce(t) {
+            Answer::Hold
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert_eq!(b.held.len(), 1, "partition 1's batch waits on broker 2");
+    let mut p0 = b.send("t", Some(0), None);
+    let mut first = true;
+    drive(&mut b, Duration::from_secs(1), |_, t| {
+        if is_produce(t) && t.node.id == 1 && std::mem::take(&mut first) {
+            // A real gap: partition 0's first batch is not in the log.
+            Answer::Respond(produce_error(
+                "t",
+                &[(0, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, None)],
+            ))
+        } else if is_produce(t) && t.node.id == 2 {
+            Answer::Hold
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert!(
+        p0.try_recv().unwrap().is_ok(),
+        "partition 0 recovered under a new epoch"
+    );
+    let on_node_1: Vec<_> = b.produces().into_iter().filter(|s| s.node == 1).collect();
+    assert_eq!(on_node_1.last().unwrap().stamps, vec![(0, 1, 0)]);
+    assert!(p1.try_recv().is_err(), "partition 1 is still in flight");
+    // Partition 1 ends under its old epoch, then moves to the new one.
+    b.answer_held();
+    assert!(p1.try_recv().unwrap().is_ok());
+    let mut again = b.send("t", Some(1), None);
+    b.run();
+    assert!(again.try_recv().unwrap().is_ok());
+    assert_eq!(b.produces().last().unwrap().stamps, vec![(1, 1, 0)]);
+}
+
+// ------------------------------------- 12. an explicit partition not known yet
+
+#[test]
+fn an_explicit_partition_waits_for_metadata_that_knows_it() {
+    let mut b = Bench::new(PLAIN, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut rx = b.send("t", Some(2), None);
+    b.run();
+    assert!(rx.try_recv().is_err(), "waits, as Java within max.block.ms");
+    b.metadata = cluster(&[1], &[("t", &[(0, 1, 0), (1, 1, 0), (2, 1, 0)])]);
+    drive(&mut b, Duration::from_secs(1), |_, _| Answer::Healthy);
+    assert_eq!(rx.try_recv().unwrap().unwrap().partition, 2);
+}
+
+#[test]
+fn an_explicit_partition_that_never_appears_fails_after_max_block() {
+    let props = [PLAIN, &[("max.block.ms", "1000")]].concat();
+    let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut rx = b.send("t", Some(2), None);
+    drive(&mut b, Duration::from_millis(900), |_, _| Answer::Healthy);
+    assert!(rx.try_recv().is_err());
+    drive(&mut b, Duration::from_millis(200), |_, _| Answer::Healthy);
+    assert!(matches!(
+        rx.try_recv(),
+        Ok(Err(ProducerError::InvalidPartition {
+            partition: 2,
+            partitions: 1,
+            ..
+        }))
+    ));
+}
+
+// ------------------------------------------------ 4. every accepted duration
+
+#[test]
+fn the_largest_durations_the_config_accepts_work() {
+    let long = i64::MAX.to_string();
+    let int = i32::MAX.to_string();
+    let props: Vec<(&str, &str)> = [
+        "retry.backoff.ms",
+        "retry.backoff.max.ms",
+        "max.block.ms",
+        "metadata.max.age.ms",
+        "metadata.max.idle.ms",
+        "reconnect.backoff.ms",
+        "reconnect.backoff.max.ms",
+        "connections.max.idle.ms",
+        "linger.ms",
+        "buffer.memory",
+    ]
+    .into_iter()
+    .map(|k| (k, long.as_str()))
+    .chain([
+        ("delivery.timeout.ms", int.as_str()),
+        ("request.timeout.ms", int.as_str()),
+    ])
+    .collect();
+    let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    // linger.ms is "forever": a flush sends.
+    let mut first = b.send("t", None, None);
+    b.core.begin_flush();
+    b.run();
+    assert!(first.try_recv().unwrap().is_ok());
+    // A transport failure: the retry waits retry.backoff.ms ("forever")...
+    let mut second = b.send("t", None, None);
+    b.core.begin_flush();
+    b.step(|_, t| {
+        if is_produce(t) {
+            Answer::Fail(false)
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert!(b.core.poll_timeout().is_some());
+    b.advance(Duration::from_secs(3600));
+    b.run();
+    assert!(second.try_recv().is_err(), "still waiting for its retry");
+    // ...until delivery.timeout.ms (24.8 days) fails it.
+    b.advance(Duration::from_secs(25 * 86_400));
+    assert!(matches!(
+        second.try_recv(),
+        Ok(Err(ProducerError::DeliveryTimeout { .. }))
+    ));
+    assert_eq!(b.core.outstanding(), 0);
+}
