@@ -63,6 +63,40 @@ fn non_idempotent_at_least_once() {
     );
 }
 
+/// acks=0: no responses; every record completes once written (offset -1),
+/// and none is written twice.
+#[test]
+fn acks_zero_completes_every_record() {
+    run_profile(
+        Profile::acks_zero(),
+        150,
+        "acks_zero_completes_every_record",
+    );
+}
+
+/// close(timeout) at a random moment: records sent after it fail as
+/// closed, none completes after the deadline, and what was acknowledged is
+/// in the log exactly once and in order.
+#[test]
+fn close_mid_stream_bounds_every_record() {
+    run_profile(
+        Profile::closing(),
+        200,
+        "close_mid_stream_bounds_every_record",
+    );
+}
+
+/// Sequences that wrap from 2^31-1 to 0 (under every epoch) keep exactly
+/// once and per-partition order under faults.
+#[test]
+fn sequences_wrap_without_duplicates_or_gaps() {
+    run_profile(
+        Profile::wrapping(),
+        200,
+        "sequences_wrap_without_duplicates_or_gaps",
+    );
+}
+
 /// The same seed gives the same run: a failing seed can be replayed.
 #[test]
 fn a_seed_replays_identically() {

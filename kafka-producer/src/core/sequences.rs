@@ -45,7 +45,7 @@ enum ProducerIdState {
 }
 
 /// One partition's sequences.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct PartitionSequences {
     /// Next sequence to assign.
     next: i32,
@@ -63,6 +63,15 @@ struct PartitionSequences {
 }
 
 impl PartitionSequences {
+    /// Sequences of a new producer id or epoch, from `first` (0 but in tests).
+    fn starting_at(first: i32) -> Self {
+        PartitionSequences {
+            next: first,
+            last_acked: (first != 0).then(|| increment_sequence(first, i32::MAX)),
+            held: None,
+        }
+    }
+
     /// The sequence the broker expects next.
     fn next_expected(&self) -> i32 {
         self.last_acked.map_or(0, |s| increment_sequence(s, 1))
@@ -81,6 +90,9 @@ pub(crate) struct Sequences {
     transactional: bool,
     retry_backoff: Duration,
     transaction_timeout_ms: i32,
+    /// Where a new epoch's sequences start: 0, as brokers expect; tests move
+    /// it near 2^31-1 to reach the wrap to 0.
+    first_sequence: i32,
 }
 
 impl Sequences {
@@ -105,7 +117,13 @@ impl Sequences {
             retry_backoff,
             transaction_timeout_ms: i32::try_from(transaction_timeout.as_millis())
                 .unwrap_or(i32::MAX),
+            first_sequence: 0,
         }
+    }
+
+    /// See [`ProducerCore::start_sequences_at`](crate::core::ProducerCore::start_sequences_at).
+    pub fn start_sequences_at(&mut self, first: i32) {
+        self.first_sequence = first;
     }
 
     pub fn is_idempotent(&self) -> bool {
@@ -220,7 +238,11 @@ impl Sequences {
         let Some(current) = self.current() else {
             return Stamp::Unassigned;
         };
-        let seq = self.partitions.entry(tp.clone()).or_default();
+        let first = self.first_sequence;
+        let seq = self
+            .partitions
+            .entry(tp.clone())
+            .or_insert_with(|| PartitionSequences::starting_at(first));
         let producer = seq.held.unwrap_or(current);
         match b.stamp {
             Stamp::Assigned(s) if s.producer == producer => b.stamp,
@@ -258,7 +280,7 @@ impl Sequences {
     pub fn is_next_in_line(&self, tp: &TopicPartition, b: &ProducerBatch) -> bool {
         match (b.stamp.assigned(), self.partitions.get(tp)) {
             (Some(s), Some(seq)) => s.base_sequence == seq.next_expected(),
-            (Some(s), None) => s.base_sequence == 0,
+            (Some(s), None) => s.base_sequence == self.first_sequence,
             _ => false,
         }
     }
@@ -345,20 +367,21 @@ impl Sequences {
     /// may already be in the log (they keep `old`, see
     /// [`PartitionSequences::held`]).
     fn reset(&mut self, old: Option<ProducerIdAndEpoch>, acc: &mut Accumulator) {
+        let first = self.first_sequence;
         for (tp, queue) in acc.queues_mut() {
             let held = old
                 .filter(|_| queue.in_flight > 0 || queue.batches.iter().any(|b| b.maybe_written));
             if let Some(old) = held {
                 self.partitions
                     .entry(tp.clone())
-                    .or_default()
+                    .or_insert_with(|| PartitionSequences::starting_at(first))
                     .held
                     .get_or_insert(old);
                 self.any_held = true;
                 continue;
             }
             if let Some(seq) = self.partitions.get_mut(tp) {
-                *seq = PartitionSequences::default();
+                *seq = PartitionSequences::starting_at(first);
             }
             restamp(queue);
         }
@@ -371,6 +394,7 @@ impl Sequences {
             return;
         }
         let mut still_held = false;
+        let first = self.first_sequence;
         for (tp, seq) in self.partitions.iter_mut() {
             if seq.held.is_none() {
                 continue;
@@ -387,7 +411,7 @@ impl Sequences {
             };
             if clean {
                 tracing::debug!(topic = %tp.topic, partition = tp.partition, "partition moves to the current epoch");
-                *seq = PartitionSequences::default();
+                *seq = PartitionSequences::starting_at(first);
             } else {
                 still_held = true;
             }

@@ -123,6 +123,11 @@ pub struct Cluster {
     pub topics: Vec<Topic>,
     next_producer_id: i64,
     pub idempotent: bool,
+    /// The sequence a new producer epoch starts at (0 as Kafka; tests of the
+    /// wrap move it near 2^31-1).
+    pub first_sequence: i32,
+    /// The producer sends acks=0.
+    pub acks_zero: bool,
     /// Protocol rules the producer broke (each one fails the seed).
     pub violations: Vec<String>,
     /// Counters for the summary.
@@ -162,6 +167,8 @@ impl Cluster {
             topics,
             next_producer_id: 1000,
             idempotent,
+            first_sequence: 0,
+            acks_zero: false,
             violations: Vec::new(),
             stats: ClusterStats::default(),
         }
@@ -295,7 +302,13 @@ impl Cluster {
         faults: &ProduceFaults,
         rng: &mut Rng,
     ) -> (ProduceResponse, Vec<BatchOutcome>) {
-        let expected_acks = if self.idempotent { -1 } else { 1 };
+        let expected_acks = if self.idempotent {
+            -1
+        } else if self.acks_zero {
+            0
+        } else {
+            1
+        };
         if req.acks != expected_acks {
             self.violations.push(format!(
                 "Produce with acks={} (expected {expected_acks})",
@@ -375,6 +388,7 @@ impl Cluster {
         pr: &mut PartitionProduceResponse,
     ) -> (i16, Option<BatchOutcome>) {
         let idempotent = self.idempotent;
+        let start = self.first_sequence;
         let Some(p) = self.partition_mut(topic, index) else {
             return (UNKNOWN_TOPIC_OR_PARTITION, None);
         };
@@ -476,10 +490,10 @@ impl Cluster {
         if pid >= 0 {
             // The broker's rules (ProducerStateManager), as the simulation specifies them.
             let code = match p.producers.get(&pid) {
-                None if first == 0 => NONE,
+                None if first == start => NONE,
                 None => UNKNOWN_PRODUCER_ID,
                 Some(s) if epoch > s.epoch => {
-                    if first == 0 {
+                    if first == start {
                         NONE
                     } else {
                         OUT_OF_ORDER_SEQUENCE_NUMBER

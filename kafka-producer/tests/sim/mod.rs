@@ -70,6 +70,13 @@ pub struct Profile {
     /// timeout) and faults are heavier: records do fail.
     pub tight: bool,
     pub records: (u64, u64),
+    /// acks=0 (idempotence off): no responses; offsets unknown.
+    pub acks_zero: bool,
+    /// The application closes the producer at a random time with a random timeout.
+    pub close: bool,
+    /// Sequences start a few records short of 2^31-1 under every epoch, so
+    /// they wrap to 0 (and back, after every epoch bump).
+    pub wrap: bool,
 }
 
 impl Profile {
@@ -79,6 +86,9 @@ impl Profile {
             idempotent: true,
             tight: false,
             records: (150, 300),
+            acks_zero: false,
+            close: false,
+            wrap: false,
         }
     }
 
@@ -88,6 +98,9 @@ impl Profile {
             idempotent: true,
             tight: true,
             records: (100, 200),
+            acks_zero: false,
+            close: false,
+            wrap: false,
         }
     }
 
@@ -97,6 +110,39 @@ impl Profile {
             idempotent: false,
             tight: false,
             records: (100, 250),
+            acks_zero: false,
+            close: false,
+            wrap: false,
+        }
+    }
+
+    /// acks=0: every record completes (written, offset -1); a record is
+    /// never written twice; losses are what acks=0 allows.
+    pub fn acks_zero() -> Self {
+        Profile {
+            name: "acks-zero",
+            acks_zero: true,
+            ..Profile::at_least_once()
+        }
+    }
+
+    /// Idempotent, closed mid-stream with `close(timeout)`: records sent
+    /// after fail as closed, every record completes by the deadline, what
+    /// was acked is in the log once.
+    pub fn closing() -> Self {
+        Profile {
+            name: "closing",
+            close: true,
+            ..Profile::idempotent()
+        }
+    }
+
+    /// Idempotent, sequences wrapping from 2^31-1 to 0 under faults.
+    pub fn wrapping() -> Self {
+        Profile {
+            name: "wrapping",
+            wrap: true,
+            ..Profile::idempotent()
         }
     }
 }
@@ -194,6 +240,12 @@ enum Ev {
         id: u64,
     },
     NodeUp(i32, u64),
+    /// A request without response (acks=0) is written.
+    Written {
+        id: u64,
+    },
+    Close,
+    CloseDeadline,
     MoveLeader,
     Expire,
     Outage,
@@ -254,6 +306,8 @@ pub struct Summary {
 }
 
 struct World {
+    /// When the application called close, and its deadline (simulated ns).
+    close: Option<(u64, u64)>,
     seed: u64,
     profile: Profile,
     setup: Setup,
@@ -395,13 +449,20 @@ pub fn run_seed(profile: Profile, seed: u64) -> Result<Summary, String> {
         eprintln!("seed {seed} setup: {setup:#?}");
     }
     let config = Arc::new(setup.config.clone());
-    let core =
+    let mut core =
         ProducerCore::new(config, None, seed).map_err(|e| format!("ProducerCore::new: {e}"))?;
     let mut chaos_rng = Rng::new(seed, 3);
-    let cluster = Cluster::new(&setup.topics, profile.idempotent, &mut chaos_rng);
+    let mut cluster = Cluster::new(&setup.topics, profile.idempotent, &mut chaos_rng);
+    cluster.acks_zero = profile.acks_zero;
+    if profile.wrap {
+        let first = i32::MAX - plan_rng.range(0, 40) as i32;
+        core.start_sequences_at(first);
+        cluster.first_sequence = first;
+    }
     let n = plan.len();
     let available = setup.config.buffer_memory;
     let mut w = World {
+        close: None,
         seed,
         profile,
         setup,
@@ -473,7 +534,11 @@ fn make_setup(profile: &Profile, rng: &mut Rng) -> Setup {
     if rng.chance(0.5) {
         b = b.metadata_max_age(Duration::from_millis(rng.range(300, 3000)));
     }
-    b = if profile.idempotent {
+    b = if profile.acks_zero {
+        b.acks(Acks::Zero)
+            .enable_idempotence(false)
+            .max_in_flight_requests_per_connection(rng.range(1, 5) as usize)
+    } else if profile.idempotent {
         b.acks(Acks::All).max_in_flight_requests_per_connection(5)
     } else {
         b.acks(Acks::One)
@@ -660,6 +725,10 @@ impl World {
         let last_send = self.plan.last().map_or(0, |p| p.at);
         let mid = self.chaos_rng.range(0, last_send.max(1));
         self.schedule(mid, Ev::MidFlush);
+        if self.profile.close {
+            let at = self.chaos_rng.range(0, last_send.max(1) * 5 / 4);
+            self.schedule(at, Ev::Close);
+        }
         self.chaos_until = last_send + self.chaos_rng.range(0, 3 * SEC);
         for ev in [Ev::MoveLeader, Ev::Expire, Ev::Outage] {
             self.schedule_chaos(ev);
@@ -1017,6 +1086,12 @@ impl World {
         // The connection's own request timeout (the driver's is request.timeout.ms + 1 s).
         let timeout = self.setup.config.request_timeout.as_nanos() as u64 + SEC;
         self.schedule(self.now + timeout, Ev::Timeout { id });
+        if matches!(&req, Req::Produce(r) if r.acks == 0) {
+            // No response: the driver reports it once it is in the socket,
+            // whatever becomes of it.
+            let at = self.now + self.latency() / 4;
+            self.schedule(at, Ev::Written { id });
+        }
         if black_hole {
             self.fault("request lost behind a lost one");
             return;
@@ -1163,6 +1238,32 @@ impl World {
                     }
                 }
             }
+            Ev::Written { id } => {
+                if self.settle(id) {
+                    self.log(|| format!("request {id} written (no response)"));
+                    self.core.handle_response(id, Ok(None), self.instant());
+                }
+            }
+            Ev::Close => {
+                let timeout = self.chaos_rng.range(0, 3 * SEC);
+                self.log(|| format!("app: close({} ms)", timeout / MS));
+                self.core.begin_close();
+                self.close = Some((self.now, self.now + timeout));
+                self.schedule(self.now + timeout, Ev::CloseDeadline);
+            }
+            Ev::CloseDeadline => {
+                // As the driver: what is left at the deadline fails as closed.
+                if self.core.outstanding() > 0 {
+                    self.log(|| {
+                        format!(
+                            "app: close deadline, {} records left",
+                            self.core.outstanding()
+                        )
+                    });
+                    self.core.abort_all(ProducerError::Closed);
+                }
+                self.poll_replies();
+            }
             Ev::NodeUp(conn, gen) => {
                 if self
                     .conns
@@ -1283,6 +1384,9 @@ impl World {
                 self.log(|| format!("broker {broker} handles {id}: {outcomes:?}"));
                 if let Some(s) = self.sent.get_mut(&id) {
                     s.outcomes = outcomes;
+                }
+                if r.acks == 0 {
+                    return;
                 }
                 Resp::Produce(wire(&resp, PRODUCE_VERSION))
             }
@@ -1438,6 +1542,55 @@ impl World {
                     (completed - enqueued) as f64 / SEC as f64,
                     c.delivery_timeout
                 ));
+            }
+            let after_close = self.close.is_some_and(|(at, _)| enqueued >= at);
+            if let Some((at, deadline)) = self.close {
+                if enqueued < at && *completed > deadline {
+                    errors.push(format!(
+                        "record {i} completed {:.3} ms after close's deadline",
+                        (completed - deadline) as f64 / MS as f64
+                    ));
+                }
+            }
+            if after_close || matches!(result, Err(ProducerError::Closed)) {
+                if !matches!(result, Err(ProducerError::Closed)) && after_close {
+                    errors.push(format!(
+                        "record {i}, sent after close, got {result:?} instead of Closed"
+                    ));
+                }
+                if after_close && copies > 0 {
+                    errors.push(format!("record {i}, sent after close, is in the logs"));
+                }
+                // Failed at close's deadline: it may or may not be in the log.
+                *self.summary.failed.entry("Closed".into()).or_default() += 1;
+                continue;
+            }
+            if self.profile.acks_zero {
+                match result {
+                    Ok(md) if md.offset == -1 && p.expect == Expect::Deliver => {
+                        self.summary.delivered += 1;
+                        if copies == 0 {
+                            *self
+                                .summary
+                                .failed
+                                .entry("lost (acks=0)".into())
+                                .or_default() += 1;
+                        }
+                    }
+                    Ok(md) => errors.push(format!("record {i}: acks=0 gave {md:?}")),
+                    Err(e) if p.expect == Expect::Deliver => {
+                        *self
+                            .summary
+                            .failed
+                            .entry(format!("acks=0: {e}"))
+                            .or_default() += 1;
+                    }
+                    Err(_) => {}
+                }
+                if copies > 1 {
+                    errors.push(format!("record {i}: acks=0 wrote it {copies} times"));
+                }
+                continue;
             }
             match (result, p.expect) {
                 (Ok(md), Expect::Deliver) => {
