@@ -86,6 +86,22 @@ fn close_mid_stream_bounds_every_record() {
     );
 }
 
+/// A hostile broker changes one field of some responses (indexes, counts,
+/// error codes, leader hints, throttle times, truncated or garbled bytes):
+/// the core never panics, every record completes within
+/// max.block.ms + delivery.timeout.ms + request.timeout.ms, close returns
+/// by its deadline and all buffer memory comes back.
+#[test]
+fn hostile_broker_idempotent() {
+    run_profile(Profile::hostile(true), 1000, "hostile_broker_idempotent");
+}
+
+/// The same hostile broker, idempotence off.
+#[test]
+fn hostile_broker_acks_1() {
+    run_profile(Profile::hostile(false), 1000, "hostile_broker_acks_1");
+}
+
 /// Sequences that wrap from 2^31-1 to 0 (under every epoch) keep exactly
 /// once and per-partition order under faults.
 #[test]

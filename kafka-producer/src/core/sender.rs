@@ -434,8 +434,9 @@ fn complete_batch(
         Ok(RecordMetadata {
             topic: topic.clone(),
             partition,
+            // A broker's base offset near i64::MAX must not overflow: unknown.
             offset: if base_offset >= 0 {
-                base_offset + n as i64
+                base_offset.checked_add(n as i64).unwrap_or(-1)
             } else {
                 -1
             },

@@ -199,7 +199,17 @@ impl Sequences {
         acc: &mut Accumulator,
     ) -> Result<(), ProducerError> {
         let code = ErrorCode(resp.error_code);
-        if code == ErrorCode::NONE {
+        if code == ErrorCode::NONE && (resp.producer_id < 0 || resp.producer_epoch < 0) {
+            // Stamping batches with a negative id or epoch would make them
+            // non-idempotent on the broker: not an answer, ask again.
+            tracing::warn!(
+                producer_id = resp.producer_id,
+                epoch = resp.producer_epoch,
+                "InitProducerId answered an invalid producer id; asking again"
+            );
+            self.request_failed(now);
+            Ok(())
+        } else if code == ErrorCode::NONE {
             tracing::debug!(
                 producer_id = resp.producer_id,
                 epoch = resp.producer_epoch,

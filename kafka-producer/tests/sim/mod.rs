@@ -28,6 +28,7 @@
 //! `SIM_TRACE=1` prints every step of the run.
 
 pub mod cluster;
+mod hostile;
 pub mod rng;
 
 use std::cmp::Reverse;
@@ -77,6 +78,8 @@ pub struct Profile {
     /// Sequences start a few records short of 2^31-1 under every epoch, so
     /// they wrap to 0 (and back, after every epoch bump).
     pub wrap: bool,
+    /// A hostile broker changes one field of some responses (see `hostile.rs`).
+    pub hostile: bool,
 }
 
 impl Profile {
@@ -89,6 +92,7 @@ impl Profile {
             acks_zero: false,
             close: false,
             wrap: false,
+            hostile: false,
         }
     }
 
@@ -101,6 +105,7 @@ impl Profile {
             acks_zero: false,
             close: false,
             wrap: false,
+            hostile: false,
         }
     }
 
@@ -113,6 +118,7 @@ impl Profile {
             acks_zero: false,
             close: false,
             wrap: false,
+            hostile: false,
         }
     }
 
@@ -133,6 +139,23 @@ impl Profile {
         Profile {
             name: "closing",
             close: true,
+            ..Profile::idempotent()
+        }
+    }
+
+    /// A hostile broker (one field of one response at a time), some seeds
+    /// idempotent, some not, some closed mid-stream: no panic, every record
+    /// completes within its bound, buffer memory comes back.
+    pub fn hostile(idempotent: bool) -> Self {
+        Profile {
+            name: if idempotent {
+                "hostile-idempotent"
+            } else {
+                "hostile-acks-1"
+            },
+            hostile: true,
+            close: true,
+            idempotent,
             ..Profile::idempotent()
         }
     }
@@ -961,11 +984,32 @@ impl World {
             }
         };
         let Some(broker) = broker_of_addr(&node.addr) else {
+            if self.profile.hostile {
+                // An address a hostile broker made up: nobody listens there.
+                let f = TransportFailure {
+                    message: format!("connect to {} refused", node.addr),
+                    connect_failed: true,
+                    authentication: false,
+                };
+                self.sent.insert(
+                    id,
+                    Sent {
+                        conn: node.id,
+                        gen: 0,
+                        settled: false,
+                        partitions: Vec::new(),
+                        outcomes: Vec::new(),
+                    },
+                );
+                let at = self.now + MS;
+                self.schedule(at, Ev::Deliver { id, result: Err(f) });
+                return;
+            }
             self.violations
                 .push(format!("request {id} to unknown address {}", node.addr));
             return;
         };
-        if node.id >= 0 && node.id != broker {
+        if node.id >= 0 && node.id != broker && !self.profile.hostile {
             self.violations.push(format!(
                 "node {} has address {} of broker {broker}",
                 node.id, node.addr
@@ -1391,6 +1435,21 @@ impl World {
                 Resp::Produce(wire(&resp, PRODUCE_VERSION))
             }
         };
+        let mut result = Ok(resp);
+        if self.profile.hostile && self.net_rng.chance(0.2) {
+            let Ok(resp) = result else { unreachable!() };
+            let (mutated, what) = hostile::mutate(resp, &mut self.net_rng);
+            self.fault(what);
+            result = match mutated {
+                hostile::Mutated::Response(r) => Ok(r),
+                // The driver's decode error: a failed request.
+                hostile::Mutated::Garbled => Err(TransportFailure {
+                    message: "response does not decode".into(),
+                    connect_failed: false,
+                    authentication: false,
+                }),
+            };
+        }
         let mut at = self.now + self.latency();
         if self.net_rng.chance(self.setup.net.delay) {
             self.fault("response delayed");
@@ -1405,7 +1464,7 @@ impl World {
             self.reset_conn(conn, at, "after the request was written");
             return;
         }
-        if duplicate {
+        if let (true, Ok(resp)) = (duplicate, &result) {
             self.fault("response duplicated");
             let again = at + self.net_rng.range(0, 20 * MS);
             self.schedule(
@@ -1416,13 +1475,7 @@ impl World {
                 },
             );
         }
-        self.schedule(
-            at,
-            Ev::Deliver {
-                id,
-                result: Ok(resp),
-            },
-        );
+        self.schedule(at, Ev::Deliver { id, result });
     }
 
     /// The producer heard of these batches' success: their sequences are
@@ -1463,6 +1516,8 @@ impl World {
         let mut errors = std::mem::take(&mut self.violations);
         errors.append(&mut self.cluster.violations);
         let idempotent = self.profile.idempotent;
+        // A broker that lies about outcomes: only the bounds are checked.
+        let hostile = self.profile.hostile;
         let c = &self.setup.config;
         // Where every value is in the logs.
         let mut found: HashMap<Bytes, Vec<(String, i32, i64)>> = HashMap::new();
@@ -1476,7 +1531,10 @@ impl World {
                             t.name, e.offset
                         ));
                     }
-                    if e.producer_id >= 0 && !seqs.insert((e.producer_id, e.epoch, e.sequence)) {
+                    if e.producer_id >= 0
+                        && !seqs.insert((e.producer_id, e.epoch, e.sequence))
+                        && !hostile
+                    {
                         errors.push(format!(
                             "{}-{pi}: (producer {}, epoch {}, sequence {}) twice in the log",
                             t.name, e.producer_id, e.epoch, e.sequence
@@ -1497,7 +1555,7 @@ impl World {
             .iter()
             .filter_map(|p| Some((p.record.value.as_ref()?, &*p.record.topic)))
             .collect();
-        for (value, places) in &found {
+        for (value, places) in found.iter().filter(|_| !hostile) {
             match planned.get(value) {
                 None => errors.push(format!("a record nobody sent is in the logs at {places:?}")),
                 Some(topic) if places.iter().any(|(t, _, _)| t != topic) => errors.push(format!(
@@ -1511,12 +1569,12 @@ impl World {
         for (i, p) in self.plan.iter().enumerate() {
             let value = p.record.value.clone().expect("a value");
             let copies = found.get(&value).map_or(0, Vec::len);
-            if copies > 0 && p.expect != Expect::Deliver {
+            if copies > 0 && p.expect != Expect::Deliver && !hostile {
                 errors.push(format!("record {i} ({:?}) is in the logs", p.expect));
             }
             if copies > 1 {
                 self.summary.duplicates_in_log += copies - 1;
-                if idempotent {
+                if idempotent && !hostile {
                     errors.push(format!(
                         "record {i} is {copies} times in the logs: {:?}",
                         found[&value]
@@ -1553,7 +1611,10 @@ impl World {
                 }
             }
             if after_close || matches!(result, Err(ProducerError::Closed)) {
-                if !matches!(result, Err(ProducerError::Closed)) && after_close {
+                let fatal_before = self.profile.hostile
+                    && matches!(result, Err(ProducerError::Fatal(_)))
+                    && self.core.fatal_error().is_some();
+                if !matches!(result, Err(ProducerError::Closed)) && after_close && !fatal_before {
                     errors.push(format!(
                         "record {i}, sent after close, got {result:?} instead of Closed"
                     ));
@@ -1563,6 +1624,17 @@ impl World {
                 }
                 // Failed at close's deadline: it may or may not be in the log.
                 *self.summary.failed.entry("Closed".into()).or_default() += 1;
+                continue;
+            }
+            if self.profile.hostile {
+                // A broker that lies about outcomes: only the bounds hold.
+                match result {
+                    Ok(_) => self.summary.delivered += 1,
+                    Err(e) => {
+                        let kind = format!("{:?}", e.class());
+                        *self.summary.failed.entry(kind).or_default() += 1;
+                    }
+                }
                 continue;
             }
             if self.profile.acks_zero {
@@ -1728,7 +1800,7 @@ impl World {
                 self.available, c.buffer_memory
             ));
         }
-        if let Some(e) = self.core.fatal_error() {
+        if let Some(e) = self.core.fatal_error().filter(|_| !self.profile.hostile) {
             errors.push(format!("the producer went fatal: {e}"));
         }
         let stats = &self.cluster.stats;

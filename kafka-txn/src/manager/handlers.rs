@@ -177,7 +177,17 @@ impl TransactionManager {
                 }
             }
             (request @ TxnRequest::InitProducerId { .. }, ResponseKind::InitProducerId(r)) => {
-                let code = ErrorCode(r.error_code);
+                let mut code = ErrorCode(r.error_code);
+                if code.is_ok() && (r.producer_id < 0 || r.producer_epoch < 0) {
+                    // Not an answer (batches stamped so would not be
+                    // transactional): as an unavailable coordinator, find it again.
+                    tracing::warn!(
+                        producer_id = r.producer_id,
+                        epoch = r.producer_epoch,
+                        "InitProducerId answered an invalid producer id"
+                    );
+                    code = ErrorCode::COORDINATOR_NOT_AVAILABLE;
+                }
                 let reaction = match code {
                     ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED
                     | ErrorCode::CLUSTER_AUTHORIZATION_FAILED => {
@@ -247,7 +257,7 @@ impl TransactionManager {
                     _ => self.common(code, None),
                 };
                 if self.react(TxnRequest::EndTxn { commit }, reaction, now) {
-                    if r.producer_id >= 0 {
+                    if r.producer_id >= 0 && r.producer_epoch >= 0 {
                         // EndTxn v5 (transactions v2): every transaction ends with a new epoch.
                         self.adopt(ProducerIdAndEpoch {
                             producer_id: r.producer_id,

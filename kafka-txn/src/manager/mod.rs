@@ -945,4 +945,6 @@ enum Target {
 }
 
 #[cfg(test)]
+mod hostile_tests;
+#[cfg(test)]
 mod tests;

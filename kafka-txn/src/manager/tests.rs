@@ -56,7 +56,7 @@ fn versions(v2: bool) -> BrokerVersions {
     })
 }
 
-fn tp(partition: i32) -> TopicPartition {
+pub(super) fn tp(partition: i32) -> TopicPartition {
     TopicPartition {
         topic: Arc::from("out"),
         partition,
@@ -64,14 +64,14 @@ fn tp(partition: i32) -> TopicPartition {
 }
 
 /// A manager plus a clock, answering requests by hand.
-struct Harness {
-    m: TransactionManager,
-    now: Instant,
+pub(super) struct Harness {
+    pub(super) m: TransactionManager,
+    pub(super) now: Instant,
     epoch: i16,
 }
 
 impl Harness {
-    fn new(v2: bool) -> Self {
+    pub(super) fn new(v2: bool) -> Self {
         let mut m = TransactionManager::new(config());
         m.handle_connected(&versions(v2));
         Harness {
@@ -81,7 +81,7 @@ impl Harness {
         }
     }
 
-    fn next(&mut self) -> Option<Transmit> {
+    pub(super) fn next(&mut self) -> Option<Transmit> {
         self.m.poll_transmit(self.now)
     }
 
@@ -472,7 +472,7 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// A well-formed answer to `request` carrying `code`.
-fn answer_for(request: &RequestKind, code: i16, epoch: i16) -> ResponseKind {
+pub(super) fn answer_for(request: &RequestKind, code: i16, epoch: i16) -> ResponseKind {
     match request {
         RequestKind::FindCoordinator(_) => ResponseKind::FindCoordinator(FindCoordinatorResponse {
             error_code: code,
