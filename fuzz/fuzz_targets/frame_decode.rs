@@ -23,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
                 Err(_) => return,
             }
         }
-        assert!(buf.capacity() <= 4 * MAX + 64, "buffer grew past the frame limit");
+        assert!(
+            buf.capacity() <= 4 * MAX + 64,
+            "buffer grew past the frame limit"
+        );
     }
 });

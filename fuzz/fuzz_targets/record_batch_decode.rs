@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     for batch in RecordBatches::new(Bytes::copy_from_slice(data)) {
         let Ok(batch) = batch else { break };
-        let Ok(records) = batch.records() else { continue };
+        let Ok(records) = batch.records() else {
+            continue;
+        };
         for record in records {
             let Ok(record) = record else { break };
             for header in &record.headers {

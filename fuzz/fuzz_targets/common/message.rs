@@ -15,7 +15,8 @@ macro_rules! check_roundtrip {
             let body = Bytes::copy_from_slice(&data[2..]);
             if let Ok(msg) = <$kind>::decode(api, version, &body) {
                 let mut first = BytesMut::new();
-                msg.encode(&mut first, version).expect("a decoded message re-encodes");
+                msg.encode(&mut first, version)
+                    .expect("a decoded message re-encodes");
                 assert_eq!(first.len(), msg.encoded_size(version).unwrap());
                 let first = first.freeze();
                 let again = <$kind>::decode(api, version, &first).expect("our encoding decodes");

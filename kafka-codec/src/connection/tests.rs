@@ -371,3 +371,82 @@ async fn pipelined_requests_time_out_from_when_they_were_queued() {
         "all five ended {elapsed:?} after they were queued"
     );
 }
+
+/// A hostile broker's ApiVersions answers (truncated, bits flipped, ranges
+/// inverted or negative, unknown keys, huge throttle times): connecting
+/// fails with a typed error or succeeds, never panics, and never hangs past
+/// its timeout.
+#[tokio::test(start_paused = true)]
+async fn hostile_api_versions_answers_give_an_error_or_a_connection() {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for case in 0..400 {
+        let mut body = versions_body(&[(18, 0, 4), (3, 0, 12), (0, 0, 11)]);
+        let edge = [i16::MIN, -1, 0, 1, 4, 1000, i16::MAX];
+        match next() % 5 {
+            0 => {
+                if let Some(k) = body.api_keys.get_mut((next() % 3) as usize) {
+                    k.min_version = edge[(next() % 7) as usize];
+                    k.max_version = edge[(next() % 7) as usize];
+                }
+            }
+            1 => {
+                if let Some(k) = body.api_keys.get_mut((next() % 3) as usize) {
+                    k.api_key = edge[(next() % 7) as usize];
+                }
+            }
+            2 => body.throttle_time_ms = i32::MAX,
+            3 => body.error_code = edge[(next() % 7) as usize],
+            _ => body.api_keys.clear(),
+        }
+        let (client, server) = tokio::io::duplex(1 << 16);
+        let (r, mut w) = tokio::io::split(server);
+        let mut frames = FramedRead::new(r, FrameCodec::default());
+        let config = ConnectionConfig {
+            request_timeout: Duration::from_millis(200),
+            connect_timeout: Duration::from_millis(500),
+            ..Default::default()
+        };
+        let connect = tokio::spawn(Connection::from_stream(client, "fake".into(), config));
+        let garble = next() % 3;
+        let cut = next();
+        let flip = next();
+        let serve = tokio::spawn(async move {
+            // Answer every ApiVersions attempt (the client retries lower versions).
+            while let Some(Ok(frame)) = frames.next().await {
+                let seen = parse_request(frame.freeze());
+                let mut f = BytesMut::from(&response_frame(&seen, &body, seen.version)[..]);
+                match garble {
+                    0 => {
+                        // Truncated body, the size prefix fixed to match.
+                        let keep = 8 + (cut as usize % (f.len() - 7));
+                        f.truncate(keep.min(f.len()));
+                        let size = (f.len() - 4) as i32;
+                        f[..4].copy_from_slice(&size.to_be_bytes());
+                    }
+                    1 => {
+                        let i = 8 + (flip as usize % (f.len() - 8));
+                        f[i] ^= 1 << (flip % 8);
+                    }
+                    _ => {}
+                }
+                if w.write_all(&f).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let outcome = tokio::time::timeout(Duration::from_secs(10), connect)
+            .await
+            .unwrap_or_else(|_| panic!("case {case}: connect hung"))
+            .unwrap_or_else(|e| panic!("case {case}: connect panicked: {e}"));
+        if let Ok(conn) = outcome {
+            let _ = conn.versions().negotiate(ApiKey::Metadata);
+        }
+        serve.abort();
+    }
+}

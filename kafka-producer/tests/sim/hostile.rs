@@ -8,7 +8,7 @@
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::generated::produce_response::{NodeEndpoint, PartitionProduceResponse};
 use kafka_protocol::generated::{InitProducerIdResponse, MetadataResponse, ProduceResponse};
-use kafka_protocol::messages::{Encodable, Message};
+use kafka_protocol::messages::Message;
 
 use super::rng::Rng;
 use super::{Resp, INIT_PRODUCER_ID_VERSION, METADATA_VERSION, PRODUCE_VERSION};

@@ -1,0 +1,348 @@
+//! The sans-IO producer core under arbitrary sequences of records, clock
+//! steps, flushes, closes and answers: responses that are arbitrary bytes
+//! decoded as the request's response kind (or a transport failure when they
+//! do not decode), structurally valid responses with fuzzed fields, lost
+//! requests. It must never panic, and:
+//! - every record completes exactly once (none is dropped unanswered, none
+//!   is left once the producer is closed and aborted), and all buffer
+//!   memory comes back;
+//! - sequences never go backwards: under one producer id and epoch, one
+//!   sequence of a partition always carries the same record, and a record
+//!   keeps its sequence.
+#![no_main]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kafka_producer::core::{
+    delivery_channel, PendingRecord, ProducerCore, Transmit, TransportFailure,
+};
+use kafka_producer::{DeliveryFuture, ProducerConfig, ProducerError, ProducerRecord, TryRecvError};
+use kafka_protocol::generated::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::generated::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::generated::{InitProducerIdResponse, MetadataResponse, ProduceResponse};
+use kafka_protocol::messages::{RequestKind, ResponseKind};
+use kafka_protocol::records::{DefaultCodecs, RecordBatch};
+use libfuzzer_sys::fuzz_target;
+
+const TOPICS: [&str; 2] = ["a", "b"];
+/// Error codes a Produce answer picks from: success, retriable, the
+/// idempotence ones, fatal and unknown.
+const CODES: [i16; 12] = [0, 0, 0, 6, 7, 19, 45, 46, 47, 10, 29, 999];
+
+struct Input<'a>(&'a [u8]);
+
+impl Input<'_> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((b, rest)) => {
+                self.0 = rest;
+                *b
+            }
+            None => 0,
+        }
+    }
+    fn take(&mut self, n: usize) -> &[u8] {
+        let n = n.min(self.0.len());
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        head
+    }
+}
+
+struct Run {
+    core: ProducerCore,
+    now: Instant,
+    held: Vec<Transmit>,
+    deliveries: Vec<(u64, DeliveryFuture)>,
+    permits_out: usize,
+    permits_back: usize,
+    next_record: u64,
+    /// (topic, partition, producer id, epoch, sequence) -> record id.
+    by_sequence: HashMap<(String, i32, i64, i16, i32), u64>,
+    /// (record id, producer id, epoch) -> (partition, sequence).
+    of_record: HashMap<(u64, i64, i16), (i32, i32)>,
+}
+
+impl Run {
+    fn poll(&mut self) {
+        while let Some(t) = self.core.poll_transmit(self.now) {
+            if let RequestKind::Produce(r) = &t.request {
+                self.check_sequences(r);
+            }
+            self.held.push(t);
+        }
+        self.permits_back += self.core.take_released_permits();
+    }
+
+    fn check_sequences(&mut self, r: &kafka_protocol::generated::ProduceRequest) {
+        for td in &r.topic_data {
+            for pd in &td.partition_data {
+                let Some(bytes) = &pd.records else { continue };
+                let (batch, _) = RecordBatch::parse(bytes).expect("the core writes valid batches");
+                if batch.producer_id < 0 {
+                    continue;
+                }
+                let section = batch
+                    .decompressed_records(&DefaultCodecs::default(), 64 << 20)
+                    .expect("decompresses");
+                for (i, rec) in batch.records_in(&section).enumerate() {
+                    let rec = rec.expect("a record");
+                    let id =
+                        u64::from_be_bytes(rec.value.expect("a value")[..8].try_into().unwrap());
+                    let seq = batch.base_sequence.wrapping_add(i as i32);
+                    let key = (
+                        td.name.to_string(),
+                        pd.index,
+                        batch.producer_id,
+                        batch.producer_epoch,
+                        seq,
+                    );
+                    let owner = *self.by_sequence.entry(key).or_insert(id);
+                    assert_eq!(
+                        owner, id,
+                        "two records share sequence {seq} of {}-{}",
+                        td.name, pd.index
+                    );
+                    let place = *self
+                        .of_record
+                        .entry((id, batch.producer_id, batch.producer_epoch))
+                        .or_insert((pd.index, seq));
+                    assert_eq!(
+                        place,
+                        (pd.index, seq),
+                        "record {id} changed its sequence under one epoch"
+                    );
+                }
+            }
+        }
+    }
+
+    fn answer(&mut self, t: Transmit, result: Result<Option<ResponseKind>, TransportFailure>) {
+        self.core.handle_response(t.request_id, result, self.now);
+        self.poll();
+    }
+
+    fn settle(&mut self) {
+        self.deliveries.retain_mut(|(id, d)| match d.try_recv() {
+            Ok(_) => false,
+            Err(TryRecvError::Empty) => true,
+            Err(TryRecvError::Closed) => panic!("record {id} dropped without an answer"),
+        });
+    }
+}
+
+fn failure(connect_failed: bool) -> TransportFailure {
+    TransportFailure {
+        message: "fuzz".into(),
+        connect_failed,
+        authentication: false,
+    }
+}
+
+/// A well-formed answer to `t` whose fields come from the input.
+fn shaped(t: &Transmit, input: &mut Input) -> ResponseKind {
+    match &t.request {
+        RequestKind::Metadata(_) => {
+            let broker = |id: i32| MetadataResponseBroker {
+                node_id: id,
+                host: format!("b{id}").into(),
+                port: 9092,
+                ..Default::default()
+            };
+            let topics = TOPICS
+                .iter()
+                .map(|name| {
+                    let n = input.byte() % 5;
+                    MetadataResponseTopic {
+                        name: Some(name.to_string().into()),
+                        error_code: if input.byte() % 8 == 0 { 3 } else { 0 },
+                        partitions: (0..n as i32)
+                            .map(|i| MetadataResponsePartition {
+                                partition_index: if input.byte() % 16 == 0 { 7 } else { i },
+                                leader_id: (input.byte() % 4) as i32 - 1,
+                                leader_epoch: input.byte() as i32,
+                                ..Default::default()
+                            })
+                            .collect(),
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            ResponseKind::Metadata(MetadataResponse {
+                brokers: vec![broker(1), broker(2)],
+                topics,
+                ..Default::default()
+            })
+        }
+        RequestKind::InitProducerId(_) => ResponseKind::InitProducerId(InitProducerIdResponse {
+            error_code: CODES[input.byte() as usize % CODES.len()].min(15),
+            producer_id: (input.byte() % 3) as i64,
+            producer_epoch: (input.byte() % 3) as i16,
+            ..Default::default()
+        }),
+        RequestKind::Produce(r) => ResponseKind::Produce(ProduceResponse {
+            responses: r
+                .topic_data
+                .iter()
+                .map(|td| TopicProduceResponse {
+                    name: td.name.clone(),
+                    partition_responses: td
+                        .partition_data
+                        .iter()
+                        .filter_map(|p| {
+                            // Now and then a partition is missing from the answer.
+                            (input.byte() % 16 != 0).then(|| PartitionProduceResponse {
+                                index: p.index,
+                                error_code: CODES[input.byte() as usize % CODES.len()],
+                                base_offset: input.byte() as i64 * 100,
+                                ..Default::default()
+                            })
+                        })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }),
+        other => panic!("the core sent {:?}", other.api_key()),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut input = Input(data);
+    let mode = input.byte();
+    let (acks, idempotence) = match mode % 3 {
+        0 => ("all", "true"),
+        1 => ("1", "false"),
+        _ => ("0", "false"),
+    };
+    let linger = (input.byte() % 10).to_string();
+    let batch_size = (64 + input.byte() as usize * 16).to_string();
+    let config = ProducerConfig::from_properties([
+        ("bootstrap.servers", "b1:9092,b2:9092"),
+        ("acks", acks),
+        ("enable.idempotence", idempotence),
+        ("linger.ms", linger.as_str()),
+        ("batch.size", batch_size.as_str()),
+        ("request.timeout.ms", "1000"),
+        ("delivery.timeout.ms", "3000"),
+        ("max.block.ms", "2000"),
+        ("retry.backoff.ms", "10"),
+    ])
+    .expect("a valid config");
+    let mut run = Run {
+        core: ProducerCore::new(Arc::new(config), None, u64::from(mode)).expect("a core"),
+        now: Instant::now(),
+        held: Vec::new(),
+        deliveries: Vec::new(),
+        permits_out: 0,
+        permits_back: 0,
+        next_record: 0,
+        by_sequence: HashMap::new(),
+        of_record: HashMap::new(),
+    };
+    let mut steps = 0;
+    while !input.0.is_empty() && steps < 2000 {
+        steps += 1;
+        match input.byte() % 9 {
+            0 | 1 => {
+                let id = run.next_record;
+                run.next_record += 1;
+                let flags = input.byte();
+                let mut record = ProducerRecord::new(TOPICS[(flags & 1) as usize])
+                    .value(Bytes::copy_from_slice(&id.to_be_bytes()));
+                if flags & 2 != 0 {
+                    record = record.key(vec![flags >> 4]);
+                }
+                if flags & 4 != 0 {
+                    record.partition = Some((flags >> 5) as i32 - 1);
+                }
+                let (reply, delivery) = delivery_channel();
+                let permits = 16 + (flags as usize);
+                run.permits_out += permits;
+                run.core.enqueue(
+                    PendingRecord {
+                        record,
+                        timestamp: 1,
+                        reply,
+                        permits,
+                    },
+                    run.now,
+                );
+                run.deliveries.push((id, delivery));
+            }
+            2 => run.poll(),
+            3 if !run.held.is_empty() => {
+                // Arbitrary bytes as the answer.
+                let i = input.byte() as usize % run.held.len();
+                let t = run.held.remove(i);
+                let len = input.byte() as usize;
+                let bytes = Bytes::copy_from_slice(input.take(len));
+                let api = t.request.api_key();
+                let version = api.versions().max.min(i16::from(input.byte() % 13));
+                let result = match ResponseKind::decode(api, version, &bytes) {
+                    Ok(r) => Ok(Some(r)),
+                    Err(_) => Err(failure(false)),
+                };
+                run.answer(t, result);
+            }
+            4 | 5 if !run.held.is_empty() => {
+                let i = input.byte() as usize % run.held.len();
+                let t = run.held.remove(i);
+                let resp = shaped(&t, &mut input);
+                run.answer(t, Ok(Some(resp)));
+            }
+            6 if !run.held.is_empty() => {
+                let i = input.byte() as usize % run.held.len();
+                let t = run.held.remove(i);
+                let result = match input.byte() % 3 {
+                    0 => Err(failure(true)),
+                    1 => Err(failure(false)),
+                    _ => Ok(None),
+                };
+                run.answer(t, result);
+            }
+            7 => {
+                run.now += Duration::from_millis(input.byte() as u64 * 20);
+                run.core.handle_timeout(run.now);
+                let _ = run.core.poll_timeout();
+            }
+            8 => match input.byte() % 8 {
+                0 => run.core.begin_close(),
+                1 => run.core.abort_all(ProducerError::Closed),
+                _ => {
+                    run.core.begin_flush();
+                }
+            },
+            _ => {}
+        }
+        run.poll();
+        run.settle();
+    }
+    // Close: whatever is left fails, every record has its answer, all
+    // buffer memory is back, and late answers change nothing.
+    run.core.begin_close();
+    run.core.abort_all(ProducerError::Closed);
+    run.permits_back += run.core.take_released_permits();
+    run.settle();
+    assert!(
+        run.deliveries.is_empty(),
+        "{} records without an answer",
+        run.deliveries.len()
+    );
+    assert_eq!(run.core.outstanding(), 0);
+    for t in std::mem::take(&mut run.held) {
+        let resp = shaped(&t, &mut input);
+        run.answer(t, Ok(Some(resp)));
+    }
+    run.permits_back += run.core.take_released_permits();
+    assert_eq!(
+        run.permits_back, run.permits_out,
+        "buffer memory given back"
+    );
+});
