@@ -471,6 +471,8 @@ fn spawn_node(
     let max_idle = config.connections_max_idle;
     tokio::spawn(async move {
         let mut conn: Option<Connection> = None;
+        // The address `conn` was opened to (the node's, when it was opened).
+        let mut conn_addr = String::new();
         // Credentials or certificates refused: never connect again (the
         // core stops); requests already queued get the same answer.
         let mut refused: Option<TransportFailure> = None;
@@ -506,12 +508,20 @@ fn spawn_node(
                 let _ = wait_tx.send(Box::pin(async move { (id, Err(f)) }));
                 continue;
             }
+            // A broker that moved (KIP-951 node endpoints, or metadata) is
+            // reached at its new address: the old connection goes.
+            if let Some(c) = conn.as_ref().filter(|_| conn_addr != t.node.addr) {
+                tracing::debug!(node = t.node.id, from = %conn_addr, to = %t.node.addr, "broker moved; reconnecting");
+                c.close("the broker moved");
+                conn = None;
+            }
             if conn.as_ref().is_none_or(Connection::is_closed) {
                 let node = &t.node;
                 match Connection::connect(&node.addr, conn_config.clone()).await {
                     Ok(c) => {
                         tracing::debug!(node = node.id, addr = %node.addr, "connected");
                         conn = Some(c);
+                        conn_addr.clone_from(&node.addr);
                         let _ = io.send(Io::NodeUp(node.id));
                     }
                     Err(e) => {

@@ -238,6 +238,9 @@ impl Accumulator {
     /// partition's open batch. Gives the record back when the metadata does
     /// not know its topic, or its explicit partition (partitions may have
     /// been added since: as Java, it waits for metadata within max.block.ms).
+    // The record handed back is not an error value: boxing it would cost
+    // an allocation on the path of every record that waits.
+    #[allow(clippy::result_large_err)]
     pub fn partition_and_append(
         &mut self,
         topic: Arc<str>,

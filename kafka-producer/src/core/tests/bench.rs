@@ -29,6 +29,7 @@ pub struct Sent {
 }
 
 /// What happens to one request.
+#[allow(clippy::large_enum_variant)] // test code: moved once per request
 pub enum Answer {
     /// As a healthy broker: metadata, a producer id, every batch acked.
     Healthy,
@@ -51,7 +52,13 @@ pub struct Bench {
 
 /// A Metadata response: brokers `b<id>:9092`, and per topic its
 /// partitions as (index, leader, leader epoch).
-pub fn cluster(brokers: &[i32], topics: &[(&str, &[(i32, i32, i32)])]) -> MetadataResponse {
+/// A partition in [`cluster`]: (index, leader, leader epoch).
+pub type PartitionSpec = (i32, i32, i32);
+
+/// A partition's part of a Produce answer: (index, error, KIP-951 leader and epoch).
+pub type PartitionAnswer = (i32, kafka_protocol::ErrorCode, Option<(i32, i32)>);
+
+pub fn cluster(brokers: &[i32], topics: &[(&str, &[PartitionSpec])]) -> MetadataResponse {
     MetadataResponse {
         brokers: brokers
             .iter()
@@ -229,10 +236,7 @@ impl Bench {
 
 /// A Produce response with one partition's `error` and, when given, its
 /// current leader (KIP-951).
-pub fn produce_error(
-    topic: &str,
-    partitions: &[(i32, kafka_protocol::ErrorCode, Option<(i32, i32)>)],
-) -> ResponseKind {
+pub fn produce_error(topic: &str, partitions: &[PartitionAnswer]) -> ResponseKind {
     ResponseKind::Produce(ProduceResponse {
         responses: vec![TopicProduceResponse {
             name: topic.to_string().into(),
