@@ -21,12 +21,14 @@ struct Args {
     record_size: usize,
     throughput: f64,
     props: Vec<(String, String)>,
+    /// `--print-metrics`: the producer's metrics at the end, as ProducerPerformance prints them.
+    print_metrics: bool,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: perf --topic TOPIC --num-records N --record-size BYTES --throughput RECORDS_PER_SEC(-1: unlimited) \
-         --producer-props k=v [k=v ...] [--producer.config FILE]"
+         --producer-props k=v [k=v ...] [--producer.config FILE] [--print-metrics]"
     );
     std::process::exit(2)
 }
@@ -38,6 +40,7 @@ fn parse_args() -> Args {
         record_size: 100,
         throughput: -1.0,
         props: Vec::new(),
+        print_metrics: false,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -62,6 +65,10 @@ fn parse_args() -> Args {
                         a.props.push((k.trim().into(), v.trim().into()));
                     }
                 }
+            }
+            "--print-metrics" => {
+                a.print_metrics = true;
+                i -= 1;
             }
             "--producer-props" => {
                 while let Some(kv) = argv.get(i + 1).filter(|s| !s.starts_with("--")) {
@@ -285,5 +292,42 @@ async fn main() {
     producer.flush().await.ok();
     let mut stats = collector.await.expect("collector");
     stats.print_final();
+    if args.print_metrics {
+        print_metrics(&producer).await;
+    }
     producer.close(Duration::from_secs(30)).await;
+}
+
+/// As ProducerPerformance's `--print-metrics`: `group:name:{tags}  : value`,
+/// sorted, one per line.
+async fn print_metrics(producer: &Producer) {
+    let Ok(m) = producer.metrics().await else {
+        return;
+    };
+    let client = &producer.config().client_id;
+    let mut lines: Vec<(String, f64)> = m
+        .producer
+        .iter()
+        .map(|(name, v)| {
+            (
+                format!("producer-metrics:{name}:{{client-id={client}}}"),
+                *v,
+            )
+        })
+        .collect();
+    for (topic, values) in &m.topics {
+        lines.extend(values.iter().map(|(name, v)| {
+            (
+                format!("producer-topic-metrics:{name}:{{client-id={client}, topic={topic}}}"),
+                *v,
+            )
+        }));
+    }
+    lines.sort_by(|a, b| a.0.cmp(&b.0));
+    let width = lines.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+    println!();
+    println!("{:<width$} : Value", "Metric Name");
+    for (k, v) in lines {
+        println!("{k:<width$} : {v:.3}");
+    }
 }

@@ -381,3 +381,84 @@ async fn idempotent_keys_keep_order_and_appear_once() {
         }
     }
 }
+
+/// The metrics snapshot against a real broker: counts equal what was sent,
+/// rates are non-zero while sending, and nothing is left in flight or
+/// buffered after a flush.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_was_sent() {
+    let (topic, info) = new_topic("metrics", 3).await;
+    let producer = Producer::from_properties([
+        ("bootstrap.servers", bootstrap().as_str()),
+        ("linger.ms", "5"),
+        ("batch.size", "4096"),
+        ("compression.type", "lz4"),
+        ("max.block.ms", "3000"),
+    ])
+    .unwrap();
+    let total = 5000;
+    let mut during = None;
+    let mut deliveries = Vec::with_capacity(total);
+    for i in 0..total {
+        let r = ProducerRecord::new(&topic)
+            .key(format!("k{}", i % 10))
+            .value(format!("value {i:05} {}", "x".repeat(90)));
+        deliveries.push(producer.send(r).await.unwrap());
+        if i == total / 2 {
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+            during = Some(producer.metrics().await.unwrap());
+        }
+    }
+    for d in deliveries {
+        d.await.unwrap();
+    }
+    let during = during.unwrap();
+    for name in ["record-send-rate", "request-rate", "outgoing-byte-rate"] {
+        assert!(
+            during.get(name).unwrap() > 0.0,
+            "{name} while sending: {during:?}"
+        );
+    }
+    assert!(during.topic(&topic, "record-send-rate").unwrap() > 0.0);
+    let m = producer.metrics().await.unwrap();
+    let sent = m.get("record-send-total").unwrap() - m.get("record-retry-total").unwrap();
+    assert_eq!(sent, total as f64, "{m:?}");
+    assert_eq!(m.get("record-error-total"), Some(0.0));
+    assert_eq!(m.topic(&topic, "record-send-total"), Some(total as f64));
+    assert_eq!(m.get("requests-in-flight"), Some(0.0));
+    assert_eq!(
+        m.get("buffer-available-bytes"),
+        m.get("buffer-total-bytes"),
+        "every byte of buffer memory is back"
+    );
+    let bytes = m.topic(&topic, "byte-total").unwrap();
+    assert!(bytes > 0.0);
+    assert!(
+        m.get("outgoing-byte-total").unwrap() > bytes,
+        "requests carry more than their batches"
+    );
+    assert!(m.get("batch-size-avg").unwrap() > 0.0);
+    assert!(m.get("batch-size-max").unwrap() >= m.get("batch-size-avg").unwrap());
+    let ratio = m.get("compression-rate-avg").unwrap();
+    assert!(
+        ratio > 0.0 && ratio < 1.0,
+        "lz4 of repetitive values: {ratio}"
+    );
+    assert!(m.get("request-latency-avg").unwrap() > 0.0);
+    assert!(m.get("records-per-request-avg").unwrap() >= 1.0);
+    // A record that fails counts as an error of its topic.
+    let missing = producer
+        .send(ProducerRecord::new(&topic).partition(99).value("v"))
+        .await
+        .unwrap();
+    assert!(tokio::time::timeout(Duration::from_secs(30), missing)
+        .await
+        .expect("fails after max.block.ms")
+        .is_err());
+    let m = producer.metrics().await.unwrap();
+    assert_eq!(m.get("record-error-total"), Some(1.0));
+    assert_eq!(m.topic(&topic, "record-error-total"), Some(1.0));
+    let logs = read_all(&topic, &info).await;
+    assert_eq!(logs.iter().map(Vec::len).sum::<usize>(), total);
+    producer.close(Duration::from_secs(10)).await;
+}

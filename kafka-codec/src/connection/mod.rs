@@ -59,6 +59,9 @@ pub struct ConnectionConfig {
     pub max_frame_size: usize,
     /// TLS and SASL (`security.protocol` and the `ssl.*` / `sasl.*` settings).
     pub security: SecurityConfig,
+    /// Counts the bytes this connection writes (a client's
+    /// outgoing-byte metrics; one counter may be shared by many connections).
+    pub bytes_written: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Default for ConnectionConfig {
@@ -71,6 +74,7 @@ impl Default for ConnectionConfig {
             request_timeout: Duration::from_secs(30),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             security: SecurityConfig::default(),
+            bytes_written: None,
         }
     }
 }
@@ -266,6 +270,7 @@ impl Connection {
             BufWriter::with_capacity(64 * 1024, w),
             rx,
             shared.clone(),
+            config.bytes_written.clone(),
         ));
         let inner = Arc::new(Inner {
             shared,
@@ -439,12 +444,15 @@ impl Connection {
         let deadline = now
             .checked_add(timeout)
             .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
-        let wait = if request.expects_response() {
-            Ok(start_request(&inner, api, version, request)?)
+        let (correlation_id, wait) = if request.expects_response() {
+            let pending = start_request(&inner, api, version, request)?;
+            (pending.correlation_id, Ok(pending))
         } else {
-            Err(queue_without_response(&inner, api, version, request)?)
+            let (id, written) = queue_without_response(&inner, api, version, request)?;
+            (id, Err(written))
         };
-        Ok(async move {
+        let span = tracing::debug_span!("kafka_request", peer = %inner.peer, %api, version, correlation_id);
+        let answer = async move {
             match wait {
                 Ok(pending) => {
                     let body = pending.wait(&inner, timeout).await?;
@@ -472,7 +480,8 @@ impl Connection {
                     }
                 },
             }
-        })
+        };
+        Ok(tracing::Instrument::instrument(answer, span))
     }
 
     /// As [`request_kind`](Self::request_kind), at the top version both
@@ -497,6 +506,7 @@ impl Connection {
         version: i16,
     ) -> Result<(), CodecError> {
         queue_without_response(&self.inner, R::API_KEY, version, request)?
+            .1
             .await
             .map_err(|_| CodecError::Disconnected("writer stopped".into()))?
     }
@@ -508,7 +518,7 @@ fn queue_without_response<B: Encodable>(
     api: ApiKey,
     version: i16,
     body: &B,
-) -> Result<oneshot::Receiver<Result<(), CodecError>>, CodecError> {
+) -> Result<(i32, oneshot::Receiver<Result<(), CodecError>>), CodecError> {
     let correlation_id = inner.next_correlation_id.fetch_add(1, Ordering::Relaxed);
     let frame = encode_frame(inner, api, version, correlation_id, body)?;
     if let Some(reason) = inner.shared.lock().closed.clone() {
@@ -519,7 +529,7 @@ fn queue_without_response<B: Encodable>(
         .writes
         .send(WriteOp::FrameNotify(frame, tx))
         .map_err(|_| CodecError::Disconnected("writer stopped".into()))?;
-    Ok(rx)
+    Ok((correlation_id, rx))
 }
 
 /// Encodes `size | header | body` for one request.
@@ -776,7 +786,13 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut w: BufWriter<W>,
     mut rx: mpsc::UnboundedReceiver<WriteOp>,
     shared: Arc<Shared>,
+    counter: Option<Arc<std::sync::atomic::AtomicU64>>,
 ) {
+    let count = |n: usize| {
+        if let Some(c) = &counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+    };
     let mut notify = Vec::new();
     while let Some(first) = rx.recv().await {
         // Write everything queued, then flush once: pipelined requests share syscalls.
@@ -813,6 +829,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                 result = Err(e);
                 break;
             }
+            count(frame.len());
             op = rx.try_recv().ok();
         }
         if result.is_ok() {

@@ -76,6 +76,8 @@ pub(crate) struct BatchRecord {
 
 pub(crate) struct ProducerBatch {
     pub id: BatchId,
+    /// Its topic (shared with the partition's key), for the per-topic metrics.
+    pub topic: Arc<str>,
     contents: Contents,
     /// The records, in offset order.
     pub records: Vec<BatchRecord>,
@@ -102,9 +104,10 @@ pub(crate) struct ProducerBatch {
 }
 
 impl ProducerBatch {
-    pub fn new(id: BatchId, capacity: usize, now: Instant) -> Self {
+    pub fn new(id: BatchId, topic: Arc<str>, capacity: usize, now: Instant) -> Self {
         ProducerBatch {
             id,
+            topic,
             contents: Contents::Building(RecordBatchWriter::new(capacity)),
             records: Vec::new(),
             permits: 0,

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::batch::{BatchRecord, ProducerBatch};
+use super::metrics::Metrics;
 use super::PendingRecord;
 use crate::error::ProducerError;
 use crate::record::RecordMetadata;
@@ -30,6 +31,9 @@ pub(crate) struct Flushes {
     next_flush_id: u64,
     /// Buffer memory freed and not yet taken by the driver.
     released_permits: usize,
+    /// The producer's counters (every room that completes or sends records
+    /// holds this room).
+    pub metrics: Metrics,
 }
 
 impl Flushes {
@@ -88,6 +92,8 @@ impl Flushes {
     /// Fails every record of `b` with `e`.
     pub fn fail_batch(&mut self, b: ProducerBatch, e: ProducerError) {
         tracing::debug!(error = %e, records = b.record_count, "batch failed");
+        self.metrics
+            .records_failed(&b.topic, b.records.len() as u64);
         self.settle(&b);
         b.complete(|_, _| Err(e.clone()));
     }
@@ -97,6 +103,7 @@ impl Flushes {
     pub fn fail_records_of(&mut self, b: &mut ProducerBatch, e: ProducerError) {
         let permits = std::mem::take(&mut b.permits);
         let records = std::mem::take(&mut b.records);
+        self.metrics.records_failed(&b.topic, records.len() as u64);
         self.outstanding = self.outstanding.saturating_sub(records.len());
         self.settle_ids(records.iter().map(|r| r.record_id));
         self.released_permits += permits;
@@ -107,6 +114,7 @@ impl Flushes {
 
     /// Fails a record that never reached a batch.
     pub fn fail_record(&mut self, rec: PendingRecord, id: u64, e: ProducerError) {
+        self.metrics.records_failed(&rec.record.topic, 1);
         self.fail_reply(
             BatchRecord {
                 reply: rec.reply,
@@ -121,11 +129,13 @@ impl Flushes {
     /// A record the batch format cannot hold (a length past i32::MAX).
     pub fn fail_unappendable(
         &mut self,
+        topic: &str,
         e: kafka_protocol::ProtocolError,
         record: BatchRecord,
         permits: usize,
     ) {
         tracing::warn!(error = %e, "record cannot be written in a record batch");
+        self.metrics.records_failed(topic, 1);
         let size = match e {
             kafka_protocol::ProtocolError::TooLong { len, .. } => len,
             _ => permits,
@@ -184,7 +194,7 @@ mod tests {
             timestamp: 1,
             record_id: id,
         };
-        f.fail_unappendable(e, record, 100);
+        f.fail_unappendable("t", e, record, 100);
         assert!(matches!(
             delivery.try_recv(),
             Ok(Err(ProducerError::RecordTooLarge {

@@ -49,6 +49,7 @@ mod batch;
 mod flush;
 pub(crate) mod hash;
 mod metadata;
+mod metrics;
 mod sender;
 mod sequences;
 
@@ -69,6 +70,7 @@ pub use flush::FlushId;
 use flush::Flushes;
 pub use metadata::Node;
 use metadata::{Metadata, TopicOutcome};
+pub use metrics::{CoreTotals, TopicTotals};
 use sender::{ProduceInFlight, ResponseContext, Sender};
 pub use sequences::ProducerIdAndEpoch;
 use sequences::Sequences;
@@ -174,7 +176,8 @@ pub struct ProducerCore {
     sequences: Sequences,
     flushes: Flushes,
     jitter: Jitter,
-    requests: hash::FastMap<u64, InFlight>,
+    /// Requests in flight, their room and when they were sent.
+    requests: hash::FastMap<u64, (InFlight, Instant)>,
     next_request_id: u64,
     closing: bool,
     memory_pressure: bool,
@@ -240,6 +243,16 @@ impl ProducerCore {
     /// The producer id and epoch, once known (idempotence).
     pub fn producer_id_and_epoch(&self) -> Option<ProducerIdAndEpoch> {
         self.sequences.current()
+    }
+
+    /// The counters behind the producer metrics, and requests in flight.
+    pub fn totals(&self) -> (&CoreTotals, usize) {
+        (&self.flushes.metrics.totals, self.requests.len())
+    }
+
+    /// The per-topic counters.
+    pub fn topic_totals(&self) -> impl Iterator<Item = (&str, &TopicTotals)> {
+        self.flushes.metrics.topics.iter().map(|(k, v)| (&**k, v))
     }
 
     /// Produce attempts made so far (first sends and retries).
@@ -353,9 +366,12 @@ impl ProducerCore {
         result: Result<Option<ResponseKind>, TransportFailure>,
         now: Instant,
     ) {
-        let Some(inflight) = self.requests.remove(&request_id) else {
+        let Some((inflight, sent_at)) = self.requests.remove(&request_id) else {
             return;
         };
+        self.flushes
+            .metrics
+            .answered(now.saturating_duration_since(sent_at));
         if let Err(f) = &result {
             if f.connect_failed {
                 // Whatever the request, a node that cannot be reached is not
@@ -453,13 +469,13 @@ impl ProducerCore {
         }
         if let Some((node, request)) = self.metadata.poll_request(now, &self.sender.nodes) {
             let kind = InFlight::Metadata { node: node.id };
-            return Some(self.transmit(node, RequestKind::Metadata(request), kind, None));
+            return Some(self.transmit(now, node, RequestKind::Metadata(request), kind, None));
         }
         if self.sequences.wants_producer_id(now) {
             if let Some(node) = self.metadata.pick_node(now, &self.sender.nodes) {
                 let request = RequestKind::InitProducerId(self.sequences.request());
                 let kind = InFlight::InitProducerId { node: node.id };
-                return Some(self.transmit(node, request, kind, None));
+                return Some(self.transmit(now, node, request, kind, None));
             }
         }
         self.poll_produce(now)
@@ -494,6 +510,7 @@ impl ProducerCore {
 
     fn transmit(
         &mut self,
+        now: Instant,
         node: Node,
         request: RequestKind,
         kind: InFlight,
@@ -501,7 +518,11 @@ impl ProducerCore {
     ) -> Transmit {
         let request_id = self.next_request_id;
         self.next_request_id += 1;
-        self.requests.insert(request_id, kind);
+        self.flushes.metrics.totals.requests += 1;
+        if matches!(kind, InFlight::Produce(_)) {
+            self.flushes.metrics.totals.produce_requests += 1;
+        }
+        self.requests.insert(request_id, (kind, now));
         Transmit {
             request_id,
             node,
@@ -577,6 +598,7 @@ impl ProducerCore {
             .gate()
             .and_then(|g| g.produce_version_cap());
         Some(self.transmit(
+            now,
             node,
             RequestKind::Produce(request),
             InFlight::Produce(inflight),

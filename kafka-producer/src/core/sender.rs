@@ -208,6 +208,7 @@ impl Sender {
         mut ctx: ResponseContext<'_>,
     ) {
         self.nodes.answered(inflight.node);
+        ctx.flushes.metrics.throttled(resp.throttle_time_ms);
         // KIP-951 (v10+): the brokers the response names are new or moved.
         for e in &resp.node_endpoints {
             ctx.metadata

@@ -487,7 +487,7 @@ mod ack_tests {
     use crate::ProducerConfig;
 
     fn stamped(seq: &mut Sequences, tp: &TopicPartition, records: i32) -> ProducerBatch {
-        let mut b = ProducerBatch::new(0, 1024, Instant::now());
+        let mut b = ProducerBatch::new(0, Arc::from("t"), 1024, Instant::now());
         b.record_count = records;
         b.stamp = seq.stamp_for(tp, &b);
         b.attempts = 1;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kafka_codec::{CodecError, Connection, ConnectionConfig};
-use kafka_protocol::messages::ResponseKind;
+use kafka_protocol::messages::{RequestKind, ResponseKind};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use crate::config::{ProducerConfig, ProducerConfigBuilder};
@@ -21,6 +21,7 @@ use crate::core::{
 };
 use crate::delivery::{channel_from, DeliveryFuture, DeliveryPool};
 use crate::error::ProducerError;
+use crate::metrics::{DriverGauges, ProducerMetrics, RateWindow};
 use crate::partitioner::Partitioner;
 use crate::record::ProducerRecord;
 
@@ -38,6 +39,8 @@ enum Command {
     AbortUnsent(ProducerError),
     /// Poll the core again (the gate's answer changed).
     Wake,
+    /// A snapshot of the metrics.
+    Metrics(oneshot::Sender<ProducerMetrics>),
 }
 
 // A response is moved once through the channel; boxing it would cost an
@@ -56,6 +59,17 @@ struct Shared {
     config: Arc<ProducerConfig>,
     /// Set once the core stopped for good: later sends fail at once with it.
     fatal: Arc<std::sync::OnceLock<ProducerError>>,
+    /// Counters the I/O task reads for the metrics.
+    counters: Arc<Counters>,
+}
+
+/// What `send` and the connections count for the metrics.
+#[derive(Default)]
+struct Counters {
+    /// bufferpool-wait-time-ns-total: time sends waited for buffer memory.
+    buffer_wait_ns: std::sync::atomic::AtomicU64,
+    /// outgoing-byte-total: bytes every connection wrote.
+    bytes_written: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// The asynchronous producer. Cheap to clone; clones share one I/O task.
@@ -156,7 +170,15 @@ impl Producer {
         let (commands, rx) = mpsc::unbounded_channel();
         let handle = tokio::runtime::Handle::try_current().map_err(|_| ProducerError::NoRuntime)?;
         let fatal = Arc::new(std::sync::OnceLock::new());
-        handle.spawn(run(core, rx, memory.clone(), config.clone(), fatal.clone()));
+        let counters = Arc::new(Counters::default());
+        handle.spawn(run(
+            core,
+            rx,
+            memory.clone(),
+            config.clone(),
+            fatal.clone(),
+            counters.clone(),
+        ));
         Ok(Producer {
             shared: Arc::new(Shared {
                 commands,
@@ -164,6 +186,7 @@ impl Producer {
                 memory,
                 config,
                 fatal,
+                counters,
             }),
         })
     }
@@ -230,15 +253,29 @@ impl Producer {
     /// is acknowledged or has failed for good.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
         let size = self.check_size(&record)?;
-        let started = Instant::now();
-        let max_block = self.shared.config.max_block;
-        let permit = tokio::time::timeout(max_block, self.shared.memory.acquire_many(size as u32))
-            .await
-            .map_err(|_| ProducerError::BufferExhausted {
-                needed: size,
-                waited: started.elapsed(),
-            })?
-            .map_err(|_| ProducerError::Closed)?;
+        let memory = &self.shared.memory;
+        let permit = match memory.try_acquire_many(size as u32) {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(ProducerError::Closed),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                // Buffer memory is short: wait (FIFO) up to max.block.ms.
+                let started = Instant::now();
+                let max_block = self.shared.config.max_block;
+                let waited =
+                    tokio::time::timeout(max_block, memory.acquire_many(size as u32)).await;
+                let elapsed = started.elapsed();
+                self.shared.counters.buffer_wait_ns.fetch_add(
+                    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                waited
+                    .map_err(|_| ProducerError::BufferExhausted {
+                        needed: size,
+                        waited: elapsed,
+                    })?
+                    .map_err(|_| ProducerError::Closed)?
+            }
+        };
         permit.forget();
         self.submit(record, size)
     }
@@ -265,6 +302,17 @@ impl Producer {
         self.shared
             .commands
             .send(Command::Flush(tx))
+            .map_err(|_| ProducerError::Closed)?;
+        rx.await.map_err(|_| ProducerError::Closed)
+    }
+
+    /// A snapshot of the producer's metrics under the Java client's names
+    /// (see [`crate::metrics`]).
+    pub async fn metrics(&self) -> Result<ProducerMetrics, ProducerError> {
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .commands
+            .send(Command::Metrics(tx))
             .map_err(|_| ProducerError::Closed)?;
         rx.await.map_err(|_| ProducerError::Closed)
     }
@@ -298,23 +346,51 @@ async fn run(
     memory: Arc<Semaphore>,
     config: Arc<ProducerConfig>,
     fatal: Arc<std::sync::OnceLock<ProducerError>>,
+    counters: Arc<Counters>,
 ) {
     let (io_tx, mut io_rx) = mpsc::unbounded_channel::<Io>();
+    let mut window = RateWindow::new(Instant::now());
+    let mut metric_requests: Vec<oneshot::Sender<ProducerMetrics>> = Vec::new();
+    let snapshot = |core: &ProducerCore, window: &RateWindow, now: Instant| {
+        let (totals, in_flight) = core.totals();
+        let gauges = DriverGauges {
+            buffer_available: memory.available_permits(),
+            buffer_total: config.buffer_memory,
+            buffer_wait_ns: counters
+                .buffer_wait_ns
+                .load(std::sync::atomic::Ordering::Relaxed),
+            bytes_written: counters
+                .bytes_written
+                .load(std::sync::atomic::Ordering::Relaxed),
+            in_flight,
+        };
+        window.snapshot(now, totals, &gauges, core.topic_totals())
+    };
     let mut nodes: HashMap<i32, mpsc::UnboundedSender<Transmit>> = HashMap::new();
     let mut flushes: Vec<(FlushId, oneshot::Sender<()>)> = Vec::new();
     let mut closing: Option<(Instant, Vec<oneshot::Sender<()>>)> = None;
     let mut handles_gone = false;
     loop {
         let now = Instant::now();
+        let bytes_written = counters
+            .bytes_written
+            .load(std::sync::atomic::Ordering::Relaxed);
+        if window.maybe_sample(now, core.totals().0, bytes_written, core.topic_totals()) {
+            #[cfg(feature = "metrics")]
+            crate::metrics::publish(&config.client_id, &snapshot(&core, &window, now));
+        }
+        for tx in metric_requests.drain(..) {
+            let _ = tx.send(snapshot(&core, &window, now));
+        }
         core.set_memory_pressure(memory.available_permits() < config.batch_size);
         while let Some(t) = core.poll_transmit(now) {
             let node = t.node.id;
             let queue = nodes
                 .entry(node)
-                .or_insert_with(|| spawn_node(io_tx.clone(), &config));
+                .or_insert_with(|| spawn_node(io_tx.clone(), &config, &counters));
             if let Err(mpsc::error::SendError(t)) = queue.send(t) {
                 // The node task ended (cannot happen while we hold io_tx); start a new one.
-                let queue = spawn_node(io_tx.clone(), &config);
+                let queue = spawn_node(io_tx.clone(), &config, &counters);
                 let _ = queue.send(t);
                 nodes.insert(node, queue);
             }
@@ -365,11 +441,11 @@ async fn run(
                     Some(cmd) => {
                         // One clock read for the burst: records arrive many at a time.
                         let now = Instant::now();
-                        handle_command(&mut core, cmd, now, &mut flushes, &mut closing);
+                        handle_command(&mut core, cmd, now, &mut flushes, &mut closing, &mut metric_requests);
                         // Take what else is queued in one go.
                         for _ in 0..4096 {
                             match commands.try_recv() {
-                                Ok(cmd) => handle_command(&mut core, cmd, now, &mut flushes, &mut closing),
+                                Ok(cmd) => handle_command(&mut core, cmd, now, &mut flushes, &mut closing, &mut metric_requests),
                                 Err(_) => break,
                             }
                         }
@@ -405,6 +481,7 @@ fn handle_command(
     now: Instant,
     flushes: &mut Vec<(FlushId, oneshot::Sender<()>)>,
     closing: &mut Option<(Instant, Vec<oneshot::Sender<()>>)>,
+    metric_requests: &mut Vec<oneshot::Sender<ProducerMetrics>>,
 ) {
     match cmd {
         Command::Append(rec) => core.enqueue(rec, now),
@@ -427,6 +504,7 @@ fn handle_command(
         Command::AdoptProducerId(p) => core.adopt_producer_id(p),
         Command::AbortUnsent(e) => core.abort_unsent(e),
         Command::Wake => {}
+        Command::Metrics(tx) => metric_requests.push(tx),
     }
 }
 
@@ -448,6 +526,7 @@ type ResponseWait =
 fn spawn_node(
     io: mpsc::UnboundedSender<Io>,
     config: &ProducerConfig,
+    counters: &Counters,
 ) -> mpsc::UnboundedSender<Transmit> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Transmit>();
     let (wait_tx, mut wait_rx) = mpsc::unbounded_channel::<ResponseWait>();
@@ -459,6 +538,7 @@ fn spawn_node(
         // The Produce timeout is in the request; give the broker that long plus slack.
         request_timeout: config.request_timeout + Duration::from_secs(1),
         security: config.security.clone(),
+        bytes_written: Some(counters.bytes_written.clone()),
         ..ConnectionConfig::default()
     };
     let responses_io = io.clone();
@@ -557,16 +637,36 @@ fn spawn_node(
 /// every API. A request timeout closes the connection (as the Java client
 /// does): the next request reconnects.
 fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> {
+    let partitions: usize = match &t.request {
+        RequestKind::Produce(r) => r.topic_data.iter().map(|d| d.partition_data.len()).sum(),
+        _ => 0,
+    };
+    // Per request (never per record), at debug level: the codec's span
+    // inside adds the version and correlation id.
+    let span = tracing::debug_span!(
+        "producer_request",
+        broker = t.node.id,
+        api = %t.request.api_key(),
+        partitions,
+        outcome = tracing::field::Empty
+    );
     let answer = conn.request_kind_negotiated(&t.request, t.max_version)?;
     let conn = conn.clone();
     let request_id = t.request_id;
-    Ok(Box::pin(async move {
+    let wait = async move {
         let result = answer.await;
         if let Err(e @ CodecError::RequestTimeout { .. }) = &result {
             conn.close(&e.to_string());
         }
+        let span = tracing::Span::current();
+        match &result {
+            Ok(Some(_)) => span.record("outcome", "response"),
+            Ok(None) => span.record("outcome", "written"),
+            Err(e) => span.record("outcome", tracing::field::display(e)),
+        };
         (request_id, result.map_err(failure))
-    }))
+    };
+    Ok(Box::pin(tracing::Instrument::instrument(wait, span)))
 }
 
 fn failure(e: CodecError) -> TransportFailure {

@@ -223,6 +223,15 @@ impl Accumulator {
                     b.state = BatchState::InFlight;
                     b.attempts += 1;
                     q.in_flight += 1;
+                    let first = b.attempts == 1;
+                    ctx.flushes.metrics.batch_sent(
+                        &tp.topic,
+                        b.record_count as u64,
+                        bytes.len() as u64,
+                        b.size as u64,
+                        !first,
+                        first.then(|| now.saturating_duration_since(b.created_at)),
+                    );
                     batches.push((tp, b.id, bytes));
                 }
                 Err(e) => {

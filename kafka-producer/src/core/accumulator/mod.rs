@@ -333,9 +333,12 @@ impl Accumulator {
             }
             let id = self.next_batch_id;
             self.next_batch_id += 1;
-            queue
-                .batches
-                .push_back(ProducerBatch::new(id, batch_size.max(rec.permits), now));
+            queue.batches.push_back(ProducerBatch::new(
+                id,
+                tp.topic.clone(),
+                batch_size.max(rec.permits),
+                now,
+            ));
             if let Some(g) = &self.gate {
                 g.batch_opened(tp);
             }
@@ -367,7 +370,7 @@ impl Accumulator {
             slot,
             permits,
         ) {
-            flushes.fail_unappendable(e, slot, permits);
+            flushes.fail_unappendable(&tp.topic, e, slot, permits);
             return (0, false);
         }
         let added = batch.size - before;

@@ -36,8 +36,12 @@ impl Accumulator {
         for chunk in records.chunks(half) {
             let id = self.next_batch_id;
             self.next_batch_id += 1;
-            let mut nb =
-                ProducerBatch::new(id, chunk.iter().map(|r| r.size).sum::<usize>() + 128, now);
+            let mut nb = ProducerBatch::new(
+                id,
+                tp.topic.clone(),
+                chunk.iter().map(|r| r.size).sum::<usize>() + 128,
+                now,
+            );
             nb.created_at = b.created_at;
             // The halves were sent as part of the original: an expiry of one
             // leaves its sequences unresolved, as the original's would.
@@ -59,7 +63,7 @@ impl Accumulator {
                     slot,
                     per_record_permits,
                 ) {
-                    flushes.fail_unappendable(e, slot, per_record_permits);
+                    flushes.fail_unappendable(&tp.topic, e, slot, per_record_permits);
                 }
             }
             nb.close();
