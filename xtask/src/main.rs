@@ -4,9 +4,10 @@
 //!   from Kafka's JSON schemas (default `../shared/kafka-message-schemas`).
 //! - `fuzz [TARGET] [--seconds N]`: installs cargo-fuzz and a nightly toolchain
 //!   if missing, then runs one fuzz target or all of them.
-//! - `kafka up [--brokers N] [--version V] [--security LIST [--mtls]]` /
-//!   `kafka down`: a real Apache Kafka cluster on 127.0.0.1 from Maven
-//!   Central's jars, with TLS and SASL listeners on request.
+//! - `kafka up [--brokers N] [--version V] [--security LIST [--mtls]]
+//!   [--proxied|--no-proxied]` / `kafka down`: a real Apache Kafka cluster on
+//!   127.0.0.1 from Maven Central's jars, with TLS and SASL listeners on
+//!   request and a listener advertised at the testkit proxy's ports.
 //! - `quickstart [--records N]`: a local Kafka, a million records through
 //!   the producer, read back and checked, broker stopped.
 //! - `perf-compare [--records N] [--record-size B]`: our producer and Kafka's
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
         Some("perf-compare") => perf::run(&args[1..]),
         Some("txn-perf") => txn_perf::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent]>\n\
              got: {args:?}"
         )),
     };
