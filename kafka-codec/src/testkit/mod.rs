@@ -20,6 +20,7 @@ use kafka_protocol::records::{DefaultCodecs, ReadCommitted, RecordBatches};
 use crate::{CodecError, Connection, ConnectionConfig};
 
 mod brokers;
+pub mod ledger;
 pub mod proxy;
 #[cfg(all(feature = "tls", feature = "sasl"))]
 mod secured;
