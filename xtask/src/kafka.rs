@@ -585,7 +585,7 @@ fn is_our_kafka(pid: u32) -> bool {
     }
 }
 
-fn is_running(pid: u32) -> bool {
+pub fn is_running(pid: u32) -> bool {
     // A zombie (exited, not yet reaped) counts as stopped.
     fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {

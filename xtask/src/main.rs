@@ -17,10 +17,15 @@
 //!   and (when asked) confluent-kafka for Rust, side by side.
 //! - `txn-compat`: the transaction tests on Kafka 3.9.1 (transactions v1)
 //!   and on a 3-node cluster whose brokers are killed mid-commit (part of `ci`).
+//! - `chaos [--records N] [--seconds S] [--seed X] [--short] [--only
+//!   kill,pause,copier]`: the producer and the exactly-once copier on 3
+//!   nodes under SIGKILL, SIGSTOP and proxy faults; fails on any loss,
+//!   duplicate or reordering (`--short` is part of `txn-compat`).
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
 //!   and docs (warnings are errors), every test, and a fuzz smoke run of
 //!   every target.
 
+mod chaos;
 mod ci;
 mod codegen;
 mod fuzz;
@@ -44,8 +49,9 @@ fn main() -> ExitCode {
         Some("quickstart") => quickstart::run(&args[1..]),
         Some("perf-compare") => perf::run(&args[1..]),
         Some("txn-perf") => txn_perf::run(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent] | chaos [--records N] [--seconds S] [--seed X] [--short] [--only kill,pause,copier]>\n\
              got: {args:?}"
         )),
     };
