@@ -536,7 +536,7 @@ async fn copier_scenario(a: &Args) -> Result<Summary, String> {
         status: vec![Status::Acked; a.records as usize],
         ..Outcomes::default()
     };
-    let report = loop {
+    let (report, committed_records) = loop {
         if Instant::now() >= fault_deadline {
             stop.store(true, Ordering::Release);
         }
@@ -596,7 +596,7 @@ async fn copier_scenario(a: &Args) -> Result<Summary, String> {
             // nothing and stops as idle: one more run, without faults, goes on
             // from the committed offsets.
             if report.lost == 0 || Instant::now() >= give_up {
-                break report;
+                break (report, log.iter().map(Vec::len).sum::<usize>());
             }
             idle_reruns += 1;
             continue;
@@ -609,12 +609,21 @@ async fn copier_scenario(a: &Args) -> Result<Summary, String> {
         faults.add("copier-restart");
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
+    // Records of aborted transactions (on purpose, or after an abortable
+    // error): in the log, hidden from read_committed.
+    let all_records: usize = ledger::read_topic(&bootstrap, &output, PARTITIONS)
+        .await
+        .iter()
+        .map(Vec::len)
+        .sum();
+    let aborted_records = all_records.saturating_sub(committed_records);
     Ok(Summary {
         report,
         outcomes,
         faults,
         extra: format!(
-            " copier-runs={runs} idle-reruns={idle_reruns} last-run-committed-txns={committed} last-run-aborted-txns={aborted}{}",
+            " aborted-records={aborted_records} aborted-percent={:.0} copier-runs={runs} idle-reruns={idle_reruns} last-run-committed-txns={committed} last-run-aborted-txns={aborted}{}",
+            100.0 * aborted_records as f64 / all_records.max(1) as f64,
             if last_error.is_empty() {
                 String::new()
             } else {
