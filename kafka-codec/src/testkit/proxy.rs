@@ -429,15 +429,16 @@ async fn relay(
     let mut watch_events = shared.faults.subscribe();
     let events = async {
         loop {
-            if watch_events.changed().await.is_err() {
-                return End::Closed;
-            }
+            // Checked first: a reset may have come while connecting upstream.
             let f = *watch_events.borrow_and_update();
             if f.reset_generation != start.reset_generation {
                 return End::Reset;
             }
             if f.half_open_generation != start.half_open_generation {
                 return End::HalfOpen;
+            }
+            if watch_events.changed().await.is_err() {
+                return End::Closed;
             }
         }
     };
@@ -575,6 +576,9 @@ async fn pump_responses(
                 let keep = cut.saturating_sub(chunk_start) as usize;
                 let _ = to.write_all(&buf[..keep]).await;
                 let _ = to.flush().await;
+                // An RST discards what the kernel has not sent yet: give the
+                // partial frame a moment to leave.
+                tokio::time::sleep(Duration::from_millis(20)).await;
                 return End::MidFrameReset;
             }
             _ => {
