@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a part
 
+pub mod blackhole;
+
 pub use kafka_codec::testkit::ledger::*;
 use kafka_producer::ProducerRecord;
 
