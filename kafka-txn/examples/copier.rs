@@ -443,7 +443,13 @@ async fn fetch_committed(
 #[allow(dead_code)]
 fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let config = match CopierConfig::from_args(&args) {
+    main_with(&args)
+}
+
+/// The copier's command line (without the program name): runs it, prints
+/// its stats, exit status 0 when it stopped because its input was idle.
+pub fn main_with(args: &[String]) -> std::process::ExitCode {
+    let config = match CopierConfig::from_args(args) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("copier: {e}");

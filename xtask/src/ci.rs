@@ -70,9 +70,11 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Strin
     r
 }
 
-/// The transaction tests that need another cluster: Kafka 3.9.1
-/// (transactions v1) and a 3-node cluster (brokers killed mid-commit).
-/// Each cluster is started for its tests and stopped whatever the outcome.
+/// The tests that need another cluster: Kafka 3.9.1 (transactions v1),
+/// and 3 nodes: brokers killed mid-commit, the producer's fault tests (a
+/// leader blackholed through the proxy, resets mid-response, a stopped
+/// leader) and a short chaos run. Each cluster is started for its tests
+/// and stopped whatever the outcome.
 pub fn compat(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("txn-compat: unknown argument {a}"));
@@ -82,14 +84,26 @@ pub fn compat(args: &[String]) -> Result<(), String> {
         c.current_dir(root()).args(args);
         c
     };
-    let runs: [(&str, crate::kafka::UpOptions, &[&str]); 2] = [
+    let producer_test = |name: &'static str| -> Vec<&'static str> {
+        vec![
+            "test",
+            "-p",
+            "kafka-producer",
+            "--features",
+            "broker-tests",
+            "--test",
+            name,
+        ]
+    };
+    // (name, cluster, test commands, then a short chaos run)
+    let runs: [(&str, crate::kafka::UpOptions, Vec<Vec<&str>>, bool); 2] = [
         (
             "Kafka 3.9.1 (transactions v1)",
             crate::kafka::UpOptions {
                 version: "3.9.1".into(),
                 ..Default::default()
             },
-            &[
+            vec![vec![
                 "test",
                 "-p",
                 "kafka-txn",
@@ -97,33 +111,48 @@ pub fn compat(args: &[String]) -> Result<(), String> {
                 "broker-tests",
                 "--test",
                 "broker",
-            ],
+            ]],
+            false,
         ),
         (
-            "3 nodes, brokers killed mid-commit",
+            "3 nodes, brokers killed mid-commit, stopped and behind faults",
             crate::kafka::UpOptions {
                 brokers: 3,
+                proxied: true,
                 ..Default::default()
             },
-            &[
-                "test",
-                "-p",
-                "kafka-txn",
-                "--features",
-                "broker-tests",
-                "--test",
-                "cluster_failover",
-                "--",
-                "--ignored",
+            vec![
+                vec![
+                    "test",
+                    "-p",
+                    "kafka-txn",
+                    "--features",
+                    "broker-tests",
+                    "--test",
+                    "cluster_failover",
+                    "--",
+                    "--ignored",
+                ],
+                producer_test("proxy_blackhole"),
+                producer_test("proxy_resets"),
+                producer_test("broker_paused"),
             ],
+            true,
         ),
     ];
-    for (name, opts, test) in runs {
+    for (name, opts, tests, chaos) in runs {
         let cluster = step(&format!("kafka up: {name}"), || crate::kafka::up(&opts))?;
         let result = step(&format!("tests: {name}"), || {
-            let mut cmd = cargo(test);
-            cmd.envs(cluster.env());
-            run_cmd(&mut cmd)
+            for test in &tests {
+                let mut cmd = cargo(test);
+                cmd.envs(cluster.env());
+                run_cmd(&mut cmd)?;
+            }
+            // On the 3-node cluster, which the chaos run reuses.
+            if chaos {
+                crate::chaos::run(&["--short".to_string()])?;
+            }
+            Ok(())
         });
         step("kafka down", crate::kafka::down)?;
         result?;

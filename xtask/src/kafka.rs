@@ -2,7 +2,9 @@
 //! and `cargo xtask kafka down`: a real Apache Kafka cluster (KRaft, combined
 //! broker+controller nodes) on 127.0.0.1, from Kafka's jars on Maven Central.
 //! TLS and SASL listeners run beside PLAINTEXT (see `security`); `--security`
-//! picks which (`none` for PLAINTEXT alone).
+//! picks which (`none` for PLAINTEXT alone). `--proxied` (the default;
+//! `--no-proxied` leaves it out) adds a `PROXIED` listener per broker whose
+//! advertised port is where the testkit's `ProxiedCluster` listens.
 //!
 //! Layout under `target/kafka/`:
 //! - `dist/<version>/libs/`: the broker, its tools and their runtime
@@ -50,6 +52,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                         opts.security.mtls = mtls;
                     }
                     "--mtls" => opts.security.mtls = true,
+                    "--proxied" => opts.proxied = true,
+                    "--no-proxied" => opts.proxied = false,
                     other => return Err(format!("kafka up: unknown argument {other}")),
                 }
             }
@@ -63,7 +67,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             println!("{}", ensure_libs(&version)?.display());
             Ok(())
         }
-        _ => Err("usage: cargo xtask kafka <up [--brokers N] [--version V] [--feature name=level] [--security ssl,sasl_plaintext,sasl_ssl|all|none [--mtls]] | down | libs [V]>".into()),
+        _ => Err("usage: cargo xtask kafka <up [--brokers N] [--version V] [--feature name=level] [--security ssl,sasl_plaintext,sasl_ssl|all|none [--mtls]] [--proxied|--no-proxied] | down | libs [V]>".into()),
     }
 }
 
@@ -74,6 +78,10 @@ pub struct UpOptions {
     pub features: Vec<String>,
     /// TLS and SASL listeners beside PLAINTEXT.
     pub security: SecurityOptions,
+    /// A `PROXIED` listener per broker (PLAINTEXT) advertised at a port
+    /// reserved for the testkit's fault-injecting proxy. On by default:
+    /// it costs one listener, and leaves PLAINTEXT as it was.
+    pub proxied: bool,
 }
 
 impl Default for UpOptions {
@@ -83,6 +91,7 @@ impl Default for UpOptions {
             version: DEFAULT_VERSION.to_string(),
             features: Vec::new(),
             security: SecurityOptions::all(),
+            proxied: true,
         }
     }
 }
@@ -190,6 +199,14 @@ struct Node {
     dir: PathBuf,
     /// The TLS/SASL listeners and their ports.
     secured: Vec<(Listener, u16)>,
+    /// The `PROXIED` listener: the port it binds and the (proxy's) port it advertises.
+    proxied: Option<ProxiedPorts>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ProxiedPorts {
+    real: u16,
+    advertised: u16,
 }
 
 fn server_properties(
@@ -209,11 +226,20 @@ fn server_properties(
         .iter()
         .map(|(l, port)| format!(",{}://127.0.0.1:{port}", l.name))
         .collect();
-    let protocols: String = node
+    let mut protocols: String = node
         .secured
         .iter()
         .map(|(l, _)| format!(",{}:{}", l.name, l.protocol))
         .collect();
+    let mut advertised = listeners.clone();
+    let mut listeners = listeners;
+    if let Some(p) = node.proxied {
+        listeners.push_str(&format!(",PROXIED://127.0.0.1:{}", p.real));
+        // Clients learn the proxy's port from metadata, so every
+        // connection after the bootstrap goes through the proxy too.
+        advertised.push_str(&format!(",PROXIED://127.0.0.1:{}", p.advertised));
+        protocols.push_str(",PROXIED:PLAINTEXT");
+    }
     let mut p: BTreeMap<String, String> = BTreeMap::new();
     let mut set = |k: &str, v: String| {
         p.insert(k.to_string(), v);
@@ -230,7 +256,7 @@ fn server_properties(
     );
     set(
         "advertised.listeners",
-        format!("PLAINTEXT://127.0.0.1:{}{listeners}", node.port),
+        format!("PLAINTEXT://127.0.0.1:{}{advertised}", node.port),
     );
     set("controller.listener.names", "CONTROLLER".into());
     // Brokers and controllers talk PLAINTEXT; only clients use the secured listeners.
@@ -324,7 +350,15 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
             controller_port: port()?,
             dir: node_dir,
             secured,
+            proxied: None,
         });
+        if opts.proxied {
+            let real = port()?;
+            let advertised = port()?;
+            if let Some(n) = nodes.last_mut() {
+                n.proxied = Some(ProxiedPorts { real, advertised });
+            }
+        }
     }
     let id = cluster_id()?;
     // Format every node's storage, in parallel (one JVM each).
@@ -406,6 +440,17 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
             n.port,
             n.dir.display()
         ));
+    }
+    let proxied: Vec<String> = nodes
+        .iter()
+        .filter_map(|n| n.proxied.map(|p| (n.id, p)))
+        .map(|(id, p)| {
+            env.push_str(&format!("KAFKA_PROXIED_{id}={}:{}\n", p.advertised, p.real));
+            format!("127.0.0.1:{}", p.advertised)
+        })
+        .collect();
+    if !proxied.is_empty() {
+        env.push_str(&format!("KAFKA_PROXIED_BOOTSTRAP={}\n", proxied.join(",")));
     }
     if let Some(m) = &materials {
         let mut bootstrap: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
@@ -540,7 +585,7 @@ fn is_our_kafka(pid: u32) -> bool {
     }
 }
 
-fn is_running(pid: u32) -> bool {
+pub fn is_running(pid: u32) -> bool {
     // A zombie (exited, not yet reaped) counts as stopped.
     fs::read_to_string(format!("/proc/{pid}/stat"))
         .map(|s| {

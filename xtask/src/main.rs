@@ -4,9 +4,10 @@
 //!   from Kafka's JSON schemas (default `../shared/kafka-message-schemas`).
 //! - `fuzz [TARGET] [--seconds N]`: installs cargo-fuzz and a nightly toolchain
 //!   if missing, then runs one fuzz target or all of them.
-//! - `kafka up [--brokers N] [--version V] [--security LIST [--mtls]]` /
-//!   `kafka down`: a real Apache Kafka cluster on 127.0.0.1 from Maven
-//!   Central's jars, with TLS and SASL listeners on request.
+//! - `kafka up [--brokers N] [--version V] [--security LIST [--mtls]]
+//!   [--proxied|--no-proxied]` / `kafka down`: a real Apache Kafka cluster on
+//!   127.0.0.1 from Maven Central's jars, with TLS and SASL listeners on
+//!   request and a listener advertised at the testkit proxy's ports.
 //! - `quickstart [--records N]`: a local Kafka, a million records through
 //!   the producer, read back and checked, broker stopped.
 //! - `perf-compare [--records N] [--record-size B]`: our producer and Kafka's
@@ -16,10 +17,15 @@
 //!   and (when asked) confluent-kafka for Rust, side by side.
 //! - `txn-compat`: the transaction tests on Kafka 3.9.1 (transactions v1)
 //!   and on a 3-node cluster whose brokers are killed mid-commit (part of `ci`).
+//! - `chaos [--records N] [--seconds S] [--seed X] [--short] [--only
+//!   kill,pause,copier]`: the producer and the exactly-once copier on 3
+//!   nodes under SIGKILL, SIGSTOP and proxy faults; fails on any loss,
+//!   duplicate or reordering (`--short` is part of `txn-compat`).
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
 //!   and docs (warnings are errors), every test, and a fuzz smoke run of
 //!   every target.
 
+mod chaos;
 mod ci;
 mod codegen;
 mod fuzz;
@@ -43,8 +49,9 @@ fn main() -> ExitCode {
         Some("quickstart") => quickstart::run(&args[1..]),
         Some("perf-compare") => perf::run(&args[1..]),
         Some("txn-perf") => txn_perf::run(&args[1..]),
+        Some("chaos") => chaos::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent]>\n\
+            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent] | chaos [--records N] [--seconds S] [--seed X] [--short] [--only kill,pause,copier]>\n\
              got: {args:?}"
         )),
     };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_protocol::generated::create_topics_request::CreatableTopic;
+use kafka_protocol::generated::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::generated::delete_topics_request::DeleteTopicState;
 use kafka_protocol::generated::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::generated::metadata_request::MetadataRequestTopic;
@@ -20,10 +20,13 @@ use kafka_protocol::records::{DefaultCodecs, ReadCommitted, RecordBatches};
 use crate::{CodecError, Connection, ConnectionConfig};
 
 mod brokers;
+pub mod ledger;
+pub mod proxy;
 #[cfg(all(feature = "tls", feature = "sasl"))]
 mod secured;
 
 pub use brokers::{brokers, Broker};
+pub use proxy::{ProxiedCluster, Proxy, ProxyHandle};
 #[cfg(all(feature = "tls", feature = "sasl"))]
 pub use secured::SecuredCluster;
 
@@ -72,11 +75,30 @@ pub async fn create_topic(
     partitions: i32,
     replication: i16,
 ) -> Result<TopicInfo, CodecError> {
+    create_topic_with(conn, name, partitions, replication, &[]).await
+}
+
+/// As [`create_topic`], with topic configs (say `("min.insync.replicas", "2")`).
+pub async fn create_topic_with(
+    conn: &Connection,
+    name: &str,
+    partitions: i32,
+    replication: i16,
+    configs: &[(&str, &str)],
+) -> Result<TopicInfo, CodecError> {
     let req = CreateTopicsRequest {
         topics: vec![CreatableTopic {
             name: name.to_string().into(),
             num_partitions: partitions,
             replication_factor: replication,
+            configs: configs
+                .iter()
+                .map(|(k, v)| CreatableTopicConfig {
+                    name: k.to_string().into(),
+                    value: Some(v.to_string().into()),
+                    ..Default::default()
+                })
+                .collect(),
             ..Default::default()
         }],
         timeout_ms: 30_000,
