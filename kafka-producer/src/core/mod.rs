@@ -123,6 +123,11 @@ pub struct Transmit {
     pub request: RequestKind,
     /// The highest version the request may use, when the core needs a cap.
     pub max_version: Option<i16>,
+    /// Not to be written after this (the driver answers it with a
+    /// [`TransportFailure`] instead): a Produce whose records' delivery
+    /// timeout passed while it waited for a connection must not reach the
+    /// broker after they were failed.
+    pub not_after: Option<Instant>,
 }
 
 /// A request that failed in transport (connect, write, timeout, disconnect).
@@ -528,6 +533,7 @@ impl ProducerCore {
             node,
             request,
             max_version,
+            not_after: None,
         }
     }
 
@@ -591,19 +597,22 @@ impl ProducerCore {
             urgent,
         };
         let drained = self.accumulator.drain(now, ctx)?;
+        let not_after = later(drained.oldest, self.config.delivery_timeout);
         let node = drained.node.clone();
         let (_, request, inflight) = self.sender.produce_request(drained);
         let cap = self
             .accumulator
             .gate()
             .and_then(|g| g.produce_version_cap());
-        Some(self.transmit(
+        let mut t = self.transmit(
             now,
             node,
             RequestKind::Produce(request),
             InFlight::Produce(inflight),
             cap,
-        ))
+        );
+        t.not_after = Some(not_after);
+        Some(t)
     }
 
     /// KIP-360's local epoch bump, and partitions moving to the new epoch

@@ -584,6 +584,10 @@ fn spawn_node(
                 break;
             };
             let id = t.request_id;
+            if expired(&t) {
+                let _ = wait_tx.send(unsent(id));
+                continue;
+            }
             if let Some(f) = refused.clone() {
                 let _ = wait_tx.send(Box::pin(async move { (id, Err(f)) }));
                 continue;
@@ -618,6 +622,11 @@ fn spawn_node(
             let Some(c) = conn.as_ref() else {
                 continue;
             };
+            // The connect may have taken long.
+            if expired(&t) {
+                let _ = wait_tx.send(unsent(id));
+                continue;
+            }
             let wait = match dispatch(c, t) {
                 Ok(wait) => wait,
                 Err(e) => {
@@ -629,6 +638,23 @@ fn spawn_node(
         }
     });
     tx
+}
+
+/// Whether the request's records were failed at their delivery timeout
+/// while it waited in the node's queue (for a connection): writing it now
+/// could put them in the log after all.
+fn expired(t: &Transmit) -> bool {
+    t.not_after.is_some_and(|d| Instant::now() >= d)
+}
+
+/// The answer to a request that was never written.
+fn unsent(id: u64) -> ResponseWait {
+    let f = TransportFailure {
+        message: "delivery.timeout.ms passed before the request could be written".into(),
+        connect_failed: false,
+        authentication: false,
+    };
+    Box::pin(async move { (id, Err(f)) })
 }
 
 /// Queues the request on the connection now, at the top version both sides

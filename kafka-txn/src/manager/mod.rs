@@ -644,6 +644,7 @@ impl TransactionManager {
                 node,
                 request: body,
                 max_version,
+                not_after: None,
             });
         }
     }

@@ -29,6 +29,8 @@ pub(super) struct NodeLatency {
 pub(crate) struct Drained {
     pub node: Node,
     pub batches: Vec<(TopicPartition, BatchId, Bytes)>,
+    /// The oldest batch's creation: the request's delivery deadline.
+    pub oldest: Instant,
 }
 
 /// What the drain reads from the other rooms.
@@ -209,6 +211,7 @@ impl Accumulator {
         }
 
         let mut batches = Vec::with_capacity(chosen.len());
+        let mut oldest = now;
         for tp in chosen {
             let Some(q) = self.queues.get_mut(&tp) else {
                 continue;
@@ -220,6 +223,7 @@ impl Accumulator {
             let stamp = ctx.sequences.stamp_for(&tp, b);
             match b.wire_bytes(stamp, ctx.sequences.is_transactional(), ctx.codec) {
                 Ok(bytes) => {
+                    oldest = oldest.min(b.created_at);
                     b.state = BatchState::InFlight;
                     b.attempts += 1;
                     q.in_flight += 1;
@@ -246,7 +250,11 @@ impl Accumulator {
                 }
             }
         }
-        (!batches.is_empty()).then_some(Drained { node, batches })
+        (!batches.is_empty()).then_some(Drained {
+            node,
+            batches,
+            oldest,
+        })
     }
 
     fn note_latency(&mut self, node: i32, now: Instant, drained: bool) {
