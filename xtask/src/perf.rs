@@ -1,8 +1,15 @@
 //! `cargo xtask perf-compare [--records N] [--record-size B] [--rounds R]
-//! [--baseline PERF] [--only TEXT] [--listeners L1,L2]`: our producer (`kafka-producer`'s `perf`
-//! example, release build) and Kafka's own `ProducerPerformance`
-//! (kafka-tools jar) on the same local broker, same topic layout and
-//! settings, alternating within each round, in one session.
+//! [--baseline PERF] [--only TEXT] [--listeners L1,L2] [--peers rdkafka,confluent,krafka|all]`:
+//! our producer (`kafka-producer`'s `perf` example, release build), Kafka's
+//! own `ProducerPerformance` (kafka-tools jar) and, with `--peers`, the
+//! peer crates' perf binaries of `benches-peer` (rust-rdkafka, confluent-kafka
+//! for Rust, krafka: built only then, never in the default build or CI) on
+//! the same local broker, same topic layout, same records (keyless, random
+//! uppercase letters) and settings, alternating within each round, in one
+//! session. Peers get Java's defaults spelled out (their own differ: say,
+//! librdkafka's idempotence is off), mapped to their names by each binary.
+//! After every run the topic's end offsets are read: a run whose records
+//! did not all reach the broker is reported.
 //!
 //! Every run is timed by `/usr/bin/time`, so besides the summary line of
 //! each client (records/s, latency) the table gives the client process's
@@ -76,6 +83,37 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// Java's producer defaults, given to the peers explicitly.
+const JAVA_DEFAULTS: &[&str] = &[
+    "acks=all",
+    "enable.idempotence=true",
+    "linger.ms=5",
+    "batch.size=16384",
+    "buffer.memory=33554432",
+    "compression.type=none",
+];
+
+/// The sum of the topic's end offsets (Kafka's GetOffsetShell).
+fn end_offsets(cp: &str, bootstrap: &str, topic: &str) -> Result<i64, String> {
+    let out = crate::kafka::java()
+        .args([
+            "-cp",
+            cp,
+            "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+            "org.apache.kafka.tools.GetOffsetShell",
+            "--bootstrap-server",
+            bootstrap,
+            "--topic",
+            topic,
+        ])
+        .output()
+        .map_err(|e| format!("GetOffsetShell: {e}"))?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.rsplit(':').next()?.trim().parse::<i64>().ok())
+        .sum())
+}
+
 /// What one run of one client measured.
 #[derive(Debug, Clone, Copy, Default)]
 struct Run {
@@ -95,6 +133,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut baseline: Option<String> = None;
     let mut only: Option<String> = None;
     let mut listeners = vec!["PLAINTEXT".to_string()];
+    let mut peers: Vec<String> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -118,11 +157,31 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .filter(|s| !s.is_empty())
                     .collect()
             }
+            "--peers" => {
+                let list = it
+                    .next()
+                    .ok_or("--peers needs a list such as rdkafka,confluent,krafka")?;
+                peers = if list == "all" {
+                    vec!["rdkafka".into(), "confluent".into(), "krafka".into()]
+                } else {
+                    list.split(',').map(|s| s.trim().to_string()).collect()
+                };
+                for p in &peers {
+                    if !["rdkafka", "confluent", "krafka"].contains(&p.as_str()) {
+                        return Err(format!("--peers: unknown peer {p}"));
+                    }
+                }
+            }
             other => return Err(format!("perf-compare: unknown argument {other}")),
         }
     }
     let n_records: f64 = records.parse().map_err(|_| "--records needs a number")?;
     let ours = crate::build_producer_example("perf")?;
+    let mut peer_bins = Vec::new();
+    for p in &peers {
+        let bin = format!("{p}_perf");
+        peer_bins.push((p.clone(), crate::txn_perf::build_peer(&bin, p)?));
+    }
     let cluster = crate::kafka::up(&crate::kafka::UpOptions::default())?;
     let result = (|| {
         let cp = format!("{}/*", cluster.libs.display());
@@ -145,6 +204,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .map(String::from)
             .to_vec(),
         ));
+        for (p, bin) in &peer_bins {
+            let name = match p.as_str() {
+                "rdkafka" => "rust-rdkafka 0.39",
+                "confluent" => "confluent-kafka 1.0",
+                _ => "krafka 0.28",
+            };
+            clients.push((name.into(), vec![bin.display().to_string()]));
+        }
         let recorded = crate::kafka::recorded().unwrap_or_default();
         let mut summary = Vec::new();
         let scenarios = SCENARIOS
@@ -205,9 +272,24 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 .to_vec(),
             );
             let mut runs: Vec<Vec<Run>> = vec![Vec::new(); clients.len()];
+            // Java's defaults spelled out for peers whose own differ; the
+            // scenario's settings come after and win.
+            let mut peer_props: Vec<String> = JAVA_DEFAULTS.iter().map(|s| s.to_string()).collect();
+            peer_props.extend(all_props.iter().cloned());
+            let mut on_broker = end_offsets(&cp, &cluster.bootstrap, &topic)?;
             for round in 1..=rounds {
                 for (c, (client, cmd)) in clients.iter().enumerate() {
-                    let (line, cpu, rss) = timed(cmd, &common, &all_props)?;
+                    let is_peer = c >= clients.len() - peer_bins.len();
+                    let props = if is_peer { &peer_props } else { &all_props };
+                    let (line, cpu, rss) = timed(cmd, &common, props)?;
+                    let now = end_offsets(&cp, &cluster.bootstrap, &topic)?;
+                    let written = now - on_broker;
+                    on_broker = now;
+                    if written as f64 != n_records {
+                        println!(
+                            "round {round} {client}: the broker got {written} records of {records}"
+                        );
+                    }
                     println!(
                         "round {round} {client}: {line}  [cpu {cpu:.2} s, peak rss {rss:.0} MiB]"
                     );

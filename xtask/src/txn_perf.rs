@@ -51,7 +51,7 @@ fn median(mut v: Vec<f64>) -> f64 {
     v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn build_peer(bin: &str, feature: &str) -> Result<PathBuf, String> {
+pub(crate) fn build_peer(bin: &str, feature: &str) -> Result<PathBuf, String> {
     let manifest = root().join("benches-peer/Cargo.toml");
     run_cmd(Command::new("cargo").args([
         "build",
