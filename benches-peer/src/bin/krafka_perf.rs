@@ -62,7 +62,7 @@ async fn main() {
             loop {
                 tokio::select! {
                     Some((i, sent, handle)) = rx.recv() => pending.push(async move {
-                        let r: Result<_, krafka::Error> = handle.await;
+                        let r: krafka::Result<_> = handle.await;
                         (i, sent, r)
                     }),
                     Some((i, sent, r)) = futures_util::StreamExt::next(&mut pending), if !pending.is_empty() => match r {
