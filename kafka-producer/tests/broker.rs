@@ -248,8 +248,9 @@ async fn documented_errors() {
     );
     assert!(started.elapsed() >= Duration::from_millis(1400));
 
-    // Invalid explicit partition.
-    let err = p
+    // An explicit partition the topic does not have: as Java, it waits
+    // max.block.ms for metadata that knows it, then fails naming it.
+    let err = p3
         .send(ProducerRecord::new(&topic).partition(9).value("v"))
         .await
         .unwrap()
