@@ -147,17 +147,14 @@ fn run(keyed: bool, compression: &str, total: usize) {
     let mut caller_allocs = 0u64;
     let mut busy = Duration::ZERO;
     let mut receivers = Vec::with_capacity(chunk);
-    // As the Producer does: delivery slots recycled, one topic name shared.
-    let pool = kafka_producer::core::DeliveryPool::new(64 * 1024);
+    // As a sender does: one topic name shared.
     let topic: Arc<str> = Arc::from("t");
     let mut sent = 0;
     while sent < total {
-        // The caller's part, counted apart: records and delivery channels.
+        // The caller's part, counted apart: the records.
         let before = ALLOCS.load(Ordering::Relaxed);
         let mut batch = Vec::with_capacity(chunk);
         for i in 0..chunk {
-            let (reply, rx) = pool.channel();
-            receivers.push(rx);
             let mut record = ProducerRecord {
                 topic: topic.clone(),
                 value: Some(value.clone()),
@@ -166,12 +163,7 @@ fn run(keyed: bool, compression: &str, total: usize) {
             if keyed {
                 record.key = Some(keys[(sent + i) % keys.len()].clone());
             }
-            batch.push(PendingRecord {
-                record,
-                timestamp: 1_700_000_000_000,
-                reply,
-                permits: 160,
-            });
+            batch.push(PendingRecord::new(record, 1_700_000_000_000, 160));
         }
         caller_allocs += ALLOCS.load(Ordering::Relaxed) - before;
         // The producer's part.
@@ -179,7 +171,7 @@ fn run(keyed: bool, compression: &str, total: usize) {
         let t0 = Instant::now();
         let now = start + Duration::from_millis(sent as u64 / 1000);
         for r in batch.drain(..) {
-            core.enqueue(r, now);
+            receivers.push(core.enqueue(r, || now).delivery);
         }
         let later = now + Duration::from_millis(10);
         core.handle_timeout(later);

@@ -1,106 +1,257 @@
-//! The delivery channel of one record: the core completes a [`DeliverySender`],
-//! the user awaits the matching [`DeliveryFuture`].
+//! How a record's outcome reaches its sender: one shared outcome per batch.
 //!
-//! Slots are recycled through a lock-free pool, so in steady state a record
-//! costs no allocation and no lock for its delivery: the result is published
-//! once (`OnceLock`) and the waiting task woken through an `AtomicWaker`.
+//! Every record of a batch shares the batch's fate (Kafka acknowledges or
+//! fails a batch as a whole), so the core resolves one [`BatchOutcome`] per
+//! batch, once, and a record's [`DeliveryFuture`] reads it at the record's
+//! index: the offset is the batch's base offset plus the index. A record
+//! costs a reference count and an index, not a channel of its own.
+//!
+//! An outcome may forward its records to other outcomes: a batch split in
+//! halves after MESSAGE_TOO_LARGE forwards each index range to its half,
+//! and a record that waited for its topic's metadata (with an outcome of its
+//! own) forwards to the batch it finally joined. Futures follow the chain.
+//!
+//! Wakers registered by futures and callbacks given to
+//! `Producer::send_with_callback` are run by the driver after it let go of
+//! the core ([`Completion`]), so no user code runs while the core is held.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::task::{Context, Poll};
-
-use crossbeam_queue::ArrayQueue;
-use futures_util::task::AtomicWaker;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll, Waker};
 
 use crate::error::ProducerError;
 use crate::record::RecordMetadata;
 
 type Outcome = Result<RecordMetadata, ProducerError>;
 
-#[derive(Default)]
-struct Slot {
-    result: OnceLock<Outcome>,
-    /// The sender was dropped without an answer.
-    closed: AtomicBool,
-    waker: AtomicWaker,
+/// Called once with a record's outcome (on the producer's I/O task, or in
+/// `send` for a record refused at once). Callbacks of one partition run in
+/// the order their records were sent. Keep them short: they hold up the
+/// completion of the records behind them.
+pub type DeliveryCallback = Box<dyn FnOnce(Outcome) + Send + 'static>;
+
+/// What became of a batch's records.
+pub(crate) enum Resolution {
+    /// Written: record `i` is at `base_offset + i` (-1 when unknown, acks=0).
+    Acked {
+        base_offset: i64,
+        /// The broker's log-append time, or -1 (create time applies).
+        log_append_time: i64,
+    },
+    /// Every record failed with this error.
+    Failed(ProducerError),
+    /// The records moved to other outcomes (ordered by `from`).
+    Forwarded(Vec<Forward>),
 }
 
-/// Slots waiting for reuse. Its size bounds the memory kept for reuse, not
-/// the number of records in flight (more slots are allocated when it is empty).
-pub struct DeliveryPool {
-    free: ArrayQueue<Arc<Slot>>,
+/// Records `from..` (up to the next part's `from`) of an outcome are now
+/// records `at..` of `to`.
+pub(crate) struct Forward {
+    pub from: u32,
+    pub to: Arc<BatchOutcome>,
+    pub at: u32,
 }
 
-impl std::fmt::Debug for DeliveryPool {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DeliveryPool")
-            .field("free", &self.free.len())
-            .finish()
+/// The outcome shared by the records of one batch (or by one record that
+/// waits for its topic's metadata).
+pub(crate) struct BatchOutcome {
+    resolution: OnceLock<Resolution>,
+    /// Futures waiting for the resolution; taken when it is set.
+    waiters: Mutex<Vec<Waker>>,
+    topic: Arc<str>,
+    partition: i32,
+}
+
+impl BatchOutcome {
+    fn waiters(&self) -> std::sync::MutexGuard<'_, Vec<Waker>> {
+        // Wakers are only pushed and taken: a panic elsewhere cannot leave
+        // the list inconsistent.
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-impl DeliveryPool {
-    /// A pool keeping up to `capacity` free slots.
-    pub fn new(capacity: usize) -> Arc<Self> {
-        Arc::new(DeliveryPool {
-            free: ArrayQueue::new(capacity.max(1)),
+    /// Record `index`'s outcome, if resolved (forwards not followed).
+    fn record(&self, index: u32, timestamp: i64) -> Option<Result<Outcome, (Arc<Self>, u32)>> {
+        Some(match self.resolution.get()? {
+            Resolution::Acked {
+                base_offset,
+                log_append_time,
+            } => Ok(Ok(RecordMetadata {
+                topic: self.topic.clone(),
+                partition: self.partition,
+                // A base offset near i64::MAX must not overflow: unknown.
+                offset: if *base_offset >= 0 {
+                    base_offset.checked_add(i64::from(index)).unwrap_or(-1)
+                } else {
+                    -1
+                },
+                timestamp: if *log_append_time >= 0 {
+                    *log_append_time
+                } else {
+                    timestamp
+                },
+            })),
+            Resolution::Failed(e) => Ok(Err(e.clone())),
+            Resolution::Forwarded(parts) => match parts.iter().rev().find(|p| p.from <= index) {
+                Some(p) => Err((p.to.clone(), p.at + (index - p.from))),
+                // The core forwards every index; should one be missing, the
+                // record is reported lost rather than left waiting.
+                None => Ok(Err(ProducerError::Closed)),
+            },
         })
     }
-
-    /// A delivery channel on a recycled slot (a new one when none is free).
-    pub fn channel(self: &Arc<Self>) -> (DeliverySender, DeliveryFuture) {
-        channel_from(Some(self))
-    }
 }
 
-/// A new delivery channel, from `pool` when it has a free slot.
-pub(crate) fn channel_from(pool: Option<&Arc<DeliveryPool>>) -> (DeliverySender, DeliveryFuture) {
-    let slot = pool.and_then(|p| p.free.pop()).unwrap_or_default();
-    (
-        DeliverySender {
-            slot: Some(slot.clone()),
-        },
+/// The core's side of a [`BatchOutcome`]: resolved once. Dropped without
+/// a resolution (the core itself dropped), its records fail with
+/// [`ProducerError::Closed`], so no future waits forever.
+pub(crate) struct OutcomeSlot {
+    outcome: Option<Arc<BatchOutcome>>,
+}
+
+impl OutcomeSlot {
+    /// An outcome for records of `topic` (`partition` -1 until known).
+    pub fn new(topic: Arc<str>, partition: i32) -> Self {
+        OutcomeSlot {
+            outcome: Some(Arc::new(BatchOutcome {
+                resolution: OnceLock::new(),
+                waiters: Mutex::new(Vec::new()),
+                topic,
+                partition,
+            })),
+        }
+    }
+
+    fn shared(&self) -> &Arc<BatchOutcome> {
+        self.outcome
+            .as_ref()
+            .expect("an outcome slot holds its outcome until resolved")
+    }
+
+    /// The future of record `index`, created at `timestamp` (ms).
+    pub fn future(&self, index: u32, timestamp: i64) -> DeliveryFuture {
         DeliveryFuture {
-            slot: Some(slot),
-            pool: pool.cloned(),
-        },
-    )
-}
+            outcome: self.shared().clone(),
+            index,
+            timestamp,
+            waker_slot: None,
+        }
+    }
 
-/// A delivery channel without a pool (tests and simulations of the core).
-pub fn channel() -> (DeliverySender, DeliveryFuture) {
-    channel_from(None)
-}
+    /// Where records forwarded to this outcome go.
+    pub fn forward_to(&self, at: u32) -> Forward {
+        Forward {
+            from: 0,
+            to: self.shared().clone(),
+            at,
+        }
+    }
 
-/// Completes one record's [`DeliveryFuture`]. Dropping it without
-/// [`DeliverySender::send`] resolves the future with [`ProducerError::Closed`].
-pub struct DeliverySender {
-    slot: Option<Arc<Slot>>,
-}
-
-impl std::fmt::Debug for DeliverySender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DeliverySender")
+    /// Sets the outcome; returns it with the wakers of the futures waiting
+    /// for it, which the caller wakes (after letting go of the core).
+    pub fn resolve(mut self, resolution: Resolution) -> (Arc<BatchOutcome>, Vec<Waker>) {
+        let outcome = self
+            .outcome
+            .take()
+            .expect("an outcome slot holds its outcome until resolved");
+        let first = outcome.resolution.set(resolution).is_ok();
+        debug_assert!(first, "a batch outcome resolved twice");
+        let wakers = std::mem::take(&mut *outcome.waiters());
+        (outcome, wakers)
     }
 }
 
-impl DeliverySender {
-    /// Publishes the record's outcome and wakes its future.
-    pub fn send(mut self, outcome: Outcome) {
-        if let Some(slot) = self.slot.take() {
-            let _ = slot.result.set(outcome);
-            slot.waker.wake();
+thread_local! {
+    /// Outcomes dropped on this thread before they were resolved.
+    static ABANDONED: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// How many outcomes were dropped on this thread before they were resolved
+/// (their records failed with [`ProducerError::Closed`]). Only dropping a
+/// core with records in it does that: a test that drives a core on its
+/// thread and keeps it expects the count not to move.
+pub fn abandoned_outcomes() -> u64 {
+    ABANDONED.with(std::cell::Cell::get)
+}
+
+impl Drop for OutcomeSlot {
+    fn drop(&mut self) {
+        if let Some(outcome) = self.outcome.take() {
+            ABANDONED.with(|n| n.set(n.get() + 1));
+            let _ = outcome
+                .resolution
+                .set(Resolution::Failed(ProducerError::Closed));
+            let wakers = std::mem::take(&mut *outcome.waiters());
+            wakers.into_iter().for_each(Waker::wake);
         }
     }
 }
 
-impl Drop for DeliverySender {
-    fn drop(&mut self) {
-        if let Some(slot) = self.slot.take() {
-            slot.closed.store(true, Ordering::Release);
-            slot.waker.wake();
+/// A callback waiting for its record's outcome: the record's index in its
+/// batch and its create time.
+pub(crate) struct PendingCallback {
+    pub index: u32,
+    pub timestamp: i64,
+    pub callback: DeliveryCallback,
+}
+
+impl std::fmt::Debug for PendingCallback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCallback")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An outcome that was just resolved, with the futures to wake and the
+/// callbacks to run: the core hands these out
+/// (`ProducerCore::take_completions`) so that they run after the driver let
+/// go of it.
+pub struct Completion {
+    outcome: Arc<BatchOutcome>,
+    wakers: Vec<Waker>,
+    callbacks: Vec<PendingCallback>,
+}
+
+impl std::fmt::Debug for Completion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Completion")
+            .field("wakers", &self.wakers.len())
+            .field("callbacks", &self.callbacks.len())
+            .finish()
+    }
+}
+
+impl Completion {
+    /// `None` when there is nothing to wake and nothing to call.
+    pub(crate) fn new(
+        outcome: Arc<BatchOutcome>,
+        wakers: Vec<Waker>,
+        callbacks: Vec<PendingCallback>,
+    ) -> Option<Self> {
+        (!wakers.is_empty() || !callbacks.is_empty()).then_some(Completion {
+            outcome,
+            wakers,
+            callbacks,
+        })
+    }
+
+    /// Wakes the waiting futures and runs the callbacks, in record order.
+    pub fn run(self) {
+        self.wakers.into_iter().for_each(Waker::wake);
+        for c in self.callbacks {
+            let mut outcome = self.outcome.clone();
+            let mut index = c.index;
+            // Callbacks move with their records, so their outcome is never
+            // a forward; follow one anyway rather than drop the call.
+            let result = loop {
+                match outcome.record(index, c.timestamp) {
+                    Some(Ok(r)) => break r,
+                    Some(Err((next, i))) => (outcome, index) = (next, i),
+                    None => break Err(ProducerError::Closed),
+                }
+            };
+            (c.callback)(result);
         }
     }
 }
@@ -110,24 +261,24 @@ impl Drop for DeliverySender {
 pub enum TryRecvError {
     /// Not complete yet.
     Empty,
-    /// The sender was dropped without an answer.
-    Closed,
 }
 
 /// Resolves to where the record landed, or why it was not delivered.
 #[must_use = "a delivery future tells whether the record was delivered"]
 pub struct DeliveryFuture {
-    slot: Option<Arc<Slot>>,
-    pool: Option<Arc<DeliveryPool>>,
+    outcome: Arc<BatchOutcome>,
+    index: u32,
+    /// The record's create time (ms), its metadata's timestamp unless the
+    /// topic uses log-append time.
+    timestamp: i64,
+    /// Where this future's waker sits in the outcome's list, once registered.
+    waker_slot: Option<usize>,
 }
 
 impl std::fmt::Debug for DeliveryFuture {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DeliveryFuture")
-            .field(
-                "complete",
-                &self.slot.as_ref().is_some_and(|s| s.result.get().is_some()),
-            )
+            .field("complete", &self.outcome.resolution.get().is_some())
             .finish()
     }
 }
@@ -135,23 +286,17 @@ impl std::fmt::Debug for DeliveryFuture {
 impl DeliveryFuture {
     /// The outcome, if the record is complete, without waiting.
     pub fn try_recv(&mut self) -> Result<Outcome, TryRecvError> {
-        let Some(slot) = self.slot.as_mut() else {
-            return Err(TryRecvError::Closed);
-        };
-        // The sender has let go of the slot once it answered: take the outcome
-        // without a clone when the slot is ours alone.
-        if let Some(owned) = Arc::get_mut(slot) {
-            if let Some(r) = owned.result.take() {
-                return Ok(r);
+        loop {
+            match self.outcome.record(self.index, self.timestamp) {
+                None => return Err(TryRecvError::Empty),
+                Some(Ok(outcome)) => return Ok(outcome),
+                Some(Err((next, index))) => {
+                    self.outcome = next;
+                    self.index = index;
+                    self.waker_slot = None;
+                }
             }
-        } else if let Some(r) = slot.result.get() {
-            return Ok(r.clone());
         }
-        if slot.closed.load(Ordering::Acquire) {
-            // The answer may have raced the flag: look once more.
-            return slot.result.get().cloned().ok_or(TryRecvError::Closed);
-        }
-        Err(TryRecvError::Empty)
     }
 }
 
@@ -159,35 +304,29 @@ impl Future for DeliveryFuture {
     type Output = Outcome;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        match self.try_recv() {
-            Ok(r) => return Poll::Ready(r),
-            Err(TryRecvError::Closed) => return Poll::Ready(Err(ProducerError::Closed)),
-            Err(TryRecvError::Empty) => {}
-        }
-        if let Some(slot) = &self.slot {
-            slot.waker.register(cx.waker());
-        }
-        // Checked again after registering, so a wake in between is not lost.
-        match self.try_recv() {
-            Ok(r) => Poll::Ready(r),
-            Err(TryRecvError::Closed) => Poll::Ready(Err(ProducerError::Closed)),
-            Err(TryRecvError::Empty) => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for DeliveryFuture {
-    fn drop(&mut self) {
-        let (Some(mut slot), Some(pool)) = (self.slot.take(), self.pool.take()) else {
-            return;
-        };
-        // Reuse the slot only when the sender is gone too (we hold the last
-        // reference); otherwise it is freed when the sender drops it.
-        if let Some(s) = Arc::get_mut(&mut slot) {
-            let _ = s.result.take();
-            *s.closed.get_mut() = false;
-            s.waker = AtomicWaker::new();
-            let _ = pool.free.push(slot);
+        loop {
+            if let Ok(r) = self.try_recv() {
+                return Poll::Ready(r);
+            }
+            let this = &mut *self;
+            let mut waiters = this.outcome.waiters();
+            // Checked again under the lock the resolver takes after setting
+            // the outcome, so a resolution in between is not missed.
+            if this.outcome.resolution.get().is_some() {
+                continue;
+            }
+            match this.waker_slot {
+                Some(i) if i < waiters.len() => {
+                    if !waiters[i].will_wake(cx.waker()) {
+                        waiters[i] = cx.waker().clone();
+                    }
+                }
+                _ => {
+                    this.waker_slot = Some(waiters.len());
+                    waiters.push(cx.waker().clone());
+                }
+            }
+            return Poll::Pending;
         }
     }
 }
@@ -196,61 +335,79 @@ impl Drop for DeliveryFuture {
 mod tests {
     use super::*;
 
-    fn md() -> RecordMetadata {
-        RecordMetadata {
-            topic: Arc::from("t"),
-            partition: 1,
-            offset: 5,
-            timestamp: 9,
+    fn acked(base: i64) -> Resolution {
+        Resolution::Acked {
+            base_offset: base,
+            log_append_time: -1,
         }
     }
 
     #[tokio::test]
-    async fn outcome_reaches_the_future() {
-        let (tx, rx) = channel();
-        let task = tokio::spawn(rx);
+    async fn outcome_reaches_the_futures_of_a_batch() {
+        let slot = OutcomeSlot::new(Arc::from("t"), 3);
+        let first = tokio::spawn(slot.future(0, 10));
+        let second = tokio::spawn(slot.future(1, 11));
         tokio::task::yield_now().await;
-        tx.send(Ok(md()));
-        assert_eq!(task.await.unwrap().unwrap().offset, 5);
+        let (_, wakers) = slot.resolve(acked(40));
+        wakers.into_iter().for_each(Waker::wake);
+        let a = first.await.unwrap().unwrap();
+        let b = second.await.unwrap().unwrap();
+        assert_eq!((a.partition, a.offset, a.timestamp), (3, 40, 10));
+        assert_eq!((b.offset, b.timestamp), (41, 11));
     }
 
     #[test]
-    fn dropped_sender_closes() {
-        let (tx, mut rx) = channel();
-        assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Empty);
-        drop(tx);
-        assert_eq!(rx.try_recv().unwrap_err(), TryRecvError::Closed);
+    fn a_dropped_slot_fails_its_records() {
+        let slot = OutcomeSlot::new(Arc::from("t"), 0);
+        let mut f = slot.future(0, 1);
+        assert_eq!(f.try_recv().unwrap_err(), TryRecvError::Empty);
+        drop(slot);
+        assert!(matches!(f.try_recv(), Ok(Err(ProducerError::Closed))));
     }
 
     #[test]
-    fn slots_are_reused() {
-        let pool = DeliveryPool::new(4);
-        let (tx, mut rx) = channel_from(Some(&pool));
-        let first = Arc::as_ptr(rx.slot.as_ref().unwrap());
-        tx.send(Ok(md()));
-        assert!(rx.try_recv().is_ok());
-        drop(rx);
-        let (tx, mut rx) = channel_from(Some(&pool));
-        assert_eq!(
-            Arc::as_ptr(rx.slot.as_ref().unwrap()),
-            first,
-            "the slot came back from the pool"
+    fn forwards_are_followed_by_index() {
+        // A batch of 5 split into halves of 2 and 3 records.
+        let original = OutcomeSlot::new(Arc::from("t"), 0);
+        let mut futures: Vec<_> = (0..5).map(|i| original.future(i, 0)).collect();
+        let (first, second) = (
+            OutcomeSlot::new(Arc::from("t"), 0),
+            OutcomeSlot::new(Arc::from("t"), 0),
         );
-        assert_eq!(
-            rx.try_recv().unwrap_err(),
-            TryRecvError::Empty,
-            "a reused slot starts empty"
-        );
-        tx.send(Err(ProducerError::Closed));
-        assert!(matches!(rx.try_recv(), Ok(Err(ProducerError::Closed))));
+        let parts = vec![
+            first.forward_to(0),
+            Forward {
+                from: 2,
+                ..second.forward_to(0)
+            },
+        ];
+        let _ = original.resolve(Resolution::Forwarded(parts));
+        assert!(futures.iter_mut().all(|f| f.try_recv().is_err()));
+        let _ = first.resolve(acked(100));
+        let _ = second.resolve(acked(200));
+        let offsets: Vec<i64> = futures
+            .iter_mut()
+            .map(|f| f.try_recv().unwrap().unwrap().offset)
+            .collect();
+        assert_eq!(offsets, [100, 101, 200, 201, 202]);
     }
 
     #[test]
-    fn a_future_dropped_early_does_not_recycle_a_live_slot() {
-        let pool = DeliveryPool::new(4);
-        let (tx, rx) = channel_from(Some(&pool));
-        drop(rx);
-        assert!(pool.free.is_empty());
-        tx.send(Ok(md()));
+    fn callbacks_run_in_record_order_with_their_outcome() {
+        let slot = OutcomeSlot::new(Arc::from("t"), 2);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let callbacks = (0..3)
+            .map(|i| {
+                let seen = seen.clone();
+                PendingCallback {
+                    index: i,
+                    timestamp: 5,
+                    callback: Box::new(move |r: Outcome| seen.lock().unwrap().push(r.unwrap().offset)),
+                }
+            })
+            .collect();
+        let (outcome, wakers) = slot.resolve(acked(7));
+        Completion::new(outcome, wakers, callbacks).unwrap().run();
+        assert_eq!(*seen.lock().unwrap(), [7, 8, 9]);
     }
 }

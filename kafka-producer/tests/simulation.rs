@@ -264,17 +264,15 @@ impl Manual {
     }
 
     fn send(&mut self, ms: u64, partition: i32, value: &str) {
-        let (reply, rx) = kafka_producer::core::delivery_channel();
         let record = ProducerRecord::new("t")
             .partition(partition)
             .value(value.to_string());
-        let pending = PendingRecord {
-            permits: record.estimated_size(),
-            record,
-            timestamp: 0,
-            reply,
-        };
-        self.core.enqueue(pending, self.at(ms));
+        let permits = record.estimated_size();
+        let now = self.at(ms);
+        let rx = self
+            .core
+            .enqueue(PendingRecord::new(record, 0, permits), || now)
+            .delivery;
         self.replies.push(rx);
     }
 

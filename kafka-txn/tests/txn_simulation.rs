@@ -771,19 +771,13 @@ impl Sim {
                 for _ in 0..n {
                     let id = self.next_record;
                     self.next_record += 1;
-                    let (reply, _rx) = kafka_producer::core::delivery_channel();
                     let record = ProducerRecord::new(TOPIC)
                         .partition(self.rng.index(PARTITIONS as usize) as i32)
                         .value(id.to_string());
-                    self.core.enqueue(
-                        PendingRecord {
-                            permits: 64,
-                            record,
-                            timestamp: 0,
-                            reply,
-                        },
-                        self.instant(),
-                    );
+                    let now = self.instant();
+                    let _ = self
+                        .core
+                        .enqueue(PendingRecord::new(record, 0, 64), || now);
                     self.current.push(id);
                 }
                 let mut mgr = self.mgr.lock().unwrap();

@@ -9,11 +9,7 @@ use kafka_compression::Codec;
 use kafka_protocol::records::{set_producer_state, BatchParams, RecordBatchWriter};
 
 use super::sequences::SequenceStamp;
-use crate::error::ProducerError;
-use crate::record::RecordMetadata;
-
-/// Completes one record's delivery future.
-pub type RecordReply = crate::delivery::DeliverySender;
+use crate::delivery::{DeliveryCallback, DeliveryFuture, OutcomeSlot, PendingCallback};
 
 /// Identifies a batch within its partition queue.
 pub(crate) type BatchId = u64;
@@ -65,22 +61,18 @@ enum Contents {
     Finished(Bytes),
 }
 
-/// One record of a batch, for its completion.
-pub(crate) struct BatchRecord {
-    pub reply: RecordReply,
-    /// Create time, ms since the epoch.
-    pub timestamp: i64,
-    /// The record's id, for flushes.
-    pub record_id: u64,
-}
-
 pub(crate) struct ProducerBatch {
     pub id: BatchId,
     /// Its topic (shared with the partition's key), for the per-topic metrics.
     pub topic: Arc<str>,
     contents: Contents,
-    /// The records, in offset order.
-    pub records: Vec<BatchRecord>,
+    /// Its records' ids (for flushes), in offset order.
+    pub record_ids: Vec<u64>,
+    /// The outcome its records' futures read; `None` once resolved early
+    /// (records failed while the batch stays in flight).
+    pub outcome: Option<OutcomeSlot>,
+    /// Callbacks of its records, in record order.
+    pub callbacks: Vec<PendingCallback>,
     /// Buffer memory held by the records, released when the batch completes.
     pub permits: usize,
     pub record_count: i32,
@@ -104,12 +96,20 @@ pub(crate) struct ProducerBatch {
 }
 
 impl ProducerBatch {
-    pub fn new(id: BatchId, topic: Arc<str>, capacity: usize, now: Instant) -> Self {
+    pub fn new(
+        id: BatchId,
+        topic: Arc<str>,
+        partition: i32,
+        capacity: usize,
+        now: Instant,
+    ) -> Self {
         ProducerBatch {
             id,
+            outcome: Some(OutcomeSlot::new(topic.clone(), partition)),
             topic,
             contents: Contents::Building(RecordBatchWriter::new(capacity)),
-            records: Vec::new(),
+            record_ids: Vec::new(),
+            callbacks: Vec::new(),
             permits: 0,
             record_count: 0,
             created_at: now,
@@ -159,18 +159,18 @@ impl ProducerBatch {
         }
     }
 
-    /// Appends a record. A record the wire format cannot hold hands its
-    /// reply back, so the caller can fail it with a reason (and settle its
-    /// memory).
+    /// Appends a record; returns its index in the batch, or the error of a
+    /// record the wire format cannot hold (the caller fails it with a
+    /// reason and settles its memory).
     pub fn append<'h, H>(
         &mut self,
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         headers: H,
-        record: BatchRecord,
+        record_id: u64,
         permits: usize,
-    ) -> Result<(), (kafka_protocol::ProtocolError, BatchRecord)>
+    ) -> Result<u32, kafka_protocol::ProtocolError>
     where
         H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
         H::IntoIter: Clone,
@@ -178,14 +178,34 @@ impl ProducerBatch {
         let Contents::Building(w) = &mut self.contents else {
             unreachable!("append to a finished batch");
         };
-        if let Err(e) = w.append(timestamp, key, value, headers) {
-            return Err((e, record));
-        }
+        w.append(timestamp, key, value, headers)?;
         self.size = w.size_in_bytes();
+        let index = self.record_count as u32;
         self.record_count += 1;
-        self.records.push(record);
+        self.record_ids.push(record_id);
         self.permits += permits;
-        Ok(())
+        Ok(index)
+    }
+
+    /// How the sender of record `index` (created at `timestamp`) hears of
+    /// it: a future, and the callback if one was given.
+    pub fn deliver_to(
+        &mut self,
+        index: u32,
+        timestamp: i64,
+        callback: Option<DeliveryCallback>,
+    ) -> DeliveryFuture {
+        if let Some(callback) = callback {
+            self.callbacks.push(PendingCallback {
+                index,
+                timestamp,
+                callback,
+            });
+        }
+        self.outcome
+            .as_ref()
+            .expect("an open batch has its outcome")
+            .future(index, timestamp)
     }
 
     /// The wire bytes with `stamp` applied: finishes (and compresses) the
@@ -236,11 +256,14 @@ impl ProducerBatch {
             Contents::Building(_) => None,
         }
     }
+}
 
-    /// Completes every record with `f(index, create_time)`.
-    pub fn complete(self, mut f: impl FnMut(usize, i64) -> Result<RecordMetadata, ProducerError>) {
-        for (n, r) in self.records.into_iter().enumerate() {
-            r.reply.send(f(n, r.timestamp));
+impl Drop for ProducerBatch {
+    /// A batch dropped with callbacks still waiting (the producer itself
+    /// dropped without a close) tells them so, as its futures hear it.
+    fn drop(&mut self) {
+        for c in self.callbacks.drain(..) {
+            (c.callback)(Err(crate::error::ProducerError::Closed));
         }
     }
 }

@@ -1,14 +1,15 @@
-//! Completion bookkeeping: every record's reply goes through here, so the
-//! count of records not complete yet, the flushes waiting for them and the
-//! buffer memory to give back stay right whoever completes a record.
+//! Completion bookkeeping: every record's outcome goes through here, so the
+//! count of records not complete yet, the flushes waiting for them, the
+//! buffer memory to give back and the wakers and callbacks to run stay
+//! right whoever completes a record.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use super::batch::{BatchRecord, ProducerBatch};
+use super::batch::ProducerBatch;
 use super::metrics::Metrics;
-use super::PendingRecord;
+use crate::delivery::{Completion, DeliveryCallback, DeliveryFuture, OutcomeSlot, PendingCallback, Resolution};
 use crate::error::ProducerError;
-use crate::record::RecordMetadata;
 
 /// Identifies a flush.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -21,6 +22,17 @@ struct FlushMarker {
     below: u64,
 }
 
+/// A record that never reached a batch, for its failure.
+pub(crate) struct Unbatched {
+    pub topic: Arc<str>,
+    pub id: u64,
+    pub timestamp: i64,
+    pub permits: usize,
+    pub callback: Option<DeliveryCallback>,
+    /// Its own outcome, if it waited for metadata (its future reads it).
+    pub slot: Option<OutcomeSlot>,
+}
+
 #[derive(Default)]
 pub(crate) struct Flushes {
     /// Records accepted so far (the last id given).
@@ -31,6 +43,9 @@ pub(crate) struct Flushes {
     next_flush_id: u64,
     /// Buffer memory freed and not yet taken by the driver.
     released_permits: usize,
+    /// Resolved outcomes whose futures to wake and callbacks to run, for
+    /// the driver to take.
+    completions: Vec<Completion>,
     /// The producer's counters (every room that completes or sends records
     /// holds this room).
     pub metrics: Metrics,
@@ -79,95 +94,117 @@ impl Flushes {
         std::mem::take(&mut self.released_permits)
     }
 
-    /// Completes every record of `b` with `f(index, create_time)`.
-    pub fn complete_batch(
-        &mut self,
-        b: ProducerBatch,
-        f: impl FnMut(usize, i64) -> Result<RecordMetadata, ProducerError>,
-    ) {
+    /// Futures to wake and callbacks to run since the last call.
+    pub fn take_completions(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.completions)
+    }
+
+    /// Whether completions wait to be taken.
+    pub fn has_completions(&self) -> bool {
+        !self.completions.is_empty()
+    }
+
+    /// Every record of `b` was written at `base_offset + index`.
+    pub fn complete_batch(&mut self, mut b: ProducerBatch, base_offset: i64, log_append_time: i64) {
         self.settle(&b);
-        b.complete(f);
+        let resolution = Resolution::Acked {
+            base_offset,
+            log_append_time,
+        };
+        self.resolve_batch(&mut b, resolution);
     }
 
     /// Fails every record of `b` with `e`.
-    pub fn fail_batch(&mut self, b: ProducerBatch, e: ProducerError) {
+    pub fn fail_batch(&mut self, mut b: ProducerBatch, e: ProducerError) {
         tracing::debug!(error = %e, records = b.record_count, "batch failed");
         self.metrics
-            .records_failed(&b.topic, b.records.len() as u64);
+            .records_failed(&b.topic, b.record_ids.len() as u64);
         self.settle(&b);
-        b.complete(|_, _| Err(e.clone()));
+        self.resolve_batch(&mut b, Resolution::Failed(e));
     }
 
     /// Fails the records of `b` with `e` now and leaves it empty (it stays
     /// in flight until its request ends).
     pub fn fail_records_of(&mut self, b: &mut ProducerBatch, e: ProducerError) {
-        let permits = std::mem::take(&mut b.permits);
-        let records = std::mem::take(&mut b.records);
-        self.metrics.records_failed(&b.topic, records.len() as u64);
-        self.outstanding = self.outstanding.saturating_sub(records.len());
-        self.settle_ids(records.iter().map(|r| r.record_id));
-        self.released_permits += permits;
-        for r in records {
-            r.reply.send(Err(e.clone()));
+        self.metrics
+            .records_failed(&b.topic, b.record_ids.len() as u64);
+        self.settle(b);
+        b.permits = 0;
+        b.record_ids.clear();
+        self.resolve_batch(b, Resolution::Failed(e));
+    }
+
+    /// The records of `b` moved to other batches (a split); their futures
+    /// follow `parts`, their callbacks went with them.
+    pub fn forward_batch(&mut self, b: &mut ProducerBatch, parts: Vec<crate::delivery::Forward>) {
+        self.resolve_batch(b, Resolution::Forwarded(parts));
+    }
+
+    fn resolve_batch(&mut self, b: &mut ProducerBatch, resolution: Resolution) {
+        if let Some(slot) = b.outcome.take() {
+            let (outcome, wakers) = slot.resolve(resolution);
+            let callbacks = std::mem::take(&mut b.callbacks);
+            self.completions.extend(Completion::new(outcome, wakers, callbacks));
         }
     }
 
-    /// Fails a record that never reached a batch.
-    pub fn fail_record(&mut self, rec: PendingRecord, id: u64, e: ProducerError) {
-        self.metrics.records_failed(&rec.record.topic, 1);
-        self.fail_reply(
-            BatchRecord {
-                reply: rec.reply,
-                timestamp: rec.timestamp,
-                record_id: id,
-            },
-            rec.permits,
-            e,
-        );
+    /// A record that waited for metadata joined a batch: its future follows
+    /// `to`.
+    pub fn forward_record(&mut self, slot: OutcomeSlot, to: crate::delivery::Forward) {
+        let (outcome, wakers) = slot.resolve(Resolution::Forwarded(vec![to]));
+        self.completions.extend(Completion::new(outcome, wakers, Vec::new()));
+    }
+
+    /// Fails a record that never reached a batch; returns its future.
+    pub fn fail_record(&mut self, r: Unbatched, e: ProducerError) -> DeliveryFuture {
+        self.metrics.records_failed(&r.topic, 1);
+        self.outstanding = self.outstanding.saturating_sub(1);
+        self.settle_ids(std::slice::from_ref(&r.id));
+        self.released_permits += r.permits;
+        let slot = r.slot.unwrap_or_else(|| OutcomeSlot::new(r.topic.clone(), -1));
+        let future = slot.future(0, r.timestamp);
+        let callbacks = r
+            .callback
+            .map(|callback| PendingCallback {
+                index: 0,
+                timestamp: r.timestamp,
+                callback,
+            })
+            .into_iter()
+            .collect();
+        let (outcome, wakers) = slot.resolve(Resolution::Failed(e));
+        self.completions.extend(Completion::new(outcome, wakers, callbacks));
+        future
     }
 
     /// A record the batch format cannot hold (a length past i32::MAX).
-    pub fn fail_unappendable(
-        &mut self,
-        topic: &str,
-        e: kafka_protocol::ProtocolError,
-        record: BatchRecord,
-        permits: usize,
-    ) {
+    pub fn fail_unappendable(&mut self, e: kafka_protocol::ProtocolError, r: Unbatched) -> DeliveryFuture {
         tracing::warn!(error = %e, "record cannot be written in a record batch");
-        self.metrics.records_failed(topic, 1);
         let size = match e {
             kafka_protocol::ProtocolError::TooLong { len, .. } => len,
-            _ => permits,
+            _ => r.permits,
         };
         let e = ProducerError::RecordTooLarge {
             size,
             limit: i32::MAX as usize,
             limit_name: "the record batch format",
         };
-        self.fail_reply(record, permits, e);
-    }
-
-    fn fail_reply(&mut self, record: BatchRecord, permits: usize, e: ProducerError) {
-        self.outstanding = self.outstanding.saturating_sub(1);
-        self.settle_ids([record.record_id].into_iter());
-        self.released_permits += permits;
-        record.reply.send(Err(e));
+        self.fail_record(r, e)
     }
 
     /// Bookkeeping when a batch's records complete.
     fn settle(&mut self, b: &ProducerBatch) {
-        self.outstanding = self.outstanding.saturating_sub(b.records.len());
-        self.settle_ids(b.records.iter().map(|r| r.record_id));
+        self.outstanding = self.outstanding.saturating_sub(b.record_ids.len());
+        self.settle_ids(&b.record_ids);
         self.released_permits += b.permits;
     }
 
-    fn settle_ids(&mut self, ids: impl Iterator<Item = u64> + Clone) {
+    fn settle_ids(&mut self, ids: &[u64]) {
         if self.markers.is_empty() {
             return;
         }
         for f in self.markers.values_mut() {
-            let inside = ids.clone().filter(|id| *id < f.below).count();
+            let inside = ids.iter().filter(|id| **id < f.below).count();
             f.remaining = f.remaining.saturating_sub(inside);
         }
         self.markers.retain(|_, f| f.remaining > 0);
@@ -184,17 +221,19 @@ mod tests {
         let id = f.enqueued();
         let flush = f.begin();
         assert!(!f.is_flushed(flush));
-        let (reply, mut delivery) = crate::delivery::channel();
         let e = kafka_protocol::ProtocolError::TooLong {
             what: "record key or value",
             len: 3_000_000_000,
         };
-        let record = BatchRecord {
-            reply,
+        let record = Unbatched {
+            topic: Arc::from("t"),
+            id,
             timestamp: 1,
-            record_id: id,
+            permits: 100,
+            callback: None,
+            slot: None,
         };
-        f.fail_unappendable("t", e, record, 100);
+        let mut delivery = f.fail_unappendable(e, record);
         assert!(matches!(
             delivery.try_recv(),
             Ok(Err(ProducerError::RecordTooLarge {

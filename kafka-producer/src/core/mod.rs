@@ -59,13 +59,12 @@ use std::time::{Duration, Instant};
 use kafka_compression::{BuiltinCodec, Codec};
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
-pub use crate::delivery::{
-    channel as delivery_channel, DeliveryPool, DeliverySender, TryRecvError,
-};
+#[doc(hidden)]
+pub use crate::delivery::abandoned_outcomes;
+pub use crate::delivery::{Completion, DeliveryCallback, TryRecvError};
 pub use accumulator::DrainGate;
-use accumulator::{Accumulator, DrainContext};
+use accumulator::{Accumulator, Appended, DrainContext, Incoming};
 use backoff::Jitter;
-pub use batch::RecordReply;
 pub use flush::FlushId;
 use flush::Flushes;
 pub use metadata::Node;
@@ -97,18 +96,73 @@ pub struct TopicPartition {
     pub partition: i32,
 }
 
-/// A record handed to the core, with its reply channel and the buffer memory
-/// it holds.
-#[derive(Debug)]
+/// A record handed to the core, with the buffer memory it holds.
 pub struct PendingRecord {
     /// The record; its timestamp is already resolved.
     pub record: ProducerRecord,
     /// Create time, ms since the epoch.
     pub timestamp: i64,
-    /// Completes the user's delivery future.
-    pub reply: RecordReply,
     /// Buffer memory (bytes) held until the record completes.
     pub permits: usize,
+    /// Called with the record's outcome, besides its future.
+    pub callback: Option<DeliveryCallback>,
+}
+
+impl std::fmt::Debug for PendingRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingRecord")
+            .field("record", &self.record)
+            .field("timestamp", &self.timestamp)
+            .field("permits", &self.permits)
+            .field("callback", &self.callback.is_some())
+            .finish()
+    }
+}
+
+impl PendingRecord {
+    /// A record created at `timestamp` (ms) holding `permits` bytes of
+    /// buffer memory, without a callback.
+    pub fn new(record: ProducerRecord, timestamp: i64, permits: usize) -> Self {
+        PendingRecord {
+            record,
+            timestamp,
+            permits,
+            callback: None,
+        }
+    }
+}
+
+/// What [`ProducerCore::enqueue`] did with a record.
+#[derive(Debug)]
+#[must_use = "the delivery future tells the record's outcome"]
+pub struct Enqueued {
+    /// The record's outcome.
+    pub delivery: crate::DeliveryFuture,
+    /// When `poll_transmit` has something new to do because of this
+    /// record: its batch opened (ready when its linger ends) or became
+    /// ready (full), or the record waits for its topic's metadata. `None`:
+    /// nothing changed (it joined a lingering batch).
+    pub poll_at: Option<Instant>,
+}
+
+/// The clock, read only when needed: most records join an open batch and
+/// need no time at all.
+pub(crate) trait ReadNow {
+    fn now(&mut self) -> Instant;
+}
+
+struct LazyNow<F> {
+    read: Option<F>,
+    at: Option<Instant>,
+}
+
+impl<F: FnOnce() -> Instant> ReadNow for LazyNow<F> {
+    fn now(&mut self) -> Instant {
+        if let Some(read) = self.read.take() {
+            self.at = Some(read());
+        }
+        self.at.expect("the clock was read")
+    }
 }
 
 /// A request the driver must send.
@@ -272,38 +326,64 @@ impl ProducerCore {
 
     // ---------------------------------------------------------------- inputs
 
-    /// Accepts a record. Partitioning waits for the topic's metadata.
-    pub fn enqueue(&mut self, rec: PendingRecord, now: Instant) {
-        let id = self.flushes.enqueued();
-        if let Some(e) = &self.fatal {
-            let e = e.clone();
-            self.flushes.fail_record(rec, id, e);
-            return;
-        }
-        if self.closing {
-            self.flushes.fail_record(rec, id, ProducerError::Closed);
-            return;
-        }
-        let rec = match self.metadata.topics.get_mut(&*rec.record.topic) {
-            Some(meta) => {
-                meta.last_used = now;
-                let topic = meta.name.clone();
-                match self.accumulator.partition_and_append(
-                    topic,
-                    &self.metadata,
-                    rec,
-                    id,
-                    now,
-                    &mut self.flushes,
-                ) {
-                    Ok(()) => return,
-                    Err(rec) => rec,
-                }
-            }
-            None => rec,
+    /// Accepts a record; returns its future. Partitioning waits for the
+    /// topic's metadata. `now` is read only when the record opens a batch
+    /// or must wait (most records join an open batch and need no clock).
+    pub fn enqueue(&mut self, rec: PendingRecord, now: impl FnOnce() -> Instant) -> Enqueued {
+        let mut now = LazyNow {
+            read: Some(now),
+            at: None,
         };
-        let topic = self.accumulator.wait_for_metadata(rec, id, now);
+        let id = self.flushes.enqueued();
+        let incoming = Incoming {
+            record: rec.record,
+            timestamp: rec.timestamp,
+            permits: rec.permits,
+            callback: rec.callback,
+            id,
+            slot: None,
+        };
+        let refused = match &self.fatal {
+            Some(e) => Some(e.clone()),
+            None if self.closing => Some(ProducerError::Closed),
+            None => None,
+        };
+        if let Some(e) = refused {
+            return Enqueued {
+                delivery: self.flushes.fail_record(incoming.unbatched(), e),
+                poll_at: None,
+            };
+        }
+        let incoming = match self.metadata.topics.get_mut(&*incoming.record.topic) {
+            Some(meta) => match self.accumulator.partition_and_append(
+                meta,
+                incoming,
+                &mut now,
+                &mut self.flushes,
+            ) {
+                Ok(Appended { delivery, ready_at }) => {
+                    if ready_at.is_some() {
+                        // A topic's use is noted when a batch opens or
+                        // fills (metadata.max.idle.ms is minutes; a topic
+                        // with batches is never forgotten).
+                        meta.last_used = now.now();
+                    }
+                    return Enqueued {
+                        delivery: delivery.expect("a new record gets a future"),
+                        poll_at: ready_at,
+                    };
+                }
+                Err(incoming) => incoming,
+            },
+            None => incoming,
+        };
+        let at = now.now();
+        let (delivery, topic) = self.accumulator.wait_for_metadata(incoming, at);
         self.metadata.wanted.insert(topic);
+        Enqueued {
+            delivery,
+            poll_at: Some(at),
+        }
     }
 
     /// Marks every batch ready now; [`flushed`](Self::flushed) tells when
@@ -511,6 +591,18 @@ impl ProducerCore {
         self.flushes.take_released_permits()
     }
 
+    /// Futures to wake and callbacks to run, for outcomes resolved since the
+    /// last call: run them ([`Completion::run`]) after letting go of the
+    /// core, so no user code runs while it is held.
+    pub fn take_completions(&mut self) -> Vec<Completion> {
+        self.flushes.take_completions()
+    }
+
+    /// Whether [`take_completions`](Self::take_completions) has something.
+    pub fn has_completions(&self) -> bool {
+        self.flushes.has_completions()
+    }
+
     // --------------------------------------------------------------- routing
 
     fn transmit(
@@ -542,22 +634,25 @@ impl ProducerCore {
             match outcome {
                 TopicOutcome::Known => {
                     let mut unknown_partition = false;
-                    for w in self.accumulator.take_waiting(&topic) {
-                        let (id, since) = (w.id, w.since);
-                        if let Err(record) = self.accumulator.partition_and_append(
-                            topic.clone(),
-                            &self.metadata,
-                            w.record,
-                            id,
-                            now,
+                    let Some(meta) = self.metadata.topics.get(&topic) else {
+                        continue;
+                    };
+                    let waiting = self.accumulator.take_waiting(&topic);
+                    let mut clock = LazyNow {
+                        read: Some(|| now),
+                        at: None,
+                    };
+                    for w in waiting {
+                        let since = w.since;
+                        if let Err(incoming) = self.accumulator.partition_and_append(
+                            meta,
+                            w.incoming,
+                            &mut clock,
                             &mut self.flushes,
                         ) {
                             // Its explicit partition is not in this metadata yet.
-                            self.accumulator.wait_again(accumulator::WaitingRecord {
-                                record,
-                                id,
-                                since,
-                            });
+                            self.accumulator
+                                .wait_again(accumulator::WaitingRecord { incoming, since });
                             unknown_partition = true;
                         }
                     }
@@ -574,7 +669,7 @@ impl ProducerCore {
                     self.metadata.wanted.remove(&topic);
                     let e = broker_error(code, None, 0);
                     for w in self.accumulator.take_waiting(&topic) {
-                        self.flushes.fail_record(w.record, w.id, e.clone());
+                        let _ = self.flushes.fail_record(w.incoming.unbatched(), e.clone());
                     }
                 }
             }

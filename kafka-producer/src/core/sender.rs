@@ -21,7 +21,6 @@ use super::sequences::Sequences;
 use super::TopicPartition;
 use crate::config::ProducerConfig;
 use crate::error::{broker_error, classify, ErrorClass, ProducerError};
-use crate::record::RecordMetadata;
 
 /// Per broker: requests in flight and the reconnect backoff.
 #[derive(Default)]
@@ -429,25 +428,7 @@ fn complete_batch(
     flushes: &mut Flushes,
 ) {
     sequences.acked(tp, &b);
-    let topic = tp.topic.clone();
-    let partition = tp.partition;
-    flushes.complete_batch(b, |n, ts| {
-        Ok(RecordMetadata {
-            topic: topic.clone(),
-            partition,
-            // A broker's base offset near i64::MAX must not overflow: unknown.
-            offset: if base_offset >= 0 {
-                base_offset.checked_add(n as i64).unwrap_or(-1)
-            } else {
-                -1
-            },
-            timestamp: if log_append_time >= 0 {
-                log_append_time
-            } else {
-                ts
-            },
-        })
-    });
+    flushes.complete_batch(b, base_offset, log_append_time);
 }
 
 fn partition_data(index: i32, records: Bytes) -> PartitionProduceData {

@@ -378,7 +378,8 @@ impl Sequences {
     /// [`PartitionSequences::held`]).
     fn reset(&mut self, old: Option<ProducerIdAndEpoch>, acc: &mut Accumulator) {
         let first = self.first_sequence;
-        for (tp, queue) in acc.queues_mut() {
+        for queue in acc.queues_mut() {
+            let tp = &queue.tp;
             let held = old
                 .filter(|_| queue.in_flight > 0 || queue.batches.iter().any(|b| b.maybe_written));
             if let Some(old) = held {
@@ -487,7 +488,7 @@ mod ack_tests {
     use crate::ProducerConfig;
 
     fn stamped(seq: &mut Sequences, tp: &TopicPartition, records: i32) -> ProducerBatch {
-        let mut b = ProducerBatch::new(0, Arc::from("t"), 1024, Instant::now());
+        let mut b = ProducerBatch::new(0, Arc::from("t"), 0, 1024, Instant::now());
         b.record_count = records;
         b.stamp = seq.stamp_for(tp, &b);
         b.attempts = 1;

@@ -1,26 +1,36 @@
-//! The tokio driver: a thin task around [`ProducerCore`] that moves records in,
-//! requests out (one ordered queue per broker), responses back, and time.
+//! The tokio driver: a thin layer around [`ProducerCore`] that moves
+//! records in, requests out (one ordered queue per broker), responses back,
+//! and time.
+//!
+//! A record goes straight into the core: `send` takes the core's lock for
+//! the append (a few hundred nanoseconds) and wakes the I/O task only when
+//! the append changed what the task waits for (a batch opened or filled,
+//! a topic's metadata is needed). The I/O task takes the same lock to
+//! drain batches into requests, hand responses and timeouts to the core,
+//! and take the completions, which it runs (wakes futures, calls
+//! callbacks) after letting go of the lock, so no user code runs under it.
 //!
 //! Backpressure is an async semaphore of `buffer.memory` bytes: `send` waits
 //! (FIFO, as tokio's semaphore is fair) up to `max.block.ms` for the bytes of
 //! its record, and the core gives them back when the record completes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use kafka_protocol::messages::ResponseKind;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use crate::config::{ProducerConfig, ProducerConfigBuilder};
 use crate::core::{
-    DrainGate, FlushId, PendingRecord, ProducerCore, ProducerIdAndEpoch, Transmit, TransportFailure,
+    Completion, DeliveryCallback, DrainGate, FlushId, PendingRecord, ProducerCore,
+    ProducerIdAndEpoch, Transmit, TransportFailure,
 };
-use crate::delivery::{channel_from, DeliveryFuture, DeliveryPool};
+use crate::delivery::DeliveryFuture;
 use crate::error::ProducerError;
 use crate::metrics::{DriverGauges, ProducerMetrics, RateWindow};
 use crate::partitioner::Partitioner;
-use crate::record::ProducerRecord;
+use crate::record::{ProducerRecord, RecordMetadata};
 
 mod node;
 mod transactional;
@@ -29,8 +39,9 @@ use node::spawn_node;
 
 pub use transactional::TransactionHandle;
 
+/// What the I/O task is asked to do besides records, which go straight to
+/// the core.
 enum Command {
-    Append(PendingRecord),
     Flush(oneshot::Sender<()>),
     Close(Duration, oneshot::Sender<()>),
     /// A transactional producer's owner: a producer id and epoch from the coordinator.
@@ -51,10 +62,59 @@ pub(super) enum Io {
     NodeUp(i32),
 }
 
+/// When the I/O task looks at the core again by itself.
+#[derive(Debug, Clone, Copy)]
+enum IoSleep {
+    /// It was woken, or is running: it polls the core before it sleeps.
+    Awake,
+    /// Asleep until then.
+    Until(Instant),
+    /// Asleep until woken.
+    Idle,
+}
+
+/// The core and what the senders need to know of the I/O task, behind one
+/// lock.
+struct Door {
+    core: ProducerCore,
+    io: IoSleep,
+}
+
+impl Door {
+    /// Whether the I/O task must be woken to look at the core by `at`; if
+    /// so, it counts as awake from now on (one wake-up is enough).
+    fn wake_for(&mut self, at: Instant) -> bool {
+        let wake = match self.io {
+            IoSleep::Awake => false,
+            IoSleep::Until(t) => at < t,
+            IoSleep::Idle => true,
+        };
+        if wake {
+            self.io = IoSleep::Awake;
+        }
+        wake
+    }
+}
+
+/// What the I/O task and every handle share.
+struct Inner {
+    door: Mutex<Door>,
+    /// Wakes the I/O task.
+    wake: Notify,
+}
+
+impl Inner {
+    fn door(&self) -> MutexGuard<'_, Door> {
+        // The core is only changed through `&mut` calls that finish or
+        // panic as a whole; a panic there is a bug the next caller should
+        // not be stopped by (every record still completes or fails).
+        self.door.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 struct Shared {
+    inner: Arc<Inner>,
     commands: mpsc::UnboundedSender<Command>,
-    /// Delivery slots for reuse: no allocation per record in steady state.
-    deliveries: Arc<DeliveryPool>,
     memory: Arc<Semaphore>,
     config: Arc<ProducerConfig>,
     /// Set once the core stopped for good: later sends fail at once with it.
@@ -171,8 +231,15 @@ impl Producer {
         let handle = tokio::runtime::Handle::try_current().map_err(|_| ProducerError::NoRuntime)?;
         let fatal = Arc::new(std::sync::OnceLock::new());
         let counters = Arc::new(Counters::default());
+        let inner = Arc::new(Inner {
+            door: Mutex::new(Door {
+                core,
+                io: IoSleep::Awake,
+            }),
+            wake: Notify::new(),
+        });
         handle.spawn(run(
-            core,
+            inner.clone(),
             rx,
             memory.clone(),
             config.clone(),
@@ -181,8 +248,8 @@ impl Producer {
         ));
         Ok(Producer {
             shared: Arc::new(Shared {
+                inner,
                 commands,
-                deliveries: DeliveryPool::new(64 * 1024),
                 memory,
                 config,
                 fatal,
@@ -228,37 +295,54 @@ impl Producer {
         Ok(size)
     }
 
+    /// Hands the record to the core; runs what it completed at once (a
+    /// record refused) after letting go of it.
     fn submit(
         &self,
         record: ProducerRecord,
         permits: usize,
-    ) -> Result<DeliveryFuture, ProducerError> {
-        let (reply, delivery) = channel_from(Some(&self.shared.deliveries));
+        callback: Option<DeliveryCallback>,
+    ) -> DeliveryFuture {
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
         let pending = PendingRecord {
             record,
             timestamp,
-            reply,
             permits,
+            callback,
         };
-        if self.shared.commands.send(Command::Append(pending)).is_err() {
-            self.shared.memory.add_permits(permits);
-            return Err(ProducerError::Closed);
+        let inner = &self.shared.inner;
+        let (delivery, wake, completions) = {
+            let mut door = inner.door();
+            let enqueued = door.core.enqueue(pending, Instant::now);
+            let wake = enqueued.poll_at.is_some_and(|at| door.wake_for(at));
+            let completions = if door.core.has_completions() {
+                door.core.take_completions()
+            } else {
+                Vec::new()
+            };
+            (enqueued.delivery, wake, completions)
+        };
+        if wake {
+            inner.wake.notify_one();
         }
-        Ok(delivery)
+        completions.into_iter().for_each(Completion::run);
+        delivery
     }
 
-    /// Queues a record. Waits only for buffer space (at most `max.block.ms`,
-    /// first come first served); the returned future resolves when the record
-    /// is acknowledged or has failed for good.
-    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
-        let size = self.check_size(&record)?;
+    /// Takes `size` bytes of buffer memory, waiting (FIFO) up to
+    /// `max.block.ms`.
+    async fn reserve(&self, size: usize) -> Result<(), ProducerError> {
         let memory = &self.shared.memory;
         let permit = match memory.try_acquire_many(size as u32) {
             Ok(permit) => permit,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(ProducerError::Closed),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
-                // Buffer memory is short: wait (FIFO) up to max.block.ms.
+                // Buffer memory is short: the I/O task sends lingering
+                // batches now (it sees the pressure when it looks).
+                let inner = &self.shared.inner;
+                if inner.door().wake_for(Instant::now()) {
+                    inner.wake.notify_one();
+                }
                 let started = Instant::now();
                 let max_block = self.shared.config.max_block;
                 let waited =
@@ -277,7 +361,46 @@ impl Producer {
             }
         };
         permit.forget();
-        self.submit(record, size)
+        Ok(())
+    }
+
+    /// Queues a record. Waits only for buffer space (at most `max.block.ms`,
+    /// first come first served); the returned future resolves when the record
+    /// is acknowledged or has failed for good.
+    pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
+        let size = self.check_size(&record)?;
+        self.reserve(size).await?;
+        Ok(self.submit(record, size, None))
+    }
+
+    /// As [`send`](Self::send), and `callback` is called with the record's
+    /// outcome once it is known (Java's `send(record, callback)`), on the
+    /// producer's I/O task; callbacks of one partition run in the order
+    /// their records were sent. When this returns an error the callback is
+    /// dropped without a call.
+    ///
+    /// ```no_run
+    /// # async fn demo(producer: kafka_producer::Producer) -> Result<(), kafka_producer::ProducerError> {
+    /// use kafka_producer::ProducerRecord;
+    /// producer
+    ///     .send_with_callback(ProducerRecord::new("events").value("v"), |outcome| match outcome {
+    ///         Ok(md) => println!("{}-{}@{}", md.topic, md.partition, md.offset),
+    ///         Err(e) => eprintln!("not delivered: {e}"),
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<DeliveryFuture, ProducerError>
+    where
+        F: FnOnce(Result<RecordMetadata, ProducerError>) + Send + 'static,
+    {
+        let size = self.check_size(&record)?;
+        self.reserve(size).await?;
+        Ok(self.submit(record, size, Some(Box::new(callback))))
     }
 
     /// Queues a record if buffer space is free now; fails at once otherwise.
@@ -292,7 +415,7 @@ impl Producer {
                 waited: Duration::ZERO,
             })?;
         permit.forget();
-        self.submit(record, size)
+        Ok(self.submit(record, size, None))
     }
 
     /// Sends every buffered record now and waits until all records sent
@@ -341,7 +464,7 @@ fn now_ms() -> i64 {
 
 /// The I/O task.
 async fn run(
-    mut core: ProducerCore,
+    inner: Arc<Inner>,
     mut commands: mpsc::UnboundedReceiver<Command>,
     memory: Arc<Semaphore>,
     config: Arc<ProducerConfig>,
@@ -370,20 +493,75 @@ async fn run(
     let mut flushes: Vec<(FlushId, oneshot::Sender<()>)> = Vec::new();
     let mut closing: Option<(Instant, Vec<oneshot::Sender<()>>)> = None;
     let mut handles_gone = false;
+    // What woke the task: handed to the core under the lock.
+    let mut woken_by: Option<Io> = None;
+    let mut pending_command: Option<Command> = None;
+    let mut timer_fired = false;
+    let mut transmits: Vec<Transmit> = Vec::new();
+    let mut answered_flushes: Vec<oneshot::Sender<()>> = Vec::new();
     loop {
         let now = Instant::now();
         let bytes_written = counters
             .bytes_written
             .load(std::sync::atomic::Ordering::Relaxed);
-        if window.maybe_sample(now, core.totals().0, bytes_written, core.topic_totals()) {
-            #[cfg(feature = "metrics")]
-            crate::metrics::publish(&config.client_id, &snapshot(&core, &window, now));
-        }
-        for tx in metric_requests.drain(..) {
-            let _ = tx.send(snapshot(&core, &window, now));
-        }
-        core.set_memory_pressure(memory.available_permits() < config.batch_size);
-        while let Some(t) = core.poll_transmit(now) {
+        let mut done = None;
+        let (released, completions, wake) = {
+            let mut door = inner.door();
+            door.io = IoSleep::Awake;
+            let core = &mut door.core;
+            if let Some(io) = woken_by.take() {
+                handle_io(core, io);
+            }
+            while let Ok(io) = io_rx.try_recv() {
+                handle_io(core, io);
+            }
+            if let Some(e) = core.fatal_error() {
+                fatal.get_or_init(|| e.clone());
+            }
+            let cmds = pending_command.take().into_iter();
+            for cmd in cmds.chain(std::iter::from_fn(|| commands.try_recv().ok())) {
+                handle_command(core, cmd, now, &mut flushes, &mut closing, &mut metric_requests);
+            }
+            if std::mem::take(&mut timer_fired) {
+                core.handle_timeout(now);
+            }
+            if window.maybe_sample(now, core.totals().0, bytes_written, core.topic_totals()) {
+                #[cfg(feature = "metrics")]
+                crate::metrics::publish(&config.client_id, &snapshot(core, &window, now));
+            }
+            for tx in metric_requests.drain(..) {
+                let _ = tx.send(snapshot(core, &window, now));
+            }
+            core.set_memory_pressure(memory.available_permits() < config.batch_size);
+            while let Some(t) = core.poll_transmit(now) {
+                transmits.push(t);
+            }
+            // Flushes that completed.
+            let mut i = 0;
+            while i < flushes.len() {
+                if core.flushed(flushes[i].0) {
+                    answered_flushes.push(flushes.swap_remove(i).1);
+                } else {
+                    i += 1;
+                }
+            }
+            if let Some((deadline, _)) = &closing {
+                if core.outstanding() == 0 || now >= *deadline {
+                    if core.outstanding() > 0 {
+                        core.abort_all(ProducerError::Closed);
+                    }
+                    done = closing.take().map(|(_, waiters)| waiters);
+                }
+            }
+            let wake = core
+                .poll_timeout()
+                .map(|t| closing.as_ref().map_or(t, |(d, _)| t.min(*d)))
+                .or(closing.as_ref().map(|(d, _)| *d));
+            door.io = wake.map_or(IoSleep::Idle, IoSleep::Until);
+            let core = &mut door.core;
+            (core.take_released_permits(), core.take_completions(), wake)
+        };
+        for t in transmits.drain(..) {
             let node = t.node.id;
             let queue = nodes
                 .entry(node)
@@ -395,30 +573,20 @@ async fn run(
                 nodes.insert(node, queue);
             }
         }
-        let released = core.take_released_permits();
         if released > 0 {
             memory.add_permits(released);
         }
-        if let Some((deadline, _)) = &closing {
-            if core.outstanding() == 0 || now >= *deadline {
-                if core.outstanding() > 0 {
-                    core.abort_all(ProducerError::Closed);
-                    let released = core.take_released_permits();
-                    memory.add_permits(released);
-                }
-                if let Some((_, waiters)) = closing.take() {
-                    for w in waiters {
-                        let _ = w.send(());
-                    }
-                }
-                memory.close();
-                return;
-            }
+        completions.into_iter().for_each(Completion::run);
+        for tx in answered_flushes.drain(..) {
+            let _ = tx.send(());
         }
-        let wake = core
-            .poll_timeout()
-            .map(|t| closing.as_ref().map_or(t, |(d, _)| t.min(*d)))
-            .or(closing.as_ref().map(|(d, _)| *d));
+        if let Some(waiters) = done {
+            memory.close();
+            for w in waiters {
+                let _ = w.send(());
+            }
+            return;
+        }
         let sleep = async {
             match wake {
                 Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -427,50 +595,20 @@ async fn run(
         };
         tokio::select! {
             biased;
-            Some(io) = io_rx.recv() => {
-                handle_io(&mut core, io);
-                while let Ok(io) = io_rx.try_recv() {
-                    handle_io(&mut core, io);
-                }
-                if let Some(e) = core.fatal_error() {
-                    fatal.get_or_init(|| e.clone());
-                }
-            }
-            cmd = commands.recv(), if !handles_gone => {
-                match cmd {
-                    Some(cmd) => {
-                        // One clock read for the burst: records arrive many at a time.
-                        let now = Instant::now();
-                        handle_command(&mut core, cmd, now, &mut flushes, &mut closing, &mut metric_requests);
-                        // Take what else is queued in one go.
-                        for _ in 0..4096 {
-                            match commands.try_recv() {
-                                Ok(cmd) => handle_command(&mut core, cmd, now, &mut flushes, &mut closing, &mut metric_requests),
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    None => {
-                        // Every handle was dropped: deliver what is buffered, then stop.
-                        handles_gone = true;
-                        if closing.is_none() {
-                            core.begin_close();
-                            closing = Some((crate::core::later(Instant::now(), config.delivery_timeout), Vec::new()));
-                        }
+            Some(io) = io_rx.recv() => woken_by = Some(io),
+            cmd = commands.recv(), if !handles_gone => match cmd {
+                Some(cmd) => pending_command = Some(cmd),
+                None => {
+                    // Every handle was dropped: deliver what is buffered, then stop.
+                    handles_gone = true;
+                    if closing.is_none() {
+                        inner.door().core.begin_close();
+                        closing = Some((crate::core::later(Instant::now(), config.delivery_timeout), Vec::new()));
                     }
                 }
-            }
-            _ = sleep => core.handle_timeout(Instant::now()),
-        }
-        // Answer flushes that completed.
-        let mut i = 0;
-        while i < flushes.len() {
-            if core.flushed(flushes[i].0) {
-                let (_, tx) = flushes.swap_remove(i);
-                let _ = tx.send(());
-            } else {
-                i += 1;
-            }
+            },
+            _ = inner.wake.notified() => {}
+            _ = sleep => timer_fired = true,
         }
     }
 }
@@ -484,7 +622,6 @@ fn handle_command(
     metric_requests: &mut Vec<oneshot::Sender<ProducerMetrics>>,
 ) {
     match cmd {
-        Command::Append(rec) => core.enqueue(rec, now),
         Command::Flush(tx) => {
             let id = core.begin_flush();
             flushes.push((id, tx));

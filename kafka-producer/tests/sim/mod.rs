@@ -359,6 +359,9 @@ struct World {
     pending: Vec<usize>,
     blocked: VecDeque<usize>,
     enqueued: usize,
+    /// Outcomes abandoned on this thread before the run (a record the core
+    /// dropped instead of answering shows as one more).
+    abandoned_at_start: u64,
     available: usize,
     flushes: Vec<(FlushId, usize)>,
     final_flush: Option<FlushId>,
@@ -513,6 +516,7 @@ pub fn run_seed(profile: Profile, seed: u64) -> Result<Summary, String> {
         pending: Vec::new(),
         blocked: VecDeque::new(),
         enqueued: 0,
+        abandoned_at_start: kafka_producer::core::abandoned_outcomes(),
         available,
         flushes: Vec::new(),
         final_flush: None,
@@ -875,17 +879,16 @@ impl World {
     }
 
     fn enqueue(&mut self, i: usize) {
-        let (tx, rx) = kafka_producer::core::delivery_channel();
         let p = &self.plan[i];
         self.available -= p.permits;
-        let rec = PendingRecord {
-            record: p.record.clone(),
-            timestamp: EPOCH_MS + (self.now / MS) as i64,
-            reply: tx,
-            permits: p.permits,
-        };
+        let rec = PendingRecord::new(
+            p.record.clone(),
+            EPOCH_MS + (self.now / MS) as i64,
+            p.permits,
+        );
         self.log(|| format!("app: enqueue record {i} ({})", self.plan[i].record.topic));
-        self.core.enqueue(rec, self.instant());
+        let now = self.instant();
+        let rx = self.core.enqueue(rec, || now).delivery;
         self.replies[i] = Some(rx);
         self.enqueued_at[i] = Some(self.now);
         self.pending.push(i);
@@ -911,15 +914,17 @@ impl World {
                     self.replies[i] = None;
                 }
                 Err(kafka_producer::TryRecvError::Empty) => still.push(i),
-                Err(kafka_producer::TryRecvError::Closed) => {
-                    self.violations.push(format!(
-                        "record {i}: reply sender dropped without an answer"
-                    ));
-                    self.replies[i] = None;
-                }
             }
         }
         self.pending = still;
+        let abandoned = kafka_producer::core::abandoned_outcomes();
+        if abandoned != self.abandoned_at_start {
+            self.violations.push(format!(
+                "{} outcomes dropped without an answer",
+                abandoned - self.abandoned_at_start
+            ));
+            self.abandoned_at_start = abandoned;
+        }
     }
 
     fn check_flushes(&mut self) {

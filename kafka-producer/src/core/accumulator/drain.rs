@@ -85,13 +85,8 @@ impl Accumulator {
                 }
             }
             self.sticky.update_load(topic, &sizes);
-            if left_out && !sizes.is_empty() {
-                let unlagged = self.unlagged.entry(topic.clone()).or_default();
-                unlagged.clear();
-                unlagged.extend(sizes.iter().map(|(p, _)| *p));
-            } else {
-                self.unlagged.remove(topic);
-            }
+            let unlagged = (left_out && !sizes.is_empty()).then(|| sizes.iter().map(|(p, _)| *p).collect());
+            self.queues.set_unlagged(topic, unlagged);
         }
         self.load_scratch = sizes;
     }
@@ -114,8 +109,8 @@ impl Accumulator {
         let mut keys: Vec<&TopicPartition> = self
             .queues
             .iter()
-            .filter(|(_, q)| !q.batches.is_empty())
-            .map(|(k, _)| k)
+            .filter(|q| !q.batches.is_empty())
+            .map(|q| &q.tp)
             .collect();
         if keys.is_empty() {
             return None;
@@ -139,7 +134,9 @@ impl Accumulator {
                     continue;
                 }
             }
-            let q = &self.queues[tp];
+            let Some(q) = self.queues.get(tp) else {
+                continue;
+            };
             if q.in_flight >= per_partition || !ctx.sequences.may_drain(tp, q.in_flight) {
                 continue;
             }

@@ -13,14 +13,16 @@ mod split;
 use drain::NodeLatency;
 pub(crate) use drain::{DrainContext, Drained};
 
-use super::batch::{BatchId, BatchRecord, BatchState, ProducerBatch};
-use super::flush::Flushes;
+use super::batch::{BatchId, BatchState, ProducerBatch};
+use super::flush::{Flushes, Unbatched};
 use super::hash::FastMap;
-use super::metadata::Metadata;
+use super::metadata::{Metadata, TopicMeta};
 use super::sequences::Sequences;
-use super::{PendingRecord, TopicPartition};
+use super::{ReadNow, TopicPartition};
 use crate::config::{PartitionerKind, ProducerConfig};
+use crate::delivery::{DeliveryCallback, DeliveryFuture, OutcomeSlot, PendingCallback};
 use crate::error::ProducerError;
+use crate::record::ProducerRecord;
 use crate::partitioner::murmur2::partition_for_key;
 use crate::partitioner::sticky::StickyPartitioner;
 use crate::partitioner::{Partitioner, RoundRobinPartitioner};
@@ -53,14 +55,22 @@ pub trait DrainGate: Send + Sync {
 }
 
 /// The batches of one partition, oldest first.
-#[derive(Default)]
 pub(crate) struct PartitionQueue {
+    pub tp: TopicPartition,
     pub batches: VecDeque<ProducerBatch>,
     /// How many of them are in flight.
     pub in_flight: usize,
 }
 
 impl PartitionQueue {
+    fn new(tp: TopicPartition) -> Self {
+        PartitionQueue {
+            tp,
+            batches: VecDeque::new(),
+            in_flight: 0,
+        }
+    }
+
     fn position(&self, id: BatchId) -> Option<usize> {
         self.batches.iter().position(|b| b.id == id)
     }
@@ -71,25 +81,156 @@ impl PartitionQueue {
     }
 }
 
-/// A record waiting for its topic's metadata, with its id and arrival time.
-pub(crate) struct WaitingRecord {
-    pub record: PendingRecord,
+/// The queues of one topic's partitions (indexed by partition).
+struct TopicQueues {
+    name: Arc<str>,
+    partitions: Vec<PartitionQueue>,
+    /// Partitions the partitioners may pick when some are left out for a
+    /// lagging leader (`partitioner.availability.timeout.ms`).
+    unlagged: Option<Vec<i32>>,
+}
+
+impl TopicQueues {
+    fn queue(&mut self, partition: i32) -> &mut PartitionQueue {
+        let p = usize::try_from(partition).expect("partitions are not negative");
+        while self.partitions.len() <= p {
+            let tp = TopicPartition {
+                topic: self.name.clone(),
+                partition: self.partitions.len() as i32,
+            };
+            self.partitions.push(PartitionQueue::new(tp));
+        }
+        &mut self.partitions[p]
+    }
+}
+
+/// Every partition queue, per topic. Records arrive in runs to one topic,
+/// so the last topic looked up is remembered: most records cost a pointer
+/// (or short string) comparison instead of hashing the topic name.
+#[derive(Default)]
+pub(crate) struct Queues {
+    topics: Vec<TopicQueues>,
+    index: FastMap<Arc<str>, usize>,
+    last: Option<(Arc<str>, usize)>,
+}
+
+impl Queues {
+    /// The index of `topic`'s queues (created when new).
+    fn topic(&mut self, topic: &Arc<str>) -> usize {
+        if let Some((name, i)) = &self.last {
+            if Arc::ptr_eq(name, topic) || **name == **topic {
+                return *i;
+            }
+        }
+        let i = match self.index.get(&**topic) {
+            Some(i) => *i,
+            None => {
+                self.topics.push(TopicQueues {
+                    name: topic.clone(),
+                    partitions: Vec::new(),
+                    unlagged: None,
+                });
+                self.index.insert(topic.clone(), self.topics.len() - 1);
+                self.topics.len() - 1
+            }
+        };
+        self.last = Some((topic.clone(), i));
+        i
+    }
+
+    pub fn get(&self, tp: &TopicPartition) -> Option<&PartitionQueue> {
+        let t = &self.topics[*self.index.get(&*tp.topic)?];
+        t.partitions.get(usize::try_from(tp.partition).ok()?)
+    }
+
+    pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionQueue> {
+        let t = &mut self.topics[*self.index.get(&*tp.topic)?];
+        t.partitions.get_mut(usize::try_from(tp.partition).ok()?)
+    }
+
+    /// `tp`'s queue, created when new.
+    pub fn entry(&mut self, tp: &TopicPartition) -> &mut PartitionQueue {
+        let i = self.topic(&tp.topic);
+        self.topics[i].queue(tp.partition)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &PartitionQueue> {
+        self.topics.iter().flat_map(|t| t.partitions.iter())
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
+        self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut())
+    }
+
+    /// Sets the partitions the partitioners may pick for `topic` (`None`:
+    /// every available one).
+    fn set_unlagged(&mut self, topic: &Arc<str>, unlagged: Option<Vec<i32>>) {
+        match self.index.get(&**topic) {
+            Some(&i) => self.topics[i].unlagged = unlagged,
+            None if unlagged.is_some() => {
+                let i = self.topic(topic);
+                self.topics[i].unlagged = unlagged;
+            }
+            None => {}
+        }
+    }
+}
+
+/// A record on its way into a batch.
+pub(crate) struct Incoming {
+    pub record: ProducerRecord,
+    /// Create time, ms since the epoch.
+    pub timestamp: i64,
+    /// Buffer memory it holds until complete.
+    pub permits: usize,
+    pub callback: Option<DeliveryCallback>,
+    /// Its id, for flushes.
     pub id: u64,
+    /// Its own outcome, once it waited for metadata (its future reads it,
+    /// and follows it to the batch it joins).
+    pub slot: Option<OutcomeSlot>,
+}
+
+impl Incoming {
+    /// What its failure needs, without the record.
+    pub fn unbatched(self) -> Unbatched {
+        Unbatched {
+            topic: self.record.topic,
+            id: self.id,
+            timestamp: self.timestamp,
+            permits: self.permits,
+            callback: self.callback,
+            slot: self.slot,
+        }
+    }
+}
+
+/// A record waiting for its topic's metadata, with its arrival time.
+pub(crate) struct WaitingRecord {
+    pub incoming: Incoming,
     pub since: Instant,
+}
+
+/// What became of a record handed to the accumulator.
+pub(crate) struct Appended {
+    /// Its future (`None` for a record that waited: its future exists and
+    /// now follows the batch).
+    pub delivery: Option<DeliveryFuture>,
+    /// When its batch may leave, if the append changed that: a batch opened
+    /// (its linger's end) or became ready (full, or it closed the batch
+    /// before it).
+    pub ready_at: Option<Instant>,
 }
 
 pub(crate) struct Accumulator {
     config: Arc<ProducerConfig>,
-    queues: FastMap<TopicPartition, PartitionQueue>,
+    queues: Queues,
     /// Records waiting for their topic's metadata, per topic, oldest first.
     waiting: FastMap<Arc<str>, VecDeque<WaitingRecord>>,
     sticky: StickyPartitioner,
     round_robin: RoundRobinPartitioner,
     custom: Option<Arc<dyn Partitioner>>,
     gate: Option<Arc<dyn DrainGate>>,
-    /// Partitions the partitioners may pick when some are left out for a
-    /// lagging leader (`partitioner.availability.timeout.ms`), per topic.
-    unlagged: FastMap<Arc<str>, Vec<i32>>,
     node_latency: FastMap<i32, NodeLatency>,
     /// Rotation start of the drain, so no partition starves.
     drain_start: usize,
@@ -113,9 +254,8 @@ impl Accumulator {
             round_robin: RoundRobinPartitioner::default(),
             custom,
             gate: None,
-            queues: FastMap::default(),
+            queues: Queues::default(),
             waiting: FastMap::default(),
-            unlagged: FastMap::default(),
             node_latency: FastMap::default(),
             drain_start: 0,
             next_batch_id: 1,
@@ -146,7 +286,7 @@ impl Accumulator {
         flushes.fail_batch(b, e);
     }
 
-    pub fn queues_mut(&mut self) -> impl Iterator<Item = (&TopicPartition, &mut PartitionQueue)> {
+    pub fn queues_mut(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
         self.queues.iter_mut()
     }
 
@@ -158,19 +298,23 @@ impl Accumulator {
     pub fn holds_batches_of(&self, topic: &str) -> bool {
         self.queues
             .iter()
-            .any(|(tp, q)| &*tp.topic == topic && !q.batches.is_empty())
+            .any(|q| &*q.tp.topic == topic && !q.batches.is_empty())
     }
 
     // ---------------------------------------------------- waiting for metadata
 
-    /// Parks a record until its topic's metadata is known; returns the
-    /// topic name to ask metadata for (shared with the waiting queue).
-    pub fn wait_for_metadata(&mut self, record: PendingRecord, id: u64, now: Instant) -> Arc<str> {
-        self.wait_again(WaitingRecord {
-            record,
-            id,
+    /// Parks a record until its topic's metadata is known; returns its
+    /// future and the topic name to ask metadata for (shared with the
+    /// waiting queue).
+    pub fn wait_for_metadata(&mut self, mut incoming: Incoming, now: Instant) -> (DeliveryFuture, Arc<str>) {
+        let slot = OutcomeSlot::new(incoming.record.topic.clone(), -1);
+        let delivery = slot.future(0, incoming.timestamp);
+        incoming.slot = Some(slot);
+        let topic = self.wait_again(WaitingRecord {
+            incoming,
             since: now,
-        })
+        });
+        (delivery, topic)
     }
 
     /// Parks a record again (its metadata does not know its partition yet),
@@ -178,9 +322,9 @@ impl Accumulator {
     pub fn wait_again(&mut self, w: WaitingRecord) -> Arc<str> {
         let topic: Arc<str> = self
             .waiting
-            .get_key_value(&*w.record.record.topic)
+            .get_key_value(&*w.incoming.record.topic)
             .map(|(k, _)| k.clone())
-            .unwrap_or_else(|| w.record.record.topic.clone());
+            .unwrap_or_else(|| w.incoming.record.topic.clone());
         self.waiting.entry(topic.clone()).or_default().push_back(w);
         topic
     }
@@ -215,7 +359,7 @@ impl Accumulator {
         for (w, topic) in expired {
             let waited = now.duration_since(w.since);
             let known = metadata.topics.get(topic.as_str());
-            let e = match (known, w.record.record.partition) {
+            let e = match (known, w.incoming.record.partition) {
                 (Some(meta), Some(partition)) => ProducerError::InvalidPartition {
                     topic,
                     partition,
@@ -227,7 +371,7 @@ impl Accumulator {
                     last_error: last_error.clone(),
                 },
             };
-            flushes.fail_record(w.record, w.id, e);
+            let _ = flushes.fail_record(w.incoming.unbatched(), e);
         }
     }
 
@@ -236,153 +380,176 @@ impl Accumulator {
     /// Picks the record's partition (explicit, the user's partitioner,
     /// murmur2 of the key, or sticky / round robin) and appends it to that
     /// partition's open batch. Gives the record back when the metadata does
-    /// not know its topic, or its explicit partition (partitions may have
-    /// been added since: as Java, it waits for metadata within max.block.ms).
+    /// not know its explicit partition (partitions may have been added
+    /// since: as Java, it waits for metadata within max.block.ms).
     // The record handed back is not an error value: boxing it would cost
     // an allocation on the path of every record that waits.
     #[allow(clippy::result_large_err)]
     pub fn partition_and_append(
         &mut self,
-        topic: Arc<str>,
-        metadata: &Metadata,
-        rec: PendingRecord,
-        id: u64,
-        now: Instant,
+        meta: &TopicMeta,
+        incoming: Incoming,
+        now: &mut dyn ReadNow,
         flushes: &mut Flushes,
-    ) -> Result<(), PendingRecord> {
-        let Some(meta) = metadata.topics.get(&topic) else {
-            return Err(rec);
-        };
+    ) -> Result<Appended, Incoming> {
+        let topic = &meta.name;
         let n = meta.partitions.len() as i32;
-        let available = self.unlagged.get(&topic).unwrap_or(&meta.available);
+        let t = self.queues.topic(topic);
         // Whether the built-in sticky partitioner chose, so it hears about the append.
         let mut sticky_choice = false;
+        let rec = &incoming.record;
         // An explicit partition first, then the user's partitioner; either
         // must name an existing partition.
-        let asked = rec.record.partition.or_else(|| {
+        let asked = rec.partition.or_else(|| {
             self.custom.as_ref().and_then(|c| {
-                c.partition(
-                    &topic,
-                    rec.record.key.as_deref(),
-                    rec.record.value.as_deref(),
-                    n,
-                )
+                c.partition(topic, rec.key.as_deref(), rec.value.as_deref(), n)
             })
         });
         let partition = match asked {
             Some(p) if p >= 0 && p < n => p,
-            Some(p) if p > 0 && rec.record.partition.is_some() => return Err(rec),
+            Some(p) if p > 0 && rec.partition.is_some() => return Err(incoming),
             Some(p) => {
                 let e = ProducerError::InvalidPartition {
                     topic: topic.to_string(),
                     partition: p,
                     partitions: n,
                 };
-                flushes.fail_record(rec, id, e);
-                return Ok(());
+                return Ok(Appended {
+                    delivery: Some(flushes.fail_record(incoming.unbatched(), e)),
+                    ready_at: None,
+                });
             }
-            None => match (
-                &rec.record.key,
-                self.config.partitioner_ignore_keys,
-                self.config.partitioner,
-            ) {
-                (_, _, PartitionerKind::RoundRobin) => self.round_robin.next(&topic, n, available),
-                (Some(key), false, _) => partition_for_key(key, n),
-                _ => {
-                    sticky_choice = true;
-                    self.sticky.partition(&topic, n, available)
+            None => {
+                let available = self.queues.topics[t]
+                    .unlagged
+                    .as_deref()
+                    .unwrap_or(&meta.available);
+                match (&rec.key, self.config.partitioner_ignore_keys, self.config.partitioner) {
+                    (_, _, PartitionerKind::RoundRobin) => self.round_robin.next(topic, n, available),
+                    (Some(key), false, _) => partition_for_key(key, n),
+                    _ => {
+                        sticky_choice = true;
+                        self.sticky.partition(topic, n, available)
+                    }
                 }
-            },
+            }
         };
-        let tp = TopicPartition { topic, partition };
-        let (bytes, full) = self.append(&tp, rec, id, now, flushes);
+        let (appended, bytes, full) = self.append(t, partition, incoming, now, flushes);
         if sticky_choice {
-            let available = self.unlagged.get(&tp.topic).unwrap_or(&meta.available);
+            let available = self.queues.topics[t]
+                .unlagged
+                .as_deref()
+                .unwrap_or(&meta.available);
             self.sticky
-                .on_append(&tp.topic, partition, bytes, full, n, available);
+                .on_append(topic, partition, bytes, full, n, available);
         }
-        Ok(())
+        Ok(appended)
     }
 
-    /// Appends to the partition's last batch (or a new one); returns the bytes
-    /// the record added and whether that batch is now full.
+    /// Appends to the partition's last batch (or a new one); returns where
+    /// the record went, the bytes it added and whether that batch is now
+    /// full.
     fn append(
         &mut self,
-        tp: &TopicPartition,
-        rec: PendingRecord,
-        record_id: u64,
-        now: Instant,
+        t: usize,
+        partition: i32,
+        incoming: Incoming,
+        now: &mut dyn ReadNow,
         flushes: &mut Flushes,
-    ) -> (usize, bool) {
+    ) -> (Appended, usize, bool) {
         let batch_size = self.config.batch_size;
-        let queue = self.queues.entry(tp.clone()).or_default();
-        let r = &rec.record;
+        let queue = self.queues.topics[t].queue(partition);
+        let r = &incoming.record;
         let headers = || r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
         let fits = queue.batches.back().is_some_and(|b| {
             b.fits(
                 batch_size,
-                rec.timestamp,
+                incoming.timestamp,
                 r.key.as_deref(),
                 r.value.as_deref(),
                 headers(),
             )
         });
+        let mut ready_at = None;
         if !fits {
             if let Some(last) = queue.batches.back_mut() {
-                last.close();
+                if last.is_open() {
+                    last.close();
+                    ready_at = Some(now.now());
+                }
             }
             let id = self.next_batch_id;
             self.next_batch_id += 1;
+            let created = now.now();
             queue.batches.push_back(ProducerBatch::new(
                 id,
-                tp.topic.clone(),
-                batch_size.max(rec.permits),
-                now,
+                queue.tp.topic.clone(),
+                partition,
+                batch_size.max(incoming.permits),
+                created,
             ));
+            ready_at = ready_at.or(Some(super::later(created, self.config.linger)));
             if let Some(g) = &self.gate {
-                g.batch_opened(tp);
+                g.batch_opened(&queue.tp);
             }
         }
         let Some(batch) = queue.batches.back_mut() else {
-            return (0, false);
+            unreachable!("a batch was just pushed when none fit");
         };
         let before = batch.size;
-        let PendingRecord {
-            record,
-            timestamp,
-            reply,
-            permits,
-        } = rec;
-        let headers = record
-            .headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_deref()));
-        let slot = BatchRecord {
-            reply,
-            timestamp,
-            record_id,
-        };
-        if let Err((e, slot)) = batch.append(
-            timestamp,
-            record.key.as_deref(),
-            record.value.as_deref(),
-            headers,
-            slot,
-            permits,
+        let index = match batch.append(
+            incoming.timestamp,
+            r.key.as_deref(),
+            r.value.as_deref(),
+            headers(),
+            incoming.id,
+            incoming.permits,
         ) {
-            flushes.fail_unappendable(&tp.topic, e, slot, permits);
-            return (0, false);
-        }
+            Ok(index) => index,
+            Err(e) => {
+                let delivery = Some(flushes.fail_unappendable(e, incoming.unbatched()));
+                return (Appended { delivery, ready_at }, 0, false);
+            }
+        };
+        let Incoming {
+            timestamp,
+            callback,
+            slot,
+            ..
+        } = incoming;
+        let delivery = match slot {
+            // It waited for metadata: its future follows the batch, its
+            // callback joins the batch's.
+            Some(slot) => {
+                let to = batch
+                    .outcome
+                    .as_ref()
+                    .expect("an open batch has its outcome")
+                    .forward_to(index);
+                flushes.forward_record(slot, to);
+                if let Some(callback) = callback {
+                    batch.callbacks.push(PendingCallback {
+                        index,
+                        timestamp,
+                        callback,
+                    });
+                }
+                None
+            }
+            None => Some(batch.deliver_to(index, timestamp, callback)),
+        };
         let added = batch.size - before;
         if batch.size >= batch_size {
             batch.close();
+            ready_at = Some(now.now());
         }
-        (added, !batch.is_open())
+        let full = !batch.is_open();
+        (Appended { delivery, ready_at }, added, full)
     }
 
     /// Every batch takes no more records and is ready (a flush).
     pub fn close_all(&mut self) {
-        for q in self.queues.values_mut() {
+        for q in self.queues.iter_mut() {
             for b in q.batches.iter_mut() {
                 b.close();
             }
@@ -439,7 +606,8 @@ impl Accumulator {
     pub fn expire(&mut self, now: Instant, sequences: &mut Sequences, flushes: &mut Flushes) {
         let delivery_timeout = self.config.delivery_timeout;
         let gate = self.gate.as_deref();
-        for (tp, q) in self.queues.iter_mut() {
+        for q in self.queues.iter_mut() {
+            let tp = &q.tp;
             for b in q.batches.iter_mut().filter(|b| {
                 b.in_flight()
                     && !b.expired_in_flight
@@ -493,10 +661,10 @@ impl Accumulator {
     pub fn abort_unsent(&mut self, error: &ProducerError, flushes: &mut Flushes) {
         for (_, q) in self.waiting.drain() {
             for w in q {
-                flushes.fail_record(w.record, w.id, error.clone());
+                let _ = flushes.fail_record(w.incoming.unbatched(), error.clone());
             }
         }
-        for q in self.queues.values_mut() {
+        for q in self.queues.iter_mut() {
             let mut kept = std::collections::VecDeque::with_capacity(q.batches.len());
             for b in q.batches.drain(..) {
                 if b.attempts == 0 && !b.in_flight() {
@@ -514,10 +682,10 @@ impl Accumulator {
     pub fn abort_all(&mut self, error: &ProducerError, flushes: &mut Flushes) {
         for (_, q) in self.waiting.drain() {
             for w in q {
-                flushes.fail_record(w.record, w.id, error.clone());
+                let _ = flushes.fail_record(w.incoming.unbatched(), error.clone());
             }
         }
-        for q in self.queues.values_mut() {
+        for q in self.queues.iter_mut() {
             q.in_flight = 0;
             for b in q.batches.drain(..) {
                 flushes.fail_batch(b, error.clone());
@@ -537,7 +705,7 @@ impl Accumulator {
             .map(|w| crate::core::later(w.since, self.config.max_block));
         let batches = self
             .queues
-            .values()
+            .iter()
             .flat_map(|q| q.batches.iter())
             .filter(|b| !b.expired_in_flight)
             .map(|b| crate::core::later(b.created_at, self.config.delivery_timeout));
@@ -547,7 +715,7 @@ impl Accumulator {
     /// Per partition, when the batch the drain would send next becomes
     /// ready (its linger or retry backoff ends).
     pub fn send_times(&self) -> impl Iterator<Item = Instant> + '_ {
-        self.queues.values().filter_map(|q| {
+        self.queues.iter().filter_map(|q| {
             q.next_to_send().map(|b| match b.state {
                 BatchState::Backoff { until } => until,
                 _ => crate::core::later(b.created_at, self.config.linger),

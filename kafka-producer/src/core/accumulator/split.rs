@@ -10,6 +10,7 @@ use crate::core::batch::{ProducerBatch, Stamp};
 use crate::core::flush::Flushes;
 use crate::core::sequences::{increment_sequence, SequenceStamp};
 use crate::core::TopicPartition;
+use crate::delivery::Forward;
 
 impl Accumulator {
     /// MESSAGE_TOO_LARGE: splits batch `b` (taken from `tp`'s queue at
@@ -21,24 +22,26 @@ impl Accumulator {
         &mut self,
         tp: &TopicPartition,
         pos: usize,
-        b: ProducerBatch,
+        mut b: ProducerBatch,
         now: Instant,
         flushes: &mut Flushes,
     ) -> Option<ProducerBatch> {
         let records = match b.finished().map(split_records) {
-            Some(Ok(r)) if b.record_count > 1 => r,
+            Some(Ok(r)) if b.record_count > 1 && r.len() == b.record_ids.len() => r,
             _ => return Some(b),
         };
         let half = (records.len() / 2).max(1);
         let per_record_permits = b.permits / records.len().max(1);
-        let mut slots = b.records.into_iter();
+        let mut callbacks = std::mem::take(&mut b.callbacks).into_iter().peekable();
         let mut new_batches = Vec::new();
-        for chunk in records.chunks(half) {
+        let mut parts = Vec::new();
+        for (c, chunk) in records.chunks(half).enumerate() {
             let id = self.next_batch_id;
             self.next_batch_id += 1;
             let mut nb = ProducerBatch::new(
                 id,
                 tp.topic.clone(),
+                tp.partition,
                 chunk.iter().map(|r| r.size).sum::<usize>() + 128,
                 now,
             );
@@ -46,25 +49,36 @@ impl Accumulator {
             // The halves were sent as part of the original: an expiry of one
             // leaves its sequences unresolved, as the original's would.
             nb.attempts = b.attempts;
-            for r in chunk {
-                let Some(slot) = slots.next() else {
-                    break;
-                };
+            let first = (c * half) as u32;
+            for (n, r) in chunk.iter().enumerate() {
+                let original = first + n as u32;
                 let headers: Vec<(&str, Option<&[u8]>)> = r
                     .headers
                     .iter()
                     .map(|(k, v)| (k.as_str(), v.as_deref()))
                     .collect();
-                if let Err((e, slot)) = nb.append(
-                    slot.timestamp,
-                    r.key.as_deref(),
-                    r.value.as_deref(),
-                    headers,
-                    slot,
-                    per_record_permits,
-                ) {
-                    flushes.fail_unappendable(&tp.topic, e, slot, per_record_permits);
+                let id = b.record_ids[original as usize];
+                // The records came out of a batch, so they fit in one.
+                let index = nb
+                    .append(
+                        r.timestamp,
+                        r.key.as_deref(),
+                        r.value.as_deref(),
+                        headers,
+                        id,
+                        per_record_permits,
+                    )
+                    .unwrap_or(n as u32);
+                while let Some(mut cb) = callbacks.next_if(|cb| cb.index == original) {
+                    cb.index = index;
+                    nb.callbacks.push(cb);
                 }
+            }
+            if let Some(slot) = &nb.outcome {
+                parts.push(Forward {
+                    from: first,
+                    ..slot.forward_to(0)
+                });
             }
             nb.close();
             new_batches.push(nb);
@@ -72,6 +86,8 @@ impl Accumulator {
         if let Some(last) = new_batches.last_mut() {
             last.permits += b.permits - per_record_permits * records.len();
         }
+        // The original's futures follow their records to the halves.
+        flushes.forward_batch(&mut b, parts);
         match b.stamp {
             Stamp::Assigned(s) => {
                 let mut sequence = s.base_sequence;
@@ -85,7 +101,7 @@ impl Accumulator {
             }
             other => new_batches.iter_mut().for_each(|nb| nb.stamp = other),
         }
-        let q = self.queues.entry(tp.clone()).or_default();
+        let q = self.queues.entry(tp);
         // In place of the original, before the batches that came after it.
         let pos = pos.min(q.batches.len());
         for (n, nb) in new_batches.into_iter().enumerate() {
@@ -96,6 +112,8 @@ impl Accumulator {
 }
 
 struct SplitRecord {
+    /// Create time, ms since the epoch.
+    timestamp: i64,
     key: Option<Bytes>,
     value: Option<Bytes>,
     headers: Vec<(String, Option<Bytes>)>,
@@ -116,6 +134,7 @@ fn split_records(batch: &Bytes) -> Result<Vec<SplitRecord>, kafka_protocol::Prot
         }
         let size = r.key.map_or(0, <[u8]>::len) + r.value.map_or(0, <[u8]>::len) + 32;
         out.push(SplitRecord {
+            timestamp: parsed.base_timestamp.saturating_add(r.timestamp_delta),
             key: r.key.map(Bytes::copy_from_slice),
             value: r.value.map(Bytes::copy_from_slice),
             headers,

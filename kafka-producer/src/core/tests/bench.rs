@@ -113,22 +113,15 @@ impl Bench {
         partition: Option<i32>,
         key: Option<&str>,
     ) -> DeliveryFuture {
-        let (reply, rx) = crate::core::delivery_channel();
         let mut record = ProducerRecord::new(topic).value("v");
         record.partition = partition;
         if let Some(k) = key {
             record = record.key(k.to_string());
         }
-        self.core.enqueue(
-            PendingRecord {
-                record,
-                timestamp: 1,
-                reply,
-                permits: 64,
-            },
-            self.now,
-        );
-        rx
+        let now = self.now;
+        self.core
+            .enqueue(PendingRecord::new(record, 1, 64), || now)
+            .delivery
     }
 
     /// The healthy broker's answer to `t`.

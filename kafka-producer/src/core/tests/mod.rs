@@ -39,18 +39,9 @@ fn metadata_for(topics: &[&str]) -> MetadataResponse {
 }
 
 fn record(core: &mut ProducerCore, topic: &str, now: Instant) -> crate::DeliveryFuture {
-    let (reply, rx) = super::delivery_channel();
     let record = ProducerRecord::new(topic).value("v");
-    core.enqueue(
-        PendingRecord {
-            record,
-            timestamp: 1,
-            reply,
-            permits: 100,
-        },
-        now,
-    );
-    rx
+    core.enqueue(PendingRecord::new(record, 1, 100), || now)
+        .delivery
 }
 
 /// Answers every transmit as a healthy broker would; returns the topics of
@@ -170,19 +161,10 @@ fn keyless_records_on_the_lagging_leader(availability_timeout_ms: &str) -> usize
     let mut core = ProducerCore::new(Arc::new(config), None, 7).unwrap();
     let t0 = Instant::now();
     let send = |core: &mut ProducerCore, partition: Option<i32>, now| {
-        let (reply, rx) = super::delivery_channel();
         let mut record = ProducerRecord::new("t").value("v");
         record.partition = partition;
-        core.enqueue(
-            PendingRecord {
-                record,
-                timestamp: 1,
-                reply,
-                permits: 10,
-            },
-            now,
-        );
-        rx
+        core.enqueue(PendingRecord::new(record, 1, 10), || now)
+            .delivery
     };
     // A batch on each partition; broker 2 never answers, so it has one
     // request in flight (its maximum) and refuses the next batches.
