@@ -7,13 +7,11 @@
 //!   --producer-props bootstrap.servers=127.0.0.1:9092 acks=1 linger.ms=5
 //! ```
 
-use std::io::{IsTerminal, Write};
-use std::time::{Duration, Instant};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use futures_util::stream::{FuturesUnordered, StreamExt};
-use kafka_producer::{DeliveryFuture, Producer, ProducerRecord};
-use tokio::sync::mpsc;
+use kafka_producer::{Producer, ProducerError, ProducerRecord, RecordMetadata};
 
 struct Args {
     topic: String,
@@ -88,108 +86,134 @@ fn parse_args() -> Args {
     a
 }
 
-/// Latency statistics, as ProducerPerformance keeps them.
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() * 1000 + u64::from(d.subsec_millis()))
+}
+
+/// Latency statistics, kept as ProducerPerformance keeps them: every
+/// record counted, one latency in `every` kept for the percentiles (at
+/// most 500,000), a window printed every 5 s. Updated from the delivery
+/// callbacks under one uncontended lock (they run on the producer's I/O
+/// task).
 struct Stats {
     start: Instant,
+    record_size: u64,
+    every: u64,
+    tally: Mutex<Tally>,
+}
+
+#[derive(Default)]
+struct Tally {
     count: u64,
-    bytes: u64,
-    latencies: Vec<u32>,
     total_latency: u64,
-    max_latency: u32,
-    window_start: Instant,
-    window_count: u64,
-    window_bytes: u64,
-    window_total: u64,
-    window_max: u32,
+    max_latency: u64,
     failed: u64,
     first_error: Option<String>,
+    samples: Vec<u32>,
+    window_count: u64,
+    window_total: u64,
+    window_max: u64,
+}
+
+static STATS: OnceLock<Stats> = OnceLock::new();
+
+fn stats() -> &'static Stats {
+    STATS.get().expect("stats are set before the first send")
 }
 
 impl Stats {
-    fn new(n: u64) -> Self {
-        let now = Instant::now();
-        Stats {
-            start: now,
-            count: 0,
-            bytes: 0,
-            latencies: Vec::with_capacity(n.min(50_000_000) as usize),
-            total_latency: 0,
-            max_latency: 0,
-            window_start: now,
-            window_count: 0,
-            window_bytes: 0,
-            window_total: 0,
-            window_max: 0,
-            failed: 0,
-            first_error: None,
-        }
+    fn tally(&self) -> std::sync::MutexGuard<'_, Tally> {
+        self.tally.lock().unwrap_or_else(|e| e.into_inner())
     }
+}
 
-    fn record(&mut self, latency_ms: u32, bytes: usize) {
-        self.count += 1;
-        self.bytes += bytes as u64;
-        self.total_latency += u64::from(latency_ms);
-        self.max_latency = self.max_latency.max(latency_ms);
-        self.latencies.push(latency_ms);
-        self.window_count += 1;
-        self.window_bytes += bytes as u64;
-        self.window_total += u64::from(latency_ms);
-        self.window_max = self.window_max.max(latency_ms);
-        if self.window_start.elapsed() >= Duration::from_secs(5) {
-            self.print_window();
-        }
-    }
-
-    fn print_window(&mut self) {
-        let secs = self.window_start.elapsed().as_secs_f64();
-        let rate = self.window_count as f64 / secs;
-        let mb = self.window_bytes as f64 / secs / (1024.0 * 1024.0);
-        if std::io::stdout().is_terminal() {
-            print!("\r\x1b[2K");
-        }
-        println!(
-            "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.1} ms avg latency, {:.1} ms max latency.",
-            self.window_count,
-            rate,
-            mb,
-            self.window_total as f64 / self.window_count.max(1) as f64,
-            f64::from(self.window_max)
-        );
-        self.window_start = Instant::now();
-        self.window_count = 0;
-        self.window_bytes = 0;
-        self.window_total = 0;
-        self.window_max = 0;
-    }
-
-    fn print_final(&mut self) {
-        let secs = self.start.elapsed().as_secs_f64();
-        self.latencies.sort_unstable();
-        let pct = |p: f64| -> u32 {
-            if self.latencies.is_empty() {
-                0
-            } else {
-                self.latencies
-                    [((p * self.latencies.len() as f64) as usize).min(self.latencies.len() - 1)]
+/// The delivery callback of every record. Its latency is the time from
+/// `send` to the acknowledgement, in ms, as ProducerPerformance measures it:
+/// the record's create time is taken by `send` (the topic uses CreateTime).
+fn on_delivery(outcome: Result<RecordMetadata, ProducerError>) {
+    let s = stats();
+    match outcome {
+        Ok(md) => {
+            let latency = now_ms().saturating_sub(md.timestamp as u64);
+            let mut t = s.tally();
+            if t.count % s.every == 0 {
+                t.samples.push(latency.min(u64::from(u32::MAX)) as u32);
             }
+            t.count += 1;
+            t.total_latency += latency;
+            t.max_latency = t.max_latency.max(latency);
+            t.window_count += 1;
+            t.window_total += latency;
+            t.window_max = t.window_max.max(latency);
+        }
+        Err(e) => {
+            let mut t = s.tally();
+            t.failed += 1;
+            t.first_error.get_or_insert_with(|| e.to_string());
+        }
+    }
+}
+
+impl Stats {
+    fn new(n: u64, record_size: usize) -> Self {
+        let every = (n / n.min(500_000)).max(1);
+        Stats {
+            start: Instant::now(),
+            record_size: record_size as u64,
+            every,
+            tally: Mutex::new(Tally {
+                samples: Vec::with_capacity((n / every + 1) as usize),
+                ..Tally::default()
+            }),
+        }
+    }
+
+    fn print_window(&self, secs: f64) {
+        let (count, total, max) = {
+            let mut t = self.tally();
+            let w = (t.window_count, t.window_total, t.window_max);
+            (t.window_count, t.window_total, t.window_max) = (0, 0, 0);
+            w
+        };
+        let rate = count as f64 / secs;
+        println!(
+            "{count} records sent, {rate:.1} records/sec ({:.2} MB/sec), {:.1} ms avg latency, {:.1} ms max latency.",
+            rate * self.record_size as f64 / (1024.0 * 1024.0),
+            total as f64 / count.max(1) as f64,
+            max as f64
+        );
+    }
+
+    fn print_final(&self) {
+        let secs = self.start.elapsed().as_secs_f64();
+        let mut t = self.tally();
+        let count = t.count;
+        t.samples.sort_unstable();
+        let samples = &t.samples;
+        let pct = |p: f64| -> u32 {
+            samples
+                .get(((p * samples.len() as f64) as usize).min(samples.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
         };
         println!(
-            "{} records sent, {:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
-            self.count,
-            self.count as f64 / secs,
-            self.bytes as f64 / secs / (1024.0 * 1024.0),
-            self.total_latency as f64 / self.count.max(1) as f64,
-            f64::from(self.max_latency),
+            "{count} records sent, {:.1} records/sec ({:.2} MB/sec), {:.2} ms avg latency, {:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
+            count as f64 / secs,
+            (count * self.record_size) as f64 / secs / (1024.0 * 1024.0),
+            t.total_latency as f64 / count.max(1) as f64,
+            t.max_latency as f64,
             pct(0.5),
             pct(0.95),
             pct(0.99),
             pct(0.999)
         );
-        if self.failed > 0 {
+        if t.failed > 0 {
             println!(
                 "{} records failed; first error: {}",
-                self.failed,
-                self.first_error.as_deref().unwrap_or("?")
+                t.failed,
+                t.first_error.as_deref().unwrap_or("?")
             );
         }
     }
@@ -206,59 +230,34 @@ async fn main() {
                 std::process::exit(1)
             }
         };
-    // Random uppercase letters, as ProducerPerformance fills its payload.
+    // Random uppercase letters, as ProducerPerformance fills its payload;
+    // one buffer for the whole run, as Java reuses its byte array.
     let mut seed = 0x2545_f491_4f6c_dd1du64;
-    let payload: Bytes = (0..args.record_size)
+    let payload: Vec<u8> = (0..args.record_size)
         .map(|_| {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
             b'A' + (seed % 26) as u8
         })
-        .collect::<Vec<u8>>()
-        .into();
-
-    // Deliveries are awaited concurrently in one task, so each latency is
-    // measured when its own record completes.
-    let (tx, mut rx) = mpsc::unbounded_channel::<(Instant, DeliveryFuture)>();
-    let n = args.num_records;
-    let size = args.record_size;
-    let collector = tokio::spawn(async move {
-        let mut stats = Stats::new(n);
-        let mut pending = FuturesUnordered::new();
-        let mut open = true;
-        let progress = std::io::stdout().is_terminal();
-        let mut last_bar = Instant::now();
+        .collect();
+    let payload = Bytes::from_static(Box::leak(payload.into_boxed_slice()));
+    if STATS
+        .set(Stats::new(args.num_records, args.record_size))
+        .is_err()
+    {
+        unreachable!("stats are set once");
+    }
+    // A window every 5 s, as ProducerPerformance prints them.
+    let window = tokio::spawn(async {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.tick().await;
+        let mut last = Instant::now();
         loop {
-            tokio::select! {
-                item = rx.recv(), if open => match item {
-                    Some((sent, fut)) => pending.push(async move { (sent, fut.await) }),
-                    None => open = false,
-                },
-                Some((sent, result)) = pending.next(), if !pending.is_empty() => {
-                    match result {
-                        Ok(_) => stats.record(sent.elapsed().as_millis() as u32, size),
-                        Err(e) => {
-                            stats.failed += 1;
-                            stats.first_error.get_or_insert_with(|| e.to_string());
-                        }
-                    }
-                    if progress && last_bar.elapsed() >= Duration::from_millis(200) {
-                        last_bar = Instant::now();
-                        let done = stats.count + stats.failed;
-                        let width = 40;
-                        let filled = (done * width / n.max(1)) as usize;
-                        print!("\r[{}{}] {done}/{n}", "#".repeat(filled), " ".repeat(width as usize - filled));
-                        let _ = std::io::stdout().flush();
-                    }
-                }
-                else => break,
-            }
+            tick.tick().await;
+            stats().print_window(last.elapsed().as_secs_f64());
+            last = Instant::now();
         }
-        if progress {
-            print!("\r\x1b[2K");
-        }
-        stats
     });
 
     let topic: std::sync::Arc<str> = args.topic.as_str().into();
@@ -272,26 +271,15 @@ async fn main() {
                 tokio::time::sleep(due - now).await;
             }
         }
-        let record = ProducerRecord {
-            topic: topic.clone(),
-            value: Some(payload.clone()),
-            ..Default::default()
-        };
-        let sent = Instant::now();
-        match producer.send(record).await {
-            Ok(fut) => {
-                let _ = tx.send((sent, fut));
-            }
-            Err(e) => {
-                eprintln!("send failed: {e}");
-                break;
-            }
+        let record = ProducerRecord::new(&topic).value(payload.clone());
+        if let Err(e) = producer.send_with_callback(record, on_delivery).await {
+            eprintln!("send failed: {e}");
+            break;
         }
     }
-    drop(tx);
     producer.flush().await.ok();
-    let mut stats = collector.await.expect("collector");
-    stats.print_final();
+    window.abort();
+    stats().print_final();
     if args.print_metrics {
         print_metrics(&producer).await;
     }

@@ -48,9 +48,15 @@ impl ProducerRecord {
     /// A record for `topic` with no key and a null value. Pass an `Arc<str>`
     /// (or `&Arc<str>`) to avoid copying the topic name per record.
     pub fn new(topic: impl IntoTopic) -> Self {
+        // Every field spelled out: `..Default::default()` would clone and
+        // drop the shared empty topic name for nothing.
         ProducerRecord {
             topic: topic.into_topic(),
-            ..Default::default()
+            partition: None,
+            key: None,
+            value: None,
+            headers: Vec::new(),
+            timestamp: None,
         }
     }
 

@@ -456,10 +456,11 @@ impl Producer {
 }
 
 fn now_ms() -> i64 {
+    // Seconds and millis apart: `as_millis` goes through u128 arithmetic,
+    // a measurable part of a send.
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+        .map_or(0, |d| d.as_secs() as i64 * 1000 + i64::from(d.subsec_millis()))
 }
 
 /// The I/O task.

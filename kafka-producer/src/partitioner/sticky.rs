@@ -67,7 +67,12 @@ pub struct StickyPartitioner {
     /// `partitioner.adaptive.partitioning.enable`.
     adaptive: bool,
     rng: SplitMix64,
-    topics: crate::core::hash::FastMap<String, TopicState>,
+    /// Index of each topic's state in `states`.
+    topics: crate::core::hash::FastMap<String, usize>,
+    states: Vec<TopicState>,
+    /// The last topic looked up and its index: records come in runs to one
+    /// topic, and a short comparison is cheaper than hashing the name.
+    last: Option<(Box<str>, usize)>,
 }
 
 /// Per-topic state: Java keeps one `BuiltInPartitioner` per topic.
@@ -108,6 +113,8 @@ impl StickyPartitioner {
             adaptive,
             rng: SplitMix64(seed),
             topics: Default::default(),
+            states: Vec::new(),
+            last: None,
         }
     }
 
@@ -221,7 +228,7 @@ impl StickyPartitioner {
     pub fn current(&self, topic: &str) -> Option<i32> {
         self.topics
             .get(topic)
-            .and_then(|state| state.sticky)
+            .and_then(|&i| self.states[i].sticky)
             .map(|sticky| sticky.partition)
     }
 
@@ -231,15 +238,22 @@ impl StickyPartitioner {
 
     /// The generator and the topic's state, borrowed together.
     fn rng_and_state(&mut self, topic: &str) -> (&mut SplitMix64, &mut TopicState) {
-        // Look up first so the common case does not allocate the key.
-        if !self.topics.contains_key(topic) {
-            self.topics.insert(topic.to_owned(), TopicState::default());
-        }
-        let state = self
-            .topics
-            .get_mut(topic)
-            .expect("the topic's state was inserted just above");
-        (&mut self.rng, state)
+        let i = match &self.last {
+            Some((name, i)) if **name == *topic => *i,
+            _ => {
+                let i = match self.topics.get(topic) {
+                    Some(&i) => i,
+                    None => {
+                        self.states.push(TopicState::default());
+                        self.topics.insert(topic.to_owned(), self.states.len() - 1);
+                        self.states.len() - 1
+                    }
+                };
+                self.last = Some((topic.into(), i));
+                i
+            }
+        };
+        (&mut self.rng, &mut self.states[i])
     }
 }
 
