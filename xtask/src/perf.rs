@@ -1,5 +1,6 @@
 //! `cargo xtask perf-compare [--records N] [--record-size B] [--rounds R]
-//! [--baseline PERF] [--only TEXT] [--listeners L1,L2] [--peers rdkafka,confluent,krafka|all]`:
+//! [--baseline PERF] [--only TEXT] [--throttle R] [--listeners L1,L2]
+//! [--peers rdkafka,confluent,krafka|all]`:
 //! our producer (`kafka-producer`'s `perf` example, release build), Kafka's
 //! own `ProducerPerformance` (kafka-tools jar) and, with `--peers`, the
 //! peer crates' perf binaries of `benches-peer` (rust-rdkafka, confluent-kafka
@@ -17,70 +18,113 @@
 //! prints the median of the rounds. `--baseline` adds another build of the
 //! `perf` example (say, of an earlier commit) to every scenario, to check
 //! that a change is not slower; `--only` keeps the scenarios whose name
-//! contains TEXT. `--listeners` runs every scenario over each of the
+//! contains TEXT. The latency scenario runs at half the records/s of the
+//! slowest client of the lz4 scenario before it (or `--throttle R`); the
+//! memory scenario sends 10,000,000 records once. `--listeners` runs every scenario over each of the
 //! listeners `kafka up` starts (`PLAINTEXT`, the default, `SSL`,
 //! `SASL_SSL`, ...): both clients get the same `client-<listener>.properties`
 //! (`--producer.config`), so SASL_SSL is SCRAM-SHA-512 over TLS for both.
 
+use std::collections::HashMap;
 use std::process::Command;
 
 use crate::run_cmd;
 
-/// (name, target records/s (-1: as fast as possible), producer properties) of
-/// each scenario; both clients get exactly these. The throttled scenario
-/// compares latency below saturation: unthrottled, both fill buffer.memory and
-/// latency is mostly time spent queued in it.
-const SCENARIOS: &[(&str, &str, &[&str])] = &[
-    (
-        "acks=1, no compression, idempotence off",
-        "-1",
-        &[
+/// How fast a scenario sends.
+#[derive(Clone, Copy)]
+enum Rate {
+    /// As fast as each client can.
+    Max,
+    /// Half of the slowest client's records/s in the scenario named (run
+    /// before it, same settings unthrottled), so every client can hold it:
+    /// latency below saturation, where unthrottled latency is mostly time
+    /// spent queued in buffer.memory.
+    HalfOfSlowest(&'static str),
+}
+
+/// One scenario; every client gets exactly these settings.
+struct Scenario {
+    name: &'static str,
+    rate: Rate,
+    props: &'static [&'static str],
+    /// Records per run, when not `--records`.
+    records: Option<u64>,
+    /// Rounds, when not `--rounds` (one for the long memory run).
+    rounds: Option<usize>,
+}
+
+const LZ4: &str = "acks=all, idempotent, lz4";
+
+const SCENARIOS: &[Scenario] = &[
+    Scenario {
+        name: "acks=1, no compression, idempotence off",
+        rate: Rate::Max,
+        props: &[
             "acks=1",
             "enable.idempotence=false",
             "linger.ms=5",
             "batch.size=65536",
         ],
-    ),
-    (
-        "acks=all, idempotent, no compression",
-        "-1",
-        &["acks=all", "linger.ms=5", "batch.size=65536"],
-    ),
-    (
-        "acks=all, idempotent, lz4",
-        "-1",
-        &[
+        records: None,
+        rounds: None,
+    },
+    Scenario {
+        name: "acks=all, idempotent, no compression",
+        rate: Rate::Max,
+        props: &["acks=all", "linger.ms=5", "batch.size=65536"],
+        records: None,
+        rounds: None,
+    },
+    Scenario {
+        name: LZ4,
+        rate: Rate::Max,
+        props: &[
             "acks=all",
             "linger.ms=5",
             "batch.size=65536",
             "compression.type=lz4",
         ],
-    ),
-    (
-        "acks=all, idempotent, zstd",
-        "-1",
-        &[
+        records: None,
+        rounds: None,
+    },
+    Scenario {
+        name: "acks=all, idempotent, zstd",
+        rate: Rate::Max,
+        props: &[
             "acks=all",
             "linger.ms=5",
             "batch.size=65536",
             "compression.type=zstd",
         ],
-    ),
-    (
-        "Java defaults (acks=all, idempotent, linger 5, 16 KiB batches)",
-        "-1",
-        &[],
-    ),
-    (
-        "acks=all, idempotent, lz4, throttled to 200k records/s (latency)",
-        "200000",
-        &[
+        records: None,
+        rounds: None,
+    },
+    Scenario {
+        name: "Java defaults (acks=all, idempotent, linger 5, 16 KiB batches)",
+        rate: Rate::Max,
+        props: &[],
+        records: None,
+        rounds: None,
+    },
+    Scenario {
+        name: "acks=all, idempotent, lz4, throttled to half the slowest client's rate (latency)",
+        rate: Rate::HalfOfSlowest(LZ4),
+        props: &[
             "acks=all",
             "linger.ms=5",
             "batch.size=65536",
             "compression.type=lz4",
         ],
-    ),
+        records: None,
+        rounds: None,
+    },
+    Scenario {
+        name: "memory: 10,000,000 records, Java defaults",
+        rate: Rate::Max,
+        props: &[],
+        records: Some(10_000_000),
+        rounds: Some(1),
+    },
 ];
 
 /// Java's producer defaults, given to the peers explicitly.
@@ -134,6 +178,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut only: Option<String> = None;
     let mut listeners = vec!["PLAINTEXT".to_string()];
     let mut peers: Vec<String> = Vec::new();
+    let mut throttle: Option<f64> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -148,6 +193,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
             "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
             "--only" => only = Some(it.next().ok_or("--only needs a text")?.clone()),
+            "--throttle" => {
+                throttle = Some(
+                    it.next()
+                        .and_then(|s| s.parse().ok())
+                        .filter(|r: &f64| *r > 0.0)
+                        .ok_or("--throttle needs records per second")?,
+                )
+            }
             "--listeners" => {
                 listeners = it
                     .next()
@@ -175,7 +228,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             other => return Err(format!("perf-compare: unknown argument {other}")),
         }
     }
-    let n_records: f64 = records.parse().map_err(|_| "--records needs a number")?;
+    let default_records: u64 = records.parse().map_err(|_| "--records needs a number")?;
     let ours = crate::build_producer_example("perf")?;
     let mut peer_bins = Vec::new();
     for p in &peers {
@@ -218,17 +271,37 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .iter()
             .enumerate()
             .flat_map(|s| listeners.iter().map(move |l| (s, l)));
-        for ((n, (scenario, throughput, props)), listener) in scenarios {
+        // Median records/s of every client, per (scenario, listener).
+        let mut rates: HashMap<(&str, &str), Vec<f64>> = HashMap::new();
+        for ((n, sc), listener) in scenarios {
+            let scenario = sc.name;
             if only
                 .as_ref()
                 .is_some_and(|o| !scenario.contains(o.as_str()))
             {
                 continue;
             }
-            let name = if listener == "PLAINTEXT" {
-                scenario.to_string()
-            } else {
-                format!("{scenario}, over {listener}")
+            let throughput = match (sc.rate, throttle) {
+                (Rate::Max, _) => "-1".to_string(),
+                (Rate::HalfOfSlowest(_), Some(r)) => format!("{r:.0}"),
+                (Rate::HalfOfSlowest(of), None) => {
+                    let slowest = rates
+                        .get(&(of, listener.as_str()))
+                        .and_then(|r| r.iter().copied().reduce(f64::min))
+                        .ok_or_else(|| {
+                            format!("{scenario}: run \"{of}\" first, or give --throttle")
+                        })?;
+                    format!("{:.0}", slowest / 2.0)
+                }
+            };
+            let records = sc.records.unwrap_or(default_records).to_string();
+            let n_records = records.parse::<f64>().unwrap_or(1.0);
+            let rounds = sc.rounds.unwrap_or(rounds);
+            let name = match (listener.as_str(), sc.rate) {
+                ("PLAINTEXT", Rate::Max) => scenario.to_string(),
+                ("PLAINTEXT", _) => format!("{scenario}: {throughput} records/s"),
+                (_, Rate::Max) => format!("{scenario}, over {listener}"),
+                _ => format!("{scenario}: {throughput} records/s, over {listener}"),
             };
             let topic = format!("perf-{n}-{}", listener.to_ascii_lowercase());
             create_topic(&cp, &cluster.bootstrap, &topic)?;
@@ -247,7 +320,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 (bootstrap, Some(file))
             };
             let mut all_props = vec![format!("bootstrap.servers={bootstrap}")];
-            all_props.extend(props.iter().map(|s| s.to_string()));
+            all_props.extend(sc.props.iter().map(|s| s.to_string()));
             println!(
                 "\n### {name} ({records} records of {size} bytes, 6 partitions, {rounds} round(s))"
             );
@@ -265,7 +338,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     "--record-size",
                     &size,
                     "--throughput",
-                    throughput,
+                    &throughput,
                     "--producer-props",
                 ]
                 .map(String::from)
@@ -276,6 +349,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
             // scenario's settings come after and win.
             let mut peer_props: Vec<String> = JAVA_DEFAULTS.iter().map(|s| s.to_string()).collect();
             peer_props.extend(all_props.iter().cloned());
+            // A warm-up on the new topic first (not measured), so that the
+            // first client of round 1 does not pay for the broker's JIT
+            // and the topic's first segment.
+            let mut warm_up = common.clone();
+            if let Some(i) = warm_up.iter().position(|a| a == "--num-records") {
+                warm_up[i + 1] = "200000".into();
+            }
+            timed(&clients[0].1, &warm_up, &all_props)?;
             let mut on_broker = end_offsets(&cp, &cluster.bootstrap, &topic)?;
             for round in 1..=rounds {
                 for (c, (client, cmd)) in clients.iter().enumerate() {
@@ -300,11 +381,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 }
             }
             for (c, (client, _)) in clients.iter().enumerate() {
-                summary.push((
-                    name.to_string(),
-                    client.clone(),
-                    median_run(&runs[c], n_records),
-                ));
+                let m = median_run(&runs[c], n_records);
+                rates
+                    .entry((scenario, listener.as_str()))
+                    .or_default()
+                    .push(m.records_per_sec);
+                summary.push((name.to_string(), client.clone(), m));
             }
         }
         println!(

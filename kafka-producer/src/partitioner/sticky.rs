@@ -346,7 +346,7 @@ mod tests {
     const ALL: &[i32] = &[];
 
     fn produced(p: &StickyPartitioner, topic: &str) -> usize {
-        p.topics[topic].sticky.unwrap().produced_bytes
+        p.states[p.topics[topic]].sticky.unwrap().produced_bytes
     }
 
     #[test]
@@ -521,7 +521,7 @@ mod tests {
     fn adaptive_off_ignores_queue_sizes() {
         let mut p = StickyPartitioner::new(16384, false, 12);
         p.update_load("t", &[(0, 0), (1, 100), (2, 100)]);
-        assert!(p.topics["t"].load.is_none());
+        assert!(p.states[p.topics["t"]].load.is_none());
         let counts = pick_counts(&mut p, 3, ALL, 9_000);
         assert!(counts.iter().all(|&c| c > 2_700), "{counts:?}");
     }
@@ -530,9 +530,9 @@ mod tests {
     fn an_empty_report_drops_the_weights() {
         let mut p = StickyPartitioner::new(16384, true, 13);
         p.update_load("t", &[(0, 0), (1, 9)]);
-        assert!(p.topics["t"].load.is_some());
+        assert!(p.states[p.topics["t"]].load.is_some());
         p.update_load("t", &[]);
-        assert!(p.topics["t"].load.is_none());
+        assert!(p.states[p.topics["t"]].load.is_none());
     }
 
     #[test]

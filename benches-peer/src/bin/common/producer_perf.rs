@@ -121,12 +121,15 @@ impl Throttle {
 
 /// Latencies of acknowledged records (every one counted, a sample kept for
 /// the percentiles, as ProducerPerformance samples), shared with callbacks.
+/// A latency is measured as ProducerPerformance measures it: the
+/// difference of two millisecond clock readings (send, acknowledgement),
+/// here on a monotonic clock's millisecond grid.
 pub struct Stats {
     start: Instant,
     count: AtomicU64,
     errors: AtomicU64,
-    sum_us: AtomicU64,
-    max_us: AtomicU64,
+    sum_ms: AtomicU64,
+    max_ms: AtomicU64,
     every: u64,
     samples: Mutex<Vec<u32>>,
 }
@@ -137,8 +140,8 @@ impl Stats {
             start: Instant::now(),
             count: AtomicU64::new(0),
             errors: AtomicU64::new(0),
-            sum_us: AtomicU64::new(0),
-            max_us: AtomicU64::new(0),
+            sum_ms: AtomicU64::new(0),
+            max_ms: AtomicU64::new(0),
             every: (num_records / num_records.min(500_000)).max(1),
             samples: Mutex::new(Vec::with_capacity(500_001)),
         }
@@ -146,13 +149,15 @@ impl Stats {
 
     /// Record `i`, sent at `sent`, was acknowledged now.
     pub fn acked(&self, i: u64, sent: Instant) {
-        let us = sent.elapsed().as_micros() as u64;
+        let now_ms = self.start.elapsed().as_millis() as u64;
+        let sent_ms = sent.saturating_duration_since(self.start).as_millis() as u64;
+        let ms = now_ms.saturating_sub(sent_ms);
         self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_us.fetch_add(us, Ordering::Relaxed);
-        self.max_us.fetch_max(us, Ordering::Relaxed);
+        self.sum_ms.fetch_add(ms, Ordering::Relaxed);
+        self.max_ms.fetch_max(ms, Ordering::Relaxed);
         if i % self.every == 0 {
             if let Ok(mut s) = self.samples.lock() {
-                s.push((us / 1000) as u32);
+                s.push(ms as u32);
             }
         }
     }
@@ -169,8 +174,8 @@ impl Stats {
         let n = self.count.load(Ordering::Relaxed);
         let rate = n as f64 / elapsed;
         let mb = rate * size as f64 / (1024.0 * 1024.0);
-        let avg = self.sum_us.load(Ordering::Relaxed) as f64 / n.max(1) as f64 / 1000.0;
-        let max = self.max_us.load(Ordering::Relaxed) as f64 / 1000.0;
+        let avg = self.sum_ms.load(Ordering::Relaxed) as f64 / n.max(1) as f64;
+        let max = self.max_ms.load(Ordering::Relaxed) as f64;
         let mut s = self.samples.lock().map(|s| s.clone()).unwrap_or_default();
         s.sort_unstable();
         let pct = |p: f64| s.get(((s.len() as f64 * p) as usize).min(s.len().saturating_sub(1))).copied().unwrap_or(0);

@@ -539,7 +539,12 @@ impl Accumulator {
             None => Some(batch.deliver_to(index, timestamp, callback)),
         };
         let added = batch.size - before;
-        if batch.size >= batch_size {
+        // Full once it cannot take another record of this size (Java waits
+        // for the record that does not fit). The sticky partitioner moves
+        // on only from a full batch: waiting for the next record left a
+        // new batch of a few records behind, lingering, whenever the move
+        // came from its twice-batch.size rule instead.
+        if batch.size.saturating_add(added) > batch_size {
             batch.close();
             ready_at = Some(now.now());
         }
