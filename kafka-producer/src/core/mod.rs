@@ -361,16 +361,27 @@ impl ProducerCore {
                 &mut now,
                 &mut self.flushes,
             ) {
-                Ok(Appended { delivery, ready_at }) => {
+                Ok(Appended {
+                    delivery,
+                    ready_at,
+                    leader,
+                }) => {
                     if ready_at.is_some() {
                         // A topic's use is noted when a batch opens or
                         // fills (metadata.max.idle.ms is minutes; a topic
                         // with batches is never forgotten).
                         meta.last_used = now.now();
                     }
+                    // A leader with its maximum of requests in flight
+                    // takes nothing before one is answered, and the driver
+                    // polls after every answer: no need to look sooner.
+                    let max_in_flight = self.config.max_in_flight_requests_per_connection.max(1);
+                    let poll_at = ready_at.filter(|_| {
+                        leader.is_none_or(|l| self.sender.nodes.in_flight(l) < max_in_flight)
+                    });
                     return Enqueued {
                         delivery: delivery.expect("a new record gets a future"),
-                        poll_at: ready_at,
+                        poll_at,
                     };
                 }
                 Err(incoming) => incoming,

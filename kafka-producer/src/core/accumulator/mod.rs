@@ -220,6 +220,8 @@ pub(crate) struct Appended {
     /// (its linger's end) or became ready (full, or it closed the batch
     /// before it).
     pub ready_at: Option<Instant>,
+    /// The leader of the partition it went to, when known.
+    pub leader: Option<i32>,
 }
 
 pub(crate) struct Accumulator {
@@ -417,6 +419,7 @@ impl Accumulator {
                 return Ok(Appended {
                     delivery: Some(flushes.fail_record(incoming.unbatched(), e)),
                     ready_at: None,
+                    leader: None,
                 });
             }
             None => {
@@ -434,7 +437,12 @@ impl Accumulator {
                 }
             }
         };
-        let (appended, bytes, full) = self.append(t, partition, incoming, now, flushes);
+        let (mut appended, bytes, full) = self.append(t, partition, incoming, now, flushes);
+        appended.leader = meta
+            .partitions
+            .get(partition as usize)
+            .map(|p| p.leader)
+            .filter(|l| *l >= 0);
         if sticky_choice {
             let available = self.queues.topics[t]
                 .unlagged
@@ -508,7 +516,15 @@ impl Accumulator {
             Ok(index) => index,
             Err(e) => {
                 let delivery = Some(flushes.fail_unappendable(e, incoming.unbatched()));
-                return (Appended { delivery, ready_at }, 0, false);
+                return (
+                    Appended {
+                        delivery,
+                        ready_at,
+                        leader: None,
+                    },
+                    0,
+                    false,
+                );
             }
         };
         let Incoming {
@@ -539,6 +555,16 @@ impl Accumulator {
             None => Some(batch.deliver_to(index, timestamp, callback)),
         };
         let added = batch.size - before;
+        if index == 0 {
+            // Room for as many records of this size as the batch holds, at
+            // once: growing the lists as they fill reallocates them a
+            // dozen times per batch.
+            let expected = (batch_size / added.max(1)).min(64 * 1024);
+            batch.record_ids.reserve(expected);
+            if !batch.callbacks.is_empty() {
+                batch.callbacks.reserve(expected);
+            }
+        }
         // Full once it cannot take another record of this size (Java waits
         // for the record that does not fit). The sticky partitioner moves
         // on only from a full batch: waiting for the next record left a
@@ -549,7 +575,12 @@ impl Accumulator {
             ready_at = Some(now.now());
         }
         let full = !batch.is_open();
-        (Appended { delivery, ready_at }, added, full)
+        let appended = Appended {
+            delivery,
+            ready_at,
+            leader: None,
+        };
+        (appended, added, full)
     }
 
     /// Every batch takes no more records and is ready (a flush).
@@ -708,11 +739,13 @@ impl Accumulator {
             .values()
             .filter_map(|q| q.front())
             .map(|w| crate::core::later(w.since, self.config.max_block));
+        // A queue's batches are in creation order (split halves keep the
+        // original's time and place), so its first one not yet expired
+        // expires first: one batch per queue, not every batch.
         let batches = self
             .queues
             .iter()
-            .flat_map(|q| q.batches.iter())
-            .filter(|b| !b.expired_in_flight)
+            .filter_map(|q| q.batches.iter().find(|b| !b.expired_in_flight))
             .map(|b| crate::core::later(b.created_at, self.config.delivery_timeout));
         waiting.chain(batches).min()
     }
