@@ -219,6 +219,52 @@ impl Stats {
     }
 }
 
+/// Holds `--throughput` (records/s) as ProducerPerformance's
+/// `ThroughputThrottler` does: once the rate so far (on the millisecond
+/// clock read before each send) is above the target, each record adds
+/// 1/target s of sleep deficit, slept off in one go once it reaches 2 ms.
+struct Throttle {
+    target: f64,
+    start_ms: u64,
+    per_record: Duration,
+    deficit: Duration,
+}
+
+impl Throttle {
+    /// The shortest sleep of Java's throttler.
+    const MIN_SLEEP: Duration = Duration::from_millis(2);
+
+    fn new(target: f64) -> Self {
+        Throttle {
+            target,
+            start_ms: now_ms(),
+            per_record: if target > 0.0 {
+                Duration::from_secs_f64(1.0 / target)
+            } else {
+                Duration::ZERO
+            },
+            deficit: Duration::ZERO,
+        }
+    }
+
+    /// How long to sleep before sending record `i` (`i` records sent so
+    /// far) at `now_ms`; zero mostly.
+    fn wait_before(&mut self, i: u64, now_ms: u64) -> Duration {
+        if i == 0 {
+            return Duration::ZERO;
+        }
+        let elapsed_ms = now_ms.saturating_sub(self.start_ms) as f64;
+        if elapsed_ms <= 0.0 || (i as f64) / (elapsed_ms / 1000.0) <= self.target {
+            return Duration::ZERO;
+        }
+        self.deficit += self.per_record;
+        if self.deficit < Self::MIN_SLEEP {
+            return Duration::ZERO;
+        }
+        std::mem::take(&mut self.deficit)
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args = parse_args();
@@ -261,22 +307,32 @@ async fn main() {
     });
 
     let topic: std::sync::Arc<str> = args.topic.as_str().into();
-    let start = Instant::now();
-    for i in 0..args.num_records {
-        if args.throughput > 0.0 {
-            // Throttle as ProducerPerformance does: never ahead of the target rate.
-            let due = start + Duration::from_secs_f64(i as f64 / args.throughput);
-            let now = Instant::now();
-            if due > now {
-                tokio::time::sleep(due - now).await;
+    let (n, throughput, sender) = (args.num_records, args.throughput, producer.clone());
+    // The send loop runs as a task of the runtime, as an application's
+    // producing task would.
+    let sending = tokio::spawn(async move {
+        let mut throttle = (throughput > 0.0).then(|| Throttle::new(throughput));
+        for i in 0..n {
+            let mut record = ProducerRecord::new(&topic).value(payload.clone());
+            if let Some(throttle) = throttle.as_mut() {
+                // The throttle's clock reading is the record's create time,
+                // as the producer would read it in `send`.
+                let now = now_ms();
+                let wait = throttle.wait_before(i, now);
+                record.timestamp = Some(if wait.is_zero() {
+                    now as i64
+                } else {
+                    tokio::time::sleep(wait).await;
+                    now_ms() as i64
+                });
+            }
+            if let Err(e) = sender.send_with_callback(record, on_delivery).await {
+                eprintln!("send failed: {e}");
+                break;
             }
         }
-        let record = ProducerRecord::new(&topic).value(payload.clone());
-        if let Err(e) = producer.send_with_callback(record, on_delivery).await {
-            eprintln!("send failed: {e}");
-            break;
-        }
-    }
+    });
+    sending.await.expect("the send loop");
     producer.flush().await.ok();
     window.abort();
     stats().print_final();

@@ -70,27 +70,44 @@ impl BatchOutcome {
         self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Where record `index` (created at `timestamp`) of an acknowledged
+    /// batch landed.
+    fn metadata(
+        &self,
+        base_offset: i64,
+        log_append_time: i64,
+        index: u32,
+        timestamp: i64,
+    ) -> RecordMetadata {
+        RecordMetadata {
+            topic: self.topic.clone(),
+            partition: self.partition,
+            // A base offset near i64::MAX must not overflow: unknown.
+            offset: if base_offset >= 0 {
+                base_offset.checked_add(i64::from(index)).unwrap_or(-1)
+            } else {
+                -1
+            },
+            timestamp: if log_append_time >= 0 {
+                log_append_time
+            } else {
+                timestamp
+            },
+        }
+    }
+
     /// Record `index`'s outcome, if resolved (forwards not followed).
     fn record(&self, index: u32, timestamp: i64) -> Option<Result<Outcome, (Arc<Self>, u32)>> {
         Some(match self.resolution.get()? {
             Resolution::Acked {
                 base_offset,
                 log_append_time,
-            } => Ok(Ok(RecordMetadata {
-                topic: self.topic.clone(),
-                partition: self.partition,
-                // A base offset near i64::MAX must not overflow: unknown.
-                offset: if *base_offset >= 0 {
-                    base_offset.checked_add(i64::from(index)).unwrap_or(-1)
-                } else {
-                    -1
-                },
-                timestamp: if *log_append_time >= 0 {
-                    *log_append_time
-                } else {
-                    timestamp
-                },
-            })),
+            } => Ok(Ok(self.metadata(
+                *base_offset,
+                *log_append_time,
+                index,
+                timestamp,
+            ))),
             Resolution::Failed(e) => Ok(Err(e.clone())),
             Resolution::Forwarded(parts) => match parts.iter().rev().find(|p| p.from <= index) {
                 Some(p) => Err((p.to.clone(), p.at + (index - p.from))),
@@ -239,6 +256,28 @@ impl Completion {
     /// Wakes the waiting futures and runs the callbacks, in record order.
     pub fn run(self) {
         self.wakers.into_iter().for_each(Waker::wake);
+        // The outcome is read once for the batch, not per callback.
+        match self.outcome.resolution.get() {
+            Some(Resolution::Acked {
+                base_offset,
+                log_append_time,
+            }) => {
+                for c in self.callbacks {
+                    let md =
+                        self.outcome
+                            .metadata(*base_offset, *log_append_time, c.index, c.timestamp);
+                    (c.callback)(Ok(md));
+                }
+                return;
+            }
+            Some(Resolution::Failed(e)) => {
+                for c in self.callbacks {
+                    (c.callback)(Err(e.clone()));
+                }
+                return;
+            }
+            _ => {}
+        }
         for c in self.callbacks {
             let mut outcome = self.outcome.clone();
             let mut index = c.index;
@@ -402,7 +441,9 @@ mod tests {
                 PendingCallback {
                     index: i,
                     timestamp: 5,
-                    callback: Box::new(move |r: Outcome| seen.lock().unwrap().push(r.unwrap().offset)),
+                    callback: Box::new(move |r: Outcome| {
+                        seen.lock().unwrap().push(r.unwrap().offset)
+                    }),
                 }
             })
             .collect();

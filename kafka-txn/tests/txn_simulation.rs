@@ -775,9 +775,7 @@ impl Sim {
                         .partition(self.rng.index(PARTITIONS as usize) as i32)
                         .value(id.to_string());
                     let now = self.instant();
-                    let _ = self
-                        .core
-                        .enqueue(PendingRecord::new(record, 0, 64), || now);
+                    let _ = self.core.enqueue(PendingRecord::new(record, 0, 64), || now);
                     self.current.push(id);
                 }
                 let mut mgr = self.mgr.lock().unwrap();

@@ -31,7 +31,7 @@ async fn main() {
     });
     let stats = Arc::new(common::Stats::new(args.num_records));
     let payload = common::payload(args.record_size);
-    let throttle = common::Throttle::new(args.throughput);
+    let mut throttle = common::Throttle::new(args.throughput);
     for i in 0..args.num_records {
         let wait = throttle.wait_before(i);
         if !wait.is_zero() {

@@ -53,7 +53,7 @@ async fn main() {
     let producer = b.build().await.unwrap_or_else(|e| fail(&e.to_string()));
     let stats = Arc::new(common::Stats::new(args.num_records));
     let payload = Bytes::from(common::payload(args.record_size));
-    let throttle = common::Throttle::new(args.throughput);
+    let mut throttle = common::Throttle::new(args.throughput);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let collector = {
         let stats = stats.clone();

@@ -138,53 +138,40 @@ impl ProducerBatch {
         }
     }
 
-    /// Whether a record of these parts fits within `batch_size` (an empty
-    /// batch takes any record: oversized records get a batch of their own).
-    pub fn fits<'h, H>(
-        &self,
-        batch_size: usize,
-        timestamp: i64,
-        key: Option<&[u8]>,
-        value: Option<&[u8]>,
-        headers: H,
-    ) -> bool
-    where
-        H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
-    {
-        match &self.contents {
-            Contents::Building(w) if self.is_open() => {
-                w.is_empty() || w.size_after(timestamp, key, value, headers) <= batch_size
-            }
-            _ => false,
-        }
-    }
-
-    /// Appends a record; returns its index in the batch, or the error of a
-    /// record the wire format cannot hold (the caller fails it with a
-    /// reason and settles its memory).
+    /// Appends a record if the batch is open and stays within `limit`
+    /// bytes (an empty batch takes any record: oversized records get a
+    /// batch of their own); returns its index in the batch, `None` when it
+    /// does not fit, or the error of a record the wire format cannot hold
+    /// (the caller fails it with a reason and settles its memory).
+    #[allow(clippy::too_many_arguments)]
     pub fn append<'h, H>(
         &mut self,
+        limit: usize,
         timestamp: i64,
         key: Option<&[u8]>,
         value: Option<&[u8]>,
         headers: H,
         record_id: u64,
         permits: usize,
-    ) -> Result<u32, kafka_protocol::ProtocolError>
+    ) -> Result<Option<u32>, kafka_protocol::ProtocolError>
     where
         H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
         H::IntoIter: Clone,
     {
         let Contents::Building(w) = &mut self.contents else {
-            unreachable!("append to a finished batch");
+            return Ok(None);
         };
-        w.append(timestamp, key, value, headers)?;
+        if self.state != BatchState::Open
+            || !w.append_within(limit, timestamp, key, value, headers)?
+        {
+            return Ok(None);
+        }
         self.size = w.size_in_bytes();
         let index = self.record_count as u32;
         self.record_count += 1;
         self.record_ids.push(record_id);
         self.permits += permits;
-        Ok(index)
+        Ok(Some(index))
     }
 
     /// How the sender of record `index` (created at `timestamp`) hears of

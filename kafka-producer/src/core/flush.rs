@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use super::batch::ProducerBatch;
 use super::metrics::Metrics;
-use crate::delivery::{Completion, DeliveryCallback, DeliveryFuture, OutcomeSlot, PendingCallback, Resolution};
+use crate::delivery::{
+    Completion, DeliveryCallback, DeliveryFuture, OutcomeSlot, PendingCallback, Resolution,
+};
 use crate::error::ProducerError;
 
 /// Identifies a flush.
@@ -144,7 +146,8 @@ impl Flushes {
         if let Some(slot) = b.outcome.take() {
             let (outcome, wakers) = slot.resolve(resolution);
             let callbacks = std::mem::take(&mut b.callbacks);
-            self.completions.extend(Completion::new(outcome, wakers, callbacks));
+            self.completions
+                .extend(Completion::new(outcome, wakers, callbacks));
         }
     }
 
@@ -152,7 +155,8 @@ impl Flushes {
     /// `to`.
     pub fn forward_record(&mut self, slot: OutcomeSlot, to: crate::delivery::Forward) {
         let (outcome, wakers) = slot.resolve(Resolution::Forwarded(vec![to]));
-        self.completions.extend(Completion::new(outcome, wakers, Vec::new()));
+        self.completions
+            .extend(Completion::new(outcome, wakers, Vec::new()));
     }
 
     /// Fails a record that never reached a batch; returns its future.
@@ -161,7 +165,9 @@ impl Flushes {
         self.outstanding = self.outstanding.saturating_sub(1);
         self.settle_ids(std::slice::from_ref(&r.id));
         self.released_permits += r.permits;
-        let slot = r.slot.unwrap_or_else(|| OutcomeSlot::new(r.topic.clone(), -1));
+        let slot = r
+            .slot
+            .unwrap_or_else(|| OutcomeSlot::new(r.topic.clone(), -1));
         let future = slot.future(0, r.timestamp);
         let callbacks = r
             .callback
@@ -173,12 +179,23 @@ impl Flushes {
             .into_iter()
             .collect();
         let (outcome, wakers) = slot.resolve(Resolution::Failed(e));
-        self.completions.extend(Completion::new(outcome, wakers, callbacks));
+        self.completions
+            .extend(Completion::new(outcome, wakers, callbacks));
         future
     }
 
+    /// Fails a record that waited for metadata: its sender holds its
+    /// future already.
+    pub fn fail_waiting(&mut self, r: Unbatched, e: ProducerError) {
+        drop(self.fail_record(r, e));
+    }
+
     /// A record the batch format cannot hold (a length past i32::MAX).
-    pub fn fail_unappendable(&mut self, e: kafka_protocol::ProtocolError, r: Unbatched) -> DeliveryFuture {
+    pub fn fail_unappendable(
+        &mut self,
+        e: kafka_protocol::ProtocolError,
+        r: Unbatched,
+    ) -> DeliveryFuture {
         tracing::warn!(error = %e, "record cannot be written in a record batch");
         let size = match e {
             kafka_protocol::ProtocolError::TooLong { len, .. } => len,

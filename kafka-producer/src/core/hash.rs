@@ -38,7 +38,8 @@ impl Hasher for FxHasher {
             let hi = u32::from_le_bytes([rest[n - 4], rest[n - 3], rest[n - 2], rest[n - 1]]);
             self.add(u64::from(lo) | (u64::from(hi) << 32));
         } else if n > 0 {
-            let word = u64::from(rest[0]) | (u64::from(rest[n / 2]) << 8) | (u64::from(rest[n - 1]) << 16);
+            let word =
+                u64::from(rest[0]) | (u64::from(rest[n / 2]) << 8) | (u64::from(rest[n - 1]) << 16);
             self.add(word | ((n as u64) << 24));
         }
     }

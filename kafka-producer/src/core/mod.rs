@@ -680,7 +680,7 @@ impl ProducerCore {
                     self.metadata.wanted.remove(&topic);
                     let e = broker_error(code, None, 0);
                     for w in self.accumulator.take_waiting(&topic) {
-                        let _ = self.flushes.fail_record(w.incoming.unbatched(), e.clone());
+                        self.flushes.fail_waiting(w.incoming.unbatched(), e.clone());
                     }
                 }
             }

@@ -14,17 +14,16 @@
 //! (FIFO, as tokio's semaphore is fair) up to `max.block.ms` for the bytes of
 //! its record, and the core gives them back when the record completes.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use kafka_protocol::messages::ResponseKind;
+use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use crate::config::{ProducerConfig, ProducerConfigBuilder};
 use crate::core::{
     Completion, DeliveryCallback, DrainGate, FlushId, PendingRecord, ProducerCore,
-    ProducerIdAndEpoch, Transmit, TransportFailure,
+    ProducerIdAndEpoch, Transmit,
 };
 use crate::delivery::DeliveryFuture;
 use crate::error::ProducerError;
@@ -35,7 +34,7 @@ use crate::record::{ProducerRecord, RecordMetadata};
 mod node;
 mod transactional;
 
-use node::spawn_node;
+use node::{Answer, Nodes};
 
 pub use transactional::TransactionHandle;
 
@@ -54,12 +53,14 @@ enum Command {
     Metrics(oneshot::Sender<ProducerMetrics>),
 }
 
-// A response is moved once through the channel; boxing it would cost an
-// allocation per response for nothing.
-#[allow(clippy::large_enum_variant)]
+/// What a connect task tells the I/O task.
 pub(super) enum Io {
-    Response(u64, Result<Option<ResponseKind>, TransportFailure>),
-    NodeUp(i32),
+    /// A connect to broker `.0` at `.1` finished.
+    Connected(
+        i32,
+        String,
+        Result<kafka_codec::Connection, kafka_codec::CodecError>,
+    ),
 }
 
 /// When the I/O task looks at the core again by itself.
@@ -332,6 +333,11 @@ impl Producer {
     /// Takes `size` bytes of buffer memory, waiting (FIFO) up to
     /// `max.block.ms`.
     async fn reserve(&self, size: usize) -> Result<(), ProducerError> {
+        // A send with memory free completes at once: without a yield now
+        // and then, a task sending in a loop would hold its worker, and the
+        // I/O task it woke (queued behind it on the same worker) would wait
+        // until buffer.memory ran out. tokio's budget yields every so often.
+        tokio::task::consume_budget().await;
         let memory = &self.shared.memory;
         let permit = match memory.try_acquire_many(size as u32) {
             Ok(permit) => permit,
@@ -458,9 +464,9 @@ impl Producer {
 fn now_ms() -> i64 {
     // Seconds and millis apart: `as_millis` goes through u128 arithmetic,
     // a measurable part of a send.
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64 * 1000 + i64::from(d.subsec_millis()))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
+        d.as_secs() as i64 * 1000 + i64::from(d.subsec_millis())
+    })
 }
 
 /// The I/O task.
@@ -490,12 +496,14 @@ async fn run(
         };
         window.snapshot(now, totals, &gauges, core.topic_totals())
     };
-    let mut nodes: HashMap<i32, mpsc::UnboundedSender<Transmit>> = HashMap::new();
+    let mut nodes = Nodes::new(io_tx, &config, &counters);
     let mut flushes: Vec<(FlushId, oneshot::Sender<()>)> = Vec::new();
     let mut closing: Option<(Instant, Vec<oneshot::Sender<()>>)> = None;
     let mut handles_gone = false;
-    // What woke the task: handed to the core under the lock.
+    // Answers and connects, handed to the core under the lock.
+    let mut answers: Vec<Answer> = Vec::new();
     let mut woken_by: Option<Io> = None;
+    let mut up: Vec<i32> = Vec::new();
     let mut pending_command: Option<Command> = None;
     let mut timer_fired = false;
     let mut transmits: Vec<Transmit> = Vec::new();
@@ -506,22 +514,44 @@ async fn run(
             .bytes_written
             .load(std::sync::atomic::Ordering::Relaxed);
         let mut done = None;
+        // Connects that finished send their waiting requests at once.
+        for Io::Connected(node, addr, result) in woken_by
+            .take()
+            .into_iter()
+            .chain(std::iter::from_fn(|| io_rx.try_recv().ok()))
+        {
+            if nodes.connected(node, &addr, result) {
+                up.push(node);
+            }
+        }
+        // Every answer already in.
+        while let Some(answer) = std::future::poll_fn(|cx| nodes.poll_answer(cx)).now_or_never() {
+            answers.push(answer);
+        }
+        let idle_check = nodes.close_idle(now);
         let (released, completions, wake) = {
             let mut door = inner.door();
             door.io = IoSleep::Awake;
             let core = &mut door.core;
-            if let Some(io) = woken_by.take() {
-                handle_io(core, io);
+            for node in up.drain(..) {
+                core.handle_connected(node);
             }
-            while let Ok(io) = io_rx.try_recv() {
-                handle_io(core, io);
+            for (id, result) in answers.drain(..) {
+                core.handle_response(id, result, now);
             }
             if let Some(e) = core.fatal_error() {
                 fatal.get_or_init(|| e.clone());
             }
             let cmds = pending_command.take().into_iter();
             for cmd in cmds.chain(std::iter::from_fn(|| commands.try_recv().ok())) {
-                handle_command(core, cmd, now, &mut flushes, &mut closing, &mut metric_requests);
+                handle_command(
+                    core,
+                    cmd,
+                    now,
+                    &mut flushes,
+                    &mut closing,
+                    &mut metric_requests,
+                );
             }
             if std::mem::take(&mut timer_fired) {
                 core.handle_timeout(now);
@@ -554,25 +584,20 @@ async fn run(
                     done = closing.take().map(|(_, waiters)| waiters);
                 }
             }
-            let wake = core
-                .poll_timeout()
-                .map(|t| closing.as_ref().map_or(t, |(d, _)| t.min(*d)))
-                .or(closing.as_ref().map(|(d, _)| *d));
+            let wake = [
+                core.poll_timeout(),
+                closing.as_ref().map(|(d, _)| *d),
+                idle_check,
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             door.io = wake.map_or(IoSleep::Idle, IoSleep::Until);
             let core = &mut door.core;
             (core.take_released_permits(), core.take_completions(), wake)
         };
         for t in transmits.drain(..) {
-            let node = t.node.id;
-            let queue = nodes
-                .entry(node)
-                .or_insert_with(|| spawn_node(io_tx.clone(), &config, &counters));
-            if let Err(mpsc::error::SendError(t)) = queue.send(t) {
-                // The node task ended (cannot happen while we hold io_tx); start a new one.
-                let queue = spawn_node(io_tx.clone(), &config, &counters);
-                let _ = queue.send(t);
-                nodes.insert(node, queue);
-            }
+            nodes.send(t, now);
         }
         if released > 0 {
             memory.add_permits(released);
@@ -596,6 +621,7 @@ async fn run(
         };
         tokio::select! {
             biased;
+            answer = std::future::poll_fn(|cx| nodes.poll_answer(cx)) => answers.push(answer),
             Some(io) = io_rx.recv() => woken_by = Some(io),
             cmd = commands.recv(), if !handles_gone => match cmd {
                 Some(cmd) => pending_command = Some(cmd),
@@ -643,12 +669,5 @@ fn handle_command(
         Command::AbortUnsent(e) => core.abort_unsent(e),
         Command::Wake => {}
         Command::Metrics(tx) => metric_requests.push(tx),
-    }
-}
-
-fn handle_io(core: &mut ProducerCore, io: Io) {
-    match io {
-        Io::Response(id, result) => core.handle_response(id, result, Instant::now()),
-        Io::NodeUp(node) => core.handle_connected(node),
     }
 }

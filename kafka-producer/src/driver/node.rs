@@ -1,11 +1,17 @@
-//! One broker's I/O: a task that connects and writes that broker's
-//! requests in the order the core produced them, and a second that awaits
-//! the responses in the same order.
+//! The brokers' connections, owned by the I/O task: a request goes straight
+//! onto its broker's live connection (the frame is queued in the order the
+//! core made the requests), and the I/O task awaits the answers itself, in
+//! request order per broker. Only connecting runs in a task of its own, so
+//! a slow connect holds up no other broker; requests for a broker that is
+//! connecting wait in its queue, in order.
 
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use futures_util::stream::{FuturesOrdered, StreamExt};
 use kafka_codec::{CodecError, Connection, ConnectionConfig};
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 use tokio::sync::mpsc;
@@ -14,146 +20,192 @@ use super::{Counters, Io};
 use crate::config::ProducerConfig;
 use crate::core::{Transmit, TransportFailure};
 
-/// A response on its way back: awaited in request order per broker (Kafka
-/// answers in order on a connection), so the core sees them in that order.
-type ResponseWait =
-    Pin<Box<dyn Future<Output = (u64, Result<Option<ResponseKind>, TransportFailure>)> + Send>>;
+/// The answer to one request: its id and the response or failure.
+pub(super) type Answer = (u64, Result<Option<ResponseKind>, TransportFailure>);
 
-/// One task per broker: connects, and writes that broker's requests in the
-/// order the core produced them (so sequences reach the broker in order). A
-/// second task awaits the responses in the same order.
-pub(super) fn spawn_node(
+/// An answer on its way back.
+type ResponseWait = Pin<Box<dyn Future<Output = Answer> + Send>>;
+
+/// One broker: its connection, the requests waiting for it, the answers
+/// awaited (in request order: Kafka answers in order on a connection, and
+/// the core expects a broker's answers in that order).
+struct NodeIo {
+    conn: Option<Connection>,
+    /// The address `conn` was opened (or is being opened) to.
+    addr: String,
+    connecting: bool,
+    /// Requests waiting for the connection, in order.
+    waiting: VecDeque<Transmit>,
+    answers: FuturesOrdered<ResponseWait>,
+    /// Credentials or certificates were refused: never connect again (the
+    /// core stops); requests get the same answer.
+    refused: Option<TransportFailure>,
+    /// When a request last went out (connections.max.idle.ms).
+    last_active: Instant,
+}
+
+/// Every broker the producer talks to.
+pub(super) struct Nodes {
+    nodes: HashMap<i32, NodeIo>,
+    /// Where connect results go (to the I/O task).
     io: mpsc::UnboundedSender<Io>,
-    config: &ProducerConfig,
-    counters: &Counters,
-) -> mpsc::UnboundedSender<Transmit> {
-    let (tx, mut rx) = mpsc::unbounded_channel::<Transmit>();
-    let (wait_tx, mut wait_rx) = mpsc::unbounded_channel::<ResponseWait>();
-    let conn_config = ConnectionConfig {
-        client_id: Some(config.client_id.clone()),
-        client_software_name: "kafka-rs-producer".into(),
-        client_software_version: env!("CARGO_PKG_VERSION").into(),
-        connect_timeout: config.request_timeout.min(Duration::from_secs(10)),
-        // The Produce timeout is in the request; give the broker that long plus slack.
-        request_timeout: config.request_timeout + Duration::from_secs(1),
-        security: config.security.clone(),
-        bytes_written: Some(counters.bytes_written.clone()),
-        ..ConnectionConfig::default()
-    };
-    let responses_io = io.clone();
-    tokio::spawn(async move {
-        while let Some(wait) = wait_rx.recv().await {
-            let (id, result) = wait.await;
-            let _ = responses_io.send(Io::Response(id, result));
+    config: ConnectionConfig,
+    max_idle: Duration,
+}
+
+impl Nodes {
+    pub fn new(
+        io: mpsc::UnboundedSender<Io>,
+        config: &ProducerConfig,
+        counters: &Counters,
+    ) -> Self {
+        Nodes {
+            nodes: HashMap::new(),
+            io,
+            config: ConnectionConfig {
+                client_id: Some(config.client_id.clone()),
+                client_software_name: "kafka-rs-producer".into(),
+                client_software_version: env!("CARGO_PKG_VERSION").into(),
+                connect_timeout: config.request_timeout.min(Duration::from_secs(10)),
+                // The Produce timeout is in the request; give the broker that long plus slack.
+                request_timeout: config.request_timeout + Duration::from_secs(1),
+                security: config.security.clone(),
+                bytes_written: Some(counters.bytes_written.clone()),
+                ..ConnectionConfig::default()
+            },
+            max_idle: config.connections_max_idle,
         }
-    });
-    let max_idle = config.connections_max_idle;
-    tokio::spawn(async move {
-        let mut conn: Option<Connection> = None;
-        // The address `conn` was opened to (the node's, when it was opened).
-        let mut conn_addr = String::new();
-        // Credentials or certificates refused: never connect again (the
-        // core stops); requests already queued get the same answer.
-        let mut refused: Option<TransportFailure> = None;
-        loop {
-            let next = match &conn {
-                // connections.max.idle.ms: a connection with nothing sent for
-                // that long and nothing awaited is closed (the next request
-                // reconnects), as Java's selector closes idle connections.
-                Some(c) if !max_idle.is_zero() => {
-                    match tokio::time::timeout(max_idle, rx.recv()).await {
-                        Ok(next) => next,
-                        Err(_) => {
-                            if c.in_flight() == 0 {
-                                tracing::debug!(
-                                    peer = c.peer(),
-                                    ?max_idle,
-                                    "closing an idle connection"
-                                );
-                                c.close("idle for connections.max.idle.ms");
-                                conn = None;
-                            }
-                            continue;
-                        }
-                    }
-                }
-                _ => rx.recv().await,
-            };
-            let Some(t) = next else {
-                break;
-            };
-            let id = t.request_id;
-            if expired(&t) {
-                let _ = wait_tx.send(unsent(id));
-                continue;
-            }
-            if let Some(f) = refused.clone() {
-                let _ = wait_tx.send(Box::pin(async move { (id, Err(f)) }));
-                continue;
-            }
-            // A broker that moved (KIP-951 node endpoints, or metadata) is
-            // reached at its new address: the old connection goes.
-            if let Some(c) = conn.as_ref().filter(|_| conn_addr != t.node.addr) {
-                tracing::debug!(node = t.node.id, from = %conn_addr, to = %t.node.addr, "broker moved; reconnecting");
+    }
+
+    /// Sends `t` to its broker now, or queues it while the broker connects.
+    pub fn send(&mut self, t: Transmit, now: Instant) {
+        let id = t.node.id;
+        let node = self.nodes.entry(id).or_insert_with(|| NodeIo {
+            conn: None,
+            addr: t.node.addr.clone(),
+            connecting: false,
+            waiting: VecDeque::new(),
+            answers: FuturesOrdered::new(),
+            refused: None,
+            last_active: now,
+        });
+        node.last_active = now;
+        if let Some(f) = node.refused.clone() {
+            let request_id = t.request_id;
+            node.answers
+                .push_back(Box::pin(async move { (request_id, Err(f)) }));
+            return;
+        }
+        // A broker that moved (KIP-951 node endpoints, or metadata) is
+        // reached at its new address: the old connection goes.
+        if node.addr != t.node.addr && !node.connecting {
+            if let Some(c) = node.conn.take() {
+                tracing::debug!(node = id, from = %node.addr, to = %t.node.addr, "broker moved; reconnecting");
                 c.close("the broker moved");
-                conn = None;
             }
-            if conn.as_ref().is_none_or(Connection::is_closed) {
-                let node = &t.node;
-                match Connection::connect(&node.addr, conn_config.clone()).await {
-                    Ok(c) => {
-                        tracing::debug!(node = node.id, addr = %node.addr, "connected");
-                        conn = Some(c);
-                        conn_addr.clone_from(&node.addr);
-                        let _ = io.send(Io::NodeUp(node.id));
-                    }
-                    Err(e) => {
-                        tracing::debug!(node = node.id, addr = %node.addr, error = %e, "connect failed");
-                        let f = TransportFailure::from_codec(&e, true);
-                        if f.authentication {
-                            refused = Some(f.clone());
-                        }
-                        let _ = wait_tx.send(Box::pin(async move { (id, Err(f)) }));
-                        continue;
-                    }
-                }
-            }
-            let Some(c) = conn.as_ref() else {
-                continue;
-            };
-            // The connect may have taken long.
-            if expired(&t) {
-                let _ = wait_tx.send(unsent(id));
-                continue;
-            }
-            let wait = match dispatch(c, t) {
-                Ok(wait) => wait,
-                Err(e) => {
-                    let f = failure(e);
-                    Box::pin(async move { (id, Err(f)) })
-                }
-            };
-            let _ = wait_tx.send(wait);
+            node.addr.clone_from(&t.node.addr);
         }
-    });
-    tx
+        let live = node.conn.as_ref().is_some_and(|c| !c.is_closed());
+        if live && node.waiting.is_empty() {
+            let answer = dispatch(node.conn.as_ref().expect("live"), t);
+            node.answers.push_back(answer);
+            return;
+        }
+        node.waiting.push_back(t);
+        if !node.connecting {
+            node.connecting = true;
+            node.conn = None;
+            let (addr, config, io) = (node.addr.clone(), self.config.clone(), self.io.clone());
+            tokio::spawn(async move {
+                let result = Connection::connect(&addr, config).await;
+                let _ = io.send(Io::Connected(id, addr, result));
+            });
+        }
+    }
+
+    /// A connect finished: the waiting requests go out (or get its
+    /// failure). Returns whether the broker is up. (A broker that moves
+    /// while we connect is reconnected by its next request.)
+    pub fn connected(
+        &mut self,
+        id: i32,
+        addr: &str,
+        result: Result<Connection, CodecError>,
+    ) -> bool {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return false;
+        };
+        node.connecting = false;
+        match result {
+            Ok(conn) => {
+                tracing::debug!(node = id, addr, "connected");
+                for t in node.waiting.drain(..) {
+                    node.answers.push_back(dispatch(&conn, t));
+                }
+                node.conn = Some(conn);
+                true
+            }
+            Err(e) => {
+                tracing::debug!(node = id, addr, error = %e, "connect failed");
+                let f = TransportFailure::from_codec(&e, true);
+                if f.authentication {
+                    node.refused = Some(f.clone());
+                }
+                for t in node.waiting.drain(..) {
+                    let (request_id, f) = (t.request_id, f.clone());
+                    node.answers
+                        .push_back(Box::pin(async move { (request_id, Err(f)) }));
+                }
+                false
+            }
+        }
+    }
+
+    /// The next answer of any broker, in request order per broker.
+    pub fn poll_answer(&mut self, cx: &mut Context<'_>) -> Poll<Answer> {
+        for node in self.nodes.values_mut() {
+            if let Poll::Ready(Some(answer)) = node.answers.poll_next_unpin(cx) {
+                return Poll::Ready(answer);
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Closes connections with nothing sent for connections.max.idle.ms and
+    /// nothing awaited (the next request reconnects), as Java's selector
+    /// closes idle connections; returns when to look again.
+    pub fn close_idle(&mut self, now: Instant) -> Option<Instant> {
+        if self.max_idle.is_zero() {
+            return None;
+        }
+        let mut next = None;
+        for (id, node) in self.nodes.iter_mut() {
+            let Some(c) = &node.conn else {
+                continue;
+            };
+            let deadline = crate::core::later(node.last_active, self.max_idle);
+            if now >= deadline && c.in_flight() == 0 && node.answers.is_empty() {
+                tracing::debug!(node = id, peer = c.peer(), max_idle = ?self.max_idle, "closing an idle connection");
+                c.close("idle for connections.max.idle.ms");
+                node.conn = None;
+            } else {
+                let at = if now >= deadline {
+                    crate::core::later(now, self.max_idle)
+                } else {
+                    deadline
+                };
+                next = Some(next.map_or(at, |n: Instant| n.min(at)));
+            }
+        }
+        next
+    }
 }
 
 /// Whether the request's records were failed at their delivery timeout
-/// while it waited in the node's queue (for a connection): writing it now
-/// could put them in the log after all.
+/// while it waited for a connection: writing it now could put them in the
+/// log after all.
 fn expired(t: &Transmit) -> bool {
     t.not_after.is_some_and(|d| Instant::now() >= d)
-}
-
-/// The answer to a request that was never written.
-fn unsent(id: u64) -> ResponseWait {
-    let f = TransportFailure {
-        message: "delivery.timeout.ms passed before the request could be written".into(),
-        connect_failed: false,
-        authentication: false,
-    };
-    Box::pin(async move { (id, Err(f)) })
 }
 
 /// Queues the request on the connection now, at the top version both sides
@@ -161,7 +213,16 @@ fn unsent(id: u64) -> ResponseWait {
 /// that the next request can go out at once (pipelining). One path for
 /// every API. A request timeout closes the connection (as the Java client
 /// does): the next request reconnects.
-fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> {
+fn dispatch(conn: &Connection, t: Transmit) -> ResponseWait {
+    let request_id = t.request_id;
+    if expired(&t) {
+        let f = TransportFailure {
+            message: "delivery.timeout.ms passed before the request could be written".into(),
+            connect_failed: false,
+            authentication: false,
+        };
+        return Box::pin(async move { (request_id, Err(f)) });
+    }
     let partitions: usize = match &t.request {
         RequestKind::Produce(r) => r.topic_data.iter().map(|d| d.partition_data.len()).sum(),
         _ => 0,
@@ -175,9 +236,14 @@ fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> 
         partitions,
         outcome = tracing::field::Empty
     );
-    let answer = conn.request_kind_negotiated(&t.request, t.max_version)?;
+    let answer = match conn.request_kind_negotiated(&t.request, t.max_version) {
+        Ok(answer) => answer,
+        Err(e) => {
+            let f = failure(e);
+            return Box::pin(async move { (request_id, Err(f)) });
+        }
+    };
     let conn = conn.clone();
-    let request_id = t.request_id;
     let wait = async move {
         let result = answer.await;
         if let Err(e @ CodecError::RequestTimeout { .. }) = &result {
@@ -191,7 +257,7 @@ fn dispatch(conn: &Connection, t: Transmit) -> Result<ResponseWait, CodecError> 
         };
         (request_id, result.map_err(failure))
     };
-    Ok(Box::pin(tracing::Instrument::instrument(wait, span)))
+    Box::pin(tracing::Instrument::instrument(wait, span))
 }
 
 fn failure(e: CodecError) -> TransportFailure {

@@ -229,6 +229,35 @@ fn producer_state_can_be_patched_after_finish() {
 }
 
 #[test]
+fn append_within_stops_at_the_limit_and_writes_nothing_then() {
+    let mut w = RecordBatchWriter::new(256);
+    // The first record always goes in, whatever the limit.
+    assert!(w
+        .append_within(10, 1_000, None, Some(b"first"), [])
+        .unwrap());
+    let size = w.size_in_bytes();
+    let after = w.size_after(2_000, None, Some(b"second"), []);
+    assert!(!w
+        .append_within(after - 1, 2_000, None, Some(b"second"), [])
+        .unwrap());
+    assert_eq!(
+        (w.size_in_bytes(), w.record_count()),
+        (size, 1),
+        "nothing written"
+    );
+    assert!(w
+        .append_within(after, 2_000, None, Some(b"second"), [])
+        .unwrap());
+    assert_eq!(w.size_in_bytes(), after);
+    let (batch, _) = RecordBatch::parse(&w.finish(BatchParams::default(), None).unwrap()).unwrap();
+    assert_eq!(
+        batch.base_timestamp, 1_000,
+        "a refused record leaves the base timestamp"
+    );
+    assert_eq!(batch.max_timestamp, 2_000);
+}
+
+#[test]
 fn empty_batch_cannot_be_finished() {
     assert!(RecordBatchWriter::new(0)
         .finish(BatchParams::default(), None)

@@ -201,6 +201,28 @@ impl RecordBatchWriter {
         H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
         H::IntoIter: Clone,
     {
+        self.append_within(usize::MAX, timestamp, key, value, headers)
+            .map(|_| ())
+    }
+
+    /// Appends one record if the batch stays within `limit` bytes (an
+    /// empty batch takes any record); `Ok(false)`, with nothing written,
+    /// when it would not. The record's size is worked out once, for the
+    /// check and the write: an accumulator's "does it still fit" costs
+    /// nothing extra.
+    #[inline]
+    pub fn append_within<'h, H>(
+        &mut self,
+        limit: usize,
+        timestamp: i64,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        headers: H,
+    ) -> Result<bool, ProtocolError>
+    where
+        H: IntoIterator<Item = (&'h str, Option<&'h [u8]>)>,
+        H::IntoIter: Clone,
+    {
         if self.count == i32::MAX {
             return Err(ProtocolError::TooLong {
                 what: "record count",
@@ -218,10 +240,12 @@ impl RecordBatchWriter {
                 },
             });
         }
-        if self.count == 0 {
-            self.base_timestamp = timestamp;
-        }
-        let timestamp_delta = timestamp.wrapping_sub(self.base_timestamp);
+        let base_timestamp = if self.count == 0 {
+            timestamp
+        } else {
+            self.base_timestamp
+        };
+        let timestamp_delta = timestamp.wrapping_sub(base_timestamp);
         let offset_delta = self.count;
         let headers = headers.into_iter();
         let (body, header_count) =
@@ -232,6 +256,10 @@ impl RecordBatchWriter {
                 len: body,
             });
         }
+        if self.count > 0 && self.buf.len() + varint_size(body as i32) + body > limit {
+            return Ok(false);
+        }
+        self.base_timestamp = base_timestamp;
         let buf = &mut self.buf;
         // Exactly the record: a buffer sized for its batch never reallocates.
         buf.reserve(varint_size(body as i32) + body);
@@ -248,7 +276,7 @@ impl RecordBatchWriter {
         }
         self.count += 1;
         self.max_timestamp = self.max_timestamp.max(timestamp);
-        Ok(())
+        Ok(true)
     }
 
     /// Finishes the batch: compresses the records section with `codec` (if

@@ -94,28 +94,49 @@ pub fn payload(size: usize) -> Vec<u8> {
         .collect()
 }
 
-/// Sleeps to hold `--throughput` (records/s), as ProducerPerformance's
-/// ThroughputThrottler.
+/// Holds `--throughput` (records/s) as ProducerPerformance's
+/// `ThroughputThrottler` does: once the rate so far (on a millisecond
+/// clock) is above the target, each record adds 1/target s of sleep
+/// deficit, slept off in one go once it reaches 2 ms.
 pub struct Throttle {
     target: f64,
     start: Instant,
+    per_record: Duration,
+    deficit: Duration,
 }
+
+/// The shortest sleep of Java's throttler.
+const MIN_SLEEP: Duration = Duration::from_millis(2);
 
 impl Throttle {
     pub fn new(target: f64) -> Self {
         Throttle {
             target,
             start: Instant::now(),
+            per_record: if target > 0.0 {
+                Duration::from_secs_f64(1.0 / target)
+            } else {
+                Duration::ZERO
+            },
+            deficit: Duration::ZERO,
         }
     }
 
-    /// How long to wait before sending record `i` (zero when behind).
-    pub fn wait_before(&self, i: u64) -> Duration {
-        if self.target <= 0.0 {
+    /// How long to sleep before sending record `i` (`i` records sent so
+    /// far); zero mostly.
+    pub fn wait_before(&mut self, i: u64) -> Duration {
+        if self.target <= 0.0 || i == 0 {
             return Duration::ZERO;
         }
-        let due = Duration::from_secs_f64(i as f64 / self.target);
-        due.saturating_sub(self.start.elapsed())
+        let elapsed_ms = self.start.elapsed().as_millis() as f64;
+        if elapsed_ms <= 0.0 || (i as f64) / (elapsed_ms / 1000.0) <= self.target {
+            return Duration::ZERO;
+        }
+        self.deficit += self.per_record;
+        if self.deficit < MIN_SLEEP {
+            return Duration::ZERO;
+        }
+        std::mem::take(&mut self.deficit)
     }
 }
 

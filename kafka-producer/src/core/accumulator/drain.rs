@@ -85,7 +85,8 @@ impl Accumulator {
                 }
             }
             self.sticky.update_load(topic, &sizes);
-            let unlagged = (left_out && !sizes.is_empty()).then(|| sizes.iter().map(|(p, _)| *p).collect());
+            let unlagged =
+                (left_out && !sizes.is_empty()).then(|| sizes.iter().map(|(p, _)| *p).collect());
             self.queues.set_unlagged(topic, unlagged);
         }
         self.load_scratch = sizes;

@@ -22,10 +22,10 @@ use super::{ReadNow, TopicPartition};
 use crate::config::{PartitionerKind, ProducerConfig};
 use crate::delivery::{DeliveryCallback, DeliveryFuture, OutcomeSlot, PendingCallback};
 use crate::error::ProducerError;
-use crate::record::ProducerRecord;
 use crate::partitioner::murmur2::partition_for_key;
 use crate::partitioner::sticky::StickyPartitioner;
 use crate::partitioner::{Partitioner, RoundRobinPartitioner};
+use crate::record::ProducerRecord;
 
 /// Asked before a batch of a partition may leave, and told what happens to
 /// batches: the seam a transactional producer (`kafka-txn`) drives the core
@@ -308,7 +308,11 @@ impl Accumulator {
     /// Parks a record until its topic's metadata is known; returns its
     /// future and the topic name to ask metadata for (shared with the
     /// waiting queue).
-    pub fn wait_for_metadata(&mut self, mut incoming: Incoming, now: Instant) -> (DeliveryFuture, Arc<str>) {
+    pub fn wait_for_metadata(
+        &mut self,
+        mut incoming: Incoming,
+        now: Instant,
+    ) -> (DeliveryFuture, Arc<str>) {
         let slot = OutcomeSlot::new(incoming.record.topic.clone(), -1);
         let delivery = slot.future(0, incoming.timestamp);
         incoming.slot = Some(slot);
@@ -373,7 +377,7 @@ impl Accumulator {
                     last_error: last_error.clone(),
                 },
             };
-            let _ = flushes.fail_record(w.incoming.unbatched(), e);
+            flushes.fail_waiting(w.incoming.unbatched(), e);
         }
     }
 
@@ -403,9 +407,9 @@ impl Accumulator {
         // An explicit partition first, then the user's partitioner; either
         // must name an existing partition.
         let asked = rec.partition.or_else(|| {
-            self.custom.as_ref().and_then(|c| {
-                c.partition(topic, rec.key.as_deref(), rec.value.as_deref(), n)
-            })
+            self.custom
+                .as_ref()
+                .and_then(|c| c.partition(topic, rec.key.as_deref(), rec.value.as_deref(), n))
         });
         let partition = match asked {
             Some(p) if p >= 0 && p < n => p,
@@ -427,8 +431,14 @@ impl Accumulator {
                     .unlagged
                     .as_deref()
                     .unwrap_or(&meta.available);
-                match (&rec.key, self.config.partitioner_ignore_keys, self.config.partitioner) {
-                    (_, _, PartitionerKind::RoundRobin) => self.round_robin.next(topic, n, available),
+                match (
+                    &rec.key,
+                    self.config.partitioner_ignore_keys,
+                    self.config.partitioner,
+                ) {
+                    (_, _, PartitionerKind::RoundRobin) => {
+                        self.round_robin.next(topic, n, available)
+                    }
                     (Some(key), false, _) => partition_for_key(key, n),
                     _ => {
                         sticky_choice = true;
@@ -469,63 +479,59 @@ impl Accumulator {
         let queue = self.queues.topics[t].queue(partition);
         let r = &incoming.record;
         let headers = || r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
-        let fits = queue.batches.back().is_some_and(|b| {
-            b.fits(
-                batch_size,
-                incoming.timestamp,
-                r.key.as_deref(),
-                r.value.as_deref(),
-                headers(),
-            )
-        });
+        let (key, value) = (r.key.as_deref(), r.value.as_deref());
+        let (ts, id, permits) = (incoming.timestamp, incoming.id, incoming.permits);
         let mut ready_at = None;
-        if !fits {
+        let mut before = queue.batches.back().map_or(0, |b| b.size);
+        let mut appended = match queue.batches.back_mut() {
+            Some(b) => b.append(batch_size, ts, key, value, headers(), id, permits),
+            None => Ok(None),
+        };
+        if let Ok(None) = appended {
+            // It does not fit: the last batch is full, a new one takes it.
             if let Some(last) = queue.batches.back_mut() {
                 if last.is_open() {
                     last.close();
                     ready_at = Some(now.now());
                 }
             }
-            let id = self.next_batch_id;
+            let batch_id = self.next_batch_id;
             self.next_batch_id += 1;
             let created = now.now();
-            queue.batches.push_back(ProducerBatch::new(
-                id,
+            let batch = ProducerBatch::new(
+                batch_id,
                 queue.tp.topic.clone(),
                 partition,
-                batch_size.max(incoming.permits),
+                batch_size.max(permits),
                 created,
-            ));
+            );
+            before = batch.size;
+            queue.batches.push_back(batch);
             ready_at = ready_at.or(Some(super::later(created, self.config.linger)));
             if let Some(g) = &self.gate {
                 g.batch_opened(&queue.tp);
             }
+            appended = queue
+                .batches
+                .back_mut()
+                .expect("a batch was just pushed")
+                .append(usize::MAX, ts, key, value, headers(), id, permits);
         }
-        let Some(batch) = queue.batches.back_mut() else {
-            unreachable!("a batch was just pushed when none fit");
-        };
-        let before = batch.size;
-        let index = match batch.append(
-            incoming.timestamp,
-            r.key.as_deref(),
-            r.value.as_deref(),
-            headers(),
-            incoming.id,
-            incoming.permits,
-        ) {
-            Ok(index) => index,
+        let index = match appended {
+            Ok(Some(index)) => index,
+            Ok(None) => unreachable!("an empty open batch takes any record"),
             Err(e) => {
                 let delivery = Some(flushes.fail_unappendable(e, incoming.unbatched()));
-                return (
-                    Appended {
-                        delivery,
-                        ready_at,
-                        leader: None,
-                    },
-                    0,
-                    false,
-                );
+                let appended = Appended {
+                    delivery,
+                    ready_at,
+                    leader: None,
+                };
+                return (appended, 0, false);
             }
+        };
+        let Some(batch) = queue.batches.back_mut() else {
+            unreachable!("the record was appended to the last batch");
         };
         let Incoming {
             timestamp,
@@ -697,7 +703,7 @@ impl Accumulator {
     pub fn abort_unsent(&mut self, error: &ProducerError, flushes: &mut Flushes) {
         for (_, q) in self.waiting.drain() {
             for w in q {
-                let _ = flushes.fail_record(w.incoming.unbatched(), error.clone());
+                flushes.fail_waiting(w.incoming.unbatched(), error.clone());
             }
         }
         for q in self.queues.iter_mut() {
@@ -718,7 +724,7 @@ impl Accumulator {
     pub fn abort_all(&mut self, error: &ProducerError, flushes: &mut Flushes) {
         for (_, q) in self.waiting.drain() {
             for w in q {
-                let _ = flushes.fail_record(w.incoming.unbatched(), error.clone());
+                flushes.fail_waiting(w.incoming.unbatched(), error.clone());
             }
         }
         for q in self.queues.iter_mut() {

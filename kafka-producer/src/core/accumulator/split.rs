@@ -61,6 +61,7 @@ impl Accumulator {
                 // The records came out of a batch, so they fit in one.
                 let index = nb
                     .append(
+                        usize::MAX,
                         r.timestamp,
                         r.key.as_deref(),
                         r.value.as_deref(),
@@ -68,6 +69,8 @@ impl Accumulator {
                         id,
                         per_record_permits,
                     )
+                    .ok()
+                    .flatten()
                     .unwrap_or(n as u32);
                 while let Some(mut cb) = callbacks.next_if(|cb| cb.index == original) {
                     cb.index = index;
