@@ -46,6 +46,15 @@
 //! shared state: the partitions it may pick (`available`), whether the
 //! partition's last batch is full, and the queue lengths.
 //!
+//! One difference in what the accumulator reports: it counts a batch as
+//! full as soon as it cannot take another record of the size just appended
+//! (Java's is full only once a record did not fit). With Java's rule a
+//! batch closed by the record that did not fit is followed by a new batch
+//! of one record, which is not full, so the switch waits for twice
+//! `batch.size` and leaves a new batch of a few records behind, waiting
+//! for `linger.ms`: the slowest records of a run. Records still spread in
+//! runs of about `batch.size` bytes per partition.
+//!
 //! Leaving partitions out of the statistics and offering only the other
 //! ones in `available` come to the same thing: when the reported queues are
 //! all equal, the uniform pick among `available` has the same distribution
