@@ -151,6 +151,10 @@ struct Inner {
     peer: String,
     /// The reader, the writer and the re-authentication timer.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Frames are encoded here and split off: once the writer has dropped
+    /// the frames before, the next one reuses the same memory instead of a
+    /// new allocation per request.
+    frames: Mutex<BytesMut>,
 }
 
 impl Inner {
@@ -280,6 +284,7 @@ impl Connection {
             config,
             peer,
             tasks: Mutex::new(vec![reader, writer]),
+            frames: Mutex::new(BytesMut::new()),
         });
         let setup = async {
             let versions = Arc::new(negotiate_api_versions(&inner).await?);
@@ -555,11 +560,18 @@ fn encode_frame<B: Encodable>(
             max: i32::MAX as usize,
         });
     }
-    let mut frame = BytesMut::with_capacity(4 + size);
-    frame.put_i32(size as i32);
-    header.encode(&mut frame, header_version)?;
-    body.encode(&mut frame, version)?;
-    Ok(frame.freeze())
+    let mut frames = inner.frames.lock().unwrap_or_else(|e| e.into_inner());
+    frames.clear();
+    frames.reserve(4 + size);
+    frames.put_i32(size as i32);
+    let encoded = header
+        .encode(&mut *frames, header_version)
+        .and_then(|()| body.encode(&mut *frames, version));
+    if let Err(e) = encoded {
+        frames.clear();
+        return Err(e.into());
+    }
+    Ok(frames.split().freeze())
 }
 
 /// A request whose frame is queued and whose response is awaited.

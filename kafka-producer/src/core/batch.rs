@@ -96,18 +96,19 @@ pub(crate) struct ProducerBatch {
 }
 
 impl ProducerBatch {
+    /// A batch built in `buffer` (from the [`BufferPool`]).
     pub fn new(
         id: BatchId,
         topic: Arc<str>,
         partition: i32,
-        capacity: usize,
+        buffer: BytesMut,
         now: Instant,
     ) -> Self {
         ProducerBatch {
             id,
             outcome: Some(OutcomeSlot::new(topic.clone(), partition)),
             topic,
-            contents: Contents::Building(RecordBatchWriter::new(capacity)),
+            contents: Contents::Building(RecordBatchWriter::with_buffer(buffer)),
             record_ids: Vec::new(),
             callbacks: Vec::new(),
             permits: 0,
@@ -203,6 +204,7 @@ impl ProducerBatch {
         stamp: Stamp,
         transactional: bool,
         codec: Option<&dyn Codec>,
+        pool: &mut BufferPool,
     ) -> Result<Bytes, kafka_protocol::ProtocolError> {
         let s = stamp.assigned();
         let bytes = match std::mem::replace(&mut self.contents, Contents::Finished(Bytes::new())) {
@@ -217,7 +219,20 @@ impl ProducerBatch {
                     },
                     None => BatchParams::default(),
                 };
-                w.finish(params, codec)?
+                // Compressed into a pooled buffer; the one the records were
+                // built in goes back to the pool at once.
+                let spare = match codec {
+                    Some(c)
+                        if c.compression_type()
+                            != kafka_protocol::records::CompressionType::None =>
+                    {
+                        pool.take(0)
+                    }
+                    _ => BytesMut::new(),
+                };
+                let (batch, spare) = w.finish_reusing(params, codec, spare)?;
+                pool.give(spare);
+                batch.freeze()
             }
             Contents::Finished(bytes) if self.stamp == stamp => bytes,
             Contents::Finished(bytes) => {
@@ -236,6 +251,14 @@ impl ProducerBatch {
         Ok(bytes)
     }
 
+    /// Its buffer, for reuse, once the batch is done (nothing else holds it).
+    pub fn take_buffer(&mut self) -> Option<BytesMut> {
+        match std::mem::replace(&mut self.contents, Contents::Finished(Bytes::new())) {
+            Contents::Building(w) => Some(w.into_buffer()),
+            Contents::Finished(b) => b.try_into_mut().ok(),
+        }
+    }
+
     /// The finished bytes, if the batch was ever drained.
     pub fn finished(&self) -> Option<&Bytes> {
         match &self.contents {
@@ -251,6 +274,55 @@ impl Drop for ProducerBatch {
     fn drop(&mut self) {
         for c in self.callbacks.drain(..) {
             (c.callback)(Err(crate::error::ProducerError::Closed));
+        }
+    }
+}
+
+/// Batch buffers for reuse, as Java's `BufferPool`: a new batch takes one,
+/// a batch that is done gives its buffer back. Buffers of `batch.size`
+/// cycle through the pool instead of the allocator, which would otherwise
+/// spread them over its per-thread arenas (the sender's thread builds a
+/// batch, the I/O task frees it) and hold far more memory than is in use.
+pub(crate) struct BufferPool {
+    free: Vec<BytesMut>,
+    /// The capacity of a pooled buffer: `batch.size`.
+    size: usize,
+    /// At most this many free buffers are kept.
+    max_free: usize,
+}
+
+impl BufferPool {
+    /// Free buffers kept, in bytes at most (a burst's buffers beyond it go
+    /// back to the allocator).
+    const MAX_FREE_BYTES: usize = 8 * 1024 * 1024;
+
+    pub fn new(batch_size: usize, buffer_memory: usize) -> Self {
+        // A batch of batch.size 0 (or tiny) still needs its header.
+        let size = batch_size.max(kafka_protocol::records::BATCH_HEADER_SIZE + 64);
+        BufferPool {
+            free: Vec::new(),
+            size,
+            max_free: (buffer_memory.min(Self::MAX_FREE_BYTES) / size).max(2),
+        }
+    }
+
+    /// A buffer for at least `capacity` bytes (a pooled one when that is
+    /// within `batch.size`).
+    pub fn take(&mut self, capacity: usize) -> BytesMut {
+        if capacity > self.size {
+            return BytesMut::with_capacity(capacity);
+        }
+        self.free
+            .pop()
+            .unwrap_or_else(|| BytesMut::with_capacity(self.size))
+    }
+
+    /// Takes back a buffer no longer used (kept if it is a pool's size).
+    pub fn give(&mut self, mut buffer: BytesMut) {
+        let cap = buffer.capacity();
+        if cap >= self.size && cap <= 2 * self.size && self.free.len() < self.max_free {
+            buffer.clear();
+            self.free.push(buffer);
         }
     }
 }

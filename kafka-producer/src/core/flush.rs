@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::batch::ProducerBatch;
+use super::batch::{BufferPool, ProducerBatch};
 use super::metrics::Metrics;
 use crate::delivery::{
     Completion, DeliveryCallback, DeliveryFuture, OutcomeSlot, PendingCallback, Resolution,
@@ -35,7 +35,6 @@ pub(crate) struct Unbatched {
     pub slot: Option<OutcomeSlot>,
 }
 
-#[derive(Default)]
 pub(crate) struct Flushes {
     /// Records accepted so far (the last id given).
     enqueued: u64,
@@ -51,9 +50,25 @@ pub(crate) struct Flushes {
     /// The producer's counters (every room that completes or sends records
     /// holds this room).
     pub metrics: Metrics,
+    /// Batch buffers for reuse: batches take them when they open and give
+    /// them back here when they are done.
+    pub pool: BufferPool,
 }
 
 impl Flushes {
+    pub fn new(pool: BufferPool) -> Self {
+        Flushes {
+            enqueued: 0,
+            outstanding: 0,
+            markers: HashMap::new(),
+            next_flush_id: 0,
+            released_permits: 0,
+            completions: Vec::new(),
+            metrics: Metrics::default(),
+            pool,
+        }
+    }
+
     /// Counts a new record in; returns its id.
     pub fn enqueued(&mut self) -> u64 {
         self.enqueued += 1;
@@ -114,6 +129,7 @@ impl Flushes {
             log_append_time,
         };
         self.resolve_batch(&mut b, resolution);
+        self.recycle(&mut b);
     }
 
     /// Fails every record of `b` with `e`.
@@ -123,6 +139,7 @@ impl Flushes {
             .records_failed(&b.topic, b.record_ids.len() as u64);
         self.settle(&b);
         self.resolve_batch(&mut b, Resolution::Failed(e));
+        self.recycle(&mut b);
     }
 
     /// Fails the records of `b` with `e` now and leaves it empty (it stays
@@ -140,6 +157,14 @@ impl Flushes {
     /// follow `parts`, their callbacks went with them.
     pub fn forward_batch(&mut self, b: &mut ProducerBatch, parts: Vec<crate::delivery::Forward>) {
         self.resolve_batch(b, Resolution::Forwarded(parts));
+        self.recycle(b);
+    }
+
+    /// A batch that is done gives its buffer back to the pool.
+    fn recycle(&mut self, b: &mut ProducerBatch) {
+        if let Some(buffer) = b.take_buffer() {
+            self.pool.give(buffer);
+        }
     }
 
     fn resolve_batch(&mut self, b: &mut ProducerBatch, resolution: Resolution) {
@@ -234,7 +259,7 @@ mod tests {
 
     #[test]
     fn a_record_the_batch_format_rejects_fails_with_a_reason_and_settles() {
-        let mut f = Flushes::default();
+        let mut f = Flushes::new(BufferPool::new(1024, 1 << 20));
         let id = f.enqueued();
         let flush = f.begin();
         assert!(!f.is_flushed(flush));

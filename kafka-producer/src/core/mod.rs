@@ -270,7 +270,10 @@ impl ProducerCore {
                 config.retry_backoff,
                 config.transaction_timeout,
             ),
-            flushes: Flushes::default(),
+            flushes: Flushes::new(batch::BufferPool::new(
+                config.batch_size,
+                config.buffer_memory,
+            )),
             jitter: Jitter::new(seed),
             requests: hash::FastMap::default(),
             next_request_id: 1,

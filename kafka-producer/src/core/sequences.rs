@@ -488,7 +488,13 @@ mod ack_tests {
     use crate::ProducerConfig;
 
     fn stamped(seq: &mut Sequences, tp: &TopicPartition, records: i32) -> ProducerBatch {
-        let mut b = ProducerBatch::new(0, Arc::from("t"), 0, 1024, Instant::now());
+        let mut b = ProducerBatch::new(
+            0,
+            Arc::from("t"),
+            0,
+            bytes::BytesMut::with_capacity(1024),
+            Instant::now(),
+        );
         b.record_count = records;
         b.stamp = seq.stamp_for(tp, &b);
         b.attempts = 1;

@@ -351,3 +351,33 @@ fn compressed_batches_go_through_the_codec() {
         (Some(&b"key"[..]), Some(&b"value"[..]))
     );
 }
+
+#[test]
+fn finish_reusing_swaps_buffers_only_when_compressing() {
+    let build = || {
+        let mut w = RecordBatchWriter::with_buffer(BytesMut::with_capacity(4096));
+        w.append(7, None, Some(b"value"), []).unwrap();
+        w
+    };
+    // Compressed: written into the spare; the records' buffer comes back.
+    let spare = BytesMut::with_capacity(1024);
+    let (batch, spare) = build()
+        .finish_reusing(BatchParams::default(), Some(&Reverse), spare)
+        .unwrap();
+    assert!(
+        spare.capacity() >= 4096,
+        "the records' buffer is the new spare"
+    );
+    let batch = batch.freeze();
+    let (parsed, _) = RecordBatch::parse(&batch).unwrap();
+    let section = parsed.decompressed_records(&Reverse, 1 << 20).unwrap();
+    let value = parsed.records_in(&section).next().unwrap().unwrap().value;
+    assert_eq!(value, Some(&b"value"[..]));
+    // Uncompressed: the records' buffer is the batch; the spare is untouched.
+    let spare = BytesMut::with_capacity(1024);
+    let (batch, spare) = build()
+        .finish_reusing(BatchParams::default(), None, spare)
+        .unwrap();
+    assert_eq!(spare.capacity(), 1024);
+    assert_eq!(batch, build().finish(BatchParams::default(), None).unwrap());
+}

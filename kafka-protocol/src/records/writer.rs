@@ -297,21 +297,41 @@ impl RecordBatchWriter {
         params: BatchParams,
         codec: Option<&dyn Codec>,
     ) -> Result<BytesMut, ProtocolError> {
+        let compressed_size = (self.buf.len().saturating_sub(BATCH_HEADER_SIZE)) / 2 + 64;
+        let spare = match codec {
+            Some(c) if c.compression_type() != CompressionType::None => {
+                BytesMut::with_capacity(BATCH_HEADER_SIZE + compressed_size)
+            }
+            _ => BytesMut::new(),
+        };
+        self.finish_reusing(params, codec, spare)
+            .map(|(batch, _)| batch)
+    }
+
+    /// As [`RecordBatchWriter::finish_mut`], for a caller that keeps
+    /// buffers for reuse: a compressed batch is written into `spare`
+    /// (emptied first), and the buffer the records were built in comes back
+    /// as the new spare; an uncompressed batch is the records' buffer, and
+    /// `spare` comes back untouched. Returns (batch, spare).
+    pub fn finish_reusing(
+        self,
+        params: BatchParams,
+        codec: Option<&dyn Codec>,
+        mut spare: BytesMut,
+    ) -> Result<(BytesMut, BytesMut), ProtocolError> {
         if self.count == 0 {
             return Err(ProtocolError::MalformedBatch(
                 "a batch needs at least one record",
             ));
         }
-        let (mut buf, compression) = match codec {
+        let (mut buf, spare, compression) = match codec {
             Some(c) if c.compression_type() != CompressionType::None => {
-                let mut out = BytesMut::with_capacity(
-                    BATCH_HEADER_SIZE + (self.buf.len() - BATCH_HEADER_SIZE) / 2 + 64,
-                );
-                out.put_bytes(0, BATCH_HEADER_SIZE);
-                c.compress(&self.buf[BATCH_HEADER_SIZE..], &mut out)?;
-                (out, c.compression_type())
+                spare.clear();
+                spare.put_bytes(0, BATCH_HEADER_SIZE);
+                c.compress(&self.buf[BATCH_HEADER_SIZE..], &mut spare)?;
+                (spare, self.buf, c.compression_type())
             }
-            _ => (self.buf, CompressionType::None),
+            _ => (self.buf, spare, CompressionType::None),
         };
         let batch_length = buf.len() - BATCH_LOG_OVERHEAD;
         let batch_length = i32::try_from(batch_length).map_err(|_| ProtocolError::TooLong {
@@ -340,7 +360,13 @@ impl RecordBatchWriter {
         h.put_i32(params.base_sequence);
         h.put_i32(self.count);
         write_crc(&mut buf);
-        Ok(buf)
+        Ok((buf, spare))
+    }
+
+    /// The buffer the records are built in, for reuse (the batch is
+    /// dropped unfinished).
+    pub fn into_buffer(self) -> BytesMut {
+        self.buf
     }
 }
 

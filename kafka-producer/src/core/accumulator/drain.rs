@@ -219,7 +219,12 @@ impl Accumulator {
             };
             let b = &mut q.batches[pos];
             let stamp = ctx.sequences.stamp_for(&tp, b);
-            match b.wire_bytes(stamp, ctx.sequences.is_transactional(), ctx.codec) {
+            match b.wire_bytes(
+                stamp,
+                ctx.sequences.is_transactional(),
+                ctx.codec,
+                &mut ctx.flushes.pool,
+            ) {
                 Ok(bytes) => {
                     oldest = oldest.min(b.created_at);
                     b.state = BatchState::InFlight;

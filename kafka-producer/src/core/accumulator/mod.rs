@@ -502,7 +502,7 @@ impl Accumulator {
                 batch_id,
                 queue.tp.topic.clone(),
                 partition,
-                batch_size.max(permits),
+                flushes.pool.take(batch_size.max(permits)),
                 created,
             );
             before = batch.size;

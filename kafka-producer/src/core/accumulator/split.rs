@@ -38,11 +38,12 @@ impl Accumulator {
         for (c, chunk) in records.chunks(half).enumerate() {
             let id = self.next_batch_id;
             self.next_batch_id += 1;
+            let size = chunk.iter().map(|r| r.size).sum::<usize>() + 128;
             let mut nb = ProducerBatch::new(
                 id,
                 tp.topic.clone(),
                 tp.partition,
-                chunk.iter().map(|r| r.size).sum::<usize>() + 128,
+                flushes.pool.take(size),
                 now,
             );
             nb.created_at = b.created_at;
