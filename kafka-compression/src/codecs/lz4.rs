@@ -99,9 +99,14 @@ impl Codec for Lz4 {
 
     fn compress(&self, input: &[u8], out: &mut BytesMut) -> Result<(), CompressionError> {
         let start = out.len();
-        let blocks = input.len().div_ceil(BLOCK_SIZE);
+        // Each block's bound, the last one's for its own length: a small
+        // input needs a small buffer (a caller reusing buffers of about the
+        // input's size keeps them).
+        let block_bound = |len: usize| 4 + get_maximum_output_size(len).max(len);
+        let (full, last) = (input.len() / BLOCK_SIZE, input.len() % BLOCK_SIZE);
         let bound = JAVA_HEADER.len()
-            + blocks * (4 + get_maximum_output_size(BLOCK_SIZE).max(BLOCK_SIZE))
+            + full * block_bound(BLOCK_SIZE)
+            + if last > 0 { block_bound(last) } else { 0 }
             + 4;
         // One zero fill for the whole frame; the unused tail is cut at the end.
         out.resize(start + bound, 0);

@@ -326,3 +326,47 @@ impl BufferPool {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kafka_compression::{BuiltinCodec, CompressionType};
+
+    fn batch(pool: &mut BufferPool, id: u64) -> ProducerBatch {
+        let mut b = ProducerBatch::new(id, Arc::from("t"), 0, pool.take(4096), Instant::now());
+        let index = b.append(4096, 1, None, Some(&b"value"[..]), [], id, 64);
+        assert_eq!(index.unwrap(), Some(0));
+        b
+    }
+
+    /// A batch's buffer comes back to the pool when the batch is done and
+    /// nothing else holds it, compressed or not; a compressed batch gives
+    /// the buffer its records were built in back as soon as it is finished.
+    #[test]
+    fn buffers_cycle_through_the_pool() {
+        let lz4 = BuiltinCodec::new(CompressionType::Lz4, None).unwrap();
+        for codec in [None, Some(&lz4 as &dyn Codec)] {
+            let mut pool = BufferPool::new(4096, 1 << 20);
+            let mut b = batch(&mut pool, 1);
+            let in_request = b
+                .wire_bytes(Stamp::Unassigned, false, codec, &mut pool)
+                .unwrap();
+            assert_eq!(pool.free.len(), usize::from(codec.is_some()));
+            assert!(
+                b.take_buffer().is_none(),
+                "not while a request holds its bytes"
+            );
+            drop(in_request);
+            let mut b = batch(&mut pool, 2);
+            drop(
+                b.wire_bytes(Stamp::Unassigned, false, codec, &mut pool)
+                    .unwrap(),
+            );
+            let buffer = b.take_buffer().expect("a done batch gives its buffer back");
+            assert!(buffer.capacity() >= 4096);
+            let before = pool.free.len();
+            pool.give(buffer);
+            assert_eq!(pool.free.len(), before + 1);
+        }
+    }
+}
