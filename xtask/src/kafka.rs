@@ -169,8 +169,19 @@ fn free_port() -> Result<u16, String> {
     Ok(l.local_addr().map_err(|e| e.to_string())?.port())
 }
 
-/// A Kafka cluster id: 16 random bytes in URL-safe base64 without padding.
+/// A Kafka cluster id: 16 random bytes in URL-safe base64 without padding,
+/// not starting with '-' (as Kafka's `Uuid.randomUuid`: the storage tool
+/// would read such an id as an option; one id in 64 did).
 fn cluster_id() -> Result<String, String> {
+    loop {
+        let id = random_id()?;
+        if !id.starts_with('-') {
+            return Ok(id);
+        }
+    }
+}
+
+fn random_id() -> Result<String, String> {
     let mut bytes = [0u8; 16];
     let mut f = fs::File::open("/dev/urandom").map_err(|e| e.to_string())?;
     std::io::Read::read_exact(&mut f, &mut bytes).map_err(|e| e.to_string())?;
