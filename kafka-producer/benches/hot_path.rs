@@ -1,9 +1,9 @@
 //! Allocations and time per record on the producer's hot path: the core's
 //! enqueue (partition + append in wire form), drain into Produce requests,
-//! and completion, with a counting global allocator. Records and their
-//! delivery channels are built outside the counted windows and counted apart
-//! (the caller's side: a `ProducerRecord` sharing one `Arc<str>` topic, and a
-//! delivery slot from the pool, as `Producer::send` takes it).
+//! and completion, with a counting global allocator. Records are built
+//! outside the counted windows and counted apart (the caller's side: a
+//! `ProducerRecord` sharing one `Arc<str>` topic); each record's delivery
+//! future comes from `enqueue` (the batch's shared outcome and an index).
 //!
 //! `cargo bench -p kafka-producer --bench hot_path`
 

@@ -463,3 +463,66 @@ async fn metrics_count_what_was_sent() {
     assert_eq!(logs.iter().map(Vec::len).sum::<usize>(), total);
     producer.close(Duration::from_secs(10)).await;
 }
+
+/// `send_with_callback`: every record's callback runs once, with the offset
+/// the broker holds it at; callbacks of a partition run in send order; a
+/// record the broker refuses gets its error there too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_report_every_record_once_in_send_order() {
+    let (topic, info) = new_topic("callbacks", 3).await;
+    let p = producer(&[("linger.ms", "5"), ("batch.size", "4096")]);
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let n = 3000usize;
+    for i in 0..n {
+        let record = ProducerRecord::new(&topic)
+            .key(format!("k{}", i % 17))
+            .value(format!("v{i}"));
+        let seen = seen.clone();
+        p.send_with_callback(record, move |outcome| {
+            let md = outcome.expect("delivered");
+            seen.lock().unwrap().push((i, md.partition, md.offset));
+        })
+        .await
+        .unwrap();
+    }
+    p.flush().await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), n, "one callback per record");
+    // Per partition, callbacks in send order and offsets growing.
+    let mut last: HashMap<i32, (usize, i64)> = HashMap::new();
+    for &(i, partition, offset) in &seen {
+        if let Some(&(pi, po)) = last.get(&partition) {
+            assert!(
+                i > pi && offset > po,
+                "partition {partition}: {i}@{offset} after {pi}@{po}"
+            );
+        }
+        last.insert(partition, (i, offset));
+    }
+    // The broker holds each record where its callback said.
+    let logs = read_all(&topic, &info).await;
+    assert_eq!(logs.iter().map(Vec::len).sum::<usize>(), n);
+    for &(i, partition, offset) in &seen {
+        let r = logs[partition as usize]
+            .iter()
+            .find(|r| r.offset == offset)
+            .unwrap_or_else(|| panic!("record {i} not at {partition}@{offset}"));
+        assert_eq!(r.value.as_deref(), Some(format!("v{i}").as_bytes()));
+    }
+    // A record too large for the broker: the callback gets the error.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let big = ProducerRecord::new(&topic).value(vec![b'x'; 2 * 1024 * 1024]);
+    let big_producer = producer(&[("max.request.size", "4194304")]);
+    big_producer
+        .send_with_callback(big, move |outcome| {
+            let _ = tx.send(outcome);
+        })
+        .await
+        .unwrap();
+    match rx.await.expect("the callback ran") {
+        Err(ProducerError::Broker(b)) => assert_eq!(b.code, ErrorCode::MESSAGE_TOO_LARGE),
+        other => panic!("expected MESSAGE_TOO_LARGE, got {other:?}"),
+    }
+    p.close(Duration::from_secs(10)).await;
+    big_producer.close(Duration::from_secs(10)).await;
+}

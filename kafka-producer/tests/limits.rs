@@ -49,3 +49,32 @@ async fn the_largest_buffer_memory_counts_what_is_buffered() {
     let _ = delivery.await;
     producer.close(Duration::from_secs(5)).await;
 }
+
+/// After `close`, every way of sending fails at once with `Closed`, and a
+/// callback given to a send that failed is never called.
+#[tokio::test]
+async fn sends_after_close_fail_with_closed() {
+    let producer = Producer::from_properties([
+        ("bootstrap.servers", "127.0.0.1:1"),
+        ("max.block.ms", "200"),
+    ])
+    .unwrap();
+    producer.close(Duration::from_secs(5)).await;
+    let called = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = called.clone();
+    let sent = producer
+        .send_with_callback(ProducerRecord::new("t").value("v"), move |_| {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst)
+        })
+        .await;
+    assert!(matches!(sent, Err(ProducerError::Closed)), "{sent:?}");
+    assert!(matches!(
+        producer.send(ProducerRecord::new("t").value("v")).await,
+        Err(ProducerError::Closed)
+    ));
+    assert!(matches!(
+        producer.try_send(ProducerRecord::new("t").value("v")),
+        Err(ProducerError::Closed)
+    ));
+    assert!(!called.load(std::sync::atomic::Ordering::SeqCst));
+}

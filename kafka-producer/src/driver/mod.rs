@@ -379,11 +379,11 @@ impl Producer {
         Ok(self.submit(record, size, None))
     }
 
-    /// As [`send`](Self::send), and `callback` is called with the record's
-    /// outcome once it is known (Java's `send(record, callback)`), on the
-    /// producer's I/O task; callbacks of one partition run in the order
-    /// their records were sent. When this returns an error the callback is
-    /// dropped without a call.
+    /// As [`send`](Self::send), but the record's outcome goes to
+    /// `callback` once it is known (Java's `send(record, callback)`), on
+    /// the producer's I/O task, instead of to a future; callbacks of one
+    /// partition run in the order their records were sent. When this
+    /// returns an error the callback is dropped without a call.
     ///
     /// ```no_run
     /// # async fn demo(producer: kafka_producer::Producer) -> Result<(), kafka_producer::ProducerError> {
@@ -400,13 +400,15 @@ impl Producer {
         &self,
         record: ProducerRecord,
         callback: F,
-    ) -> Result<DeliveryFuture, ProducerError>
+    ) -> Result<(), ProducerError>
     where
         F: FnOnce(Result<RecordMetadata, ProducerError>) + Send + 'static,
     {
         let size = self.check_size(&record)?;
         self.reserve(size).await?;
-        Ok(self.submit(record, size, Some(Box::new(callback))))
+        // The outcome is the callback's; the batch keeps it either way.
+        drop(self.submit(record, size, Some(Box::new(callback))));
+        Ok(())
     }
 
     /// Queues a record if buffer space is free now; fails at once otherwise.
@@ -416,9 +418,12 @@ impl Producer {
             .shared
             .memory
             .try_acquire_many(size as u32)
-            .map_err(|_| ProducerError::BufferExhausted {
-                needed: size,
-                waited: Duration::ZERO,
+            .map_err(|e| match e {
+                tokio::sync::TryAcquireError::Closed => ProducerError::Closed,
+                tokio::sync::TryAcquireError::NoPermits => ProducerError::BufferExhausted {
+                    needed: size,
+                    waited: Duration::ZERO,
+                },
             })?;
         permit.forget();
         Ok(self.submit(record, size, None))
