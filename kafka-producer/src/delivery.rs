@@ -257,38 +257,20 @@ impl Completion {
     pub fn run(self) {
         self.wakers.into_iter().for_each(Waker::wake);
         // The outcome is read once for the batch, not per callback.
-        match self.outcome.resolution.get() {
-            Some(Resolution::Acked {
-                base_offset,
-                log_append_time,
-            }) => {
-                for c in self.callbacks {
-                    let md =
-                        self.outcome
-                            .metadata(*base_offset, *log_append_time, c.index, c.timestamp);
-                    (c.callback)(Ok(md));
-                }
-                return;
-            }
-            Some(Resolution::Failed(e)) => {
-                for c in self.callbacks {
-                    (c.callback)(Err(e.clone()));
-                }
-                return;
-            }
-            _ => {}
-        }
+        // Callbacks move with their records (to split halves, from a wait
+        // for metadata), so they never wait on a forward.
         for c in self.callbacks {
-            let mut outcome = self.outcome.clone();
-            let mut index = c.index;
-            // Callbacks move with their records, so their outcome is never
-            // a forward; follow one anyway rather than drop the call.
-            let result = loop {
-                match outcome.record(index, c.timestamp) {
-                    Some(Ok(r)) => break r,
-                    Some(Err((next, i))) => (outcome, index) = (next, i),
-                    None => break Err(ProducerError::Closed),
+            let result = match self.outcome.resolution.get() {
+                Some(Resolution::Acked {
+                    base_offset,
+                    log_append_time,
+                }) => {
+                    Ok(self
+                        .outcome
+                        .metadata(*base_offset, *log_append_time, c.index, c.timestamp))
                 }
+                Some(Resolution::Failed(e)) => Err(e.clone()),
+                Some(Resolution::Forwarded(_)) | None => Err(ProducerError::Closed),
             };
             (c.callback)(result);
         }

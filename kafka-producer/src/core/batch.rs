@@ -183,6 +183,16 @@ impl ProducerBatch {
         timestamp: i64,
         callback: Option<DeliveryCallback>,
     ) -> DeliveryFuture {
+        self.add_callback(index, timestamp, callback);
+        self.outcome
+            .as_ref()
+            .expect("an open batch has its outcome")
+            .future(index, timestamp)
+    }
+
+    /// Keeps record `index`'s callback, if it has one, for the batch's
+    /// completion.
+    pub fn add_callback(&mut self, index: u32, timestamp: i64, callback: Option<DeliveryCallback>) {
         if let Some(callback) = callback {
             self.callbacks.push(PendingCallback {
                 index,
@@ -190,10 +200,6 @@ impl ProducerBatch {
                 callback,
             });
         }
-        self.outcome
-            .as_ref()
-            .expect("an open batch has its outcome")
-            .future(index, timestamp)
     }
 
     /// The wire bytes with `stamp` applied: finishes (and compresses) the

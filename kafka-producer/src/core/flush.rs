@@ -116,11 +116,6 @@ impl Flushes {
         std::mem::take(&mut self.completions)
     }
 
-    /// Whether completions wait to be taken.
-    pub fn has_completions(&self) -> bool {
-        !self.completions.is_empty()
-    }
-
     /// Every record of `b` was written at `base_offset + index`.
     pub fn complete_batch(&mut self, mut b: ProducerBatch, base_offset: i64, log_append_time: i64) {
         self.settle(&b);

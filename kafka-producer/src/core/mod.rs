@@ -612,11 +612,6 @@ impl ProducerCore {
         self.flushes.take_completions()
     }
 
-    /// Whether [`take_completions`](Self::take_completions) has something.
-    pub fn has_completions(&self) -> bool {
-        self.flushes.has_completions()
-    }
-
     // --------------------------------------------------------------- routing
 
     fn transmit(

@@ -316,11 +316,8 @@ impl Producer {
             let mut door = inner.door();
             let enqueued = door.core.enqueue(pending, Instant::now);
             let wake = enqueued.poll_at.is_some_and(|at| door.wake_for(at));
-            let completions = if door.core.has_completions() {
-                door.core.take_completions()
-            } else {
-                Vec::new()
-            };
+            // Empty, and no allocation, unless the record was refused.
+            let completions = door.core.take_completions();
             (enqueued.delivery, wake, completions)
         };
         if wake {

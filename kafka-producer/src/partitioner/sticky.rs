@@ -78,10 +78,11 @@ pub struct StickyPartitioner {
     rng: SplitMix64,
     /// Index of each topic's state in `states`.
     topics: crate::core::hash::FastMap<String, usize>,
-    states: Vec<TopicState>,
-    /// The last topic looked up and its index: records come in runs to one
+    /// Each topic's name (as in `topics`) and state.
+    states: Vec<(Box<str>, TopicState)>,
+    /// The index of the last topic looked up: records come in runs to one
     /// topic, and a short comparison is cheaper than hashing the name.
-    last: Option<(Box<str>, usize)>,
+    last: Option<usize>,
 }
 
 /// Per-topic state: Java keeps one `BuiltInPartitioner` per topic.
@@ -237,7 +238,7 @@ impl StickyPartitioner {
     pub fn current(&self, topic: &str) -> Option<i32> {
         self.topics
             .get(topic)
-            .and_then(|&i| self.states[i].sticky)
+            .and_then(|&i| self.states[i].1.sticky)
             .map(|sticky| sticky.partition)
     }
 
@@ -247,22 +248,22 @@ impl StickyPartitioner {
 
     /// The generator and the topic's state, borrowed together.
     fn rng_and_state(&mut self, topic: &str) -> (&mut SplitMix64, &mut TopicState) {
-        let i = match &self.last {
-            Some((name, i)) if **name == *topic => *i,
+        let i = match self.last {
+            Some(i) if *self.states[i].0 == *topic => i,
             _ => {
                 let i = match self.topics.get(topic) {
                     Some(&i) => i,
                     None => {
-                        self.states.push(TopicState::default());
+                        self.states.push((topic.into(), TopicState::default()));
                         self.topics.insert(topic.to_owned(), self.states.len() - 1);
                         self.states.len() - 1
                     }
                 };
-                self.last = Some((topic.into(), i));
+                self.last = Some(i);
                 i
             }
         };
-        (&mut self.rng, &mut self.states[i])
+        (&mut self.rng, &mut self.states[i].1)
     }
 }
 
@@ -355,7 +356,7 @@ mod tests {
     const ALL: &[i32] = &[];
 
     fn produced(p: &StickyPartitioner, topic: &str) -> usize {
-        p.states[p.topics[topic]].sticky.unwrap().produced_bytes
+        p.states[p.topics[topic]].1.sticky.unwrap().produced_bytes
     }
 
     #[test]
@@ -530,7 +531,7 @@ mod tests {
     fn adaptive_off_ignores_queue_sizes() {
         let mut p = StickyPartitioner::new(16384, false, 12);
         p.update_load("t", &[(0, 0), (1, 100), (2, 100)]);
-        assert!(p.states[p.topics["t"]].load.is_none());
+        assert!(p.states[p.topics["t"]].1.load.is_none());
         let counts = pick_counts(&mut p, 3, ALL, 9_000);
         assert!(counts.iter().all(|&c| c > 2_700), "{counts:?}");
     }
@@ -539,9 +540,9 @@ mod tests {
     fn an_empty_report_drops_the_weights() {
         let mut p = StickyPartitioner::new(16384, true, 13);
         p.update_load("t", &[(0, 0), (1, 9)]);
-        assert!(p.states[p.topics["t"]].load.is_some());
+        assert!(p.states[p.topics["t"]].1.load.is_some());
         p.update_load("t", &[]);
-        assert!(p.states[p.topics["t"]].load.is_none());
+        assert!(p.states[p.topics["t"]].1.load.is_none());
     }
 
     #[test]

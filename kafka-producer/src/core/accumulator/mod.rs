@@ -20,7 +20,7 @@ use super::metadata::{Metadata, TopicMeta};
 use super::sequences::Sequences;
 use super::{ReadNow, TopicPartition};
 use crate::config::{PartitionerKind, ProducerConfig};
-use crate::delivery::{DeliveryCallback, DeliveryFuture, OutcomeSlot, PendingCallback};
+use crate::delivery::{DeliveryCallback, DeliveryFuture, OutcomeSlot};
 use crate::error::ProducerError;
 use crate::partitioner::murmur2::partition_for_key;
 use crate::partitioner::sticky::StickyPartitioner;
@@ -549,13 +549,7 @@ impl Accumulator {
                     .expect("an open batch has its outcome")
                     .forward_to(index);
                 flushes.forward_record(slot, to);
-                if let Some(callback) = callback {
-                    batch.callbacks.push(PendingCallback {
-                        index,
-                        timestamp,
-                        callback,
-                    });
-                }
+                batch.add_callback(index, timestamp, callback);
                 None
             }
             None => Some(batch.deliver_to(index, timestamp, callback)),
