@@ -238,7 +238,7 @@ fuzz_target!(|data: &[u8]| {
     // abandoned while the core still lives.
     let abandoned = kafka_producer::core::abandoned_outcomes();
     let mut run = Run {
-        core: ProducerCore::new(Arc::new(config), None, u64::from(mode)).expect("a core"),
+        core: ProducerCore::new(Arc::new(config), u64::from(mode)).expect("a core"),
         now: Instant::now(),
         held: Vec::new(),
         deliveries: Vec::new(),

@@ -134,7 +134,7 @@ fn run(keyed: bool, compression: &str, total: usize) {
         ("compression.type", compression),
     ])
     .unwrap();
-    let mut core = ProducerCore::new(Arc::new(config), None, 42).unwrap();
+    let mut core = ProducerCore::new(Arc::new(config), 42).unwrap();
     let start = Instant::now();
     let mut offsets = vec![0i64; PARTITIONS as usize];
     answer(&mut core, start, &mut offsets);

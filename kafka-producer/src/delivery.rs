@@ -31,6 +31,42 @@ type Outcome = Result<RecordMetadata, ProducerError>;
 /// completion of the records behind them.
 pub type DeliveryCallback = Box<dyn FnOnce(Outcome) + Send + 'static>;
 
+thread_local! {
+    /// Set while a delivery callback runs on this thread.
+    static IN_CALLBACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the current thread is running a delivery callback (a call that
+/// waits for the I/O task would then wait for itself).
+pub(crate) fn in_callback() -> bool {
+    IN_CALLBACK.with(std::cell::Cell::get)
+}
+
+/// Runs one delivery callback. A panic in it is caught and logged: the
+/// callback's record already has its outcome (the one handed to it), and
+/// every other record goes on, as Java logs an exception thrown by a
+/// callback and carries on.
+pub(crate) fn run_callback(callback: DeliveryCallback, outcome: Outcome) {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            IN_CALLBACK.with(|c| c.set(self.0));
+        }
+    }
+    let _reset = Reset(IN_CALLBACK.with(|c| c.replace(true)));
+    let delivered = outcome.as_ref().ok().map(|md| (md.partition, md.offset));
+    if let Err(payload) =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || callback(outcome)))
+    {
+        tracing::error!(
+            hook = %crate::error::UserHook::DeliveryCallback,
+            panic = %crate::error::panic_message(&*payload),
+            ?delivered,
+            "a delivery callback panicked; its record's outcome was handed to it, the producer goes on"
+        );
+    }
+}
+
 /// What became of a batch's records.
 pub(crate) enum Resolution {
     /// Written: record `i` is at `base_offset + i` (-1 when unknown, acks=0).
@@ -272,7 +308,7 @@ impl Completion {
                 Some(Resolution::Failed(e)) => Err(e.clone()),
                 Some(Resolution::Forwarded(_)) | None => Err(ProducerError::Closed),
             };
-            (c.callback)(result);
+            run_callback(c.callback, result);
         }
     }
 }

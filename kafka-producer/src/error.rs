@@ -190,6 +190,62 @@ pub enum ProducerError {
     /// The record's transaction was aborted before the record was sent.
     #[error("the transaction was aborted before the record was sent")]
     TransactionAborted,
+    /// The application's code panicked while handling this record (its
+    /// partitioner, say): this record fails, every other goes on. A
+    /// panicking delivery callback is logged, as its record's outcome was
+    /// already handed to it.
+    #[error("the {hook} panicked: {message}")]
+    UserCodePanicked {
+        /// Which piece of the application's code.
+        hook: UserHook,
+        /// The panic's message.
+        message: Arc<str>,
+    },
+    /// The producer's I/O task ended (a panic inside it, or its tokio
+    /// runtime shut down): every record pending then failed with this, and
+    /// every later call fails with it at once. Build a new producer.
+    #[error("the producer's I/O task stopped: {0}")]
+    IoTaskStopped(Arc<str>),
+    /// A call that waits for the producer's I/O task (`flush`, `metrics`)
+    /// was made inside a delivery callback, which that task runs: it would
+    /// wait for itself. Spawn a task for it instead.
+    #[error(
+        "{0} cannot wait inside a delivery callback: the producer's I/O task runs the callback"
+    )]
+    CalledFromCallback(&'static str),
+}
+
+/// The application's code the producer calls, for
+/// [`ProducerError::UserCodePanicked`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UserHook {
+    /// A closure given to `Producer::send_with_callback`.
+    DeliveryCallback,
+    /// A custom [`Partitioner`](crate::partitioner::Partitioner).
+    Partitioner,
+}
+
+impl fmt::Display for UserHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UserHook::DeliveryCallback => "delivery callback",
+            UserHook::Partitioner => "partitioner",
+        })
+    }
+}
+
+/// The message of a caught panic (`panic!` with a literal or a format).
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> Arc<str> {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| Arc::from(*s))
+        .or_else(|| {
+            payload
+                .downcast_ref::<String>()
+                .map(|s| Arc::from(s.as_str()))
+        })
+        .unwrap_or_else(|| Arc::from("a panic without a message"))
 }
 
 impl ProducerError {
@@ -206,8 +262,11 @@ impl ProducerError {
             | ProducerError::InvalidPartition { .. }
             | ProducerError::Serialization(_)
             | ProducerError::Encoding(_)
-            | ProducerError::TransactionAborted => ErrorClass::Abortable,
-            ProducerError::Closed => ErrorClass::Fatal,
+            | ProducerError::TransactionAborted
+            | ProducerError::UserCodePanicked { .. }
+            // The call failed, the producer goes on.
+            | ProducerError::CalledFromCallback(_) => ErrorClass::Abortable,
+            ProducerError::Closed | ProducerError::IoTaskStopped(_) => ErrorClass::Fatal,
         }
     }
 

@@ -39,6 +39,6 @@ pub mod serializer;
 pub use config::{Acks, ProducerConfig};
 pub use delivery::{DeliveryFuture, TryRecvError};
 pub use driver::{Producer, TransactionHandle};
-pub use error::{BrokerError, ErrorClass, ErrorCode, FatalError, ProducerError};
+pub use error::{BrokerError, ErrorClass, ErrorCode, FatalError, ProducerError, UserHook};
 pub use metrics::ProducerMetrics;
 pub use record::{IntoTopic, ProducerRecord, RecordMetadata};

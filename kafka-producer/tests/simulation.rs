@@ -246,7 +246,7 @@ impl Manual {
             .bootstrap_servers("b1:9092")
             .build()
             .expect("config");
-        let core = ProducerCore::new(Arc::new(config), None, 1).expect("core");
+        let core = ProducerCore::new(Arc::new(config), 1).expect("core");
         let mut cluster = Cluster::new(&[("t", partitions)], true, &mut Rng::new(1, 1));
         for (p, leader) in leaders.iter().enumerate() {
             cluster.topics[0].partitions[p].leader = *leader;

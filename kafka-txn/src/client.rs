@@ -83,18 +83,19 @@ impl Shared {
     }
 
     /// The producer started a batch for `tp`: it joins the transaction.
-    pub(crate) fn partition_used(&self, tp: TopicPartition) {
-        let known = {
+    pub(crate) fn partition_used(&self, tp: TopicPartition) -> Result<(), TransactionError> {
+        let (known, added) = {
             let mut core = self.lock();
             let known = core.mgr.is_partition_added(&tp);
             // Outside a transaction (an abort under way) there is nothing to join.
-            let _ = core.mgr.add_partitions([tp]);
+            let added = core.mgr.add_partitions([tp]);
             self.publish(&core);
-            known
+            (known, added)
         };
-        if !known {
+        if !known && added.is_ok() {
             self.wake.notify_one();
         }
+        added
     }
 
     /// A batch failed for good: the transaction can no longer commit.

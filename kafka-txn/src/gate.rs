@@ -33,8 +33,13 @@ impl DrainGate for TransactionGate {
         self.shared.with_manager(|m| m.may_send_to(tp))
     }
 
-    fn batch_opened(&self, tp: &TopicPartition) {
-        self.shared.partition_used(tp.clone());
+    fn batch_opened(&self, tp: &TopicPartition) -> Result<(), ProducerError> {
+        // Outside a transaction (one being aborted, say) no batch opens: a
+        // batch left open would take the next transaction's records without
+        // its partition ever being added.
+        self.shared
+            .partition_used(tp.clone())
+            .map_err(|_| ProducerError::TransactionAborted)
     }
 
     fn batch_failed(&self, _tp: &TopicPartition, error: &ProducerError) {

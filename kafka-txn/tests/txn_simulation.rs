@@ -465,8 +465,12 @@ impl DrainGate for Gate {
     fn may_drain(&self, tp: &TopicPartition) -> bool {
         self.0.lock().unwrap().may_send_to(tp)
     }
-    fn batch_opened(&self, tp: &TopicPartition) {
-        let _ = self.0.lock().unwrap().add_partitions([tp.clone()]);
+    fn batch_opened(&self, tp: &TopicPartition) -> Result<(), ProducerError> {
+        self.0
+            .lock()
+            .unwrap()
+            .add_partitions([tp.clone()])
+            .map_err(|_| ProducerError::TransactionAborted)
     }
     fn batch_failed(&self, _tp: &TopicPartition, e: &ProducerError) {
         self.0.lock().unwrap().produce_failed(e);
@@ -576,7 +580,7 @@ impl Sim {
             ("retry.backoff.max.ms", "20"),
         ])
         .unwrap();
-        let mut core = ProducerCore::new(Arc::new(pconfig), None, seed).unwrap();
+        let mut core = ProducerCore::new(Arc::new(pconfig), seed).unwrap();
         core.set_drain_gate(Arc::new(Gate(mgr.clone())));
         let faults = Faults {
             zombie: rng.unit() * 0.05,

@@ -14,6 +14,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use kafka_protocol::generated::{
     SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
 };
@@ -90,7 +91,20 @@ pub(super) async fn authenticate(
 
     let token = match config {
         SaslConfig::OAuthBearer(provider) => {
-            Some(provider.token().await.map_err(CodecError::TokenProvider)?)
+            // A provider is the application's code: a panic in it fails this
+            // connection attempt with a reason instead of ending the task.
+            let token = std::panic::AssertUnwindSafe(provider.token())
+                .catch_unwind()
+                .await
+                .map_err(|p| {
+                    let what = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic without a message".into());
+                    CodecError::TokenProvider(format!("the token provider panicked: {what}"))
+                })?;
+            Some(token.map_err(CodecError::TokenProvider)?)
         }
         _ => None,
     };

@@ -279,7 +279,7 @@ impl Drop for ProducerBatch {
     /// dropped without a close) tells them so, as its futures hear it.
     fn drop(&mut self) {
         for c in self.callbacks.drain(..) {
-            (c.callback)(Err(crate::error::ProducerError::Closed));
+            crate::delivery::run_callback(c.callback, Err(crate::error::ProducerError::Closed));
         }
     }
 }

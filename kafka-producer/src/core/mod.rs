@@ -56,14 +56,14 @@ mod sequences;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kafka_compression::{BuiltinCodec, Codec};
+use kafka_compression::Codec;
 use kafka_protocol::messages::{RequestKind, ResponseKind};
 
 #[doc(hidden)]
 pub use crate::delivery::abandoned_outcomes;
 pub use crate::delivery::{Completion, DeliveryCallback, TryRecvError};
-pub use accumulator::DrainGate;
-use accumulator::{Accumulator, Appended, DrainContext, Incoming};
+use accumulator::{own_outcome, Accumulator, Appended, DrainContext, Incoming, WaitingRecord};
+pub use accumulator::{AwaitingPartitioner, DrainGate};
 use backoff::Jitter;
 pub use flush::FlushId;
 use flush::Flushes;
@@ -76,7 +76,6 @@ use sequences::Sequences;
 
 use crate::config::ProducerConfig;
 use crate::error::{broker_error, FatalError, ProducerError};
-use crate::partitioner::Partitioner;
 use crate::record::ProducerRecord;
 
 /// `t + d`, saturating: durations the configuration accepts (up to
@@ -106,6 +105,10 @@ pub struct PendingRecord {
     pub permits: usize,
     /// Called with the record's outcome, besides its future.
     pub callback: Option<DeliveryCallback>,
+    /// The application's partitioner chooses its partition, once its
+    /// topic's partition count is known: the core hands it out through
+    /// [`ProducerCore::take_awaiting_partitioner`] instead of choosing.
+    pub awaits_partitioner: bool,
 }
 
 impl std::fmt::Debug for PendingRecord {
@@ -115,6 +118,7 @@ impl std::fmt::Debug for PendingRecord {
             .field("timestamp", &self.timestamp)
             .field("permits", &self.permits)
             .field("callback", &self.callback.is_some())
+            .field("awaits_partitioner", &self.awaits_partitioner)
             .finish()
     }
 }
@@ -128,6 +132,7 @@ impl PendingRecord {
             timestamp,
             permits,
             callback: None,
+            awaits_partitioner: false,
         }
     }
 }
@@ -228,7 +233,7 @@ impl InFlight {
 /// The producer state machine. See the module documentation.
 pub struct ProducerCore {
     config: Arc<ProducerConfig>,
-    codec: Option<BuiltinCodec>,
+    codec: Option<Box<dyn Codec>>,
     metadata: Metadata,
     accumulator: Accumulator,
     sender: Sender,
@@ -248,13 +253,10 @@ pub struct ProducerCore {
 
 impl ProducerCore {
     /// A core for `config`. `seed` feeds the partitioner and the retry jitter,
-    /// so a simulation is reproducible.
-    pub fn new(
-        config: Arc<ProducerConfig>,
-        custom: Option<Arc<dyn Partitioner>>,
-        seed: u64,
-    ) -> Result<Self, ProducerError> {
-        let codec = config.codec()?;
+    /// so a simulation is reproducible. The application's own partitioner
+    /// is not the core's: see [`PendingRecord::awaits_partitioner`].
+    pub fn new(config: Arc<ProducerConfig>, seed: u64) -> Result<Self, ProducerError> {
+        let codec = config.codec()?.map(|c| Box::new(c) as Box<dyn Codec>);
         Ok(ProducerCore {
             metadata: Metadata::new(
                 config.bootstrap_servers.clone(),
@@ -262,7 +264,7 @@ impl ProducerCore {
                 config.metadata_max_age,
                 config.metadata_max_idle,
             ),
-            accumulator: Accumulator::new(config.clone(), custom, seed),
+            accumulator: Accumulator::new(config.clone(), seed),
             sender: Sender::new(config.clone()),
             sequences: Sequences::new(
                 config.enable_idempotence,
@@ -338,13 +340,14 @@ impl ProducerCore {
             at: None,
         };
         let id = self.flushes.enqueued();
-        let incoming = Incoming {
+        let mut incoming = Incoming {
             record: rec.record,
             timestamp: rec.timestamp,
             permits: rec.permits,
             callback: rec.callback,
             id,
             slot: None,
+            awaits_partitioner: rec.awaits_partitioner,
         };
         let refused = match &self.fatal {
             Some(e) => Some(e.clone()),
@@ -357,7 +360,26 @@ impl ProducerCore {
                 poll_at: None,
             };
         }
-        let incoming = match self.metadata.topics.get_mut(&*incoming.record.topic) {
+        if incoming.awaits_partitioner {
+            if let Some(meta) = self.metadata.topics.get(&*incoming.record.topic) {
+                // Its metadata came after the driver looked: the driver
+                // asks the partitioner now.
+                let partitions = meta.partitions.len() as i32;
+                let delivery = own_outcome(&mut incoming);
+                let since = now.now();
+                self.accumulator
+                    .await_partitioner(WaitingRecord { incoming, since }, partitions);
+                return Enqueued {
+                    delivery,
+                    poll_at: Some(since),
+                };
+            }
+        }
+        let known = match self.metadata.topics.get_mut(&*incoming.record.topic) {
+            Some(meta) if !incoming.awaits_partitioner => Some(meta),
+            _ => None,
+        };
+        let incoming = match known {
             Some(meta) => match self.accumulator.partition_and_append(
                 meta,
                 incoming,
@@ -397,6 +419,98 @@ impl ProducerCore {
         Enqueued {
             delivery,
             poll_at: Some(at),
+        }
+    }
+
+    /// The records whose partition the application's partitioner chooses
+    /// now (their topic's partition count is known). Ask it without holding
+    /// the core, and hand each answer to [`partitioned`](Self::partitioned).
+    pub fn take_awaiting_partitioner(&mut self) -> Vec<AwaitingPartitioner> {
+        self.accumulator.take_awaiting()
+    }
+
+    /// The application's partitioner chose for `record`: a partition, `None`
+    /// for the built-in choice, or an error that fails the record (it
+    /// panicked, or named a partition the topic does not have).
+    pub fn partitioned(
+        &mut self,
+        record: AwaitingPartitioner,
+        choice: Result<Option<i32>, ProducerError>,
+        now: Instant,
+    ) {
+        let WaitingRecord {
+            mut incoming,
+            since,
+        } = record.waiting;
+        incoming.awaits_partitioner = false;
+        let choice = match &self.fatal {
+            Some(e) => Err(e.clone()),
+            None => choice,
+        };
+        match choice {
+            Err(e) => self.flushes.fail_waiting(incoming.unbatched(), e),
+            Ok(partition) => {
+                if partition.is_some() {
+                    incoming.record.partition = partition;
+                }
+                let mut clock = LazyNow {
+                    read: Some(|| now),
+                    at: None,
+                };
+                let left = match self.metadata.topics.get_mut(&*incoming.record.topic) {
+                    Some(meta) => self
+                        .accumulator
+                        .partition_and_append(meta, incoming, &mut clock, &mut self.flushes)
+                        .err(),
+                    None => Some(incoming),
+                };
+                // Its topic left the metadata meanwhile: it waits again.
+                if let Some(incoming) = left {
+                    let topic = self
+                        .accumulator
+                        .wait_again(WaitingRecord { incoming, since });
+                    self.metadata.wanted.insert(topic);
+                }
+            }
+        }
+    }
+
+    /// The partition count of `topic`, when its metadata is known.
+    pub fn partition_count(&self, topic: &str) -> Option<i32> {
+        self.metadata
+            .topics
+            .get(topic)
+            .map(|m| m.partitions.len() as i32)
+    }
+
+    /// Stops the producer for good with `error` (its I/O task ended): every
+    /// record not complete fails with it, and so does every later one.
+    pub fn stop(&mut self, error: ProducerError) {
+        self.go_fatal(error);
+    }
+
+    /// Compresses batches with `codec` instead of `compression.type`'s.
+    #[cfg(test)]
+    pub(crate) fn set_codec(&mut self, codec: Box<dyn Codec>) {
+        self.codec = Some(codec);
+    }
+
+    /// Counts a record in and fails it at once with `error` (the driver
+    /// refused it before the append: its partitioner panicked, say).
+    pub fn refuse(&mut self, rec: PendingRecord, error: ProducerError) -> Enqueued {
+        let id = self.flushes.enqueued();
+        let incoming = Incoming {
+            record: rec.record,
+            timestamp: rec.timestamp,
+            permits: rec.permits,
+            callback: rec.callback,
+            id,
+            slot: None,
+            awaits_partitioner: false,
+        };
+        Enqueued {
+            delivery: self.flushes.fail_record(incoming.unbatched(), error),
+            poll_at: None,
         }
     }
 
@@ -566,9 +680,8 @@ impl ProducerCore {
         if self.fatal.is_some() {
             return None;
         }
-        if let Some((node, request)) = self.metadata.poll_request(now, &self.sender.nodes) {
-            let kind = InFlight::Metadata { node: node.id };
-            return Some(self.transmit(now, node, RequestKind::Metadata(request), kind, None));
+        if let Some(t) = self.poll_metadata(now) {
+            return Some(t);
         }
         if self.sequences.wants_producer_id(now) {
             if let Some(node) = self.metadata.pick_node(now, &self.sender.nodes) {
@@ -577,7 +690,16 @@ impl ProducerCore {
                 return Some(self.transmit(now, node, request, kind, None));
             }
         }
-        self.poll_produce(now)
+        // The drain may find a partition without a known leader and mark
+        // the metadata stale: its refresh goes now, as the time it was due
+        // has passed and `poll_timeout` no longer reports it.
+        self.poll_produce(now).or_else(|| self.poll_metadata(now))
+    }
+
+    fn poll_metadata(&mut self, now: Instant) -> Option<Transmit> {
+        let (node, request) = self.metadata.poll_request(now, &self.sender.nodes)?;
+        let kind = InFlight::Metadata { node: node.id };
+        Some(self.transmit(now, node, RequestKind::Metadata(request), kind, None))
     }
 
     /// When the core next needs `handle_timeout` (or another `poll_transmit`).
@@ -651,8 +773,13 @@ impl ProducerCore {
                         read: Some(|| now),
                         at: None,
                     };
+                    let partitions = meta.partitions.len() as i32;
                     for w in waiting {
                         let since = w.since;
+                        if w.incoming.awaits_partitioner {
+                            self.accumulator.await_partitioner(w, partitions);
+                            continue;
+                        }
                         if let Err(incoming) = self.accumulator.partition_and_append(
                             meta,
                             w.incoming,
@@ -697,7 +824,7 @@ impl ProducerCore {
             nodes: &self.sender.nodes,
             sequences: &mut self.sequences,
             flushes: &mut self.flushes,
-            codec: self.codec.as_ref().map(|c| c as &dyn Codec),
+            codec: self.codec.as_deref(),
             urgent,
         };
         let drained = self.accumulator.drain(now, ctx)?;

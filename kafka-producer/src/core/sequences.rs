@@ -509,7 +509,7 @@ mod ack_tests {
     fn a_late_ack_of_an_earlier_batch_keeps_the_highest_sequence() {
         let config =
             Arc::new(ProducerConfig::from_properties([("bootstrap.servers", "b:9092")]).unwrap());
-        let mut acc = Accumulator::new(config, None, 1);
+        let mut acc = Accumulator::new(config, 1);
         let mut seq = Sequences::new(
             true,
             false,

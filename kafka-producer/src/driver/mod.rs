@@ -13,20 +13,32 @@
 //! Backpressure is an async semaphore of `buffer.memory` bytes: `send` waits
 //! (FIFO, as tokio's semaphore is fair) up to `max.block.ms` for the bytes of
 //! its record, and the core gives them back when the record completes.
+//!
+//! The application's code never runs under the core's lock, and a panic in
+//! it affects its own record only: a custom partitioner is asked in `send`
+//! before the append (or, for a record that waited for its topic's
+//! metadata, by the I/O task between two looks at the core), delivery
+//! callbacks run after the lock is let go, each under `catch_unwind`. If the
+//! I/O task ends anyway (a panic of ours, its runtime shut down), a guard
+//! fails every pending record, closes the buffer memory and marks the
+//! producer stopped, so no call waits for a task that is gone.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering::Relaxed;
 
 use futures_util::FutureExt;
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use crate::config::{ProducerConfig, ProducerConfigBuilder};
 use crate::core::{
-    Completion, DeliveryCallback, DrainGate, FlushId, PendingRecord, ProducerCore,
-    ProducerIdAndEpoch, Transmit,
+    AwaitingPartitioner, Completion, DeliveryCallback, DrainGate, FlushId, PendingRecord,
+    ProducerCore, ProducerIdAndEpoch, Transmit,
 };
-use crate::delivery::DeliveryFuture;
-use crate::error::ProducerError;
+use crate::delivery::{in_callback, DeliveryFuture};
+use crate::error::{panic_message, ProducerError};
 use crate::metrics::{DriverGauges, ProducerMetrics, RateWindow};
 use crate::partitioner::Partitioner;
 use crate::record::{ProducerRecord, RecordMetadata};
@@ -51,6 +63,8 @@ enum Command {
     Wake,
     /// A snapshot of the metrics.
     Metrics(oneshot::Sender<ProducerMetrics>),
+    /// Tests: the I/O task panics, as a bug of ours would make it.
+    Panic,
 }
 
 /// What a connect task tells the I/O task.
@@ -122,6 +136,17 @@ struct Shared {
     fatal: Arc<std::sync::OnceLock<ProducerError>>,
     /// Counters the I/O task reads for the metrics.
     counters: Arc<Counters>,
+    /// The application's partitioner, asked outside the core's lock.
+    partitioner: Option<Arc<dyn Partitioner>>,
+}
+
+impl Shared {
+    /// Why the producer stopped, once its I/O task is gone.
+    fn stopped(&self) -> ProducerError {
+        self.fatal.get().cloned().unwrap_or_else(|| {
+            ProducerError::IoTaskStopped(Arc::from("the producer's I/O task ended"))
+        })
+    }
 }
 
 /// What `send` and the connections count for the metrics.
@@ -131,6 +156,9 @@ pub(super) struct Counters {
     pub buffer_wait_ns: std::sync::atomic::AtomicU64,
     /// outgoing-byte-total: bytes every connection wrote.
     pub bytes_written: Arc<std::sync::atomic::AtomicU64>,
+    /// Sends waiting for buffer memory now: while any waits, every batch
+    /// is ready (Java's "someone is waiting for memory").
+    pub memory_waiters: std::sync::atomic::AtomicUsize,
 }
 
 /// The asynchronous producer. Cheap to clone; clones share one I/O task.
@@ -219,7 +247,7 @@ impl Producer {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(1);
-        let mut core = ProducerCore::new(config.clone(), partitioner, seed)?;
+        let mut core = ProducerCore::new(config.clone(), seed)?;
         if let Some(gate) = gate {
             core.set_drain_gate(gate);
         }
@@ -239,14 +267,27 @@ impl Producer {
             }),
             wake: Notify::new(),
         });
-        handle.spawn(run(
+        let mut guard = IoTaskGuard {
+            inner: inner.clone(),
+            memory: memory.clone(),
+            fatal: fatal.clone(),
+            ended: false,
+        };
+        let task = run(
             inner.clone(),
             rx,
             memory.clone(),
             config.clone(),
             fatal.clone(),
             counters.clone(),
-        ));
+            partitioner.clone(),
+        );
+        handle.spawn(async move {
+            match AssertUnwindSafe(task).catch_unwind().await {
+                Ok(()) => guard.disarm(),
+                Err(payload) => guard.stop(&format!("it panicked: {}", panic_message(&*payload))),
+            }
+        });
         Ok(Producer {
             shared: Arc::new(Shared {
                 inner,
@@ -255,6 +296,7 @@ impl Producer {
                 config,
                 fatal,
                 counters,
+                partitioner,
             }),
         })
     }
@@ -300,21 +342,40 @@ impl Producer {
     /// record refused) after letting go of it.
     fn submit(
         &self,
-        record: ProducerRecord,
+        mut record: ProducerRecord,
         permits: usize,
         callback: Option<DeliveryCallback>,
     ) -> DeliveryFuture {
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let inner = &self.shared.inner;
+        // The application's partitioner is asked here, between two looks
+        // at the core, never under its lock; before the topic's partition
+        // count is known, the I/O task asks it once metadata came.
+        let mut awaits_partitioner = false;
+        let mut refused = None;
+        if let (Some(p), None) = (&self.shared.partitioner, record.partition) {
+            let partitions = inner.door().core.partition_count(&record.topic);
+            match partitions {
+                Some(n) => match crate::partitioner::ask(&**p, &record, n) {
+                    Ok(choice) => record.partition = choice,
+                    Err(e) => refused = Some(e),
+                },
+                None => awaits_partitioner = true,
+            }
+        }
         let pending = PendingRecord {
             record,
             timestamp,
             permits,
             callback,
+            awaits_partitioner,
         };
-        let inner = &self.shared.inner;
         let (delivery, wake, completions) = {
             let mut door = inner.door();
-            let enqueued = door.core.enqueue(pending, Instant::now);
+            let enqueued = match refused {
+                Some(e) => door.core.refuse(pending, e),
+                None => door.core.enqueue(pending, Instant::now),
+            };
             let wake = enqueued.poll_at.is_some_and(|at| door.wake_for(at));
             // Empty, and no allocation, unless the record was refused.
             let completions = door.core.take_completions();
@@ -338,18 +399,36 @@ impl Producer {
         let memory = &self.shared.memory;
         let permit = match memory.try_acquire_many(size as u32) {
             Ok(permit) => permit,
-            Err(tokio::sync::TryAcquireError::Closed) => return Err(ProducerError::Closed),
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(self.closed_error()),
+            // Inside a delivery callback: the memory comes back through the
+            // I/O task that runs the callback, so waiting would never end.
+            Err(tokio::sync::TryAcquireError::NoPermits) if in_callback() => {
+                return Err(ProducerError::BufferExhausted {
+                    needed: size,
+                    waited: Duration::ZERO,
+                })
+            }
             Err(tokio::sync::TryAcquireError::NoPermits) => {
-                // Buffer memory is short: the I/O task sends lingering
-                // batches now (it sees the pressure when it looks).
+                // Buffer memory is short: every batch is ready while anyone
+                // waits (Java's rule), so lingering batches go now. The
+                // pressure is set under the lock the I/O task reads it
+                // under, so it cannot be missed between two looks.
+                let counters = &self.shared.counters;
+                counters.memory_waiters.fetch_add(1, Relaxed);
                 let inner = &self.shared.inner;
-                if inner.door().wake_for(Instant::now()) {
+                let wake = {
+                    let mut door = inner.door();
+                    door.core.set_memory_pressure(true);
+                    door.wake_for(Instant::now())
+                };
+                if wake {
                     inner.wake.notify_one();
                 }
                 let started = Instant::now();
                 let max_block = self.shared.config.max_block;
                 let waited =
                     tokio::time::timeout(max_block, memory.acquire_many(size as u32)).await;
+                counters.memory_waiters.fetch_sub(1, Relaxed);
                 let elapsed = started.elapsed();
                 self.shared.counters.buffer_wait_ns.fetch_add(
                     u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
@@ -360,11 +439,20 @@ impl Producer {
                         needed: size,
                         waited: elapsed,
                     })?
-                    .map_err(|_| ProducerError::Closed)?
+                    .map_err(|_| self.closed_error())?
             }
         };
         permit.forget();
         Ok(())
+    }
+
+    /// Why buffer memory is closed: the producer was closed, or stopped.
+    fn closed_error(&self) -> ProducerError {
+        self.shared
+            .fatal
+            .get()
+            .cloned()
+            .unwrap_or(ProducerError::Closed)
     }
 
     /// Queues a record. Waits only for buffer space (at most `max.block.ms`,
@@ -416,7 +504,7 @@ impl Producer {
             .memory
             .try_acquire_many(size as u32)
             .map_err(|e| match e {
-                tokio::sync::TryAcquireError::Closed => ProducerError::Closed,
+                tokio::sync::TryAcquireError::Closed => self.closed_error(),
                 tokio::sync::TryAcquireError::NoPermits => ProducerError::BufferExhausted {
                     needed: size,
                     waited: Duration::ZERO,
@@ -428,37 +516,113 @@ impl Producer {
 
     /// Sends every buffered record now and waits until all records sent
     /// before this call are complete (delivered or failed).
+    ///
+    /// # Errors
+    /// [`ProducerError::CalledFromCallback`] inside a delivery callback (as
+    /// Java refuses `flush()` in a callback: the callback runs on the task
+    /// that completes the records, so it would wait for itself; spawn a
+    /// task for it instead); the producer's stop error once it stopped;
+    /// [`ProducerError::Closed`] after `close`.
     pub async fn flush(&self) -> Result<(), ProducerError> {
-        let (tx, rx) = oneshot::channel();
-        self.shared
-            .commands
-            .send(Command::Flush(tx))
-            .map_err(|_| ProducerError::Closed)?;
-        rx.await.map_err(|_| ProducerError::Closed)
+        let rx = self.ask_io_task("flush", Command::Flush)?;
+        rx.await.map_err(|_| self.shared.stopped())
     }
 
     /// A snapshot of the producer's metrics under the Java client's names
     /// (see [`crate::metrics`]).
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush): inside a delivery callback, once stopped,
+    /// after `close`.
     pub async fn metrics(&self) -> Result<ProducerMetrics, ProducerError> {
+        let rx = self.ask_io_task("metrics", Command::Metrics)?;
+        rx.await.map_err(|_| self.shared.stopped())
+    }
+
+    /// Hands the I/O task a request whose answer the caller waits for.
+    fn ask_io_task<T>(
+        &self,
+        call: &'static str,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<oneshot::Receiver<T>, ProducerError> {
+        if in_callback() {
+            return Err(ProducerError::CalledFromCallback(call));
+        }
+        if let Some(e @ ProducerError::IoTaskStopped(_)) = self.shared.fatal.get() {
+            return Err(e.clone());
+        }
         let (tx, rx) = oneshot::channel();
         self.shared
             .commands
-            .send(Command::Metrics(tx))
+            .send(command(tx))
             .map_err(|_| ProducerError::Closed)?;
-        rx.await.map_err(|_| ProducerError::Closed)
+        Ok(rx)
     }
 
     /// Stops accepting records, delivers what is buffered within `timeout`,
-    /// and fails whatever is left: no record is left hanging.
+    /// and fails whatever is left: no record is left hanging. Inside a
+    /// delivery callback it starts the close without waiting for it (the
+    /// callback runs on the task that closes); once the producer stopped
+    /// it returns at once.
     pub async fn close(&self, timeout: Duration) {
         let (tx, rx) = oneshot::channel();
-        if self
+        let sent = self
             .shared
             .commands
             .send(Command::Close(timeout, tx))
-            .is_ok()
-        {
+            .is_ok();
+        if sent && !in_callback() {
             let _ = rx.await;
+        }
+    }
+
+    /// Makes the I/O task panic, as a bug of ours would: for tests of what
+    /// the producer does then.
+    #[doc(hidden)]
+    pub fn panic_io_task_for_tests(&self) {
+        let _ = self.shared.commands.send(Command::Panic);
+    }
+}
+
+/// Ends the producer for good when its I/O task ends other than by a
+/// close: a panic inside it, or its runtime dropping it. Every pending
+/// record fails, buffer memory is closed (senders waiting for it wake with
+/// the error), and every later call fails at once.
+struct IoTaskGuard {
+    inner: Arc<Inner>,
+    memory: Arc<Semaphore>,
+    fatal: Arc<std::sync::OnceLock<ProducerError>>,
+    /// The task ended by a close, or the guard already did its work.
+    ended: bool,
+}
+
+impl IoTaskGuard {
+    /// The task ended by a close: nothing to do.
+    fn disarm(mut self) {
+        self.ended = true;
+    }
+
+    fn stop(&mut self, why: &str) {
+        self.ended = true;
+        let e = ProducerError::IoTaskStopped(Arc::from(why));
+        tracing::error!(error = %e, "the producer cannot go on");
+        // Set before memory closes, so that a waiting send reads it.
+        let e = self.fatal.get_or_init(|| e).clone();
+        self.memory.close();
+        let completions = {
+            let mut door = self.inner.door();
+            door.core.stop(e);
+            door.io = IoSleep::Awake;
+            door.core.take_completions()
+        };
+        completions.into_iter().for_each(Completion::run);
+    }
+}
+
+impl Drop for IoTaskGuard {
+    fn drop(&mut self) {
+        if !self.ended {
+            self.stop("its tokio runtime shut down");
         }
     }
 }
@@ -479,6 +643,7 @@ async fn run(
     config: Arc<ProducerConfig>,
     fatal: Arc<std::sync::OnceLock<ProducerError>>,
     counters: Arc<Counters>,
+    partitioner: Option<Arc<dyn Partitioner>>,
 ) {
     let (io_tx, mut io_rx) = mpsc::unbounded_channel::<Io>();
     let mut window = RateWindow::new(Instant::now());
@@ -510,6 +675,12 @@ async fn run(
     let mut timer_fired = false;
     let mut transmits: Vec<Transmit> = Vec::new();
     let mut answered_flushes: Vec<oneshot::Sender<()>> = Vec::new();
+    // Records the partitioner chose for, handed back at the next look.
+    type Choice = Result<Option<i32>, ProducerError>;
+    let mut partitioned: Vec<(AwaitingPartitioner, Choice)> = Vec::new();
+    // When the core asked to be looked at again: its timeouts run once
+    // that passed, whichever branch woke the task.
+    let mut next_wake: Option<Instant> = None;
     loop {
         let now = Instant::now();
         let bytes_written = counters
@@ -531,12 +702,15 @@ async fn run(
             answers.push(answer);
         }
         let idle_check = nodes.close_idle(now);
-        let (released, completions, wake) = {
+        let (released, completions, wake, awaiting) = {
             let mut door = inner.door();
             door.io = IoSleep::Awake;
             let core = &mut door.core;
             for node in up.drain(..) {
                 core.handle_connected(node);
+            }
+            for (record, choice) in partitioned.drain(..) {
+                core.partitioned(record, choice, now);
             }
             for (id, result) in answers.drain(..) {
                 core.handle_response(id, result, now);
@@ -555,7 +729,9 @@ async fn run(
                     &mut metric_requests,
                 );
             }
-            if std::mem::take(&mut timer_fired) {
+            // Under a steady stream of answers the sleep never wins the
+            // select: expiries must not wait for it.
+            if std::mem::take(&mut timer_fired) || next_wake.is_some_and(|w| now >= w) {
                 core.handle_timeout(now);
             }
             if window.maybe_sample(now, core.totals().0, bytes_written, core.topic_totals()) {
@@ -565,9 +741,22 @@ async fn run(
             for tx in metric_requests.drain(..) {
                 let _ = tx.send(snapshot(core, &window, now));
             }
-            core.set_memory_pressure(memory.available_permits() < config.batch_size);
-            while let Some(t) = core.poll_transmit(now) {
-                transmits.push(t);
+            core.set_memory_pressure(
+                counters.memory_waiters.load(Relaxed) > 0
+                    || memory.available_permits() < config.batch_size,
+            );
+            let forced = closing.as_ref().is_some_and(|(d, _)| now >= *d);
+            if forced {
+                // The close timeout passed: what is left fails with Closed
+                // and nothing more is written (a request written now would
+                // carry records already reported as not delivered).
+                if core.outstanding() > 0 {
+                    core.abort_all(ProducerError::Closed);
+                }
+            } else {
+                while let Some(t) = core.poll_transmit(now) {
+                    transmits.push(t);
+                }
             }
             // Flushes that completed.
             let mut i = 0;
@@ -578,13 +767,8 @@ async fn run(
                     i += 1;
                 }
             }
-            if let Some((deadline, _)) = &closing {
-                if core.outstanding() == 0 || now >= *deadline {
-                    if core.outstanding() > 0 {
-                        core.abort_all(ProducerError::Closed);
-                    }
-                    done = closing.take().map(|(_, waiters)| waiters);
-                }
+            if closing.is_some() && (forced || core.outstanding() == 0) {
+                done = closing.take().map(|(_, waiters)| waiters);
             }
             let wake = [
                 core.poll_timeout(),
@@ -595,8 +779,11 @@ async fn run(
             .flatten()
             .min();
             door.io = wake.map_or(IoSleep::Idle, IoSleep::Until);
+            next_wake = wake;
             let core = &mut door.core;
-            (core.take_released_permits(), core.take_completions(), wake)
+            let awaiting = core.take_awaiting_partitioner();
+            let released = core.take_released_permits();
+            (released, core.take_completions(), wake, awaiting)
         };
         for t in transmits.drain(..) {
             nodes.send(t, now);
@@ -614,6 +801,17 @@ async fn run(
                 let _ = w.send(());
             }
             return;
+        }
+        if !awaiting.is_empty() {
+            // Asked between two looks at the core, never under its lock.
+            for record in awaiting {
+                let choice = match &partitioner {
+                    Some(p) => crate::partitioner::ask(&**p, record.record(), record.partitions()),
+                    None => Ok(None),
+                };
+                partitioned.push((record, choice));
+            }
+            continue;
         }
         let sleep = async {
             match wake {
@@ -671,5 +869,6 @@ fn handle_command(
         Command::AbortUnsent(e) => core.abort_unsent(e),
         Command::Wake => {}
         Command::Metrics(tx) => metric_requests.push(tx),
+        Command::Panic => panic!("the I/O task was asked to panic (a test)"),
     }
 }

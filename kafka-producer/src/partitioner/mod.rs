@@ -19,7 +19,10 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 pub use self::murmur2::{murmur2, partition_for_key, to_positive};
+
 pub use self::sticky::StickyPartitioner;
+use crate::error::{panic_message, ProducerError, UserHook};
+use crate::record::ProducerRecord;
 
 /// A custom partitioner, the counterpart of Java's
 /// `org.apache.kafka.clients.producer.Partitioner`.
@@ -33,6 +36,11 @@ pub use self::sticky::StickyPartitioner;
 /// `Send + Sync` because one partitioner serves every task that sends, and
 /// `&self` because it is called concurrently: keep any state behind atomics
 /// or locks, as [`RoundRobinPartitioner`] does.
+///
+/// The producer calls it as [`ask`] does: in `send` (or on the producer's
+/// I/O task for a record that waited for its topic's metadata), never
+/// while holding a lock of its own, and a panic fails only the record it
+/// was choosing for.
 pub trait Partitioner: Send + Sync + fmt::Debug {
     /// The partition for a record of `topic`, or `None` to let the built-in
     /// logic choose.
@@ -43,6 +51,59 @@ pub trait Partitioner: Send + Sync + fmt::Debug {
         value: Option<&[u8]>,
         num_partitions: i32,
     ) -> Option<i32>;
+}
+
+/// Asks `partitioner` for `record`'s partition among `num_partitions`, as
+/// the producer does: never while holding a lock of the producer's (so a
+/// partitioner may call the producer), with a panic caught and turned into
+/// [`ProducerError::UserCodePanicked`] for this record alone, and an answer
+/// outside `0..num_partitions` turned into
+/// [`ProducerError::InvalidPartition`].
+///
+/// ```
+/// use kafka_producer::partitioner::{ask, Partitioner};
+/// use kafka_producer::{ProducerError, ProducerRecord};
+///
+/// #[derive(Debug)]
+/// struct Broken;
+/// impl Partitioner for Broken {
+///     fn partition(&self, _: &str, _: Option<&[u8]>, _: Option<&[u8]>, _: i32) -> Option<i32> {
+///         panic!("no partition for you")
+///     }
+/// }
+/// let record = ProducerRecord::new("t").value("v");
+/// assert!(matches!(ask(&Broken, &record, 3), Err(ProducerError::UserCodePanicked { .. })));
+/// ```
+pub fn ask(
+    partitioner: &dyn Partitioner,
+    record: &ProducerRecord,
+    num_partitions: i32,
+) -> Result<Option<i32>, ProducerError> {
+    let (key, value) = (record.key.as_deref(), record.value.as_deref());
+    let asked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        partitioner.partition(&record.topic, key, value, num_partitions)
+    }));
+    match asked {
+        Ok(Some(p)) if !(0..num_partitions).contains(&p) => Err(ProducerError::InvalidPartition {
+            topic: record.topic.to_string(),
+            partition: p,
+            partitions: num_partitions,
+        }),
+        Ok(choice) => Ok(choice),
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            tracing::error!(
+                hook = %UserHook::Partitioner,
+                topic = %record.topic,
+                panic = %message,
+                "the partitioner panicked; its record fails, the producer goes on"
+            );
+            Err(ProducerError::UserCodePanicked {
+                hook: UserHook::Partitioner,
+                message,
+            })
+        }
+    }
 }
 
 /// Java's `org.apache.kafka.clients.producer.RoundRobinPartitioner`: every

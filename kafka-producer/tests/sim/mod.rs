@@ -476,7 +476,7 @@ pub fn run_seed(profile: Profile, seed: u64) -> Result<Summary, String> {
     }
     let config = Arc::new(setup.config.clone());
     let mut core =
-        ProducerCore::new(config, None, seed).map_err(|e| format!("ProducerCore::new: {e}"))?;
+        ProducerCore::new(config, seed).map_err(|e| format!("ProducerCore::new: {e}"))?;
     let mut chaos_rng = Rng::new(seed, 3);
     let mut cluster = Cluster::new(&setup.topics, profile.idempotent, &mut chaos_rng);
     cluster.acks_zero = profile.acks_zero;

@@ -94,8 +94,22 @@ impl Accumulator {
 
     /// Takes the ready batches for one broker (the first in the rotation
     /// that has any and may take them), finished and stamped, for one
-    /// Produce request. Fails batches that cannot be encoded.
-    pub fn drain(&mut self, now: Instant, ctx: DrainContext<'_>) -> Option<Drained> {
+    /// Produce request. Fails batches that cannot be encoded; when every
+    /// batch taken for a broker failed, looks again, as other brokers'
+    /// ready batches would otherwise wait for an unrelated wake-up.
+    pub fn drain(&mut self, now: Instant, mut ctx: DrainContext<'_>) -> Option<Drained> {
+        loop {
+            // Each failed round removed at least one batch: this ends.
+            match self.drain_once(now, &mut ctx) {
+                (None, true) => continue,
+                (drained, _) => return drained,
+            }
+        }
+    }
+
+    /// One round of [`drain`](Self::drain); also tells whether a batch
+    /// failed to encode.
+    fn drain_once(&mut self, now: Instant, ctx: &mut DrainContext<'_>) -> (Option<Drained>, bool) {
         let idempotent = ctx.sequences.is_idempotent();
         let max_in_flight = self.config.max_in_flight_requests_per_connection.max(1);
         let per_partition = if idempotent {
@@ -114,7 +128,7 @@ impl Accumulator {
             .map(|q| &q.tp)
             .collect();
         if keys.is_empty() {
-            return None;
+            return (None, false);
         }
         keys.sort();
         let start = self.drain_start % keys.len();
@@ -200,9 +214,11 @@ impl Accumulator {
         for node in refused_nodes {
             self.note_latency(node, now, false);
         }
-        let node = target?;
+        let Some(node) = target else {
+            return (None, false);
+        };
         if chosen.is_empty() {
-            return None;
+            return (None, false);
         }
         if track_latency {
             self.note_latency(node.id, now, true);
@@ -210,6 +226,7 @@ impl Accumulator {
 
         let mut batches = Vec::with_capacity(chosen.len());
         let mut oldest = now;
+        let mut failed = false;
         for tp in chosen {
             let Some(q) = self.queues.get_mut(&tp) else {
                 continue;
@@ -242,6 +259,7 @@ impl Accumulator {
                     batches.push((tp, b.id, bytes));
                 }
                 Err(e) => {
+                    failed = true;
                     if let Some(b) = q.batches.remove(pos) {
                         if stamp.was_assigned() {
                             // Its sequences were taken: a gap the next batches must not hit.
@@ -253,11 +271,12 @@ impl Accumulator {
                 }
             }
         }
-        (!batches.is_empty()).then_some(Drained {
+        let drained = (!batches.is_empty()).then_some(Drained {
             node,
             batches,
             oldest,
-        })
+        });
+        (drained, failed)
     }
 
     fn note_latency(&mut self, node: i32, now: Instant, drained: bool) {

@@ -24,7 +24,7 @@ use crate::delivery::{DeliveryCallback, DeliveryFuture, OutcomeSlot};
 use crate::error::ProducerError;
 use crate::partitioner::murmur2::partition_for_key;
 use crate::partitioner::sticky::StickyPartitioner;
-use crate::partitioner::{Partitioner, RoundRobinPartitioner};
+use crate::partitioner::RoundRobinPartitioner;
 use crate::record::ProducerRecord;
 
 /// Asked before a batch of a partition may leave, and told what happens to
@@ -36,9 +36,14 @@ pub trait DrainGate: Send + Sync {
     /// Whether a batch of `tp` may be sent now.
     fn may_drain(&self, tp: &TopicPartition) -> bool;
 
-    /// A new batch was started for `tp` (Java adds the partition to the
-    /// transaction at this point, while the batch lingers).
-    fn batch_opened(&self, _tp: &TopicPartition) {}
+    /// A new batch is about to start for `tp` (Java adds the partition to
+    /// the transaction at this point, while the batch lingers). An error
+    /// refuses it: the record that would open it fails with that error
+    /// (no transaction to join, one being aborted), so that no open batch
+    /// outlives the transaction it was opened in.
+    fn batch_opened(&self, _tp: &TopicPartition) -> Result<(), ProducerError> {
+        Ok(())
+    }
 
     /// A batch of `tp` failed for good with `error` (not for aborts the
     /// owner asked for).
@@ -189,6 +194,10 @@ pub(crate) struct Incoming {
     /// Its own outcome, once it waited for metadata (its future reads it,
     /// and follows it to the batch it joins).
     pub slot: Option<OutcomeSlot>,
+    /// The application's partitioner has not seen it yet: the core does
+    /// not choose its partition, the driver asks the partitioner (outside
+    /// the core) once the topic's partition count is known.
+    pub awaits_partitioner: bool,
 }
 
 impl Incoming {
@@ -205,10 +214,50 @@ impl Incoming {
     }
 }
 
+/// Gives a record that does not join a batch at once an outcome of its
+/// own; returns its future (which follows the record to its batch).
+pub(crate) fn own_outcome(incoming: &mut Incoming) -> DeliveryFuture {
+    let slot = OutcomeSlot::new(incoming.record.topic.clone(), -1);
+    let delivery = slot.future(0, incoming.timestamp);
+    incoming.slot = Some(slot);
+    delivery
+}
+
 /// A record waiting for its topic's metadata, with its arrival time.
 pub(crate) struct WaitingRecord {
     pub incoming: Incoming,
     pub since: Instant,
+}
+
+/// A record whose partition the application's partitioner chooses, once
+/// its topic's partition count is known: the driver takes it out of the
+/// core ([`ProducerCore::take_awaiting_partitioner`](crate::core::ProducerCore::take_awaiting_partitioner)),
+/// asks the partitioner without holding the core, and hands the answer
+/// back ([`ProducerCore::partitioned`](crate::core::ProducerCore::partitioned)).
+pub struct AwaitingPartitioner {
+    pub(crate) waiting: WaitingRecord,
+    partitions: i32,
+}
+
+impl AwaitingPartitioner {
+    /// The record.
+    pub fn record(&self) -> &ProducerRecord {
+        &self.waiting.incoming.record
+    }
+
+    /// Its topic's partition count.
+    pub fn partitions(&self) -> i32 {
+        self.partitions
+    }
+}
+
+impl std::fmt::Debug for AwaitingPartitioner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwaitingPartitioner")
+            .field("topic", &self.waiting.incoming.record.topic)
+            .field("partitions", &self.partitions)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What became of a record handed to the accumulator.
@@ -229,9 +278,10 @@ pub(crate) struct Accumulator {
     queues: Queues,
     /// Records waiting for their topic's metadata, per topic, oldest first.
     waiting: FastMap<Arc<str>, VecDeque<WaitingRecord>>,
+    /// Records for the application's partitioner, until the driver takes them.
+    awaiting: Vec<AwaitingPartitioner>,
     sticky: StickyPartitioner,
     round_robin: RoundRobinPartitioner,
-    custom: Option<Arc<dyn Partitioner>>,
     gate: Option<Arc<dyn DrainGate>>,
     node_latency: FastMap<i32, NodeLatency>,
     /// Rotation start of the drain, so no partition starves.
@@ -242,11 +292,7 @@ pub(crate) struct Accumulator {
 }
 
 impl Accumulator {
-    pub fn new(
-        config: Arc<ProducerConfig>,
-        custom: Option<Arc<dyn Partitioner>>,
-        seed: u64,
-    ) -> Self {
+    pub fn new(config: Arc<ProducerConfig>, seed: u64) -> Self {
         Accumulator {
             sticky: StickyPartitioner::new(
                 config.batch_size,
@@ -254,10 +300,10 @@ impl Accumulator {
                 seed,
             ),
             round_robin: RoundRobinPartitioner::default(),
-            custom,
             gate: None,
             queues: Queues::default(),
             waiting: FastMap::default(),
+            awaiting: Vec::new(),
             node_latency: FastMap::default(),
             drain_start: 0,
             next_batch_id: 1,
@@ -313,9 +359,7 @@ impl Accumulator {
         mut incoming: Incoming,
         now: Instant,
     ) -> (DeliveryFuture, Arc<str>) {
-        let slot = OutcomeSlot::new(incoming.record.topic.clone(), -1);
-        let delivery = slot.future(0, incoming.timestamp);
-        incoming.slot = Some(slot);
+        let delivery = own_outcome(&mut incoming);
         let topic = self.wait_again(WaitingRecord {
             incoming,
             since: now,
@@ -338,6 +382,20 @@ impl Accumulator {
     /// The records that waited for `topic`.
     pub fn take_waiting(&mut self, topic: &str) -> VecDeque<WaitingRecord> {
         self.waiting.remove(topic).unwrap_or_default()
+    }
+
+    /// Hands a record to the application's partitioner (through the
+    /// driver); its topic has `partitions`.
+    pub fn await_partitioner(&mut self, waiting: WaitingRecord, partitions: i32) {
+        self.awaiting.push(AwaitingPartitioner {
+            waiting,
+            partitions,
+        });
+    }
+
+    /// The records for the application's partitioner.
+    pub fn take_awaiting(&mut self) -> Vec<AwaitingPartitioner> {
+        std::mem::take(&mut self.awaiting)
     }
 
     pub fn has_waiting(&self) -> bool {
@@ -383,8 +441,9 @@ impl Accumulator {
 
     // ---------------------------------------------------- partition and append
 
-    /// Picks the record's partition (explicit, the user's partitioner,
-    /// murmur2 of the key, or sticky / round robin) and appends it to that
+    /// Picks the record's partition (explicit, or chosen by the
+    /// application's partitioner before, murmur2 of the key, or sticky /
+    /// round robin) and appends it to that
     /// partition's open batch. Gives the record back when the metadata does
     /// not know its explicit partition (partitions may have been added
     /// since: as Java, it waits for metadata within max.block.ms).
@@ -404,16 +463,11 @@ impl Accumulator {
         // Whether the built-in sticky partitioner chose, so it hears about the append.
         let mut sticky_choice = false;
         let rec = &incoming.record;
-        // An explicit partition first, then the user's partitioner; either
+        // An explicit partition (the application's, or its partitioner's)
         // must name an existing partition.
-        let asked = rec.partition.or_else(|| {
-            self.custom
-                .as_ref()
-                .and_then(|c| c.partition(topic, rec.key.as_deref(), rec.value.as_deref(), n))
-        });
-        let partition = match asked {
+        let partition = match rec.partition {
             Some(p) if p >= 0 && p < n => p,
-            Some(p) if p > 0 && rec.partition.is_some() => return Err(incoming),
+            Some(p) if p > 0 => return Err(incoming),
             Some(p) => {
                 let e = ProducerError::InvalidPartition {
                     topic: topic.to_string(),
@@ -495,6 +549,15 @@ impl Accumulator {
                     ready_at = Some(now.now());
                 }
             }
+            if let Some(Err(e)) = self.gate.as_ref().map(|g| g.batch_opened(&queue.tp)) {
+                let delivery = Some(flushes.fail_record(incoming.unbatched(), e));
+                let appended = Appended {
+                    delivery,
+                    ready_at,
+                    leader: None,
+                };
+                return (appended, 0, false);
+            }
             let batch_id = self.next_batch_id;
             self.next_batch_id += 1;
             let created = now.now();
@@ -508,9 +571,6 @@ impl Accumulator {
             before = batch.size;
             queue.batches.push_back(batch);
             ready_at = ready_at.or(Some(super::later(created, self.config.linger)));
-            if let Some(g) = &self.gate {
-                g.batch_opened(&queue.tp);
-            }
             appended = queue
                 .batches
                 .back_mut()
@@ -695,11 +755,7 @@ impl Accumulator {
     /// `abortUndrainedBatches`); batches in flight or waiting to be retried
     /// go on until their outcome is known.
     pub fn abort_unsent(&mut self, error: &ProducerError, flushes: &mut Flushes) {
-        for (_, q) in self.waiting.drain() {
-            for w in q {
-                flushes.fail_waiting(w.incoming.unbatched(), error.clone());
-            }
-        }
+        self.fail_unpartitioned(error, flushes);
         for q in self.queues.iter_mut() {
             let mut kept = std::collections::VecDeque::with_capacity(q.batches.len());
             for b in q.batches.drain(..) {
@@ -713,14 +769,19 @@ impl Accumulator {
         }
     }
 
+    /// Fails the records that have no partition yet (waiting for metadata
+    /// or for the application's partitioner).
+    fn fail_unpartitioned(&mut self, error: &ProducerError, flushes: &mut Flushes) {
+        let awaiting = self.awaiting.drain(..).map(|a| a.waiting);
+        for w in self.waiting.drain().flat_map(|(_, q)| q).chain(awaiting) {
+            flushes.fail_waiting(w.incoming.unbatched(), error.clone());
+        }
+    }
+
     /// Fails every record not complete: the waiting ones and every batch in
     /// a queue (close timeout, fatal error).
     pub fn abort_all(&mut self, error: &ProducerError, flushes: &mut Flushes) {
-        for (_, q) in self.waiting.drain() {
-            for w in q {
-                flushes.fail_waiting(w.incoming.unbatched(), error.clone());
-            }
-        }
+        self.fail_unpartitioned(error, flushes);
         for q in self.queues.iter_mut() {
             q.in_flight = 0;
             for b in q.batches.drain(..) {

@@ -97,7 +97,7 @@ impl Bench {
         all.extend_from_slice(props);
         let config = ProducerConfig::from_properties(all).unwrap();
         Bench {
-            core: ProducerCore::new(Arc::new(config), None, 11).unwrap(),
+            core: ProducerCore::new(Arc::new(config), 11).unwrap(),
             now: Instant::now(),
             metadata,
             held: Vec::new(),

@@ -12,6 +12,7 @@ use super::{PendingRecord, ProducerCore, Transmit};
 
 mod bench;
 mod faults;
+mod hardening;
 use crate::{ProducerConfig, ProducerRecord};
 
 fn metadata_for(topics: &[&str]) -> MetadataResponse {
@@ -102,7 +103,7 @@ fn idle_topics_leave_the_metadata() {
         ("metadata.max.idle.ms", "5000"),
     ])
     .unwrap();
-    let mut core = ProducerCore::new(Arc::new(config), None, 1).unwrap();
+    let mut core = ProducerCore::new(Arc::new(config), 1).unwrap();
     let t0 = Instant::now();
     let mut first = record(&mut core, "idle", t0);
     assert_eq!(serve(&mut core, t0), vec![vec!["idle".to_string()]]);
@@ -158,7 +159,7 @@ fn keyless_records_on_the_lagging_leader(availability_timeout_ms: &str) -> usize
         ),
     ])
     .unwrap();
-    let mut core = ProducerCore::new(Arc::new(config), None, 7).unwrap();
+    let mut core = ProducerCore::new(Arc::new(config), 7).unwrap();
     let t0 = Instant::now();
     let send = |core: &mut ProducerCore, partition: Option<i32>, now| {
         let mut record = ProducerRecord::new("t").value("v");
