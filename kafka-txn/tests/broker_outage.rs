@@ -101,12 +101,17 @@ async fn a_broker_killed_mid_transaction_leaves_it_whole_or_gone() {
         });
         let outcome = p.commit_transaction().await;
         restarted.await.unwrap();
+        // What the round must show read_committed: all of it once committed,
+        // none once aborted, all or none when a new instance took over.
+        let mut must_show = Some(true);
         match outcome {
-            Ok(()) => expected.extend(values.iter().cloned()),
+            Ok(()) => {}
             Err(e) if e.class() == ErrorClass::Abortable => {
-                p.abort_transaction().await.expect("abort")
+                p.abort_transaction().await.expect("abort");
+                must_show = Some(false);
             }
             Err(e) => {
+                must_show = None;
                 // Fenced or fatal: a new instance takes over; whatever this
                 // transaction became, it is whole (checked below).
                 eprintln!("round {round}: {e}; a new producer takes over");
@@ -125,6 +130,15 @@ async fn a_broker_killed_mid_transaction_leaves_it_whole_or_gone() {
             of_round.len(),
             values.len()
         );
+        match must_show {
+            Some(true) => assert_eq!(of_round, values, "round {round}: committed, so all visible"),
+            Some(false) => assert!(
+                of_round.is_empty(),
+                "round {round}: aborted, yet {} records visible",
+                of_round.len()
+            ),
+            None => {}
+        }
         if of_round == values {
             expected.extend(values);
         }

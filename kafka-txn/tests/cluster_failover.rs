@@ -125,10 +125,13 @@ async fn brokers_killed_mid_commit_leave_each_transaction_whole() {
         });
         let outcome = p.commit_transaction().await;
         killer.await.unwrap();
+        // Aborted: nothing of the round may be visible read_committed.
+        let mut aborted = false;
         match &outcome {
             Ok(()) => {}
             Err(e) if e.class() == ErrorClass::Abortable => {
-                p.abort_transaction().await.expect("abort")
+                p.abort_transaction().await.expect("abort");
+                aborted = true;
             }
             Err(e) => {
                 eprintln!("round {round}: {e}; a new producer takes over");
@@ -148,6 +151,11 @@ async fn brokers_killed_mid_commit_leave_each_transaction_whole() {
         if outcome.is_ok() {
             assert_eq!(of_round, values, "round {round}: committed, so all visible");
         }
+        assert!(
+            !aborted || of_round.is_empty(),
+            "round {round}: aborted, yet {} records visible",
+            of_round.len()
+        );
         expected.extend(of_round);
     }
     p.begin_transaction().unwrap();

@@ -358,10 +358,14 @@ pub async fn fetch_partition_isolated(
     Ok(out)
 }
 
-/// Reads with `read` until two reads 300 ms apart agree, for at most
-/// `max_wait`, and returns the last. A `read_committed` view needs it:
-/// EndTxn returns once the coordinator decided, and each partition's
-/// commit marker lands a moment later.
+/// Reads with `read` until two reads 300 ms apart agree, and returns
+/// that read. A `read_committed` view needs it: EndTxn returns once the
+/// coordinator decided, and each partition's commit marker lands a moment
+/// later.
+///
+/// # Panics
+/// When the reads still change after `max_wait`: a test must not go on
+/// with a view that had not settled.
 pub async fn settled<T, F, Fut>(mut read: F, max_wait: Duration) -> T
 where
     T: PartialEq,
@@ -373,9 +377,13 @@ where
     loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let next = read().await;
-        if next == last || tokio::time::Instant::now() >= deadline {
+        if next == last {
             return next;
         }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "reads still changed after {max_wait:?}: the view never settled"
+        );
         last = next;
     }
 }

@@ -360,10 +360,13 @@ impl ProducerCore {
                 poll_at: None,
             };
         }
-        if incoming.awaits_partitioner {
+        // A record for the partitioner whose metadata came after the
+        // driver looked goes to the driver now; any record of a topic with
+        // records out for the partitioner queues behind them (send order).
+        let behind = incoming.awaits_partitioner
+            || self.accumulator.awaits_partitioner(&incoming.record.topic);
+        if behind {
             if let Some(meta) = self.metadata.topics.get(&*incoming.record.topic) {
-                // Its metadata came after the driver looked: the driver
-                // asks the partitioner now.
                 let partitions = meta.partitions.len() as i32;
                 let delivery = own_outcome(&mut incoming);
                 let since = now.now();
@@ -442,6 +445,13 @@ impl ProducerCore {
             mut incoming,
             since,
         } = record.waiting;
+        self.accumulator
+            .partitioner_answered(&incoming.record.topic);
+        let choice = if incoming.awaits_partitioner {
+            choice
+        } else {
+            Ok(None)
+        };
         incoming.awaits_partitioner = false;
         let choice = match &self.fatal {
             Some(e) => Err(e.clone()),
@@ -498,6 +508,12 @@ impl ProducerCore {
     /// Counts a record in and fails it at once with `error` (the driver
     /// refused it before the append: its partitioner panicked, say).
     pub fn refuse(&mut self, rec: PendingRecord, error: ProducerError) -> Enqueued {
+        // A producer closed or stopped refuses it for that reason first.
+        let error = match &self.fatal {
+            Some(e) => e.clone(),
+            None if self.closing => ProducerError::Closed,
+            None => error,
+        };
         let id = self.flushes.enqueued();
         let incoming = Incoming {
             record: rec.record,
@@ -776,7 +792,10 @@ impl ProducerCore {
                     let partitions = meta.partitions.len() as i32;
                     for w in waiting {
                         let since = w.since;
-                        if w.incoming.awaits_partitioner {
+                        // Records behind one for the partitioner keep their place.
+                        if w.incoming.awaits_partitioner
+                            || self.accumulator.awaits_partitioner(&topic)
+                        {
                             self.accumulator.await_partitioner(w, partitions);
                             continue;
                         }

@@ -806,8 +806,10 @@ async fn run(
             // Asked between two looks at the core, never under its lock.
             for record in awaiting {
                 let choice = match &partitioner {
-                    Some(p) => crate::partitioner::ask(&**p, record.record(), record.partitions()),
-                    None => Ok(None),
+                    Some(p) if record.needs_partitioner() => {
+                        crate::partitioner::ask(&**p, record.record(), record.partitions())
+                    }
+                    _ => Ok(None),
                 };
                 partitioned.push((record, choice));
             }

@@ -39,9 +39,15 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kafka_compression::CompressionType;
-use kafka_producer::core::{FlushId, PendingRecord, ProducerCore, Transmit, TransportFailure};
-use kafka_producer::partitioner::partition_for_key;
-use kafka_producer::{Acks, ProducerConfig, ProducerError, ProducerRecord, RecordMetadata};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use kafka_producer::core::{
+    Completion, FlushId, PendingRecord, ProducerCore, Transmit, TransportFailure,
+};
+use kafka_producer::partitioner::{ask, partition_for_key, Partitioner};
+use kafka_producer::{
+    Acks, ProducerConfig, ProducerError, ProducerRecord, RecordMetadata, UserHook,
+};
 use kafka_protocol::generated::{
     InitProducerIdRequest, InitProducerIdResponse, MetadataRequest, MetadataResponse,
     ProduceRequest, ProduceResponse,
@@ -202,6 +208,69 @@ struct Planned {
     at: u64,
     permits: usize,
     expect: Expect,
+    hooks: Hooks,
+}
+
+/// The application's code around a record, each piece of which may panic:
+/// `Some(panics)`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hooks {
+    /// A delivery callback.
+    callback: Option<bool>,
+    /// The partitioner chooses its partition.
+    partitioner: Option<bool>,
+}
+
+/// What the application's code panics with (kept quiet in the output).
+const HOOK_PANIC: &str = "sim: the application's code panics";
+
+/// The application's partitioner: panics for a record whose value starts
+/// with '!', leaves the others to the built-in choice.
+#[derive(Debug)]
+struct SimPartitioner;
+
+impl Partitioner for SimPartitioner {
+    fn partition(&self, _: &str, _: Option<&[u8]>, value: Option<&[u8]>, _: i32) -> Option<i32> {
+        if value.is_some_and(|v| v.first() == Some(&b'!')) {
+            std::panic::panic_any(HOOK_PANIC);
+        }
+        None
+    }
+}
+
+/// Panics of the application's code are expected: the default hook's
+/// message for them would drown the output.
+fn quiet_hook_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&HOOK_PANIC) {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Gives some records a callback and some the application's partitioner,
+/// a share of each panicking (a stream of its own, so the rest of the plan
+/// is the same with or without hooks).
+fn assign_hooks(plan: &mut [Planned], rng: &mut Rng) {
+    for p in plan.iter_mut() {
+        if rng.chance(0.2) {
+            p.hooks.callback = Some(rng.chance(0.3));
+        }
+        if p.expect == Expect::Deliver && p.record.partition.is_none() && rng.chance(0.1) {
+            let panics = rng.chance(0.3);
+            p.hooks.partitioner = Some(panics);
+            if panics {
+                p.expect = Expect::PartitionerPanic;
+                let mut value = b"!".to_vec();
+                value.extend_from_slice(p.record.value.as_deref().unwrap_or_default());
+                p.record.value = Some(Bytes::from(value));
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -212,6 +281,8 @@ enum Expect {
     TopicNotFound,
     /// An explicit partition that does not exist.
     InvalidPartition,
+    /// The application's partitioner panics for it.
+    PartitionerPanic,
 }
 
 #[derive(Debug, Clone)]
@@ -362,6 +433,8 @@ struct World {
     /// Outcomes abandoned on this thread before the run (a record the core
     /// dropped instead of answering shows as one more).
     abandoned_at_start: u64,
+    /// Per record, how often its delivery callback was called.
+    callback_calls: Arc<Vec<AtomicU32>>,
     available: usize,
     flushes: Vec<(FlushId, usize)>,
     final_flush: Option<FlushId>,
@@ -470,7 +543,9 @@ pub fn run_seed(profile: Profile, seed: u64) -> Result<Summary, String> {
     let trace = std::env::var("SIM_TRACE").is_ok_and(|v| !v.is_empty() && v != "0");
     let mut plan_rng = Rng::new(seed, 1);
     let setup = make_setup(&profile, &mut plan_rng);
-    let plan = make_plan(&profile, &setup, &mut plan_rng);
+    let mut plan = make_plan(&profile, &setup, &mut plan_rng);
+    assign_hooks(&mut plan, &mut Rng::new(seed, 4));
+    quiet_hook_panics();
     if trace {
         eprintln!("seed {seed} setup: {setup:#?}");
     }
@@ -517,6 +592,7 @@ pub fn run_seed(profile: Profile, seed: u64) -> Result<Summary, String> {
         blocked: VecDeque::new(),
         enqueued: 0,
         abandoned_at_start: kafka_producer::core::abandoned_outcomes(),
+        callback_calls: Arc::new((0..n).map(|_| AtomicU32::new(0)).collect()),
         available,
         flushes: Vec::new(),
         final_flush: None,
@@ -667,6 +743,7 @@ fn make_plan(profile: &Profile, setup: &Setup, rng: &mut Rng) -> Vec<Planned> {
             at: t,
             permits,
             expect: Expect::Deliver,
+            hooks: Hooks::default(),
         });
     }
     // A topic that does not exist, and a partition that does not exist.
@@ -681,6 +758,7 @@ fn make_plan(profile: &Profile, setup: &Setup, rng: &mut Rng) -> Vec<Planned> {
                 at,
                 permits,
                 expect: Expect::TopicNotFound,
+                hooks: Hooks::default(),
             });
         }
     }
@@ -696,6 +774,7 @@ fn make_plan(profile: &Profile, setup: &Setup, rng: &mut Rng) -> Vec<Planned> {
             at,
             permits,
             expect: Expect::InvalidPartition,
+            hooks: Hooks::default(),
         });
     }
     // Send order is time order; the index is the send order.
@@ -849,11 +928,25 @@ impl World {
     /// return freed buffer memory, let blocked senders in.
     fn pump(&mut self) {
         loop {
+            // As the driver: the partitioner is asked outside the core, for
+            // records that waited for their topic's metadata.
+            let now = self.instant();
+            for record in self.core.take_awaiting_partitioner() {
+                let choice = match record.needs_partitioner() {
+                    true => ask(&SimPartitioner, record.record(), record.partitions()),
+                    false => Ok(None),
+                };
+                self.core.partitioned(record, choice, now);
+            }
             let pressure = self.available < self.setup.config.batch_size;
             self.core.set_memory_pressure(pressure);
             while let Some(t) = self.core.poll_transmit(self.instant()) {
                 self.transmit(t);
             }
+            self.core
+                .take_completions()
+                .into_iter()
+                .for_each(Completion::run);
             let released = self.core.take_released_permits();
             self.available += released;
             if self.available > self.setup.config.buffer_memory {
@@ -881,14 +974,39 @@ impl World {
     fn enqueue(&mut self, i: usize) {
         let p = &self.plan[i];
         self.available -= p.permits;
-        let rec = PendingRecord::new(
+        let mut rec = PendingRecord::new(
             p.record.clone(),
             EPOCH_MS + (self.now / MS) as i64,
             p.permits,
         );
+        if let Some(panics) = p.hooks.callback {
+            let calls = self.callback_calls.clone();
+            rec.callback = Some(Box::new(move |_| {
+                calls[i].fetch_add(1, Ordering::SeqCst);
+                if panics {
+                    std::panic::panic_any(HOOK_PANIC);
+                }
+            }));
+        }
+        // As the driver: the partitioner is asked before the append when
+        // the partition count is known, else once metadata came.
+        let mut refused = None;
+        if p.hooks.partitioner.is_some() {
+            match self.core.partition_count(&p.record.topic) {
+                Some(n) => match ask(&SimPartitioner, &rec.record, n) {
+                    Ok(choice) => rec.record.partition = choice,
+                    Err(e) => refused = Some(e),
+                },
+                None => rec.awaits_partitioner = true,
+            }
+        }
         self.log(|| format!("app: enqueue record {i} ({})", self.plan[i].record.topic));
         let now = self.instant();
-        let rx = self.core.enqueue(rec, || now).delivery;
+        let rx = match refused {
+            Some(e) => self.core.refuse(rec, e),
+            None => self.core.enqueue(rec, || now),
+        }
+        .delivery;
         self.replies[i] = Some(rx);
         self.enqueued_at[i] = Some(self.now);
         self.pending.push(i);
@@ -1773,6 +1891,24 @@ impl World {
                         .entry("TopicNotFound (expected)".into())
                         .or_default() += 1;
                 }
+                (Err(e), Expect::PartitionerPanic) => {
+                    if !matches!(
+                        e,
+                        ProducerError::UserCodePanicked {
+                            hook: UserHook::Partitioner,
+                            ..
+                        }
+                    ) {
+                        errors.push(format!(
+                            "record {i}: expected the partitioner's panic, got {e}"
+                        ));
+                    }
+                    *self
+                        .summary
+                        .failed
+                        .entry("partitioner panicked (expected)".into())
+                        .or_default() += 1;
+                }
                 (Err(e), Expect::InvalidPartition) => {
                     if !matches!(e, ProducerError::InvalidPartition { .. }) {
                         errors.push(format!("record {i}: expected InvalidPartition, got {e}"));
@@ -1783,6 +1919,21 @@ impl World {
                         .entry("InvalidPartition (expected)".into())
                         .or_default() += 1;
                 }
+            }
+        }
+        // Every record with a callback heard of its outcome once, whether
+        // the callback panicked or not; the others never.
+        self.core
+            .take_completions()
+            .into_iter()
+            .for_each(Completion::run);
+        for (i, p) in self.plan.iter().enumerate() {
+            let calls = self.callback_calls[i].load(Ordering::SeqCst);
+            let want = u32::from(p.hooks.callback.is_some() && self.results[i].is_some());
+            if calls != want {
+                errors.push(format!(
+                    "record {i}: its callback ran {calls} times, not {want}"
+                ));
             }
         }
         if idempotent {

@@ -607,6 +607,19 @@ proptest! {
             if before == TransactionState::FatalError {
                 prop_assert_eq!(h.m.state(), TransactionState::FatalError);
             }
+            // Checked here, not only by the debug assertion in `transition`
+            // (release-mode runs skip it): a move outside the table is
+            // caught there and ends in FatalError with this error.
+            let after = h.m.state();
+            prop_assert!(after == before || before.may_become(after), "{:?} -> {:?}", before, after);
+            prop_assert!(
+                !matches!(
+                    h.m.last_error(),
+                    Some(TransactionError::InvalidState { operation: "an internal transition", .. })
+                ),
+                "a transition outside the table from {:?}",
+                before
+            );
             if in_flight.is_none() {
                 in_flight = h.next();
             } else {

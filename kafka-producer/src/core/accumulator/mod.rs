@@ -234,6 +234,9 @@ pub(crate) struct WaitingRecord {
 /// core ([`ProducerCore::take_awaiting_partitioner`](crate::core::ProducerCore::take_awaiting_partitioner)),
 /// asks the partitioner without holding the core, and hands the answer
 /// back ([`ProducerCore::partitioned`](crate::core::ProducerCore::partitioned)).
+/// Records of its topic sent after it queue behind it (in send order, as
+/// the records of a partition are written), so some that come out this
+/// way need no partitioner: hand them back with `Ok(None)`.
 pub struct AwaitingPartitioner {
     pub(crate) waiting: WaitingRecord,
     partitions: i32,
@@ -243,6 +246,12 @@ impl AwaitingPartitioner {
     /// The record.
     pub fn record(&self) -> &ProducerRecord {
         &self.waiting.incoming.record
+    }
+
+    /// Whether the partitioner must choose for it (otherwise it only kept
+    /// its place behind one that did).
+    pub fn needs_partitioner(&self) -> bool {
+        self.waiting.incoming.awaits_partitioner
     }
 
     /// Its topic's partition count.
@@ -280,6 +289,9 @@ pub(crate) struct Accumulator {
     waiting: FastMap<Arc<str>, VecDeque<WaitingRecord>>,
     /// Records for the application's partitioner, until the driver takes them.
     awaiting: Vec<AwaitingPartitioner>,
+    /// Per topic, records out for the partitioner (here or with the
+    /// driver): later records of the topic queue behind them.
+    awaiting_per_topic: FastMap<Arc<str>, usize>,
     sticky: StickyPartitioner,
     round_robin: RoundRobinPartitioner,
     gate: Option<Arc<dyn DrainGate>>,
@@ -304,6 +316,7 @@ impl Accumulator {
             queues: Queues::default(),
             waiting: FastMap::default(),
             awaiting: Vec::new(),
+            awaiting_per_topic: FastMap::default(),
             node_latency: FastMap::default(),
             drain_start: 0,
             next_batch_id: 1,
@@ -387,6 +400,13 @@ impl Accumulator {
     /// Hands a record to the application's partitioner (through the
     /// driver); its topic has `partitions`.
     pub fn await_partitioner(&mut self, waiting: WaitingRecord, partitions: i32) {
+        let topic = &waiting.incoming.record.topic;
+        match self.awaiting_per_topic.get_mut(&**topic) {
+            Some(n) => *n += 1,
+            None => {
+                self.awaiting_per_topic.insert(topic.clone(), 1);
+            }
+        }
         self.awaiting.push(AwaitingPartitioner {
             waiting,
             partitions,
@@ -396,6 +416,22 @@ impl Accumulator {
     /// The records for the application's partitioner.
     pub fn take_awaiting(&mut self) -> Vec<AwaitingPartitioner> {
         std::mem::take(&mut self.awaiting)
+    }
+
+    /// Whether records of `topic` are out for the partitioner: a later
+    /// record of the topic must queue behind them.
+    pub fn awaits_partitioner(&self, topic: &str) -> bool {
+        !self.awaiting_per_topic.is_empty() && self.awaiting_per_topic.contains_key(topic)
+    }
+
+    /// A record out for the partitioner is back (or failed).
+    pub fn partitioner_answered(&mut self, topic: &str) {
+        if let Some(n) = self.awaiting_per_topic.get_mut(topic) {
+            *n -= 1;
+            if *n == 0 {
+                self.awaiting_per_topic.remove(topic);
+            }
+        }
     }
 
     pub fn has_waiting(&self) -> bool {
@@ -772,8 +808,11 @@ impl Accumulator {
     /// Fails the records that have no partition yet (waiting for metadata
     /// or for the application's partitioner).
     fn fail_unpartitioned(&mut self, error: &ProducerError, flushes: &mut Flushes) {
-        let awaiting = self.awaiting.drain(..).map(|a| a.waiting);
-        for w in self.waiting.drain().flat_map(|(_, q)| q).chain(awaiting) {
+        for a in std::mem::take(&mut self.awaiting) {
+            self.partitioner_answered(&a.waiting.incoming.record.topic);
+            flushes.fail_waiting(a.waiting.incoming.unbatched(), error.clone());
+        }
+        for w in self.waiting.drain().flat_map(|(_, q)| q) {
             flushes.fail_waiting(w.incoming.unbatched(), error.clone());
         }
     }

@@ -195,3 +195,40 @@ fn the_partitioner_is_asked_outside_the_core() {
     assert!(matches!(later.try_recv(), Ok(Ok(_))));
     assert_eq!(b.core.take_released_permits(), 3 * 64);
 }
+
+/// Records sent while one of their topic is out for the partitioner queue
+/// behind it: the records of a partition are written in send order.
+#[test]
+fn records_behind_one_out_for_the_partitioner_keep_send_order() {
+    let mut b = Bench::new(&PLAIN, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let warm = b.send("t", Some(0), None);
+    b.run();
+    drop(warm);
+    let now = b.now;
+    let mut first = PendingRecord::new(ProducerRecord::new("t").value("1"), 1, 64);
+    first.awaits_partitioner = true;
+    let mut first = b.core.enqueue(first, || now).delivery;
+    let out = b.core.take_awaiting_partitioner();
+    assert_eq!(out.len(), 1);
+    // Sent while the first is with the partitioner (its answer not back).
+    let mut second = b.send("t", Some(0), None);
+    b.run();
+    assert!(second.try_recv().is_err(), "it waits behind the first");
+    for a in out {
+        assert!(a.needs_partitioner());
+        b.core.partitioned(a, Ok(Some(0)), now);
+    }
+    let behind = b.core.take_awaiting_partitioner();
+    assert_eq!(behind.len(), 1);
+    assert!(!behind[0].needs_partitioner());
+    for a in behind {
+        b.core.partitioned(a, Ok(None), now);
+    }
+    b.core.begin_flush();
+    b.run();
+    let (first, second) = (
+        first.try_recv().unwrap().unwrap(),
+        second.try_recv().unwrap().unwrap(),
+    );
+    assert!(first.offset < second.offset, "{first:?} then {second:?}");
+}
