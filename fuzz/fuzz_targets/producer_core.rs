@@ -7,18 +7,22 @@
 //!   is left once the producer is closed and aborted), and all buffer
 //!   memory comes back;
 //! - sequences never go backwards: under one producer id and epoch, one
-//!   sequence of a partition always carries the same record, and a record
-//!   keeps its sequence.
+//!   sequence of a partition always carries the same record, a record
+//!   keeps its sequence, and a record sent for the first time gets a
+//!   sequence above every one the partition used before;
+//! - the application's code (delivery callbacks, a partitioner) may panic
+//!   at random: a callback is still called exactly once per record, a
+//!   panicking partitioner fails its record alone, and the invariants above
+//!   hold.
 #![no_main]
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_producer::core::{
-    PendingRecord, ProducerCore, Transmit, TransportFailure,
-};
+use kafka_producer::core::{Completion, PendingRecord, ProducerCore, Transmit, TransportFailure};
+use kafka_producer::partitioner::{ask, Partitioner};
 use kafka_producer::{DeliveryFuture, ProducerConfig, ProducerError, ProducerRecord, TryRecvError};
 use kafka_protocol::generated::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -33,6 +37,39 @@ const TOPICS: [&str; 2] = ["a", "b"];
 /// Error codes a Produce answer picks from: success, retriable, the
 /// idempotence ones, fatal and unknown.
 const CODES: [i16; 12] = [0, 0, 0, 6, 7, 19, 45, 46, 47, 10, 29, 999];
+
+/// What the application's code panics with (kept quiet, and not a crash).
+const HOOK_PANIC: &str = "fuzz: the application's code panics";
+
+/// Chooses by the record's id, leaves every third to the built-in choice,
+/// and panics for a record whose ninth value byte is 1.
+#[derive(Debug)]
+struct FuzzPartitioner;
+
+impl Partitioner for FuzzPartitioner {
+    fn partition(&self, _: &str, _: Option<&[u8]>, value: Option<&[u8]>, n: i32) -> Option<i32> {
+        let v = value.expect("a value");
+        if v.get(8) == Some(&1) {
+            std::panic::panic_any(HOOK_PANIC);
+        }
+        let id = u64::from_be_bytes(v[..8].try_into().unwrap());
+        (id % 3 != 0).then(|| (id % n.max(1) as u64) as i32)
+    }
+}
+
+/// libfuzzer's panic hook aborts: panics of the application's code are
+/// caught by the producer, so they pass it by.
+fn let_hook_panics_unwind() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<&str>() != Some(&HOOK_PANIC) {
+                previous(info);
+            }
+        }));
+    });
+}
 
 struct Input<'a>(&'a [u8]);
 
@@ -66,10 +103,22 @@ struct Run {
     by_sequence: HashMap<(String, i32, i64, i16, i32), u64>,
     /// (record id, producer id, epoch) -> (partition, sequence).
     of_record: HashMap<(u64, i64, i16), (i32, i32)>,
+    /// (topic, partition, producer id, epoch) -> the highest sequence used.
+    highest: HashMap<(String, i32, i64, i16), i32>,
+    /// Per record with a callback, how often it was called.
+    callback_calls: Arc<Mutex<HashMap<u64, u32>>>,
 }
 
 impl Run {
     fn poll(&mut self) {
+        // As the driver: the partitioner is asked outside the core.
+        for record in self.core.take_awaiting_partitioner() {
+            let choice = match record.needs_partitioner() {
+                true => ask(&FuzzPartitioner, record.record(), record.partitions()),
+                false => Ok(None),
+            };
+            self.core.partitioned(record, choice, self.now);
+        }
         while let Some(t) = self.core.poll_transmit(self.now) {
             if let RequestKind::Produce(r) = &t.request {
                 self.check_sequences(r);
@@ -77,6 +126,10 @@ impl Run {
             self.held.push(t);
         }
         self.permits_back += self.core.take_released_permits();
+        self.core
+            .take_completions()
+            .into_iter()
+            .for_each(Completion::run);
     }
 
     fn check_sequences(&mut self, r: &kafka_protocol::generated::ProduceRequest) {
@@ -108,6 +161,26 @@ impl Run {
                         "two records share sequence {seq} of {}-{}",
                         td.name, pd.index
                     );
+                    let first_time = !self
+                        .of_record
+                        .contains_key(&(id, batch.producer_id, batch.producer_epoch));
+                    let partition = (
+                        td.name.to_string(),
+                        pd.index,
+                        batch.producer_id,
+                        batch.producer_epoch,
+                    );
+                    let highest = self.highest.get(&partition).copied();
+                    if first_time {
+                        assert!(
+                            highest.is_none_or(|h| seq > h),
+                            "record {id} got sequence {seq} of {}-{} after {highest:?} was used",
+                            td.name,
+                            pd.index
+                        );
+                    }
+                    self.highest
+                        .insert(partition, highest.map_or(seq, |h| h.max(seq)));
                     let place = *self
                         .of_record
                         .entry((id, batch.producer_id, batch.producer_epoch))
@@ -128,7 +201,7 @@ impl Run {
     }
 
     fn settle(&mut self) {
-        self.deliveries.retain_mut(|(id, d)| match d.try_recv() {
+        self.deliveries.retain_mut(|(_, d)| match d.try_recv() {
             Ok(_) => false,
             Err(TryRecvError::Empty) => true,
         });
@@ -213,6 +286,7 @@ fn shaped(t: &Transmit, input: &mut Input) -> ResponseKind {
 }
 
 fuzz_target!(|data: &[u8]| {
+    let_hook_panics_unwind();
     let mut input = Input(data);
     let mode = input.byte();
     let (acks, idempotence) = match mode % 3 {
@@ -247,7 +321,10 @@ fuzz_target!(|data: &[u8]| {
         next_record: 0,
         by_sequence: HashMap::new(),
         of_record: HashMap::new(),
+        highest: HashMap::new(),
+        callback_calls: Arc::new(Mutex::new(HashMap::new())),
     };
+    let mut with_callback = Vec::new();
     let mut steps = 0;
     while !input.0.is_empty() && steps < 2000 {
         steps += 1;
@@ -256,8 +333,11 @@ fuzz_target!(|data: &[u8]| {
                 let id = run.next_record;
                 run.next_record += 1;
                 let flags = input.byte();
+                let hooks = input.byte();
+                let mut value = id.to_be_bytes().to_vec();
+                value.push(u8::from(hooks & 8 != 0));
                 let mut record = ProducerRecord::new(TOPICS[(flags & 1) as usize])
-                    .value(Bytes::copy_from_slice(&id.to_be_bytes()));
+                    .value(Bytes::from(value));
                 if flags & 2 != 0 {
                     record = record.key(vec![flags >> 4]);
                 }
@@ -267,10 +347,34 @@ fuzz_target!(|data: &[u8]| {
                 let permits = 16 + (flags as usize);
                 run.permits_out += permits;
                 let now = run.now;
-                let delivery = run
-                    .core
-                    .enqueue(PendingRecord::new(record, 1, permits), || now)
-                    .delivery;
+                let mut pending = PendingRecord::new(record, 1, permits);
+                if hooks & 1 != 0 {
+                    let (calls, panics) = (run.callback_calls.clone(), hooks & 2 != 0);
+                    pending.callback = Some(Box::new(move |_| {
+                        *calls.lock().unwrap().entry(id).or_default() += 1;
+                        if panics {
+                            std::panic::panic_any(HOOK_PANIC);
+                        }
+                    }));
+                    with_callback.push(id);
+                }
+                // As the driver: the partitioner is asked now when the
+                // partition count is known, else once metadata came.
+                let mut refused = None;
+                if hooks & 4 != 0 && pending.record.partition.is_none() {
+                    match run.core.partition_count(&pending.record.topic) {
+                        Some(n) => match ask(&FuzzPartitioner, &pending.record, n) {
+                            Ok(choice) => pending.record.partition = choice,
+                            Err(e) => refused = Some(e),
+                        },
+                        None => pending.awaits_partitioner = true,
+                    }
+                }
+                let delivery = match refused {
+                    Some(e) => run.core.refuse(pending, e),
+                    None => run.core.enqueue(pending, || now),
+                }
+                .delivery;
                 run.deliveries.push((id, delivery));
             }
             2 => run.poll(),
@@ -347,4 +451,9 @@ fuzz_target!(|data: &[u8]| {
         abandoned,
         "records dropped without an answer"
     );
+    run.poll();
+    let calls = run.callback_calls.lock().unwrap();
+    for id in with_callback {
+        assert_eq!(calls.get(&id), Some(&1), "record {id}'s callback calls");
+    }
 });

@@ -15,7 +15,10 @@
 //! Options: `--transaction-size N` (default 500), `--abort-percent P`
 //! (deliberately abort about P % of the transactions, default 0),
 //! `--exit-when-idle-ms MS` (exit once the input is read to its end and
-//! nothing new came for that long; default: run forever).
+//! nothing new came for that long; default: run forever),
+//! `--hold-ms MS` (keep each transaction open that long once its records
+//! are written, as a slow processing step would: kills then land inside
+//! transactions; default 0).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -51,6 +54,7 @@ pub struct CopierConfig {
     pub transaction_size: usize,
     pub abort_percent: u32,
     pub exit_when_idle: Option<Duration>,
+    pub hold: Duration,
 }
 
 impl CopierConfig {
@@ -64,6 +68,7 @@ impl CopierConfig {
             transaction_size: 500,
             abort_percent: 0,
             exit_when_idle: None,
+            hold: Duration::ZERO,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -79,6 +84,9 @@ impl CopierConfig {
                 }
                 "--abort-percent" => {
                     c.abort_percent = value()?.parse().map_err(|e| format!("{e}"))?
+                }
+                "--hold-ms" => {
+                    c.hold = Duration::from_millis(value()?.parse().map_err(|e| format!("{e}"))?)
                 }
                 "--exit-when-idle-ms" => {
                     c.exit_when_idle = Some(Duration::from_millis(
@@ -190,6 +198,7 @@ pub async fn run(c: &CopierConfig) -> Result<CopierStats, String> {
             &batch,
             &next,
             deliberate_abort,
+            c.hold,
         )
         .await;
         match outcome {
@@ -229,6 +238,7 @@ async fn copy_one(
     records: &[(Option<bytes::Bytes>, Option<bytes::Bytes>)],
     next: &BTreeMap<i32, (i64, i64)>,
     abort: bool,
+    hold: Duration,
 ) -> Result<bool, TransactionError> {
     producer.begin_transaction()?;
     for (key, value) in records {
@@ -249,6 +259,10 @@ async fn copy_one(
         )
     });
     producer.send_offsets_to_transaction(offsets, group).await?;
+    if !hold.is_zero() {
+        producer.flush().await?;
+        tokio::time::sleep(hold).await;
+    }
     if abort {
         producer.flush().await?;
         producer.abort_transaction().await?;

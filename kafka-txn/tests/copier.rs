@@ -81,6 +81,21 @@ async fn read_committed(topic: &str, info: &TopicInfo) -> Vec<String> {
     keys
 }
 
+/// Whether a transaction with records in `topic` is open (a partition's
+/// last stable offset is behind its high watermark).
+async fn transaction_open(topic: &str, info: &TopicInfo) -> bool {
+    for (p, leader) in info.leaders.iter().enumerate() {
+        let conn = testkit::connect(leader).await.unwrap();
+        let (lso, hw) = testkit::stable_and_high(&conn, topic, info, p as i32)
+            .await
+            .unwrap();
+        if lso < hw {
+            return true;
+        }
+    }
+    false
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copier_survives_random_kills_exactly_once() {
     let admin = testkit::connect(bootstrap().split(',').next().unwrap())
@@ -109,7 +124,7 @@ async fn copier_survives_random_kills_exactly_once() {
     p.close(Duration::from_secs(10)).await;
 
     let args = format!(
-        "--bootstrap {} --input {input} --output {output} --transactional-id {} --group {} --transaction-size 100 --abort-percent 10",
+        "--bootstrap {} --input {input} --output {output} --transactional-id {} --group {} --transaction-size 100 --abort-percent 10 --hold-ms 100",
         bootstrap(),
         testkit::unique_topic("copier-tid"),
         testkit::unique_topic("copier-group"),
@@ -124,7 +139,12 @@ async fn copier_survives_random_kills_exactly_once() {
         .as_nanos() as u64
         | 1;
     println!("kill times seed: {seed}");
-    for _ in 0..kills {
+    // Per kill: whether the output grew since the last one, and whether the
+    // copier was killed with a transaction open (records written, neither
+    // committed nor aborted).
+    let (mut progressed, mut mid_transaction) = (0, 0);
+    let mut committed = 0;
+    for n in 0..kills {
         let mut child = spawn_copier(&args);
         seed ^= seed << 13;
         seed ^= seed >> 7;
@@ -132,9 +152,33 @@ async fn copier_survives_random_kills_exactly_once() {
         // Killed somewhere between its start-up and a few transactions in.
         let after = Duration::from_millis(800 + seed % 3000);
         tokio::time::sleep(after).await;
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("copier {n} ended by itself before its kill: {status}");
+        }
         child.kill().expect("SIGKILL");
-        let _ = child.wait();
+        let status = child.wait().expect("the killed copier's status");
+        {
+            use std::os::unix::process::ExitStatusExt;
+            assert_eq!(status.signal(), Some(9), "copier {n}: {status}");
+        }
+        let open = transaction_open(&output, &out_info).await;
+        let now = read_committed(&output, &out_info).await.len();
+        println!("kill {n} after {after:?}: {now} records committed, a transaction open: {open}");
+        progressed += usize::from(now > committed);
+        mid_transaction += usize::from(open);
+        committed = now;
     }
+    // Most copiers commit before their kill, and kills land in the middle
+    // of transactions (about 60 % of them, with transactions held open for
+    // 100 ms): otherwise the test would prove little.
+    assert!(
+        progressed * 2 >= kills,
+        "only {progressed} of {kills} copiers committed anything before their kill"
+    );
+    assert!(
+        mid_transaction * 4 >= kills,
+        "only {mid_transaction} of {kills} kills landed in the middle of a transaction"
+    );
     // The last one runs until the input is copied and idle.
     let mut last = spawn_copier(&format!("{args} --exit-when-idle-ms 4000"));
     let started = Instant::now();

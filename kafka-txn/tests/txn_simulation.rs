@@ -542,6 +542,11 @@ struct Sim {
     written: HashMap<u64, u64>,
     flushing: Option<kafka_producer::core::FlushId>,
     transactions_left: u32,
+    /// Transactions the application meant to run.
+    planned: u32,
+    /// Why the application stopped before running them all, and whether
+    /// that was fencing (a rival producer took over: a legitimate end).
+    stopped: Option<(String, bool)>,
 }
 
 impl Sim {
@@ -594,6 +599,7 @@ impl Sim {
                 0.0
             },
         };
+        let planned = rng.range(10, 30) as u32;
         let op = mgr.lock().unwrap().init_transactions(false).unwrap();
         Sim {
             trace,
@@ -613,7 +619,9 @@ impl Sim {
             next_record: 0,
             written: HashMap::new(),
             flushing: None,
-            transactions_left: rng.range(10, 30) as u32,
+            transactions_left: planned,
+            planned,
+            stopped: None,
             mgr,
             rng,
         }
@@ -756,17 +764,21 @@ impl Sim {
                 Some(Err(e)) => {
                     drop(mgr);
                     self.log(|| format!("app: init failed: {e}"));
-                    self.app = AppState::Done;
+                    self.stop(format!("init failed: {e}"), fenced(&e));
                 }
                 None => {}
             },
             AppState::Idle if mgr.state() == TransactionState::FatalError => {
-                self.app = AppState::Done
+                let why = format!("the manager went fatal: {:?}", mgr.last_error());
+                let was_fenced = mgr.last_error().is_some_and(fenced);
+                drop(mgr);
+                self.stop(why, was_fenced);
             }
             AppState::Idle if self.transactions_left == 0 => self.app = AppState::Done,
             AppState::Idle => {
-                if mgr.begin_transaction().is_err() {
-                    self.app = AppState::Done;
+                if let Err(e) = mgr.begin_transaction() {
+                    drop(mgr);
+                    self.stop(format!("begin_transaction failed: {e}"), fenced(&e));
                     return;
                 }
                 drop(mgr);
@@ -841,7 +853,7 @@ impl Sim {
                     drop(mgr);
                     self.log(|| format!("app: abort failed: {e}"));
                     self.finish(AppOutcome::Aborted);
-                    self.app = AppState::Done;
+                    self.stop(format!("abort failed: {e}"), fenced(&e));
                 }
                 None => {}
             },
@@ -883,15 +895,25 @@ impl Sim {
                     self.app = AppState::Aborting(op);
                     self.flushing = Some(self.core.begin_flush());
                 }
-                Err(_) => {
+                Err(abort) => {
                     self.finish(AppOutcome::Unknown);
-                    self.app = AppState::Done;
+                    self.stop(
+                        format!("commit failed: {e}; abort refused: {abort}"),
+                        fenced(&abort),
+                    );
                 }
             }
         } else {
             self.finish(AppOutcome::Unknown);
-            self.app = AppState::Done;
+            self.stop(format!("commit failed: {e}"), fenced(&e));
         }
+    }
+
+    /// The application stops before running all its transactions.
+    fn stop(&mut self, why: String, fenced: bool) {
+        self.log(|| format!("app: stops: {why}"));
+        self.stopped = Some((why, fenced));
+        self.app = AppState::Done;
     }
 
     fn finish(&mut self, outcome: AppOutcome) {
@@ -992,6 +1014,22 @@ impl Sim {
         if !matches!(self.app, AppState::Done) {
             errors.push(format!("the run did not finish: {:?}", self.app));
         }
+        // Every planned transaction ran, unless a rival producer fenced
+        // this one (only seeds with a rival have one).
+        let ran = self.txns.len() as u32;
+        if ran < self.planned {
+            match &self.stopped {
+                Some((_, true)) if self.faults.rival > 0.0 => {}
+                Some((why, _)) => errors.push(format!(
+                    "only {ran} of {} transactions ran: {why}",
+                    self.planned
+                )),
+                None => errors.push(format!(
+                    "only {ran} of {} transactions ran, and nothing said why",
+                    self.planned
+                )),
+            }
+        }
         let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
         for r in self.cluster.read_committed() {
             *seen.entry(r).or_default() += 1;
@@ -1048,9 +1086,10 @@ impl Sim {
                 ));
             }
         }
+        // An unknown outcome counts as committed exactly when its records
+        // are visible (records and offsets commit together).
         let committed_offset = self.cluster.committed_offsets.get(&0).copied();
-        let unknown_last = self.txns.last().is_some_and(|t| t.2 == AppOutcome::Unknown);
-        if committed_offset != last_offset && !unknown_last {
+        if committed_offset != last_offset {
             errors.push(format!("committed offset {committed_offset:?}, the last committed transaction sent {last_offset:?}"));
         }
         if errors.is_empty() {
@@ -1147,6 +1186,11 @@ fn describe(resp: &Option<ResponseKind>) -> String {
     }
 }
 
+/// Whether `e` means another producer took over the transactional id.
+fn fenced(e: &TransactionError) -> bool {
+    e.class() == ErrorClass::ApplicationRecoverable
+}
+
 #[test]
 fn read_committed_sees_exactly_the_committed_transactions() {
     let trace = std::env::var("SIM_TRACE").is_ok();
@@ -1174,6 +1218,12 @@ fn read_committed_sees_exactly_the_committed_transactions() {
                 if sim.cluster.v2 { "(v2)" } else { "(v1)" }
             ))
             .or_default() += sim.cluster.epoch.max(0) as usize;
+        if let Some((_, was_fenced)) = &sim.stopped {
+            let why = if *was_fenced { "fenced" } else { "not fenced" };
+            *outcomes
+                .entry(format!("seeds stopped early ({why})"))
+                .or_default() += 1;
+        }
         if let Err(e) = result {
             failures.push(format!("seed {seed} (v2: {}):\n{e}", sim.cluster.v2));
         }

@@ -255,6 +255,52 @@ pub async fn fetch_partition(
     fetch_partition_isolated(conn, topic, info, partition, false).await
 }
 
+/// A partition's high watermark and last stable offset (`lso < hw` while
+/// a transaction with records in the partition is open); `conn` must be
+/// connected to the leader.
+pub async fn stable_and_high(
+    conn: &Connection,
+    topic: &str,
+    info: &TopicInfo,
+    partition: i32,
+) -> Result<(i64, i64), CodecError> {
+    let version = conn.versions().negotiate(ApiKey::Fetch)?;
+    let mut t = FetchTopic {
+        partitions: vec![FetchPartition {
+            partition,
+            fetch_offset: 0,
+            partition_max_bytes: 1,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    if version >= 13 {
+        t.topic_id = info.id;
+    } else {
+        t.topic = topic.to_string().into();
+    }
+    let req = FetchRequest {
+        max_wait_ms: 0,
+        min_bytes: 0,
+        max_bytes: 1,
+        isolation_level: 1,
+        topics: vec![t],
+        ..Default::default()
+    };
+    let resp = conn.send(&req).await?;
+    let p = resp
+        .responses
+        .first()
+        .and_then(|t| t.partitions.first())
+        .ok_or_else(|| CodecError::Disconnected("empty fetch response".into()))?;
+    if p.error_code != 0 {
+        return Err(CodecError::Disconnected(
+            format!("fetch error {}", p.error_code).into(),
+        ));
+    }
+    Ok((p.last_stable_offset, p.high_watermark))
+}
+
 /// As [`fetch_partition`]; with `read_committed`, only what a
 /// `read_committed` reader sees (up to the last stable offset, without
 /// aborted transactions).
