@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_producer::core::{PendingRecord, ProducerCore, Transmit};
+use kafka_producer::core::{NeedsMemory, PendingRecord, ProducerCore, Transmit};
 use kafka_producer::{ProducerConfig, ProducerRecord};
 use kafka_protocol::generated::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
@@ -163,7 +163,8 @@ fn run(keyed: bool, compression: &str, total: usize) {
             if keyed {
                 record.key = Some(keys[(sent + i) % keys.len()].clone());
             }
-            batch.push(PendingRecord::new(record, 1_700_000_000_000, 160));
+            // As the driver: offered without buffer memory first.
+            batch.push(PendingRecord::new(record, 1_700_000_000_000, 0));
         }
         caller_allocs += ALLOCS.load(Ordering::Relaxed) - before;
         // The producer's part.
@@ -171,8 +172,19 @@ fn run(keyed: bool, compression: &str, total: usize) {
         let t0 = Instant::now();
         let now = start + Duration::from_millis(sent as u64 / 1000);
         for r in batch.drain(..) {
-            receivers.push(core.enqueue(r, || now).delivery);
+            // As the driver: a record that opens a batch takes the memory
+            // of its buffer (here always free) and is offered again.
+            let enqueued = match core.try_enqueue(r, || now) {
+                Ok(e) => e,
+                Err(NeedsMemory { mut record, needed }) => {
+                    record.permits = needed;
+                    core.try_enqueue(record, || now)
+                        .expect("it holds what it needs")
+                }
+            };
+            receivers.push(enqueued.delivery);
         }
+        let _ = core.take_released_permits();
         let later = now + Duration::from_millis(10);
         core.handle_timeout(later);
         answer(&mut core, later, &mut offsets);

@@ -353,25 +353,25 @@ async fn a_forced_close_writes_nothing_it_failed() {
 async fn a_large_record_waiting_for_memory_sends_lingering_batches() {
     let (topic, info) = new_topic("memory-pressure", 10).await;
     let producer = Producer::new(config(&[
-        ("buffer.memory", "120000"),
+        ("buffer.memory", "100000"),
         ("batch.size", "16384"),
         ("linger.ms", "60000"),
         ("max.block.ms", "3000"),
     ]))
     .unwrap();
-    let value = vec![b'x'; 5000];
+    deliver_one(&producer, &topic).await;
+    // Five lingering batches, each holding a whole batch buffer.
     let mut pending = Vec::new();
-    for p in 0..10 {
-        for _ in 0..2 {
-            let record = ProducerRecord::new(&*topic)
-                .partition(p)
-                .value(value.clone());
-            pending.push(producer.send(record).await.unwrap());
-        }
+    for p in 0..5 {
+        let record = ProducerRecord::new(&*topic)
+            .partition(p)
+            .value(vec![b'x'; 1000]);
+        pending.push(producer.send(record).await.unwrap());
     }
+    let held = producer.buffered_bytes();
     assert!(
-        producer.buffered_bytes() < 120_000 - 16_384,
-        "more than a batch is free"
+        (5 * 16_384..100_000 - 16_384).contains(&held),
+        "five batch buffers are held, more than a batch is free: {held}"
     );
     // The I/O task goes to sleep until the batches' linger ends.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -386,7 +386,46 @@ async fn a_large_record_waiting_for_memory_sends_lingering_batches() {
         bounded("delivery", d).await.unwrap();
     }
     bounded("close", producer.close(Duration::from_secs(10))).await;
-    assert_eq!(count(&topic, &info).await, 21);
+    assert_eq!(count(&topic, &info).await, 7);
+}
+
+/// `buffer.memory` bounds the batch buffers, not only the records' bytes:
+/// keyed records over many partitions open a batch buffer each, and a
+/// send waits (then fails after max.block.ms) once the buffers use it up,
+/// although the records themselves are small.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buffer_memory_bounds_the_batch_buffers() {
+    let (topic, _) = new_topic("memory-bound", 20).await;
+    let producer = Producer::new(config(&[
+        ("buffer.memory", "100000"),
+        ("batch.size", "16384"),
+        ("linger.ms", "60000"),
+        ("max.block.ms", "500"),
+    ]))
+    .unwrap();
+    deliver_one(&producer, &topic).await;
+    let mut pending = Vec::new();
+    let mut refused = None;
+    for p in 0..20 {
+        let record = ProducerRecord::new(&*topic).partition(p).value("small");
+        match producer.send(record).await {
+            Ok(d) => pending.push(d),
+            Err(e) => {
+                refused = Some((p, e));
+                break;
+            }
+        }
+        assert!(producer.buffered_bytes() <= 100_000);
+    }
+    // Six buffers of 16 KiB fit in 100,000 bytes; the seventh waits, its
+    // wait makes the lingering batches go, and their memory comes back.
+    assert!(refused.is_none(), "{refused:?}");
+    assert!(pending.len() == 20);
+    bounded("flush", producer.flush()).await.unwrap();
+    for d in pending {
+        bounded("delivery", d).await.unwrap();
+    }
+    bounded("close", producer.close(Duration::from_secs(10))).await;
 }
 
 /// Under a steady stream of answers the I/O task's sleep never wins its

@@ -73,8 +73,16 @@ pub(crate) struct ProducerBatch {
     pub outcome: Option<OutcomeSlot>,
     /// Callbacks of its records, in record order.
     pub callbacks: Vec<PendingCallback>,
-    /// Buffer memory held by the records, released when the batch completes.
+    /// Buffer memory the batch holds, released (or kept with its buffer in
+    /// the pool) when it completes: its buffer's whole capacity when
+    /// `prepaid`, else the sum of its records' estimates.
     pub permits: usize,
+    /// Opened with buffer memory for a whole buffer (as Java's
+    /// `BufferPool.allocate`): records appended to it hold none of their
+    /// own. Otherwise (a batch opened for a record that waited for its
+    /// topic's metadata, where nothing may wait for memory) it holds its
+    /// records' memory and grows with them.
+    pub prepaid: bool,
     pub record_count: i32,
     pub created_at: Instant,
     /// Produce attempts made (first send and retries).
@@ -112,6 +120,7 @@ impl ProducerBatch {
             record_ids: Vec::new(),
             callbacks: Vec::new(),
             permits: 0,
+            prepaid: false,
             record_count: 0,
             created_at: now,
             attempts: 0,
@@ -227,17 +236,20 @@ impl ProducerBatch {
                 };
                 // Compressed into a pooled buffer; the one the records were
                 // built in goes back to the pool at once.
-                let spare = match codec {
+                // The buffer memory of the spare (if any) goes with the
+                // records' buffer back to the pool; the batch's own stays
+                // with the batch, which now holds the compressed buffer.
+                let (spare, spare_permits) = match codec {
                     Some(c)
                         if c.compression_type()
                             != kafka_protocol::records::CompressionType::None =>
                     {
                         pool.take(0)
                     }
-                    _ => BytesMut::new(),
+                    _ => (BytesMut::new(), 0),
                 };
                 let (batch, spare) = w.finish_reusing(params, codec, spare)?;
-                pool.give(spare);
+                pool.give(spare, spare_permits);
                 batch.freeze()
             }
             Contents::Finished(bytes) if self.stamp == stamp => bytes,
@@ -289,12 +301,22 @@ impl Drop for ProducerBatch {
 /// cycle through the pool instead of the allocator, which would otherwise
 /// spread them over its per-thread arenas (the sender's thread builds a
 /// batch, the I/O task frees it) and hold far more memory than is in use.
+///
+/// A pooled buffer keeps the buffer memory (`buffer.memory` bytes) it was
+/// paid with, as Java's free list counts against `buffer.memory`: a batch
+/// that takes it needs no more. Buffers the pool lets go (full, trimmed
+/// while senders wait for memory) give their memory back through
+/// [`take_released`](Self::take_released).
 pub(crate) struct BufferPool {
-    free: Vec<BytesMut>,
+    /// Free buffers, each with the buffer memory it holds (0 for one
+    /// allocated outside the accounting: a compression spare).
+    free: Vec<(BytesMut, usize)>,
     /// The capacity of a pooled buffer: `batch.size`.
     size: usize,
     /// At most this many free buffers are kept.
     max_free: usize,
+    /// Buffer memory of buffers let go, for the driver to give back.
+    released: usize,
 }
 
 impl BufferPool {
@@ -309,27 +331,51 @@ impl BufferPool {
             free: Vec::new(),
             size,
             max_free: (buffer_memory.min(Self::MAX_FREE_BYTES) / size).max(2),
+            released: 0,
         }
     }
 
     /// A buffer for at least `capacity` bytes (a pooled one when that is
-    /// within `batch.size`).
-    pub fn take(&mut self, capacity: usize) -> BytesMut {
+    /// within `batch.size`), and the buffer memory it holds.
+    pub fn take(&mut self, capacity: usize) -> (BytesMut, usize) {
         if capacity > self.size {
-            return BytesMut::with_capacity(capacity);
+            return (BytesMut::with_capacity(capacity), 0);
         }
         self.free
             .pop()
-            .unwrap_or_else(|| BytesMut::with_capacity(self.size))
+            .unwrap_or_else(|| (BytesMut::with_capacity(self.size), 0))
     }
 
-    /// Takes back a buffer no longer used (kept if it is a pool's size).
-    pub fn give(&mut self, mut buffer: BytesMut) {
+    /// The buffer memory held by a pooled buffer, if one is free.
+    pub fn free_permits(&self) -> Option<usize> {
+        self.free.last().map(|(_, p)| *p)
+    }
+
+    /// Takes back a buffer no longer used, holding `permits` of buffer
+    /// memory: kept if it is a pool's size and there is room, else let go.
+    pub fn give(&mut self, mut buffer: BytesMut, permits: usize) {
         let cap = buffer.capacity();
         if cap >= self.size && cap <= 2 * self.size && self.free.len() < self.max_free {
             buffer.clear();
-            self.free.push(buffer);
+            self.free.push((buffer, permits));
+        } else {
+            self.released += permits;
         }
+    }
+
+    /// Lets every free buffer go (senders wait for buffer memory).
+    pub fn trim(&mut self) {
+        self.released += self.free.drain(..).map(|(_, p)| p).sum::<usize>();
+    }
+
+    /// Buffer memory of the buffers let go since the last call.
+    pub fn take_released(&mut self) -> usize {
+        std::mem::take(&mut self.released)
+    }
+
+    /// Buffer memory held by free buffers.
+    pub fn held(&self) -> usize {
+        self.free.iter().map(|(_, p)| p).sum()
     }
 }
 
@@ -339,7 +385,7 @@ mod tests {
     use kafka_compression::{BuiltinCodec, CompressionType};
 
     fn batch(pool: &mut BufferPool, id: u64) -> ProducerBatch {
-        let mut b = ProducerBatch::new(id, Arc::from("t"), 0, pool.take(4096), Instant::now());
+        let mut b = ProducerBatch::new(id, Arc::from("t"), 0, pool.take(4096).0, Instant::now());
         let index = b.append(4096, 1, None, Some(&b"value"[..]), [], id, 64);
         assert_eq!(index.unwrap(), Some(0));
         b
@@ -371,8 +417,11 @@ mod tests {
             let buffer = b.take_buffer().expect("a done batch gives its buffer back");
             assert!(buffer.capacity() >= 4096);
             let before = pool.free.len();
-            pool.give(buffer);
+            pool.give(buffer, 4096);
             assert_eq!(pool.free.len(), before + 1);
+            assert_eq!(pool.held(), 4096, "the buffer keeps its memory");
+            pool.trim();
+            assert_eq!(pool.take_released(), 4096, "and gives it back when let go");
         }
     }
 }

@@ -76,6 +76,18 @@ impl Flushes {
         self.enqueued
     }
 
+    /// Takes back the last record counted in (it was handed back to wait
+    /// for buffer memory); its id goes to the next record.
+    pub fn withdraw(&mut self) {
+        self.enqueued -= 1;
+        self.outstanding -= 1;
+    }
+
+    /// Buffer memory a record or batch no longer needs.
+    pub fn release(&mut self, permits: usize) {
+        self.released_permits += permits;
+    }
+
     pub fn outstanding(&self) -> usize {
         self.outstanding
     }
@@ -106,9 +118,10 @@ impl Flushes {
         !self.markers.contains_key(&id.0)
     }
 
-    /// Buffer memory freed since the last call.
+    /// Buffer memory freed since the last call (by records, batches and
+    /// the pool).
     pub fn take_released_permits(&mut self) -> usize {
-        std::mem::take(&mut self.released_permits)
+        std::mem::take(&mut self.released_permits) + self.pool.take_released()
     }
 
     /// Futures to wake and callbacks to run since the last call.
@@ -142,8 +155,10 @@ impl Flushes {
     pub fn fail_records_of(&mut self, b: &mut ProducerBatch, e: ProducerError) {
         self.metrics
             .records_failed(&b.topic, b.record_ids.len() as u64);
+        // Its buffer memory comes back now, with its records (the batch
+        // may be dropped unanswered once its request ends).
         self.settle(b);
-        b.permits = 0;
+        self.released_permits += std::mem::take(&mut b.permits);
         b.record_ids.clear();
         self.resolve_batch(b, Resolution::Failed(e));
     }
@@ -155,10 +170,26 @@ impl Flushes {
         self.recycle(b);
     }
 
-    /// A batch that is done gives its buffer back to the pool.
+    /// A buffer for at least `capacity` bytes, for a batch that holds its
+    /// records' memory (a pooled buffer's own memory comes back).
+    pub fn fresh_buffer(&mut self, capacity: usize) -> bytes::BytesMut {
+        let (buffer, permits) = self.pool.take(capacity);
+        self.released_permits += permits;
+        buffer
+    }
+
+    /// A batch that is done gives its buffer back to the pool, with its
+    /// buffer memory when it was paid for whole; other memory it held
+    /// comes back.
     fn recycle(&mut self, b: &mut ProducerBatch) {
-        if let Some(buffer) = b.take_buffer() {
-            self.pool.give(buffer);
+        let permits = std::mem::take(&mut b.permits);
+        match b.take_buffer() {
+            Some(buffer) if b.prepaid => self.pool.give(buffer, permits),
+            Some(buffer) => {
+                self.pool.give(buffer, 0);
+                self.released_permits += permits;
+            }
+            None => self.released_permits += permits,
         }
     }
 
@@ -229,11 +260,11 @@ impl Flushes {
         self.fail_record(r, e)
     }
 
-    /// Bookkeeping when a batch's records complete.
+    /// Bookkeeping when a batch's records complete (its buffer memory
+    /// comes back when the batch is done: [`recycle`](Self::recycle)).
     fn settle(&mut self, b: &ProducerBatch) {
         self.outstanding = self.outstanding.saturating_sub(b.record_ids.len());
         self.settle_ids(&b.record_ids);
-        self.released_permits += b.permits;
     }
 
     fn settle_ids(&mut self, ids: &[u64]) {

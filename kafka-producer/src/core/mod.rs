@@ -62,7 +62,9 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 #[doc(hidden)]
 pub use crate::delivery::abandoned_outcomes;
 pub use crate::delivery::{Completion, DeliveryCallback, TryRecvError};
-use accumulator::{own_outcome, Accumulator, Appended, DrainContext, Incoming, WaitingRecord};
+use accumulator::{
+    own_outcome, Accumulator, Appended, DrainContext, Incoming, NotAppended, WaitingRecord,
+};
 pub use accumulator::{AwaitingPartitioner, DrainGate};
 use backoff::Jitter;
 pub use flush::FlushId;
@@ -148,6 +150,16 @@ pub struct Enqueued {
     /// ready (full), or the record waits for its topic's metadata. `None`:
     /// nothing changed (it joined a lingering batch).
     pub poll_at: Option<Instant>,
+}
+
+/// A record [`ProducerCore::try_enqueue`] handed back: it needs this much
+/// buffer memory in all (it holds `record.permits`) before it is taken.
+#[derive(Debug)]
+pub struct NeedsMemory {
+    /// The record, as offered.
+    pub record: PendingRecord,
+    /// The buffer memory it must hold to be taken (at most `buffer.memory`).
+    pub needed: usize,
 }
 
 /// The clock, read only when needed: most records join an open batch and
@@ -334,7 +346,42 @@ impl ProducerCore {
     /// Accepts a record; returns its future. Partitioning waits for the
     /// topic's metadata. `now` is read only when the record opens a batch
     /// or must wait (most records join an open batch and need no clock).
+    ///
+    /// It never refuses for buffer memory: a batch the record opens
+    /// without the memory for a whole buffer holds the memory of its
+    /// records (`permits`) and grows with them. The driver, which bounds
+    /// memory by `buffer.memory`, uses [`try_enqueue`](Self::try_enqueue).
     pub fn enqueue(&mut self, rec: PendingRecord, now: impl FnOnce() -> Instant) -> Enqueued {
+        match self.accept(rec, now, true) {
+            Ok(enqueued) => enqueued,
+            Err(_) => unreachable!("a batch that may grow needs no more memory"),
+        }
+    }
+
+    /// As [`enqueue`](Self::enqueue), but a record that would open a batch
+    /// (or wait for its topic's metadata) holding less buffer memory than
+    /// that needs is handed back with how much it needs in all, as Java's
+    /// `RecordAccumulator.append` allocates a buffer only for a new batch:
+    /// reserve that much (waiting up to `max.block.ms`) and offer it again.
+    /// A record that joins an open batch needs none; what a record brought
+    /// and did not need comes back through
+    /// [`take_released_permits`](Self::take_released_permits).
+    #[allow(clippy::result_large_err)] // the record handed back, not an error
+    pub fn try_enqueue(
+        &mut self,
+        rec: PendingRecord,
+        now: impl FnOnce() -> Instant,
+    ) -> Result<Enqueued, NeedsMemory> {
+        self.accept(rec, now, false)
+    }
+
+    #[allow(clippy::result_large_err)]
+    fn accept(
+        &mut self,
+        rec: PendingRecord,
+        now: impl FnOnce() -> Instant,
+        may_grow: bool,
+    ) -> Result<Enqueued, NeedsMemory> {
         let mut now = LazyNow {
             read: Some(now),
             at: None,
@@ -355,32 +402,32 @@ impl ProducerCore {
             None => None,
         };
         if let Some(e) = refused {
-            return Enqueued {
+            return Ok(Enqueued {
                 delivery: self.flushes.fail_record(incoming.unbatched(), e),
                 poll_at: None,
-            };
+            });
         }
         // A record for the partitioner whose metadata came after the
         // driver looked goes to the driver now; any record of a topic with
         // records out for the partitioner queues behind them (send order).
         let behind = incoming.awaits_partitioner
             || self.accumulator.awaits_partitioner(&incoming.record.topic);
-        if behind {
-            if let Some(meta) = self.metadata.topics.get(&*incoming.record.topic) {
+        let known = match self.metadata.topics.get_mut(&*incoming.record.topic) {
+            Some(meta) if !behind => Some(meta),
+            Some(meta) => {
+                // It waits (with the driver) holding its own memory.
                 let partitions = meta.partitions.len() as i32;
+                incoming = self.needs_own_memory(incoming, may_grow)?;
                 let delivery = own_outcome(&mut incoming);
                 let since = now.now();
                 self.accumulator
                     .await_partitioner(WaitingRecord { incoming, since }, partitions);
-                return Enqueued {
+                return Ok(Enqueued {
                     delivery,
                     poll_at: Some(since),
-                };
+                });
             }
-        }
-        let known = match self.metadata.topics.get_mut(&*incoming.record.topic) {
-            Some(meta) if !incoming.awaits_partitioner => Some(meta),
-            _ => None,
+            None => None,
         };
         let incoming = match known {
             Some(meta) => match self.accumulator.partition_and_append(
@@ -388,6 +435,7 @@ impl ProducerCore {
                 incoming,
                 &mut now,
                 &mut self.flushes,
+                may_grow,
             ) {
                 Ok(Appended {
                     delivery,
@@ -407,21 +455,60 @@ impl ProducerCore {
                     let poll_at = ready_at.filter(|_| {
                         leader.is_none_or(|l| self.sender.nodes.in_flight(l) < max_in_flight)
                     });
-                    return Enqueued {
+                    return Ok(Enqueued {
                         delivery: delivery.expect("a new record gets a future"),
                         poll_at,
-                    };
+                    });
                 }
-                Err(incoming) => incoming,
+                Err(NotAppended::UnknownPartition(incoming)) => incoming,
+                Err(NotAppended::NeedsMemory(incoming, needed)) => {
+                    return Err(self.hand_back(incoming, needed));
+                }
             },
             None => incoming,
         };
+        // It waits for its topic's metadata holding its own memory.
+        let incoming = self.needs_own_memory(incoming, may_grow)?;
         let at = now.now();
         let (delivery, topic) = self.accumulator.wait_for_metadata(incoming, at);
         self.metadata.wanted.insert(topic);
-        Enqueued {
+        Ok(Enqueued {
             delivery,
             poll_at: Some(at),
+        })
+    }
+
+    /// A record that waits (for metadata, for the partitioner) holds its
+    /// own estimated size of buffer memory; one that holds less is handed
+    /// back unless `may_grow`.
+    #[allow(clippy::result_large_err)]
+    fn needs_own_memory(
+        &mut self,
+        incoming: Incoming,
+        may_grow: bool,
+    ) -> Result<Incoming, NeedsMemory> {
+        if may_grow {
+            return Ok(incoming);
+        }
+        let size = incoming.record.estimated_size();
+        if incoming.permits >= size {
+            return Ok(incoming);
+        }
+        Err(self.hand_back(incoming, size))
+    }
+
+    /// Hands a record back to wait for buffer memory, uncounted.
+    fn hand_back(&mut self, incoming: Incoming, needed: usize) -> NeedsMemory {
+        self.flushes.withdraw();
+        NeedsMemory {
+            needed: needed.min(self.config.buffer_memory),
+            record: PendingRecord {
+                record: incoming.record,
+                timestamp: incoming.timestamp,
+                permits: incoming.permits,
+                callback: incoming.callback,
+                awaits_partitioner: incoming.awaits_partitioner,
+            },
         }
     }
 
@@ -467,11 +554,21 @@ impl ProducerCore {
                     read: Some(|| now),
                     at: None,
                 };
+                // The I/O task cannot wait for memory: a batch it opens
+                // holds its records' memory.
                 let left = match self.metadata.topics.get_mut(&*incoming.record.topic) {
-                    Some(meta) => self
-                        .accumulator
-                        .partition_and_append(meta, incoming, &mut clock, &mut self.flushes)
-                        .err(),
+                    Some(meta) => match self.accumulator.partition_and_append(
+                        meta,
+                        incoming,
+                        &mut clock,
+                        &mut self.flushes,
+                        true,
+                    ) {
+                        Ok(_) => None,
+                        Err(NotAppended::UnknownPartition(i) | NotAppended::NeedsMemory(i, _)) => {
+                            Some(i)
+                        }
+                    },
                     None => Some(incoming),
                 };
                 // Its topic left the metadata meanwhile: it waits again.
@@ -564,6 +661,16 @@ impl ProducerCore {
     /// are then sent without waiting for linger.ms.
     pub fn set_memory_pressure(&mut self, pressure: bool) {
         self.memory_pressure = pressure;
+        if pressure {
+            // Free pooled buffers give their memory to those who wait.
+            self.flushes.pool.trim();
+        }
+    }
+
+    /// Buffer memory held by free pooled buffers (part of what is not back
+    /// from [`take_released_permits`](Self::take_released_permits)).
+    pub fn pooled_permits(&self) -> usize {
+        self.flushes.pool.held()
     }
 
     /// Adopts a producer id and epoch from outside (a transactional
@@ -799,11 +906,15 @@ impl ProducerCore {
                             self.accumulator.await_partitioner(w, partitions);
                             continue;
                         }
-                        if let Err(incoming) = self.accumulator.partition_and_append(
+                        if let Err(
+                            NotAppended::UnknownPartition(incoming)
+                            | NotAppended::NeedsMemory(incoming, _),
+                        ) = self.accumulator.partition_and_append(
                             meta,
                             w.incoming,
                             &mut clock,
                             &mut self.flushes,
+                            true,
                         ) {
                             // Its explicit partition is not in this metadata yet.
                             self.accumulator

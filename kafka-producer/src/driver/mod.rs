@@ -34,8 +34,8 @@ use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
 use crate::config::{ProducerConfig, ProducerConfigBuilder};
 use crate::core::{
-    AwaitingPartitioner, Completion, DeliveryCallback, DrainGate, FlushId, PendingRecord,
-    ProducerCore, ProducerIdAndEpoch, Transmit,
+    AwaitingPartitioner, Completion, DeliveryCallback, DrainGate, FlushId, NeedsMemory,
+    PendingRecord, ProducerCore, ProducerIdAndEpoch, Transmit,
 };
 use crate::delivery::{in_callback, DeliveryFuture};
 use crate::error::{panic_message, ProducerError};
@@ -306,18 +306,26 @@ impl Producer {
         &self.shared.config
     }
 
-    /// Buffer memory held by records not yet complete (at most `buffer.memory`).
+    /// Buffer memory in use (at most `buffer.memory`): the buffers of
+    /// batches not complete yet and records waiting for their topic's
+    /// metadata. Free batch buffers kept for reuse count as available, as
+    /// in Java's `buffer-available-bytes`.
     pub fn buffered_bytes(&self) -> usize {
+        let pooled = self.shared.inner.door().core.pooled_permits();
         self.shared
             .config
             .buffer_memory
             .min(Semaphore::MAX_PERMITS)
-            .saturating_sub(self.shared.memory.available_permits())
+            .saturating_sub(self.shared.memory.available_permits() + pooled)
     }
 
     fn check_size(&self, record: &ProducerRecord) -> Result<usize, ProducerError> {
         if let Some(e) = self.shared.fatal.get() {
             return Err(e.clone());
+        }
+        // Closed (buffer memory closes when a close ends): refused at once.
+        if self.shared.memory.is_closed() {
+            return Err(ProducerError::Closed);
         }
         let size = record.estimated_size();
         let c = &self.shared.config;
@@ -338,23 +346,22 @@ impl Producer {
         Ok(size)
     }
 
-    /// Hands the record to the core; runs what it completed at once (a
-    /// record refused) after letting go of it.
-    fn submit(
+    /// The record as the core takes it: its timestamp resolved and its
+    /// partition chosen by the application's partitioner (asked here,
+    /// between two looks at the core, never under its lock; before the
+    /// topic's partition count is known, the I/O task asks it once
+    /// metadata came). `Err` when the partitioner failed it: the record is
+    /// refused (its future holds why).
+    fn prepare(
         &self,
         mut record: ProducerRecord,
-        permits: usize,
         callback: Option<DeliveryCallback>,
-    ) -> DeliveryFuture {
+    ) -> Result<PendingRecord, DeliveryFuture> {
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
-        let inner = &self.shared.inner;
-        // The application's partitioner is asked here, between two looks
-        // at the core, never under its lock; before the topic's partition
-        // count is known, the I/O task asks it once metadata came.
         let mut awaits_partitioner = false;
         let mut refused = None;
         if let (Some(p), None) = (&self.shared.partitioner, record.partition) {
-            let partitions = inner.door().core.partition_count(&record.topic);
+            let partitions = self.shared.inner.door().core.partition_count(&record.topic);
             match partitions {
                 Some(n) => match crate::partitioner::ask(&**p, &record, n) {
                     Ok(choice) => record.partition = choice,
@@ -366,45 +373,77 @@ impl Producer {
         let pending = PendingRecord {
             record,
             timestamp,
-            permits,
+            permits: 0,
             callback,
             awaits_partitioner,
         };
-        let (delivery, wake, completions) = {
+        match refused {
+            None => Ok(pending),
+            Some(e) => Err(self
+                .enter(|core| Ok(core.refuse(pending, e)))
+                .unwrap_or_else(|_| unreachable!("a refused record needs no memory"))),
+        }
+    }
+
+    /// Offers the record to the core: `Err` hands it back with the buffer
+    /// memory it needs in all (it would open a batch, or wait for metadata).
+    #[allow(clippy::result_large_err)] // the record handed back, not an error
+    fn offer(&self, pending: PendingRecord) -> Result<DeliveryFuture, NeedsMemory> {
+        self.enter(|core| core.try_enqueue(pending, Instant::now))
+    }
+
+    /// Runs `f` on the core under its lock; wakes the I/O task when the
+    /// record changed what it waits for, gives back buffer memory the
+    /// record did not need, and runs what completed at once (a record
+    /// refused) after letting go of the lock.
+    #[allow(clippy::result_large_err)]
+    fn enter(
+        &self,
+        f: impl FnOnce(&mut ProducerCore) -> Result<crate::core::Enqueued, NeedsMemory>,
+    ) -> Result<DeliveryFuture, NeedsMemory> {
+        let inner = &self.shared.inner;
+        let (enqueued, wake, released, completions) = {
             let mut door = inner.door();
-            let enqueued = match refused {
-                Some(e) => door.core.refuse(pending, e),
-                None => door.core.enqueue(pending, Instant::now),
-            };
+            let enqueued = f(&mut door.core)?;
             let wake = enqueued.poll_at.is_some_and(|at| door.wake_for(at));
             // Empty, and no allocation, unless the record was refused.
             let completions = door.core.take_completions();
-            (enqueued.delivery, wake, completions)
+            (
+                enqueued,
+                wake,
+                door.core.take_released_permits(),
+                completions,
+            )
         };
         if wake {
             inner.wake.notify_one();
         }
+        if released > 0 {
+            self.shared.memory.add_permits(released);
+        }
         completions.into_iter().for_each(Completion::run);
-        delivery
+        Ok(enqueued.delivery)
     }
 
-    /// Takes `size` bytes of buffer memory, waiting (FIFO) up to
-    /// `max.block.ms`.
-    async fn reserve(&self, size: usize) -> Result<(), ProducerError> {
-        // A send with memory free completes at once: without a yield now
-        // and then, a task sending in a loop would hold its worker, and the
-        // I/O task it woke (queued behind it on the same worker) would wait
-        // until buffer.memory ran out. tokio's budget yields every so often.
-        tokio::task::consume_budget().await;
+    /// Takes `extra` bytes of buffer memory, waiting (FIFO) until
+    /// `deadline` (`max.block.ms` after the send began).
+    async fn reserve(
+        &self,
+        extra: usize,
+        needed: usize,
+        started: Instant,
+        deadline: Instant,
+    ) -> Result<(), ProducerError> {
         let memory = &self.shared.memory;
-        let permit = match memory.try_acquire_many(size as u32) {
+        let permits = u32::try_from(extra).unwrap_or(u32::MAX);
+        let permit = match memory.try_acquire_many(permits) {
             Ok(permit) => permit,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(self.closed_error()),
             // Inside a delivery callback: the memory comes back through the
             // I/O task that runs the callback, so waiting would never end.
             Err(tokio::sync::TryAcquireError::NoPermits) if in_callback() => {
                 return Err(ProducerError::BufferExhausted {
-                    needed: size,
+                    needed,
                     waited: Duration::ZERO,
                 })
             }
@@ -416,28 +455,35 @@ impl Producer {
                 let counters = &self.shared.counters;
                 counters.memory_waiters.fetch_add(1, Relaxed);
                 let inner = &self.shared.inner;
-                let wake = {
+                let (wake, released) = {
                     let mut door = inner.door();
                     door.core.set_memory_pressure(true);
-                    door.wake_for(Instant::now())
+                    (
+                        door.wake_for(Instant::now()),
+                        door.core.take_released_permits(),
+                    )
                 };
+                if released > 0 {
+                    memory.add_permits(released);
+                }
                 if wake {
                     inner.wake.notify_one();
                 }
-                let started = Instant::now();
-                let max_block = self.shared.config.max_block;
-                let waited =
-                    tokio::time::timeout(max_block, memory.acquire_many(size as u32)).await;
+                let waiting = Instant::now();
+                let waited = tokio::time::timeout_at(
+                    tokio::time::Instant::from_std(deadline),
+                    memory.acquire_many(permits),
+                )
+                .await;
                 counters.memory_waiters.fetch_sub(1, Relaxed);
-                let elapsed = started.elapsed();
                 self.shared.counters.buffer_wait_ns.fetch_add(
-                    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX),
-                    std::sync::atomic::Ordering::Relaxed,
+                    u64::try_from(waiting.elapsed().as_nanos()).unwrap_or(u64::MAX),
+                    Relaxed,
                 );
                 waited
                     .map_err(|_| ProducerError::BufferExhausted {
-                        needed: size,
-                        waited: elapsed,
+                        needed,
+                        waited: started.elapsed(),
                     })?
                     .map_err(|_| self.closed_error())?
             }
@@ -455,20 +501,54 @@ impl Producer {
             .unwrap_or(ProducerError::Closed)
     }
 
+    /// Sends a prepared record: most join an open batch at once; one that
+    /// opens a batch first takes the buffer memory of the batch's buffer
+    /// (Java's `BufferPool`), waiting up to `max.block.ms`.
+    async fn send_prepared(
+        &self,
+        mut pending: PendingRecord,
+    ) -> Result<DeliveryFuture, ProducerError> {
+        // A send with memory free completes at once: without a yield now
+        // and then, a task sending in a loop would hold its worker, and the
+        // I/O task it woke (queued behind it on the same worker) would wait
+        // until buffer.memory ran out. tokio's budget yields every so often.
+        tokio::task::consume_budget().await;
+        let started = Instant::now();
+        let deadline = crate::core::later(started, self.shared.config.max_block);
+        loop {
+            match self.offer(pending) {
+                Ok(delivery) => return Ok(delivery),
+                Err(NeedsMemory { record, needed }) => {
+                    let extra = needed.saturating_sub(record.permits);
+                    if let Err(e) = self.reserve(extra, needed, started, deadline).await {
+                        self.shared.memory.add_permits(record.permits);
+                        return Err(e);
+                    }
+                    pending = record;
+                    pending.permits += extra;
+                }
+            }
+        }
+    }
+
     /// Queues a record. Waits only for buffer space (at most `max.block.ms`,
-    /// first come first served); the returned future resolves when the record
-    /// is acknowledged or has failed for good.
+    /// first come first served, and only when the record opens a batch);
+    /// the returned future resolves when the record is acknowledged or has
+    /// failed for good.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
-        let size = self.check_size(&record)?;
-        self.reserve(size).await?;
-        Ok(self.submit(record, size, None))
+        self.check_size(&record)?;
+        match self.prepare(record, None) {
+            Ok(pending) => self.send_prepared(pending).await,
+            Err(refused) => Ok(refused),
+        }
     }
 
     /// As [`send`](Self::send), but the record's outcome goes to
     /// `callback` once it is known (Java's `send(record, callback)`), on
     /// the producer's I/O task, instead of to a future; callbacks of one
     /// partition run in the order their records were sent. When this
-    /// returns an error the callback is dropped without a call.
+    /// returns an error the callback is dropped without a call. A panic in
+    /// the callback is caught and logged: the producer goes on.
     ///
     /// ```no_run
     /// # async fn demo(producer: kafka_producer::Producer) -> Result<(), kafka_producer::ProducerError> {
@@ -489,29 +569,48 @@ impl Producer {
     where
         F: FnOnce(Result<RecordMetadata, ProducerError>) + Send + 'static,
     {
-        let size = self.check_size(&record)?;
-        self.reserve(size).await?;
+        self.check_size(&record)?;
         // The outcome is the callback's; the batch keeps it either way.
-        drop(self.submit(record, size, Some(Box::new(callback))));
+        if let Ok(pending) = self.prepare(record, Some(Box::new(callback))) {
+            drop(self.send_prepared(pending).await?);
+        }
         Ok(())
     }
 
-    /// Queues a record if buffer space is free now; fails at once otherwise.
+    /// Queues a record if the buffer memory it needs is free now; fails at
+    /// once otherwise.
     pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
-        let size = self.check_size(&record)?;
-        let permit = self
-            .shared
-            .memory
-            .try_acquire_many(size as u32)
-            .map_err(|e| match e {
-                tokio::sync::TryAcquireError::Closed => self.closed_error(),
-                tokio::sync::TryAcquireError::NoPermits => ProducerError::BufferExhausted {
-                    needed: size,
-                    waited: Duration::ZERO,
-                },
-            })?;
-        permit.forget();
-        Ok(self.submit(record, size, None))
+        self.check_size(&record)?;
+        let mut pending = match self.prepare(record, None) {
+            Ok(pending) => pending,
+            Err(refused) => return Ok(refused),
+        };
+        loop {
+            match self.offer(pending) {
+                Ok(delivery) => return Ok(delivery),
+                Err(NeedsMemory { record, needed }) => {
+                    let extra = needed.saturating_sub(record.permits);
+                    let permits = u32::try_from(extra).unwrap_or(u32::MAX);
+                    match self.shared.memory.try_acquire_many(permits) {
+                        Ok(permit) => permit.forget(),
+                        Err(e) => {
+                            self.shared.memory.add_permits(record.permits);
+                            return Err(match e {
+                                tokio::sync::TryAcquireError::Closed => self.closed_error(),
+                                tokio::sync::TryAcquireError::NoPermits => {
+                                    ProducerError::BufferExhausted {
+                                        needed,
+                                        waited: Duration::ZERO,
+                                    }
+                                }
+                            });
+                        }
+                    }
+                    pending = record;
+                    pending.permits += extra;
+                }
+            }
+        }
     }
 
     /// Sends every buffered record now and waits until all records sent
@@ -651,7 +750,8 @@ async fn run(
     let snapshot = |core: &ProducerCore, window: &RateWindow, now: Instant| {
         let (totals, in_flight) = core.totals();
         let gauges = DriverGauges {
-            buffer_available: memory.available_permits(),
+            // As Java's: free pooled buffers count as available.
+            buffer_available: memory.available_permits() + core.pooled_permits(),
             buffer_total: config.buffer_memory,
             buffer_wait_ns: counters
                 .buffer_wait_ns

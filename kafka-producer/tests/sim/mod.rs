@@ -42,7 +42,7 @@ use kafka_compression::CompressionType;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use kafka_producer::core::{
-    Completion, FlushId, PendingRecord, ProducerCore, Transmit, TransportFailure,
+    Completion, FlushId, NeedsMemory, PendingRecord, ProducerCore, Transmit, TransportFailure,
 };
 use kafka_producer::partitioner::{ask, partition_for_key, Partitioner};
 use kafka_producer::{
@@ -206,7 +206,6 @@ struct Setup {
 struct Planned {
     record: ProducerRecord,
     at: u64,
-    permits: usize,
     expect: Expect,
     hooks: Hooks,
 }
@@ -435,6 +434,10 @@ struct World {
     abandoned_at_start: u64,
     /// Per record, how often its delivery callback was called.
     callback_calls: Arc<Vec<AtomicU32>>,
+    /// Per record not taken yet, the buffer memory it holds, and what more
+    /// it waits for.
+    held: Vec<usize>,
+    wants: Vec<usize>,
     available: usize,
     flushes: Vec<(FlushId, usize)>,
     final_flush: Option<FlushId>,
@@ -593,6 +596,8 @@ pub fn run_seed(profile: Profile, seed: u64) -> Result<Summary, String> {
         enqueued: 0,
         abandoned_at_start: kafka_producer::core::abandoned_outcomes(),
         callback_calls: Arc::new((0..n).map(|_| AtomicU32::new(0)).collect()),
+        held: vec![0; n],
+        wants: vec![0; n],
         available,
         flushes: Vec::new(),
         final_flush: None,
@@ -737,11 +742,9 @@ fn make_plan(profile: &Profile, setup: &Setup, rng: &mut Rng) -> Vec<Planned> {
             record = record.header("i", Some(format!("{i}")));
         }
         record = record.value(value);
-        let permits = record.estimated_size();
         plan.push(Planned {
             record,
             at: t,
-            permits,
             expect: Expect::Deliver,
             hooks: Hooks::default(),
         });
@@ -752,11 +755,9 @@ fn make_plan(profile: &Profile, setup: &Setup, rng: &mut Rng) -> Vec<Planned> {
             let at = rng.range(0, t.max(1));
             let i = plan.len();
             let record = ProducerRecord::new(GHOST_TOPIC).value(format!("r{i:06}-ghost"));
-            let permits = record.estimated_size();
             plan.push(Planned {
                 record,
                 at,
-                permits,
                 expect: Expect::TopicNotFound,
                 hooks: Hooks::default(),
             });
@@ -768,11 +769,9 @@ fn make_plan(profile: &Profile, setup: &Setup, rng: &mut Rng) -> Vec<Planned> {
         let record = ProducerRecord::new(EXISTING_TOPICS[0])
             .partition(99)
             .value(format!("r{i:06}-nowhere"));
-        let permits = record.estimated_size();
         plan.push(Planned {
             record,
             at,
-            permits,
             expect: Expect::InvalidPartition,
             hooks: Hooks::default(),
         });
@@ -938,7 +937,10 @@ impl World {
                 };
                 self.core.partitioned(record, choice, now);
             }
-            let pressure = self.available < self.setup.config.batch_size;
+            // As the driver: while anyone waits for memory (Java's rule),
+            // or less than a batch is free.
+            let pressure =
+                !self.blocked.is_empty() || self.available < self.setup.config.batch_size;
             self.core.set_memory_pressure(pressure);
             while let Some(t) = self.core.poll_transmit(self.instant()) {
                 self.transmit(t);
@@ -958,11 +960,15 @@ impl World {
             }
             let mut progressed = false;
             while let Some(&i) = self.blocked.front() {
-                if self.available < self.plan[i].permits {
+                if self.available < self.wants[i] {
                     break;
                 }
                 self.blocked.pop_front();
-                self.enqueue(i);
+                if !self.enqueue(i) {
+                    // It needs more now (its batch's buffer, say): first in line still.
+                    self.blocked.push_front(i);
+                    break;
+                }
                 progressed = true;
             }
             if !progressed {
@@ -971,13 +977,48 @@ impl World {
         }
     }
 
-    fn enqueue(&mut self, i: usize) {
+    /// As the driver's send: offers the record to the core; when it needs
+    /// buffer memory (to open a batch, or to wait for metadata), takes it
+    /// from what is free and offers again. `false` when not enough is free:
+    /// the record waits in line for `wants[i]` bytes.
+    fn enqueue(&mut self, i: usize) -> bool {
+        loop {
+            let rec = self.pending_record(i);
+            let now = self.instant();
+            let rx = match rec {
+                Err((rec, e)) => self.core.refuse(rec, e),
+                Ok(rec) => match self.core.try_enqueue(rec, || now) {
+                    Ok(enqueued) => enqueued,
+                    Err(NeedsMemory { needed, .. }) => {
+                        let extra = needed.saturating_sub(self.held[i]);
+                        if self.available < extra {
+                            self.wants[i] = extra;
+                            return false;
+                        }
+                        self.available -= extra;
+                        self.held[i] += extra;
+                        continue;
+                    }
+                },
+            }
+            .delivery;
+            self.accepted(i, rx);
+            return true;
+        }
+    }
+
+    /// Record `i` as the driver offers it, holding `held[i]` of buffer
+    /// memory; `Err` when its partitioner failed it.
+    #[allow(clippy::result_large_err)]
+    fn pending_record(
+        &mut self,
+        i: usize,
+    ) -> Result<PendingRecord, (PendingRecord, ProducerError)> {
         let p = &self.plan[i];
-        self.available -= p.permits;
         let mut rec = PendingRecord::new(
             p.record.clone(),
             EPOCH_MS + (self.now / MS) as i64,
-            p.permits,
+            self.held[i],
         );
         if let Some(panics) = p.hooks.callback {
             let calls = self.callback_calls.clone();
@@ -1000,13 +1041,16 @@ impl World {
                 None => rec.awaits_partitioner = true,
             }
         }
-        self.log(|| format!("app: enqueue record {i} ({})", self.plan[i].record.topic));
-        let now = self.instant();
-        let rx = match refused {
-            Some(e) => self.core.refuse(rec, e),
-            None => self.core.enqueue(rec, || now),
+        match refused {
+            Some(e) => Err((rec, e)),
+            None => Ok(rec),
         }
-        .delivery;
+    }
+
+    /// Record `i` was taken.
+    fn accepted(&mut self, i: usize, rx: kafka_producer::DeliveryFuture) {
+        self.log(|| format!("app: enqueue record {i} ({})", self.plan[i].record.topic));
+        self.held[i] = 0;
         self.replies[i] = Some(rx);
         self.enqueued_at[i] = Some(self.now);
         self.pending.push(i);
@@ -1346,9 +1390,7 @@ impl World {
     fn handle(&mut self, ev: Ev) {
         match ev {
             Ev::Send(i) => {
-                if self.blocked.is_empty() && self.available >= self.plan[i].permits {
-                    self.enqueue(i);
-                } else {
+                if !self.blocked.is_empty() || !self.enqueue(i) {
                     self.log(|| format!("app: record {i} waits for buffer memory"));
                     self.blocked.push_back(i);
                 }
@@ -1950,10 +1992,12 @@ impl World {
                 }
             }
         }
-        if self.available != c.buffer_memory {
+        // Free pooled buffers keep theirs (as Java's free list).
+        let back = self.available + self.core.pooled_permits();
+        if back != c.buffer_memory {
             errors.push(format!(
-                "buffer memory leaked: {} of {} bytes back",
-                self.available, c.buffer_memory
+                "buffer memory leaked: {back} of {} bytes back",
+                c.buffer_memory
             ));
         }
         if let Some(e) = self.core.fatal_error().filter(|_| !self.profile.hostile) {

@@ -223,6 +223,25 @@ pub(crate) fn own_outcome(incoming: &mut Incoming) -> DeliveryFuture {
     delivery
 }
 
+/// Where a new batch's buffer memory comes from.
+enum Pay {
+    /// The record brought enough for the whole buffer.
+    Brought,
+    /// A free pooled buffer holds it.
+    Pooled,
+    /// Nobody: the batch holds its records' memory and grows with them.
+    Grows,
+}
+
+/// Why the accumulator gave a record back.
+pub(crate) enum NotAppended {
+    /// Its explicit partition is not in the metadata yet: it waits.
+    UnknownPartition(Incoming),
+    /// It would open a batch, and holds less buffer memory than the
+    /// batch's buffer needs (this much in all).
+    NeedsMemory(Incoming, usize),
+}
+
 /// A record waiting for its topic's metadata, with its arrival time.
 pub(crate) struct WaitingRecord {
     pub incoming: Incoming,
@@ -482,7 +501,9 @@ impl Accumulator {
     /// round robin) and appends it to that
     /// partition's open batch. Gives the record back when the metadata does
     /// not know its explicit partition (partitions may have been added
-    /// since: as Java, it waits for metadata within max.block.ms).
+    /// since: as Java, it waits for metadata within max.block.ms), or when
+    /// it would open a batch without the buffer memory for it (unless
+    /// `may_grow`: see [`ProducerBatch::prepaid`]).
     // The record handed back is not an error value: boxing it would cost
     // an allocation on the path of every record that waits.
     #[allow(clippy::result_large_err)]
@@ -492,7 +513,8 @@ impl Accumulator {
         incoming: Incoming,
         now: &mut dyn ReadNow,
         flushes: &mut Flushes,
-    ) -> Result<Appended, Incoming> {
+        may_grow: bool,
+    ) -> Result<Appended, NotAppended> {
         let topic = &meta.name;
         let n = meta.partitions.len() as i32;
         let t = self.queues.topic(topic);
@@ -503,7 +525,7 @@ impl Accumulator {
         // must name an existing partition.
         let partition = match rec.partition {
             Some(p) if p >= 0 && p < n => p,
-            Some(p) if p > 0 => return Err(incoming),
+            Some(p) if p > 0 => return Err(NotAppended::UnknownPartition(incoming)),
             Some(p) => {
                 let e = ProducerError::InvalidPartition {
                     topic: topic.to_string(),
@@ -537,7 +559,9 @@ impl Accumulator {
                 }
             }
         };
-        let (mut appended, bytes, full) = self.append(t, partition, incoming, now, flushes);
+        let (mut appended, bytes, full) = self
+            .append(t, partition, incoming, now, flushes, may_grow)
+            .map_err(|(incoming, needed)| NotAppended::NeedsMemory(incoming, needed))?;
         appended.leader = meta
             .partitions
             .get(partition as usize)
@@ -557,25 +581,43 @@ impl Accumulator {
     /// Appends to the partition's last batch (or a new one); returns where
     /// the record went, the bytes it added and whether that batch is now
     /// full.
+    #[allow(clippy::result_large_err)] // the record handed back, as above
     fn append(
         &mut self,
         t: usize,
         partition: i32,
-        incoming: Incoming,
+        mut incoming: Incoming,
         now: &mut dyn ReadNow,
         flushes: &mut Flushes,
-    ) -> (Appended, usize, bool) {
+        may_grow: bool,
+    ) -> Result<(Appended, usize, bool), (Incoming, usize)> {
         let batch_size = self.config.batch_size;
         let queue = self.queues.topics[t].queue(partition);
-        let r = &incoming.record;
-        let headers = || r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
-        let (key, value) = (r.key.as_deref(), r.value.as_deref());
-        let (ts, id, permits) = (incoming.timestamp, incoming.id, incoming.permits);
         let mut ready_at = None;
         let mut before = queue.batches.back().map_or(0, |b| b.size);
-        let mut appended = match queue.batches.back_mut() {
-            Some(b) => b.append(batch_size, ts, key, value, headers(), id, permits),
-            None => Ok(None),
+        let permits = incoming.permits;
+        let mut appended = {
+            let r = &incoming.record;
+            let headers = || r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
+            let (key, value) = (r.key.as_deref(), r.value.as_deref());
+            let (ts, id) = (incoming.timestamp, incoming.id);
+            match queue.batches.back_mut() {
+                // A batch paid for whole takes the record without its
+                // memory; one that grows takes it with it, within it.
+                Some(b) if b.prepaid => {
+                    let a = b.append(batch_size, ts, key, value, headers(), id, 0);
+                    if let Ok(Some(_)) = a {
+                        incoming.permits = 0;
+                        flushes.release(permits);
+                    }
+                    a
+                }
+                Some(b) => {
+                    let limit = batch_size.min(b.permits.saturating_add(permits));
+                    b.append(limit, ts, key, value, headers(), id, permits)
+                }
+                None => Ok(None),
+            }
         };
         if let Ok(None) = appended {
             // It does not fit: the last batch is full, a new one takes it.
@@ -585,6 +627,23 @@ impl Accumulator {
                     ready_at = Some(now.now());
                 }
             }
+            // Buffer memory for the new batch's buffer (Java's
+            // BufferPool.allocate): brought by the record, or held by a
+            // free pooled buffer; else the record waits for it (or, where
+            // nothing may wait, the batch holds the record's memory and
+            // grows with its records).
+            let cap = batch_size
+                .max(incoming.record.estimated_size())
+                .min(self.config.buffer_memory);
+            let pay = if permits >= cap {
+                Pay::Brought
+            } else if flushes.pool.free_permits().is_some_and(|p| p >= cap) {
+                Pay::Pooled
+            } else if may_grow {
+                Pay::Grows
+            } else {
+                return Err((incoming, cap));
+            };
             if let Some(Err(e)) = self.gate.as_ref().map(|g| g.batch_opened(&queue.tp)) {
                 let delivery = Some(flushes.fail_record(incoming.unbatched(), e));
                 let appended = Appended {
@@ -592,26 +651,48 @@ impl Accumulator {
                     ready_at,
                     leader: None,
                 };
-                return (appended, 0, false);
+                return Ok((appended, 0, false));
             }
+            let (buffer, held, prepaid) = match pay {
+                Pay::Brought => {
+                    let (buffer, pooled) = flushes.pool.take(cap);
+                    flushes.release(pooled + permits - cap);
+                    incoming.permits = 0;
+                    (buffer, cap, true)
+                }
+                Pay::Pooled => {
+                    let (buffer, pooled) = flushes.pool.take(cap);
+                    flushes.release(permits);
+                    incoming.permits = 0;
+                    (buffer, pooled, true)
+                }
+                Pay::Grows => (bytes::BytesMut::with_capacity(permits), 0, false),
+            };
             let batch_id = self.next_batch_id;
             self.next_batch_id += 1;
             let created = now.now();
-            let batch = ProducerBatch::new(
-                batch_id,
-                queue.tp.topic.clone(),
-                partition,
-                flushes.pool.take(batch_size.max(permits)),
-                created,
-            );
+            let mut batch =
+                ProducerBatch::new(batch_id, queue.tp.topic.clone(), partition, buffer, created);
+            batch.permits = held;
+            batch.prepaid = prepaid;
             before = batch.size;
             queue.batches.push_back(batch);
             ready_at = ready_at.or(Some(super::later(created, self.config.linger)));
+            let r = &incoming.record;
+            let headers = || r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));
             appended = queue
                 .batches
                 .back_mut()
                 .expect("a batch was just pushed")
-                .append(usize::MAX, ts, key, value, headers(), id, permits);
+                .append(
+                    usize::MAX,
+                    incoming.timestamp,
+                    r.key.as_deref(),
+                    r.value.as_deref(),
+                    headers(),
+                    incoming.id,
+                    incoming.permits,
+                );
         }
         let index = match appended {
             Ok(Some(index)) => index,
@@ -623,7 +704,7 @@ impl Accumulator {
                     ready_at,
                     leader: None,
                 };
-                return (appended, 0, false);
+                return Ok((appended, 0, false));
             }
         };
         let Some(batch) = queue.batches.back_mut() else {
@@ -676,7 +757,7 @@ impl Accumulator {
             ready_at,
             leader: None,
         };
-        (appended, added, full)
+        Ok((appended, added, full))
     }
 
     /// Every batch takes no more records and is ready (a flush).

@@ -43,7 +43,7 @@ impl Accumulator {
                 id,
                 tp.topic.clone(),
                 tp.partition,
-                flushes.pool.take(size),
+                flushes.fresh_buffer(size),
                 now,
             );
             nb.created_at = b.created_at;
@@ -90,6 +90,8 @@ impl Accumulator {
         if let Some(last) = new_batches.last_mut() {
             last.permits += b.permits - per_record_permits * records.len();
         }
+        // The halves hold the original's buffer memory now.
+        b.permits = 0;
         // The original's futures follow their records to the halves.
         flushes.forward_batch(&mut b, parts);
         match b.stamp {
