@@ -21,12 +21,15 @@ struct Args {
     props: Vec<(String, String)>,
     /// `--print-metrics`: the producer's metrics at the end, as ProducerPerformance prints them.
     print_metrics: bool,
+    /// `--keys N`: record `i` has key `key-{i % N}` (murmur2 spreads them
+    /// over every partition); none by default, as ProducerPerformance.
+    keys: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: perf --topic TOPIC --num-records N --record-size BYTES --throughput RECORDS_PER_SEC(-1: unlimited) \
-         --producer-props k=v [k=v ...] [--producer.config FILE] [--print-metrics]"
+         --producer-props k=v [k=v ...] [--producer.config FILE] [--print-metrics] [--keys N]"
     );
     std::process::exit(2)
 }
@@ -39,6 +42,7 @@ fn parse_args() -> Args {
         throughput: -1.0,
         props: Vec::new(),
         print_metrics: false,
+        keys: 0,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -49,6 +53,7 @@ fn parse_args() -> Args {
             "--num-records" => a.num_records = next(i).parse().unwrap_or_else(|_| usage()),
             "--record-size" => a.record_size = next(i).parse().unwrap_or_else(|_| usage()),
             "--throughput" => a.throughput = next(i).parse().unwrap_or_else(|_| usage()),
+            "--keys" => a.keys = next(i).parse().unwrap_or_else(|_| usage()),
             "--producer.config" => {
                 let text = std::fs::read_to_string(next(i)).unwrap_or_else(|e| {
                     eprintln!("cannot read producer config: {e}");
@@ -310,10 +315,17 @@ async fn main() {
     let (n, throughput, sender) = (args.num_records, args.throughput, producer.clone());
     // The send loop runs as a task of the runtime, as an application's
     // producing task would.
+    // Keys made before the clock starts: no allocation per record.
+    let keys: Vec<Bytes> = (0..args.keys)
+        .map(|k| Bytes::from(format!("key-{k}")))
+        .collect();
     let sending = tokio::spawn(async move {
         let mut throttle = (throughput > 0.0).then(|| Throttle::new(throughput));
         for i in 0..n {
             let mut record = ProducerRecord::new(&topic).value(payload.clone());
+            if !keys.is_empty() {
+                record.key = Some(keys[(i % keys.len() as u64) as usize].clone());
+            }
             if let Some(throttle) = throttle.as_mut() {
                 // The throttle's clock reading is the record's create time,
                 // as the producer would read it in `send`.

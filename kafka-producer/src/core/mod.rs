@@ -160,6 +160,11 @@ pub struct NeedsMemory {
     pub record: PendingRecord,
     /// The buffer memory it must hold to be taken (at most `buffer.memory`).
     pub needed: usize,
+    /// It would wait for its topic's metadata (the core asks for it): a
+    /// caller that can wait may wait for the metadata instead, as Java's
+    /// `send` does, and offer it again (or refuse it with
+    /// [`ProducerCore::refuse_unknown`] after `max.block.ms`).
+    pub metadata: bool,
 }
 
 /// The clock, read only when needed: most records join an open batch and
@@ -261,6 +266,8 @@ pub struct ProducerCore {
     /// `now` of the last `poll_transmit`: what was due then and is still
     /// waiting is blocked (by responses, which wake the driver anyway).
     last_poll: Option<Instant>,
+    /// Metadata answers taken in.
+    metadata_updates: u64,
 }
 
 impl ProducerCore {
@@ -295,6 +302,7 @@ impl ProducerCore {
             memory_pressure: false,
             fatal: None,
             last_poll: None,
+            metadata_updates: 0,
             codec,
             config,
         })
@@ -429,6 +437,7 @@ impl ProducerCore {
             }
             None => None,
         };
+        let mut unknown_partition = false;
         let incoming = match known {
             Some(meta) => match self.accumulator.partition_and_append(
                 meta,
@@ -460,15 +469,30 @@ impl ProducerCore {
                         poll_at,
                     });
                 }
-                Err(NotAppended::UnknownPartition(incoming)) => incoming,
+                Err(NotAppended::UnknownPartition(incoming)) => {
+                    unknown_partition = true;
+                    incoming
+                }
                 Err(NotAppended::NeedsMemory(incoming, needed)) => {
-                    return Err(self.hand_back(incoming, needed));
+                    return Err(self.hand_back(incoming, needed, false));
                 }
             },
             None => incoming,
         };
         // It waits for its topic's metadata holding its own memory.
-        let incoming = self.needs_own_memory(incoming, may_grow)?;
+        let incoming = match self.needs_own_memory(incoming, may_grow) {
+            Ok(incoming) => incoming,
+            Err(mut back) => {
+                let topic = back.record.record.topic.clone();
+                if unknown_partition {
+                    self.metadata.retry_topic(topic, now.now());
+                } else {
+                    self.metadata.wanted.insert(topic);
+                }
+                back.metadata = true;
+                return Err(back);
+            }
+        };
         let at = now.now();
         let (delivery, topic) = self.accumulator.wait_for_metadata(incoming, at);
         self.metadata.wanted.insert(topic);
@@ -494,13 +518,14 @@ impl ProducerCore {
         if incoming.permits >= size {
             return Ok(incoming);
         }
-        Err(self.hand_back(incoming, size))
+        Err(self.hand_back(incoming, size, false))
     }
 
     /// Hands a record back to wait for buffer memory, uncounted.
-    fn hand_back(&mut self, incoming: Incoming, needed: usize) -> NeedsMemory {
+    fn hand_back(&mut self, incoming: Incoming, needed: usize, metadata: bool) -> NeedsMemory {
         self.flushes.withdraw();
         NeedsMemory {
+            metadata,
             needed: needed.min(self.config.buffer_memory),
             record: PendingRecord {
                 record: incoming.record,
@@ -625,6 +650,36 @@ impl ProducerCore {
             delivery: self.flushes.fail_record(incoming.unbatched(), error),
             poll_at: None,
         }
+    }
+
+    /// Refuses a record whose topic's metadata (or whose explicit
+    /// partition) did not come within `waited` (`max.block.ms`): it fails
+    /// with [`ProducerError::TopicNotFound`] (saying why metadata could not
+    /// be fetched, if it could not) or [`ProducerError::InvalidPartition`].
+    pub fn refuse_unknown(&mut self, rec: PendingRecord, waited: Duration) -> Enqueued {
+        let topic = rec.record.topic.to_string();
+        let e = match (
+            self.metadata.topics.get(topic.as_str()),
+            rec.record.partition,
+        ) {
+            (Some(meta), Some(partition)) => ProducerError::InvalidPartition {
+                topic,
+                partition,
+                partitions: meta.partitions.len() as i32,
+            },
+            _ => ProducerError::TopicNotFound {
+                topic,
+                waited,
+                last_error: self.metadata.last_error(),
+            },
+        };
+        self.refuse(rec, e)
+    }
+
+    /// How many Metadata answers the core took in: a caller waiting for a
+    /// topic's metadata offers its record again when this moves.
+    pub fn metadata_updates(&self) -> u64 {
+        self.metadata_updates
     }
 
     /// Marks every batch ready now; [`flushed`](Self::flushed) tells when
@@ -884,6 +939,7 @@ impl ProducerCore {
     }
 
     fn on_metadata(&mut self, resp: &kafka_protocol::generated::MetadataResponse, now: Instant) {
+        self.metadata_updates += 1;
         for (topic, outcome) in self.metadata.update(resp, now) {
             match outcome {
                 TopicOutcome::Known => {

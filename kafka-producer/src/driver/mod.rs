@@ -116,6 +116,9 @@ struct Inner {
     door: Mutex<Door>,
     /// Wakes the I/O task.
     wake: Notify,
+    /// Told when Metadata answers came: sends waiting for a topic's
+    /// metadata look again.
+    metadata: Notify,
 }
 
 impl Inner {
@@ -266,6 +269,7 @@ impl Producer {
                 io: IoSleep::Awake,
             }),
             wake: Notify::new(),
+            metadata: Notify::new(),
         });
         let mut guard = IoTaskGuard {
             inner: inner.clone(),
@@ -354,35 +358,46 @@ impl Producer {
     /// refused (its future holds why).
     fn prepare(
         &self,
-        mut record: ProducerRecord,
+        record: ProducerRecord,
         callback: Option<DeliveryCallback>,
     ) -> Result<PendingRecord, DeliveryFuture> {
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
-        let mut awaits_partitioner = false;
-        let mut refused = None;
-        if let (Some(p), None) = (&self.shared.partitioner, record.partition) {
-            let partitions = self.shared.inner.door().core.partition_count(&record.topic);
-            match partitions {
-                Some(n) => match crate::partitioner::ask(&**p, &record, n) {
-                    Ok(choice) => record.partition = choice,
-                    Err(e) => refused = Some(e),
-                },
-                None => awaits_partitioner = true,
-            }
-        }
-        let pending = PendingRecord {
+        let mut pending = PendingRecord {
             record,
             timestamp,
             permits: 0,
             callback,
-            awaits_partitioner,
+            awaits_partitioner: false,
         };
-        match refused {
-            None => Ok(pending),
-            Some(e) => Err(self
-                .enter(|core| Ok(core.refuse(pending, e)))
-                .unwrap_or_else(|_| unreachable!("a refused record needs no memory"))),
+        match self.partition(&mut pending) {
+            Ok(()) => Ok(pending),
+            Err(e) => Err(self.refuse(pending, e)),
         }
+    }
+
+    /// Asks the application's partitioner, if there is one and the record
+    /// has no partition: now when its topic's partition count is known,
+    /// else it is marked for the I/O task to ask once metadata came.
+    fn partition(&self, pending: &mut PendingRecord) -> Result<(), ProducerError> {
+        let Some(p) = &self.shared.partitioner else {
+            return Ok(());
+        };
+        let record = &mut pending.record;
+        if record.partition.is_some() {
+            return Ok(());
+        }
+        let partitions = self.shared.inner.door().core.partition_count(&record.topic);
+        pending.awaits_partitioner = partitions.is_none();
+        if let Some(n) = partitions {
+            record.partition = crate::partitioner::ask(&**p, record, n)?;
+        }
+        Ok(())
+    }
+
+    /// Fails a record at once with `e` (its future holds it).
+    fn refuse(&self, pending: PendingRecord, e: ProducerError) -> DeliveryFuture {
+        self.enter(|core| Ok(core.refuse(pending, e)))
+            .unwrap_or_else(|_| unreachable!("a refused record needs no memory"))
     }
 
     /// Offers the record to the core: `Err` hands it back with the buffer
@@ -404,7 +419,18 @@ impl Producer {
         let inner = &self.shared.inner;
         let (enqueued, wake, released, completions) = {
             let mut door = inner.door();
-            let enqueued = f(&mut door.core)?;
+            let enqueued = match f(&mut door.core) {
+                Ok(enqueued) => enqueued,
+                Err(back) => {
+                    // The core asked for the topic's metadata: the I/O
+                    // task fetches it now.
+                    if back.metadata && door.wake_for(Instant::now()) {
+                        drop(door);
+                        inner.wake.notify_one();
+                    }
+                    return Err(back);
+                }
+            };
             let wake = enqueued.poll_at.is_some_and(|at| door.wake_for(at));
             // Empty, and no allocation, unless the record was refused.
             let completions = door.core.take_completions();
@@ -518,7 +544,31 @@ impl Producer {
         loop {
             match self.offer(pending) {
                 Ok(delivery) => return Ok(delivery),
-                Err(NeedsMemory { record, needed }) => {
+                // As Java's `send`: wait for the topic's metadata (up to
+                // max.block.ms) instead of buffering the record meanwhile.
+                // Looked at again whenever metadata came, and every 50 ms.
+                Err(NeedsMemory {
+                    mut record,
+                    metadata: true,
+                    ..
+                }) if !in_callback() => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Ok(self
+                            .enter(|core| Ok(core.refuse_unknown(record, started.elapsed())))
+                            .unwrap_or_else(|_| unreachable!("a refused record needs no memory")));
+                    }
+                    let notified = self.shared.inner.metadata.notified();
+                    let wait = (deadline - now).min(Duration::from_millis(50));
+                    let _ = tokio::time::timeout(wait, notified).await;
+                    if std::mem::take(&mut record.awaits_partitioner) {
+                        if let Err(e) = self.partition(&mut record) {
+                            return Ok(self.refuse(record, e));
+                        }
+                    }
+                    pending = record;
+                }
+                Err(NeedsMemory { record, needed, .. }) => {
                     let extra = needed.saturating_sub(record.permits);
                     if let Err(e) = self.reserve(extra, needed, started, deadline).await {
                         self.shared.memory.add_permits(record.permits);
@@ -588,7 +638,9 @@ impl Producer {
         loop {
             match self.offer(pending) {
                 Ok(delivery) => return Ok(delivery),
-                Err(NeedsMemory { record, needed }) => {
+                // It cannot wait: a record that waits for metadata holds
+                // its own buffer memory in the core.
+                Err(NeedsMemory { record, needed, .. }) => {
                     let extra = needed.saturating_sub(record.permits);
                     let permits = u32::try_from(extra).unwrap_or(u32::MAX);
                     match self.shared.memory.try_acquire_many(permits) {
@@ -812,8 +864,12 @@ async fn run(
             for (record, choice) in partitioned.drain(..) {
                 core.partitioned(record, choice, now);
             }
+            let metadata_before = core.metadata_updates();
             for (id, result) in answers.drain(..) {
                 core.handle_response(id, result, now);
+            }
+            if core.metadata_updates() != metadata_before {
+                inner.metadata.notify_waiters();
             }
             if let Some(e) = core.fatal_error() {
                 fatal.get_or_init(|| e.clone());

@@ -65,6 +65,9 @@ pub(crate) struct PartitionQueue {
     pub batches: VecDeque<ProducerBatch>,
     /// How many of them are in flight.
     pub in_flight: usize,
+    /// Records in the partition's last batch before the open one: a new
+    /// batch's record lists are sized by it.
+    recent_records: usize,
 }
 
 impl PartitionQueue {
@@ -73,6 +76,7 @@ impl PartitionQueue {
             tp,
             batches: VecDeque::new(),
             in_flight: 0,
+            recent_records: 0,
         }
     }
 
@@ -668,6 +672,9 @@ impl Accumulator {
                 }
                 Pay::Grows => (bytes::BytesMut::with_capacity(permits), 0, false),
             };
+            if let Some(last) = queue.batches.back() {
+                queue.recent_records = last.record_count as usize;
+            }
             let batch_id = self.next_batch_id;
             self.next_batch_id += 1;
             let created = now.now();
@@ -707,6 +714,7 @@ impl Accumulator {
                 return Ok((appended, 0, false));
             }
         };
+        let recent = queue.recent_records;
         let Some(batch) = queue.batches.back_mut() else {
             unreachable!("the record was appended to the last batch");
         };
@@ -733,10 +741,14 @@ impl Accumulator {
         };
         let added = batch.size - before;
         if index == 0 {
-            // Room for as many records of this size as the batch holds, at
-            // once: growing the lists as they fill reallocates them a
-            // dozen times per batch.
-            let expected = (batch_size / added.max(1)).min(64 * 1024);
+            // Room for as many records as the partition's last batch took
+            // (up to what the batch holds of this size), at once: growing
+            // the lists as they fill reallocates them a dozen times per
+            // batch, while reserving for a full batch wastes kilobytes per
+            // batch with many partitions and small batches.
+            let expected = (batch_size / added.max(1))
+                .min(64 * 1024)
+                .min(recent.max(8));
             batch.record_ids.reserve(expected);
             if !batch.callbacks.is_empty() {
                 batch.callbacks.reserve(expected);
