@@ -176,7 +176,9 @@ fn run(keyed: bool, compression: &str, total: usize) {
             // of its buffer (here always free) and is offered again.
             let enqueued = match core.try_enqueue(r, || now) {
                 Ok(e) => e,
-                Err(NeedsMemory { mut record, needed }) => {
+                Err(NeedsMemory {
+                    mut record, needed, ..
+                }) => {
                     record.permits = needed;
                     core.try_enqueue(record, || now)
                         .expect("it holds what it needs")

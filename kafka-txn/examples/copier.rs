@@ -197,8 +197,10 @@ pub async fn run(c: &CopierConfig) -> Result<CopierStats, String> {
             &group,
             &batch,
             &next,
-            deliberate_abort,
-            c.hold,
+            Finish {
+                abort: deliberate_abort,
+                hold: c.hold,
+            },
         )
         .await;
         match outcome {
@@ -228,6 +230,13 @@ pub async fn run(c: &CopierConfig) -> Result<CopierStats, String> {
     Ok(stats)
 }
 
+/// How a transaction ends: aborted on purpose, and held open that long once
+/// its records are written.
+struct Finish {
+    abort: bool,
+    hold: Duration,
+}
+
 /// One transaction: the records, the input offsets, commit (or abort when
 /// asked). `Ok(true)` when committed.
 async fn copy_one(
@@ -237,8 +246,7 @@ async fn copy_one(
     group: &ConsumerGroupMetadata,
     records: &[(Option<bytes::Bytes>, Option<bytes::Bytes>)],
     next: &BTreeMap<i32, (i64, i64)>,
-    abort: bool,
-    hold: Duration,
+    Finish { abort, hold }: Finish,
 ) -> Result<bool, TransactionError> {
     producer.begin_transaction()?;
     for (key, value) in records {

@@ -395,6 +395,7 @@ impl Producer {
     }
 
     /// Fails a record at once with `e` (its future holds it).
+    #[allow(clippy::result_large_err)] // the record handed back, not an error
     fn refuse(&self, pending: PendingRecord, e: ProducerError) -> DeliveryFuture {
         self.enter(|core| Ok(core.refuse(pending, e)))
             .unwrap_or_else(|_| unreachable!("a refused record needs no memory"))
@@ -530,6 +531,7 @@ impl Producer {
     /// Sends a prepared record: most join an open batch at once; one that
     /// opens a batch first takes the buffer memory of the batch's buffer
     /// (Java's `BufferPool`), waiting up to `max.block.ms`.
+    #[allow(clippy::result_large_err)] // the record handed back, not an error
     async fn send_prepared(
         &self,
         mut pending: PendingRecord,
