@@ -12,6 +12,7 @@ use kafka_protocol::ErrorCode;
 
 use super::accumulator::Accumulator;
 use super::sender::Nodes;
+use crate::error::ProducerError;
 
 /// A broker to talk to: its node id (negative for bootstrap addresses) and address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -160,6 +161,28 @@ impl Metadata {
     /// Why the last Metadata request failed, while no later one succeeded.
     pub fn last_error(&self) -> Option<Arc<str>> {
         self.last_error.clone()
+    }
+
+    /// The error of a record that waited `waited` (`max.block.ms`) for
+    /// metadata of `topic` that knows its (explicit) `partition`.
+    pub fn not_known(
+        &self,
+        topic: String,
+        partition: Option<i32>,
+        waited: Duration,
+    ) -> ProducerError {
+        match (self.topics.get(topic.as_str()), partition) {
+            (Some(meta), Some(partition)) => ProducerError::InvalidPartition {
+                topic,
+                partition,
+                partitions: meta.partitions.len() as i32,
+            },
+            _ => ProducerError::TopicNotFound {
+                topic,
+                waited,
+                last_error: self.last_error(),
+            },
+        }
     }
 
     /// A topic is not in the metadata yet: ask again after the backoff.

@@ -394,16 +394,7 @@ impl ProducerCore {
             read: Some(now),
             at: None,
         };
-        let id = self.flushes.enqueued();
-        let mut incoming = Incoming {
-            record: rec.record,
-            timestamp: rec.timestamp,
-            permits: rec.permits,
-            callback: rec.callback,
-            id,
-            slot: None,
-            awaits_partitioner: rec.awaits_partitioner,
-        };
+        let mut incoming = Incoming::new(rec, self.flushes.enqueued());
         let refused = match &self.fatal {
             Some(e) => Some(e.clone()),
             None if self.closing => Some(ProducerError::Closed),
@@ -636,16 +627,7 @@ impl ProducerCore {
             None if self.closing => ProducerError::Closed,
             None => error,
         };
-        let id = self.flushes.enqueued();
-        let incoming = Incoming {
-            record: rec.record,
-            timestamp: rec.timestamp,
-            permits: rec.permits,
-            callback: rec.callback,
-            id,
-            slot: None,
-            awaits_partitioner: false,
-        };
+        let incoming = Incoming::new(rec, self.flushes.enqueued());
         Enqueued {
             delivery: self.flushes.fail_record(incoming.unbatched(), error),
             poll_at: None,
@@ -658,21 +640,7 @@ impl ProducerCore {
     /// be fetched, if it could not) or [`ProducerError::InvalidPartition`].
     pub fn refuse_unknown(&mut self, rec: PendingRecord, waited: Duration) -> Enqueued {
         let topic = rec.record.topic.to_string();
-        let e = match (
-            self.metadata.topics.get(topic.as_str()),
-            rec.record.partition,
-        ) {
-            (Some(meta), Some(partition)) => ProducerError::InvalidPartition {
-                topic,
-                partition,
-                partitions: meta.partitions.len() as i32,
-            },
-            _ => ProducerError::TopicNotFound {
-                topic,
-                waited,
-                last_error: self.metadata.last_error(),
-            },
-        };
+        let e = self.metadata.not_known(topic, rec.record.partition, waited);
         self.refuse(rec, e)
     }
 

@@ -205,6 +205,19 @@ pub(crate) struct Incoming {
 }
 
 impl Incoming {
+    /// A record handed to the core, counted in as record `id`.
+    pub fn new(rec: crate::core::PendingRecord, id: u64) -> Self {
+        Incoming {
+            record: rec.record,
+            timestamp: rec.timestamp,
+            permits: rec.permits,
+            callback: rec.callback,
+            id,
+            slot: None,
+            awaits_partitioner: rec.awaits_partitioner,
+        }
+    }
+
     /// What its failure needs, without the record.
     pub fn unbatched(self) -> Unbatched {
         Unbatched {
@@ -465,7 +478,6 @@ impl Accumulator {
     /// for an explicit partition, for metadata that knows it).
     /// `last_error`: why metadata could not be fetched, if it could not.
     pub fn expire_waiting(&mut self, now: Instant, metadata: &Metadata, flushes: &mut Flushes) {
-        let last_error = metadata.last_error();
         let max_block = self.config.max_block;
         let mut expired = Vec::new();
         for (topic, q) in self.waiting.iter_mut() {
@@ -481,19 +493,7 @@ impl Accumulator {
         self.waiting.retain(|_, q| !q.is_empty());
         for (w, topic) in expired {
             let waited = now.duration_since(w.since);
-            let known = metadata.topics.get(topic.as_str());
-            let e = match (known, w.incoming.record.partition) {
-                (Some(meta), Some(partition)) => ProducerError::InvalidPartition {
-                    topic,
-                    partition,
-                    partitions: meta.partitions.len() as i32,
-                },
-                _ => ProducerError::TopicNotFound {
-                    topic,
-                    waited,
-                    last_error: last_error.clone(),
-                },
-            };
+            let e = metadata.not_known(topic, w.incoming.record.partition, waited);
             flushes.fail_waiting(w.incoming.unbatched(), e);
         }
     }
