@@ -140,20 +140,7 @@ async fn partitions_ready(name: &str, info: &TopicInfo) -> bool {
         let Ok(version) = conn.versions().negotiate(ApiKey::Fetch) else {
             return false;
         };
-        let mut t = FetchTopic {
-            partitions: vec![FetchPartition {
-                partition: p as i32,
-                fetch_offset: 0,
-                partition_max_bytes: 1,
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        if version >= 13 {
-            t.topic_id = info.id;
-        } else {
-            t.topic = name.to_string().into();
-        }
+        let t = fetch_topic(version, name, info, p as i32, 0, 1);
         let req = FetchRequest {
             max_wait_ms: 0,
             min_bytes: 0,
@@ -255,6 +242,33 @@ pub async fn fetch_partition(
     fetch_partition_isolated(conn, topic, info, partition, false).await
 }
 
+/// The part of a Fetch request for one partition of `topic` (by id from
+/// Fetch v13 on, by name before).
+fn fetch_topic(
+    version: i16,
+    topic: &str,
+    info: &TopicInfo,
+    partition: i32,
+    fetch_offset: i64,
+    partition_max_bytes: i32,
+) -> FetchTopic {
+    let mut t = FetchTopic {
+        partitions: vec![FetchPartition {
+            partition,
+            fetch_offset,
+            partition_max_bytes,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    if version >= 13 {
+        t.topic_id = info.id;
+    } else {
+        t.topic = topic.to_string().into();
+    }
+    t
+}
+
 /// A partition's high watermark and last stable offset (`lso < hw` while
 /// a transaction with records in the partition is open); `conn` must be
 /// connected to the leader.
@@ -265,20 +279,7 @@ pub async fn stable_and_high(
     partition: i32,
 ) -> Result<(i64, i64), CodecError> {
     let version = conn.versions().negotiate(ApiKey::Fetch)?;
-    let mut t = FetchTopic {
-        partitions: vec![FetchPartition {
-            partition,
-            fetch_offset: 0,
-            partition_max_bytes: 1,
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
-    if version >= 13 {
-        t.topic_id = info.id;
-    } else {
-        t.topic = topic.to_string().into();
-    }
+    let t = fetch_topic(version, topic, info, partition, 0, 1);
     let req = FetchRequest {
         max_wait_ms: 0,
         min_bytes: 0,
@@ -317,20 +318,7 @@ pub async fn fetch_partition_isolated(
     let mut offset = 0i64;
     let mut empty_rounds = 0;
     while empty_rounds < 3 {
-        let mut t = FetchTopic {
-            partitions: vec![FetchPartition {
-                partition,
-                fetch_offset: offset,
-                partition_max_bytes: 4 << 20,
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        if version >= 13 {
-            t.topic_id = info.id;
-        } else {
-            t.topic = topic.to_string().into();
-        }
+        let t = fetch_topic(version, topic, info, partition, offset, 4 << 20);
         let req = FetchRequest {
             max_wait_ms: 200,
             min_bytes: 1,
