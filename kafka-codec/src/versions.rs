@@ -83,7 +83,7 @@ impl BrokerVersions {
     /// given (a transactional producer without transactions v2 must not use
     /// Produce v12, for example).
     pub fn negotiate_at_most(&self, api: ApiKey, cap: Option<i16>) -> Result<i16, CodecError> {
-        let mut ours = api.versions();
+        let mut ours = api.stable_versions();
         if let Some(cap) = cap {
             ours.max = ours.max.min(cap);
         }
@@ -142,9 +142,11 @@ mod tests {
 
     #[test]
     fn top_of_the_intersection() {
-        // A 4.x broker advertising Produce 0-13: we pick our top (12), never v0.
-        let v = BrokerVersions::from_response(&response(&[(0, 0, 13), (3, 0, 5)]));
-        assert_eq!(v.negotiate(ApiKey::Produce).unwrap(), 12);
+        // A broker advertising Produce 0-14: we pick our top (13), never v0.
+        let v = BrokerVersions::from_response(&response(&[(0, 0, 14), (3, 0, 5), (22, 0, 6)]));
+        assert_eq!(v.negotiate(ApiKey::Produce).unwrap(), 13);
+        // InitProducerId v6 is unstable in Kafka 4.4's schemas: never negotiated.
+        assert_eq!(v.negotiate(ApiKey::InitProducerId).unwrap(), 5);
         assert_eq!(v.negotiate(ApiKey::Metadata).unwrap(), 5);
         assert_eq!(
             v.finalized_feature("transaction.version")

@@ -1,11 +1,12 @@
 //! Cross-cutting checks of the generated messages: API key table, header
-//! versions, version bounds, Produce v12, unknown tagged fields, hostile input.
+//! versions, version bounds, Produce v12 and v13, unknown tagged fields,
+//! hostile input.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::generated::api_versions_response::ApiVersion;
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::generated::{
-    ApiVersionsResponse, MetadataRequest, ProduceRequest, RequestHeader,
+    ApiVersionsResponse, InitProducerIdRequest, MetadataRequest, ProduceRequest, RequestHeader,
 };
 use kafka_protocol::messages::{
     ApiKey, Decodable, Encodable, Message, Request, RequestKind, ResponseKind,
@@ -17,9 +18,10 @@ use kafka_protocol::ProtocolError;
 fn api_key_table() {
     assert_eq!(
         ApiKey::ALL.len(),
-        88,
-        "the schema set has 176 request/response schemas, one pair per API key"
+        95,
+        "Kafka 4.4.0 has 190 request/response schemas, one pair per API key"
     );
+    assert_eq!(kafka_protocol::generated::KAFKA_VERSION, "4.4.0");
     assert_eq!(ApiKey::from_i16(0), Some(ApiKey::Produce));
     assert_eq!(ApiKey::try_from(18).unwrap(), ApiKey::ApiVersions);
     assert!(matches!(
@@ -30,11 +32,13 @@ fn api_key_table() {
         assert_eq!(ApiKey::from_i16(*k as i16), Some(*k));
         assert!(k.versions().min <= k.versions().max, "{k}");
     }
-    assert_eq!(
-        ApiKey::Produce.versions().max,
-        12,
-        "Produce v12 is spoken with the v11 layout"
-    );
+    assert_eq!(ApiKey::Produce.versions().max, 13);
+    // Kafka 4.0 removed Produce v0-2 (KIP-896).
+    assert_eq!(ApiKey::Produce.versions().min, 3);
+    // Only a version Kafka calls stable is negotiated.
+    assert_eq!(ApiKey::InitProducerId.versions().max, 6);
+    assert_eq!(ApiKey::InitProducerId.stable_versions().max, 5);
+    assert_eq!(ApiKey::Produce.stable_versions(), ApiKey::Produce.versions());
     assert_eq!(<ProduceRequest as Request>::API_KEY, ApiKey::Produce);
 }
 
@@ -72,7 +76,7 @@ fn client_id_is_never_compact() {
 fn versions_outside_the_range_are_errors() {
     let m = MetadataRequest::default();
     assert!(matches!(
-        m.to_bytes(13),
+        m.to_bytes(14),
         Err(ProtocolError::UnsupportedVersion { .. })
     ));
     assert!(matches!(
@@ -106,16 +110,45 @@ fn produce_v12_has_the_v11_layout() {
 }
 
 #[test]
+fn produce_v13_names_topics_by_id() {
+    let id = kafka_protocol::primitives::Uuid([7; 16]);
+    let mut req = ProduceRequest {
+        acks: -1,
+        timeout_ms: 1500,
+        ..Default::default()
+    };
+    req.topic_data.push(TopicProduceData {
+        name: "events".into(),
+        topic_id: id,
+        partition_data: vec![PartitionProduceData {
+            index: 0,
+            records: Some(Bytes::from_static(b"batch")),
+            ..Default::default()
+        }],
+        ..Default::default()
+    });
+    let v13 = req.to_bytes(13).unwrap();
+    let v12 = req.to_bytes(12).unwrap();
+    // v13 carries the 16-byte id instead of the name (a 1-byte compact length + 6 bytes).
+    assert_eq!(v13.len(), v12.len() - 7 + 16);
+    let back = ProduceRequest::decode(&v13, 13).unwrap();
+    assert_eq!(back.topic_data[0].topic_id, id);
+    assert_eq!(back.topic_data[0].name.as_str(), "", "the name is not on the wire at v13");
+    let back = ProduceRequest::decode(&v12, 12).unwrap();
+    assert_eq!(back.topic_data[0].name.as_str(), "events");
+}
+
+#[test]
 fn non_ignorable_field_missing_from_version_is_an_error() {
-    // Produce v3+ has TransactionalId; at v2 a transactional id cannot be sent.
-    let req = ProduceRequest {
-        transactional_id: Some("tx".into()),
+    // InitProducerId v3+ has ProducerId; at v2 a producer id cannot be sent.
+    let req = InitProducerIdRequest {
+        producer_id: 5,
         ..Default::default()
     };
     assert!(matches!(
         req.to_bytes(2),
         Err(ProtocolError::FieldNotInVersion {
-            field: "TransactionalId",
+            field: "ProducerId",
             version: 2
         })
     ));

@@ -151,6 +151,7 @@ pub fn ensure_libs(version: &str) -> Result<PathBuf, String> {
     );
     fs::write(dist.join("pom.xml"), pom).map_err(|e| e.to_string())?;
     let _ = fs::remove_dir_all(&libs);
+    crate::require_tool("mvn")?;
     println!("kafka: resolving Apache Kafka {version} from Maven Central");
     run_cmd(Command::new("mvn").current_dir(&dist).args([
         "-q",
@@ -327,6 +328,7 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
         return Err("--brokers must be at least 1".into());
     }
     let libs = ensure_libs(&opts.version)?;
+    crate::require_tool("java")?;
     down()?;
     let dir = cluster_dir();
     let _ = fs::remove_dir_all(&dir);

@@ -1,7 +1,9 @@
 //! `cargo xtask <task>`: the project's own tools.
 //!
-//! - `codegen [--schemas DIR] [--check]`: generates `kafka-protocol`'s messages
-//!   from Kafka's JSON schemas (default `../shared/kafka-message-schemas`).
+//! - `codegen [--kafka-version V] [--schemas DIR] [--check]`: generates
+//!   `kafka-protocol`'s messages from Kafka's JSON schemas, read from the
+//!   `kafka-clients` jar of Kafka V (default: the version `kafka up` runs)
+//!   on Maven Central, or from a local folder.
 //! - `fuzz [TARGET] [--seconds N]`: installs cargo-fuzz and a nightly toolchain
 //!   if missing, then runs one fuzz target or all of them.
 //! - `kafka up [--brokers N] [--version V] [--security LIST [--mtls]]
@@ -51,7 +53,7 @@ fn main() -> ExitCode {
         Some("txn-perf") => txn_perf::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent] | chaos [--records N] [--seconds S] [--seed X] [--short] [--only kill,pause,copier]>\n\
+            "usage: cargo xtask <codegen [--kafka-version V] [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent] | chaos [--records N] [--seconds S] [--seed X] [--short] [--only kill,pause,copier]>\n\
              got: {args:?}"
         )),
     };
@@ -70,6 +72,33 @@ pub fn root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace")
         .to_path_buf()
+}
+
+/// What a fresh machine installs for each tool a task runs (the README's
+/// prerequisites), so a missing one is named with the line that installs it.
+const PREREQUISITES: &[(&str, &str)] = &[
+    ("java", "Java 17 or newer: `sudo apt-get install -y openjdk-17-jre-headless` (or any JDK; JAVA_HOME is honoured)"),
+    ("mvn", "Maven: `sudo apt-get install -y maven`"),
+    ("rustup", "rustup: `curl https://sh.rustup.rs -sSf | sh`"),
+    ("rustfmt", "rustfmt: `rustup component add rustfmt`"),
+];
+
+/// Fails with the install line of `tool` when it cannot be run.
+pub fn require_tool(tool: &str) -> Result<(), String> {
+    let program = if tool == "java" { kafka::java_path() } else { tool.to_string() };
+    let ran = std::process::Command::new(&program)
+        .arg(if tool == "java" { "-version" } else { "--version" })
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    if ran.is_ok() {
+        return Ok(());
+    }
+    let line = PREREQUISITES
+        .iter()
+        .find(|(t, _)| *t == tool)
+        .map_or("see the README's prerequisites", |(_, l)| l);
+    Err(format!("`{program}` cannot be run; install {line}"))
 }
 
 /// Runs a command, failing with its name when it does not succeed.

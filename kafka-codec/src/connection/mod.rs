@@ -679,7 +679,7 @@ async fn roundtrip<B: Encodable>(
 /// ApiVersions at the highest version we speak; when the broker answers
 /// UNSUPPORTED_VERSION (with a v0 body listing what it speaks), retry lower.
 async fn negotiate_api_versions(inner: &Inner) -> Result<BrokerVersions, CodecError> {
-    let mut version = ApiKey::ApiVersions.versions().max;
+    let mut version = ApiKey::ApiVersions.stable_versions().max;
     loop {
         let request = ApiVersionsRequest {
             client_software_name: StrBytes::from_string(inner.config.client_software_name.clone()),

@@ -142,7 +142,7 @@ impl TransactionManager {
                     group_id: StrBytes::from_string(group.group_id.clone()),
                     producer_id,
                     producer_epoch,
-                    generation_id: group.generation_id,
+                    generation_id_or_member_epoch: group.generation_id,
                     member_id: StrBytes::from_string(group.member_id.clone()),
                     group_instance_id: group.group_instance_id.clone().map(StrBytes::from_string),
                     topics,

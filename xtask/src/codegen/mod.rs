@@ -14,36 +14,36 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// Versions that newer brokers speak with an unchanged layout, so the schema
-/// set's range is widened; our schemas predate them (see PROVENANCE.md of
-/// the schema folder). Produce v12 (Kafka 4.0) has the v11 fields and
-/// TxnOffsetCommit v5 the v4 fields: both only tell the broker that the
-/// client speaks transactions v2 (KIP-890 part 2).
-const MAX_VERSION_OVERRIDES: &[(&str, i16)] = &[
-    ("ProduceRequest", 12),
-    ("ProduceResponse", 12),
-    ("TxnOffsetCommitRequest", 5),
-    ("TxnOffsetCommitResponse", 5),
-];
-
 mod fields;
+mod release;
 mod ty;
 use fields::*;
 use ty::Ty;
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let mut schemas = crate::root().join("../shared/kafka-message-schemas");
+    let mut schemas: Option<PathBuf> = None;
+    let mut version = crate::kafka::DEFAULT_VERSION.to_string();
     let mut check = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
-            "--schemas" => schemas = PathBuf::from(it.next().ok_or("--schemas needs a folder")?),
+            "--schemas" => {
+                schemas = Some(PathBuf::from(it.next().ok_or("--schemas needs a folder")?))
+            }
+            "--kafka-version" => {
+                version = it.next().ok_or("--kafka-version needs a version")?.clone()
+            }
             "--check" => check = true,
             other => return Err(format!("codegen: unknown argument {other}")),
         }
     }
+    // A local folder is labelled with the version it is said to be.
+    let sources = match &schemas {
+        Some(dir) => read_folder(dir)?,
+        None => release::schemas(&version)?,
+    };
     let out_dir = crate::root().join("kafka-protocol/src/generated");
-    let files = generate(&schemas)?;
+    let files = generate(&sources, &version)?;
     if check {
         let mut stale = Vec::new();
         for (name, text) in &files {
@@ -80,29 +80,38 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Reads every schema and returns the formatted generated files by name.
-fn generate(dir: &Path) -> Result<BTreeMap<String, String>, String> {
-    let mut paths: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(|e| format!("cannot read schema folder {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
-        return Err(format!("no schemas in {}", dir.display()));
+/// The `*.json` files of a folder, by file name.
+fn read_folder(dir: &Path) -> Result<BTreeMap<String, String>, String> {
+    let mut files = BTreeMap::new();
+    for entry in fs::read_dir(dir).map_err(|e| format!("cannot read schema folder {}: {e}", dir.display()))? {
+        let p = entry.map_err(|e| e.to_string())?.path();
+        if p.extension().is_some_and(|x| x == "json") {
+            let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            files.insert(name, fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?);
+        }
+    }
+    Ok(files)
+}
+
+/// Parses every schema and returns the formatted generated files by name.
+fn generate(sources: &BTreeMap<String, String>, version: &str) -> Result<BTreeMap<String, String>, String> {
+    if sources.is_empty() {
+        return Err("no schemas found".into());
     }
     let mut schemas = Vec::new();
-    for p in &paths {
-        let text = fs::read_to_string(p).map_err(|e| e.to_string())?;
-        let json: Value = serde_json::from_str(&strip_comments(&text))
-            .map_err(|e| format!("{}: {e}", p.display()))?;
-        schemas.push(Schema::parse(&json).map_err(|e| format!("{}: {e}", p.display()))?);
+    for (name, text) in sources {
+        let json: Value = serde_json::from_str(&strip_comments(text))
+            .map_err(|e| format!("{name}: {e}"))?;
+        let mut schema = Schema::parse(&json).map_err(|e| format!("{name}: {e}"))?;
+        schema.release = version.to_string();
+        schemas.push(schema);
     }
     let mut files = BTreeMap::new();
     for s in &schemas {
         files.insert(format!("{}.rs", s.module), s.render()?);
     }
-    files.insert("mod.rs".to_string(), render_mod(&schemas)?);
+    files.insert("mod.rs".to_string(), render_mod(&schemas, version)?);
+    crate::require_tool("rustfmt")?;
     let mut out = BTreeMap::new();
     for (name, text) in files {
         out.insert(name, rustfmt(&text)?);
@@ -261,6 +270,11 @@ struct Schema {
     about: String,
     /// Top-level struct first, then nested and common structs in definition order.
     structs: Vec<StructDef>,
+    /// The schema's top version is still under development (Kafka's
+    /// `latestVersionUnstable`): encodable, never negotiated.
+    latest_unstable: bool,
+    /// The Kafka release the schema comes from.
+    release: String,
 }
 
 impl Schema {
@@ -268,10 +282,11 @@ impl Schema {
         let s = |k: &str| json.get(k).and_then(Value::as_str).map(str::to_string);
         let name = s("name").ok_or("schema without name")?;
         let kind = s("type").ok_or("schema without type")?;
-        let mut valid = Range::parse(&s("validVersions").ok_or("no validVersions")?)?;
-        if let Some((_, max)) = MAX_VERSION_OVERRIDES.iter().find(|(n, _)| *n == name) {
-            valid.hi = valid.hi.max(*max);
-        }
+        let valid = Range::parse(&s("validVersions").ok_or("no validVersions")?)?;
+        let latest_unstable = json
+            .get("latestVersionUnstable")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let flexible = Range::parse(&s("flexibleVersions").unwrap_or_else(|| "none".into()))?;
         let api_key = json.get("apiKey").and_then(Value::as_i64).map(|k| k as i16);
         let mut structs = Vec::new();
@@ -314,6 +329,8 @@ impl Schema {
             valid,
             flexible,
             structs,
+            latest_unstable,
+            release: String::new(),
         })
     }
 
@@ -321,15 +338,16 @@ impl Schema {
         let mut o = String::new();
         writeln!(
             o,
-            "//! `{}`: generated by `cargo xtask codegen` from `{}.json`. Do not edit.",
-            self.name, self.name
+            "//! `{}`: generated by `cargo xtask codegen` from Kafka {}'s `{}.json`. Do not edit.",
+            self.name, self.release, self.name
         )
         .unwrap();
         writeln!(o, "//!").unwrap();
         writeln!(
             o,
-            "//! Valid versions: {}; flexible versions: {}.",
+            "//! Valid versions: {}{}; flexible versions: {}.",
             self.valid.describe(),
+            if self.latest_unstable { " (the latest unstable)" } else { "" },
             self.flexible.describe()
         )
         .unwrap();
@@ -605,15 +623,20 @@ impl Schema {
 
 /// `generated/mod.rs`: the module list, the `ApiKey` enum and its tables, and
 /// the request/response enums that dispatch on (api key, version).
-fn render_mod(schemas: &[Schema]) -> Result<String, String> {
+fn render_mod(schemas: &[Schema], release: &str) -> Result<String, String> {
     let mut o = String::new();
-    o.push_str(
-        "//! Generated by `cargo xtask codegen` from Kafka's JSON message schemas. Do not edit.\n\
+    writeln!(
+        o,
+        "//! Generated by `cargo xtask codegen` from the JSON message schemas of Kafka {release} \
+         (`common/message/` of its `kafka-clients` jar). Do not edit.\n\
          #![allow(clippy::all)]\n\n\
-         use bytes::{BufMut, Bytes};\n\n\
-         use crate::messages::{Encodable, Message, VersionRange};\n\
-         use crate::ProtocolError;\n\n",
-    );
+         use bytes::{{BufMut, Bytes}};\n\n\
+         use crate::messages::{{Encodable, Message, VersionRange}};\n\
+         use crate::ProtocolError;\n\n\
+         /// The Kafka release whose message schemas this code was generated from.\n\
+         pub const KAFKA_VERSION: &str = {release:?};\n"
+    )
+    .unwrap();
     for s in schemas {
         writeln!(o, "pub mod {};", s.module).unwrap();
     }
@@ -671,6 +694,21 @@ fn render_mod(schemas: &[Schema]) -> Result<String, String> {
     o.push_str("}\n}\n\n/// The versions this crate can encode and decode.\npub fn versions(self) -> VersionRange {\nmatch self {\n");
     for (r, _) in &apis {
         writeln!(o, "ApiKey::{} => {}::VERSIONS,", name(r), r.name).unwrap();
+    }
+    o.push_str("}\n}\n\n/// The versions a client may negotiate: [`versions`](Self::versions) without a\n/// latest version Kafka marks unstable (still under development, e.g.\n/// InitProducerId v6 in Kafka 4.4).\npub fn stable_versions(self) -> VersionRange {\nmatch self {\n");
+    for (r, _) in &apis {
+        if r.latest_unstable {
+            writeln!(
+                o,
+                "ApiKey::{} => VersionRange {{ min: {}, max: {} }},",
+                name(r),
+                r.valid.lo,
+                r.valid.hi - 1
+            )
+            .unwrap();
+        } else {
+            writeln!(o, "ApiKey::{} => {}::VERSIONS,", name(r), r.name).unwrap();
+        }
     }
     o.push_str("}\n}\n\n/// The first flexible version (compact encodings, tagged fields), if any.\npub fn first_flexible_version(self) -> Option<i16> {\nmatch self {\n");
     for (r, _) in &apis {
