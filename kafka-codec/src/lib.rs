@@ -62,8 +62,6 @@ mod connection;
 mod error;
 mod frame;
 pub mod security;
-#[cfg(feature = "testkit")]
-pub mod testkit;
 mod versions;
 
 pub use connection::{Connection, ConnectionConfig};

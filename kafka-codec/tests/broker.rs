@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_codec::{testkit, CodecError, Connection, ConnectionConfig};
+use kafka_codec::{CodecError, Connection, ConnectionConfig};
 use kafka_protocol::generated::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::generated::{FetchRequest, MetadataRequest, ProduceRequest};
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::primitives::Uuid;
 use kafka_protocol::records::{BatchParams, RecordBatchWriter, RecordBatches};
+use kafka_testkit as testkit;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -115,12 +116,14 @@ fn batch(records: &[Rec]) -> Bytes {
     w.finish(BatchParams::default(), None).unwrap()
 }
 
-fn produce_request(topic: &str, acks: i16, records: Bytes) -> ProduceRequest {
+/// Names the topic both ways: by name (read up to v12) and by id (v13+).
+fn produce_request(topic: &str, topic_id: Uuid, acks: i16, records: Bytes) -> ProduceRequest {
     ProduceRequest {
         acks,
         timeout_ms: 30_000,
         topic_data: vec![TopicProduceData {
             name: topic.to_string().into(),
+            topic_id,
             partition_data: vec![PartitionProduceData {
                 index: 0,
                 records: Some(records),
@@ -236,7 +239,7 @@ async fn produce_with_each_acks_then_fetch_back_identical_records() {
     let mut all = Vec::new();
     for acks in [1i16, -1, 0] {
         let records = sample_records(&format!("acks{acks}"));
-        let req = produce_request(&topic, acks, batch(&records));
+        let req = produce_request(&topic, topic_id, acks, batch(&records));
         if acks == 0 {
             conn.send_without_response(&req, version).await.unwrap();
         } else {
@@ -326,7 +329,7 @@ async fn kafka_console_consumer_reads_our_record() {
         .clone();
     let admin = connect().await;
     let topic = unique_topic("codec-interop");
-    let (_, conn) = create_topic(&admin, &topic, 1).await;
+    let (topic_id, conn) = create_topic(&admin, &topic, 1).await;
     let records = [Rec {
         key: Some(b"interop-key"),
         value: Some(b"interop value \xc3\xa9".to_vec()),
@@ -334,7 +337,7 @@ async fn kafka_console_consumer_reads_our_record() {
         timestamp: 1_700_000_000_000,
     }];
     let resp = conn
-        .send(&produce_request(&topic, -1, batch(&records)))
+        .send(&produce_request(&topic, topic_id, -1, batch(&records)))
         .await
         .unwrap();
     assert_eq!(resp.responses[0].partition_responses[0].error_code, 0);

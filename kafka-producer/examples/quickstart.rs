@@ -7,8 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_codec::testkit;
 use kafka_producer::{Producer, ProducerRecord};
+use kafka_testkit as testkit;
 
 const PARTITIONS: i32 = 6;
 

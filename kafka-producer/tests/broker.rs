@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::Bytes;
-use kafka_codec::testkit::{self, FetchedRecord, TopicInfo};
 use kafka_codec::Connection;
 use kafka_producer::{ErrorCode, Producer, ProducerError, ProducerRecord};
+use kafka_testkit::{self as testkit, FetchedRecord, TopicInfo};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 

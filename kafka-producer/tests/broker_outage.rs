@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use kafka_codec::testkit;
 use kafka_producer::{Producer, ProducerError, ProducerRecord};
+use kafka_testkit as testkit;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 

@@ -11,8 +11,8 @@ mod faults;
 use std::time::{Duration, Instant};
 
 use faults::{Status, Tracker};
-use kafka_codec::testkit;
 use kafka_producer::Producer;
+use kafka_testkit as testkit;
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);

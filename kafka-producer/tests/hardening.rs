@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use kafka_codec::testkit::{self, TopicInfo};
 use kafka_producer::partitioner::Partitioner;
 use kafka_producer::{Producer, ProducerConfig, ProducerError, ProducerRecord, UserHook};
+use kafka_testkit::{self as testkit, TopicInfo};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 

@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use kafka_codec::testkit::{self, ProxiedCluster, ProxyHandle};
 use kafka_producer::{Producer, ProducerRecord};
+use kafka_testkit::{self as testkit, ProxiedCluster, ProxyHandle};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const MAX_IDLE: Duration = Duration::from_millis(1500);

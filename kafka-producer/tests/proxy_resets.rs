@@ -10,9 +10,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use faults::Tracker;
-use kafka_codec::testkit::{self, ProxiedCluster};
 use kafka_producer::Producer;
 use kafka_protocol::messages::ApiKey;
+use kafka_testkit::{self as testkit, ProxiedCluster};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const PARTITIONS: i32 = 3;

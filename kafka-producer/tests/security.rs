@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use kafka_codec::security::{
     SaslConfig, ScramMechanism, Secret, SecurityConfig, TlsConfig, TrustStore,
 };
-use kafka_codec::testkit::{self, SecuredCluster, TopicInfo};
 use kafka_codec::{Connection, ConnectionConfig};
 use kafka_compression::CompressionType;
 use kafka_producer::config::ProducerConfig;
 use kafka_producer::{ErrorClass, FatalError, Producer, ProducerError, ProducerRecord};
+use kafka_testkit::{self as testkit, SecuredCluster, TopicInfo};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const CODECS: [CompressionType; 5] = [

@@ -113,11 +113,10 @@ pub trait Request: Message {
 
 impl ApiKey {
     /// The request header version used with this API at `version`: 2 for
-    /// flexible versions, 1 otherwise, 0 for ControlledShutdown v0.
+    /// flexible versions, 1 otherwise. (Header v0 served only
+    /// ControlledShutdown v0, an API Kafka 4 removed.)
     pub fn request_header_version(self, version: i16) -> i16 {
-        if self == ApiKey::ControlledShutdown && version == 0 {
-            0
-        } else if self.first_flexible_version().is_some_and(|f| version >= f) {
+        if self.first_flexible_version().is_some_and(|f| version >= f) {
             2
         } else {
             1

@@ -33,12 +33,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use kafka_codec::testkit::ledger::{self, Outcomes, Report, Status, Tracker};
-use kafka_codec::testkit::{self, ProxiedCluster};
 use kafka_producer::{Producer, ProducerRecord};
 use kafka_protocol::generated::metadata_request::MetadataRequestTopic;
 use kafka_protocol::generated::{FindCoordinatorRequest, MetadataRequest};
 use kafka_protocol::messages::ApiKey;
+use kafka_testkit::ledger::{self, Outcomes, Report, Status, Tracker};
+use kafka_testkit::{self as testkit, ProxiedCluster};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const PARTITIONS: i32 = 6;

@@ -50,7 +50,7 @@ pub use client::TransactionClient;
 pub use error::TransactionError;
 pub use manager::{
     OperationId, TransactionConfig, TransactionEvent, TransactionManager,
-    LAST_PRODUCE_VERSION_BEFORE_V2,
+    LAST_PRODUCE_VERSION_BEFORE_V2, TXN_VERSIONS,
 };
 pub use offsets::{ConsumerGroupMetadata, OffsetAndMetadata, PreparedTxnState};
 pub use producer::TransactionalProducer;

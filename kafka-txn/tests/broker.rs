@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kafka_codec::testkit::{self, FetchedRecord, TopicInfo};
 use kafka_codec::Connection;
 use kafka_producer::core::TopicPartition;
 use kafka_producer::{ErrorClass, ProducerError, ProducerRecord};
@@ -16,6 +15,7 @@ use kafka_protocol::generated::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopics,
 };
 use kafka_protocol::generated::{FindCoordinatorRequest, OffsetFetchRequest};
+use kafka_testkit::{self as testkit, FetchedRecord, TopicInfo};
 use kafka_txn::{
     ConsumerGroupMetadata, OffsetAndMetadata, TransactionError, TransactionState,
     TransactionalProducer,

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kafka_codec::testkit::{self, TopicInfo};
 use kafka_producer::{ErrorClass, ProducerRecord};
+use kafka_testkit::{self as testkit, TopicInfo};
 use kafka_txn::{TransactionError, TransactionalProducer};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kafka_codec::testkit::{self, TopicInfo};
 use kafka_producer::{Producer, ProducerRecord};
+use kafka_testkit::{self as testkit, TopicInfo};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 const INPUT_RECORDS: usize = 20_000;

@@ -6,9 +6,9 @@
 use std::time::{Duration, Instant};
 
 use kafka_codec::security::{SaslConfig, ScramMechanism, Secret, SecurityConfig};
-use kafka_codec::testkit::{self, SecuredCluster};
 use kafka_producer::config::ProducerConfig;
 use kafka_producer::{ErrorClass, ProducerRecord};
+use kafka_testkit::{self as testkit, SecuredCluster};
 use kafka_txn::{TransactionState, TransactionalProducer};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");

@@ -85,9 +85,17 @@ const PREREQUISITES: &[(&str, &str)] = &[
 
 /// Fails with the install line of `tool` when it cannot be run.
 pub fn require_tool(tool: &str) -> Result<(), String> {
-    let program = if tool == "java" { kafka::java_path() } else { tool.to_string() };
+    let program = if tool == "java" {
+        kafka::java_path()
+    } else {
+        tool.to_string()
+    };
     let ran = std::process::Command::new(&program)
-        .arg(if tool == "java" { "-version" } else { "--version" })
+        .arg(if tool == "java" {
+            "-version"
+        } else {
+            "--version"
+        })
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status();

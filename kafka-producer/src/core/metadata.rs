@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use kafka_protocol::generated::metadata_request::MetadataRequestTopic;
 use kafka_protocol::generated::{MetadataRequest, MetadataResponse};
+use kafka_protocol::primitives::Uuid;
 use kafka_protocol::ErrorCode;
 
 use super::accumulator::Accumulator;
@@ -33,6 +34,9 @@ pub(crate) struct PartitionMeta {
 pub(crate) struct TopicMeta {
     /// The topic name (shared with the maps keyed by it).
     pub name: Arc<str>,
+    /// The topic's id (Metadata v10+; zero when the broker gave none), for
+    /// Produce v13.
+    pub topic_id: Uuid,
     pub partitions: Vec<PartitionMeta>,
     /// Partitions with a leader, for the partitioners.
     pub available: Vec<i32>,
@@ -343,6 +347,7 @@ impl Metadata {
                     let last_used = self.topics.get(&key).map_or(now, |m| m.last_used);
                     let mut meta = TopicMeta {
                         name: key.clone(),
+                        topic_id: t.topic_id,
                         partitions: parts,
                         available: Vec::new(),
                         last_used,

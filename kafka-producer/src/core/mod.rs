@@ -53,6 +53,7 @@ mod metadata;
 mod metrics;
 mod sender;
 mod sequences;
+mod versions;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -76,6 +77,7 @@ pub use metrics::{CoreTotals, TopicTotals};
 use sender::{ProduceInFlight, ResponseContext, Sender};
 pub use sequences::ProducerIdAndEpoch;
 use sequences::Sequences;
+pub use versions::{version_cap, PRODUCER_VERSIONS};
 
 use crate::config::ProducerConfig;
 use crate::error::{broker_error, FatalError, ProducerError};
@@ -456,6 +458,16 @@ impl ProducerCore {
         }
         let mut fatal = None;
         match (inflight, result) {
+            (InFlight::Metadata { .. }, Ok(Some(ResponseKind::Metadata(resp))))
+                if resp.error_code != 0 =>
+            {
+                // Metadata v13's top-level error (REBOOTSTRAP_REQUIRED, say):
+                // nothing in the response is to be used; ask again later.
+                let code = kafka_protocol::ErrorCode(resp.error_code);
+                tracing::warn!(error = %code, "Metadata request answered with an error");
+                self.metadata
+                    .request_failed(now, Some(&format!("Metadata answered {code}")));
+            }
             (InFlight::Metadata { .. }, Ok(Some(ResponseKind::Metadata(resp)))) => {
                 self.on_metadata(&resp, now)
             }
@@ -599,6 +611,7 @@ impl ProducerCore {
             self.flushes.metrics.totals.produce_requests += 1;
         }
         self.requests.insert(request_id, (kind, now));
+        let max_version = version_cap(PRODUCER_VERSIONS, request.api_key(), max_version);
         Transmit {
             request_id,
             node,
@@ -686,11 +699,17 @@ impl ProducerCore {
         let drained = self.accumulator.drain(now, ctx)?;
         let not_after = later(drained.oldest, self.config.delivery_timeout);
         let node = drained.node.clone();
-        let (_, request, inflight) = self.sender.produce_request(drained);
-        let cap = self
+        let (_, request, inflight, names_only) =
+            self.sender.produce_request(drained, &self.metadata);
+        let gate_cap = self
             .accumulator
             .gate()
             .and_then(|g| g.produce_version_cap());
+        // v13 names topics by id: a topic without one goes by name (v12).
+        let cap = match (gate_cap, names_only.then_some(12)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let mut t = self.transmit(
             now,
             node,

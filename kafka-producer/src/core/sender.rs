@@ -9,7 +9,9 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::generated::produce_response::TopicProduceResponse;
 use kafka_protocol::generated::{ProduceRequest, ProduceResponse};
+use kafka_protocol::primitives::Uuid;
 use kafka_protocol::ErrorCode;
 
 use super::accumulator::{Accumulator, Drained};
@@ -85,6 +87,24 @@ impl Nodes {
 pub(crate) struct ProduceInFlight {
     pub node: i32,
     pub batches: Vec<(TopicPartition, BatchId)>,
+    /// Each topic's id as sent (zero when unknown): a v13 response names
+    /// topics by id only.
+    pub topic_ids: Vec<(Arc<str>, Uuid)>,
+}
+
+impl ProduceInFlight {
+    /// Whether a topic's part of the response is `topic`'s: by name up to
+    /// v12, by id from v13 (where the name is empty).
+    fn names(&self, part: &TopicProduceResponse, topic: &str) -> bool {
+        if !part.name.is_empty() {
+            return part.name.as_str() == topic;
+        }
+        part.topic_id != Uuid::ZERO
+            && self
+                .topic_ids
+                .iter()
+                .any(|(t, id)| &**t == topic && *id == part.topic_id)
+    }
 }
 
 /// A batch's error: from its part of a response, or a transport failure.
@@ -133,21 +153,36 @@ impl Sender {
         }
     }
 
-    /// The Produce request for drained batches.
-    pub fn produce_request(&mut self, drained: Drained) -> (i32, ProduceRequest, ProduceInFlight) {
+    /// The Produce request for drained batches, and whether some topic of
+    /// it has no known id (the request must then go by names, v12 at most).
+    pub fn produce_request(
+        &mut self,
+        drained: Drained,
+        metadata: &Metadata,
+    ) -> (i32, ProduceRequest, ProduceInFlight, bool) {
         let mut topics: Vec<TopicProduceData> = Vec::new();
+        let mut topic_ids: Vec<(Arc<str>, Uuid)> = Vec::new();
         let mut drained_batches = drained.batches;
         for (tp, _, bytes) in drained_batches.iter_mut() {
             let data = partition_data(tp.partition, std::mem::take(bytes));
             match topics.iter_mut().find(|t| t.name.as_str() == &*tp.topic) {
                 Some(t) => t.partition_data.push(data),
-                None => topics.push(TopicProduceData {
-                    name: tp.topic.to_string().into(),
-                    partition_data: vec![data],
-                    ..Default::default()
-                }),
+                None => {
+                    let topic_id = metadata
+                        .topics
+                        .get(&tp.topic)
+                        .map_or(Uuid::ZERO, |m| m.topic_id);
+                    topic_ids.push((tp.topic.clone(), topic_id));
+                    topics.push(TopicProduceData {
+                        name: tp.topic.to_string().into(),
+                        topic_id,
+                        partition_data: vec![data],
+                        ..Default::default()
+                    })
+                }
             }
         }
+        let names_only = topic_ids.iter().any(|(_, id)| *id == Uuid::ZERO);
         // Collected in place: the drained list's allocation is reused.
         let batches: Vec<(TopicPartition, BatchId)> = drained_batches
             .into_iter()
@@ -163,7 +198,12 @@ impl Sender {
             topic_data: topics,
             ..Default::default()
         };
-        (node, request, ProduceInFlight { node, batches })
+        let inflight = ProduceInFlight {
+            node,
+            batches,
+            topic_ids,
+        };
+        (node, request, inflight, names_only)
     }
 
     /// An acks=0 request was written: its batches are complete, offsets unknown.
@@ -214,26 +254,28 @@ impl Sender {
                 .brokers
                 .insert(e.node_id, format!("{}:{}", e.host, e.port));
         }
-        let sent = |topic: &str, partition: i32| {
+        let sent = |t: &TopicProduceResponse, partition: i32| {
             inflight
                 .batches
                 .iter()
-                .any(|(tp, _)| &*tp.topic == topic && tp.partition == partition)
+                .any(|(tp, _)| tp.partition == partition && inflight.names(t, &tp.topic))
         };
         for t in &resp.responses {
             for p in &t.partition_responses {
-                if !sent(t.name.as_str(), p.index) {
+                if !sent(t, p.index) {
                     // Nothing to complete; say so loudly, it is the broker's bug.
-                    tracing::warn!(topic = %t.name, partition = p.index, node = inflight.node,
+                    tracing::warn!(topic = %t.name, topic_id = ?t.topic_id, partition = p.index,
+                        node = inflight.node,
                         "Produce response names a partition this request did not carry");
                 }
             }
         }
-        for (tp, id) in inflight.batches {
+        for (tp, id) in &inflight.batches {
+            let (tp, id) = (tp.clone(), *id);
             let p = resp
                 .responses
                 .iter()
-                .filter(|t| t.name.as_str() == &*tp.topic)
+                .filter(|t| inflight.names(t, &tp.topic))
                 .flat_map(|t| t.partition_responses.iter())
                 .find(|p| p.index == tp.partition);
             let Some(p) = p else {

@@ -10,8 +10,8 @@
 use std::time::{Duration, Instant};
 
 use super::{Status, Tracker};
-use kafka_codec::testkit::{self, ProxiedCluster};
 use kafka_producer::Producer;
+use kafka_testkit::{self as testkit, ProxiedCluster};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 /// `request.timeout.ms` of the producer under test.

@@ -4,8 +4,8 @@
 
 pub mod blackhole;
 
-pub use kafka_codec::testkit::ledger::*;
 use kafka_producer::ProducerRecord;
+pub use kafka_testkit::ledger::*;
 
 /// Record `index` of a run over `keys` keys (see [`key_value`]).
 pub fn record(topic: &str, index: u64, keys: u64, partitions: i32) -> ProducerRecord {

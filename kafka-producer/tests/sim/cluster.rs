@@ -323,7 +323,39 @@ impl Cluster {
         let mut responses = Vec::new();
         let mut hinted_nodes = HashSet::new();
         for td in &req.topic_data {
-            let name = td.name.as_str().to_string();
+            // v13 names the topic by id only; an id no topic has is
+            // UNKNOWN_TOPIC_ID for each of its partitions.
+            let name = if td.name.is_empty() {
+                match self.topics.iter().find(|t| t.id == td.topic_id) {
+                    Some(t) => t.name.clone(),
+                    None => {
+                        // A garbled Metadata response can teach the producer a
+                        // wrong id: the broker's answer, not a violation.
+                        *self
+                            .stats
+                            .codes
+                            .entry(ErrorCode::UNKNOWN_TOPIC_ID.0)
+                            .or_default() += td.partition_data.len() as u64;
+                        responses.push(TopicProduceResponse {
+                            topic_id: td.topic_id,
+                            partition_responses: td
+                                .partition_data
+                                .iter()
+                                .map(|pd| PartitionProduceResponse {
+                                    index: pd.index,
+                                    error_code: ErrorCode::UNKNOWN_TOPIC_ID.0,
+                                    base_offset: -1,
+                                    ..Default::default()
+                                })
+                                .collect(),
+                            ..Default::default()
+                        });
+                        continue;
+                    }
+                }
+            } else {
+                td.name.as_str().to_string()
+            };
             let mut partition_responses = Vec::new();
             for pd in &td.partition_data {
                 let mut pr = PartitionProduceResponse {
@@ -351,7 +383,8 @@ impl Cluster {
                 partition_responses.push(pr);
             }
             responses.push(TopicProduceResponse {
-                name: td.name.clone(),
+                name: StrBytes::from_string(name),
+                topic_id: td.topic_id,
                 partition_responses,
                 ..Default::default()
             });

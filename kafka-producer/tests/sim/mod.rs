@@ -60,8 +60,8 @@ use rng::Rng;
 const MS: u64 = 1_000_000;
 const SEC: u64 = 1_000 * MS;
 /// Wire versions the simulated network encodes and decodes messages at.
-const PRODUCE_VERSION: i16 = 11;
-const METADATA_VERSION: i16 = 12;
+const PRODUCE_VERSION: i16 = 13;
+const METADATA_VERSION: i16 = 13;
 const INIT_PRODUCER_ID_VERSION: i16 = 5;
 /// Create timestamps are this plus the simulated time.
 const EPOCH_MS: i64 = 1_750_000_000_000;
@@ -305,7 +305,8 @@ impl Resp {
 enum Req {
     Metadata(MetadataRequest),
     InitProducerId(InitProducerIdRequest),
-    Produce(ProduceRequest),
+    /// The request and the version it was sent at.
+    Produce(ProduceRequest, i16),
 }
 
 #[derive(Debug)]
@@ -1136,6 +1137,7 @@ impl World {
             request_id: id,
             node,
             request,
+            max_version,
             ..
         } = t;
         let req = match request {
@@ -1143,7 +1145,20 @@ impl World {
             RequestKind::InitProducerId(r) => {
                 Req::InitProducerId(wire(&r, INIT_PRODUCER_ID_VERSION))
             }
-            RequestKind::Produce(r) => Req::Produce(wire(&r, PRODUCE_VERSION)),
+            RequestKind::Produce(r) => {
+                // A 4.4 broker: v13, unless the producer capped the request
+                // (a topic without a known id goes by name, v12).
+                let v = max_version.map_or(PRODUCE_VERSION, |m| m.min(PRODUCE_VERSION));
+                let mut r = wire(&r, v);
+                // The broker knows each id's name; the bookkeeping here goes by
+                // name (an id no topic has stays nameless: UNKNOWN_TOPIC_ID).
+                for td in r.topic_data.iter_mut().filter(|td| td.name.is_empty()) {
+                    if let Some(t) = self.cluster.topics.iter().find(|t| t.id == td.topic_id) {
+                        td.name = kafka_protocol::primitives::StrBytes::from_string(t.name.clone());
+                    }
+                }
+                Req::Produce(r, v)
+            }
             other => {
                 self.violations
                     .push(format!("request {id}: unexpected {:?}", other.api_key()));
@@ -1184,7 +1199,7 @@ impl World {
         }
         let conn = node.id;
         let mut partitions = Vec::new();
-        if let Req::Produce(r) = &req {
+        if let Req::Produce(r, _) = &req {
             self.summary.produce_requests += 1;
             for td in &r.topic_data {
                 for pd in &td.partition_data {
@@ -1297,7 +1312,7 @@ impl World {
         // The connection's own request timeout (the driver's is request.timeout.ms + 1 s).
         let timeout = self.setup.config.request_timeout.as_nanos() as u64 + SEC;
         self.schedule(self.now + timeout, Ev::Timeout { id });
-        if matches!(&req, Req::Produce(r) if r.acks == 0) {
+        if matches!(&req, Req::Produce(r, _) if r.acks == 0) {
             // No response: the driver reports it once it is in the socket,
             // whatever becomes of it.
             let at = self.now + self.latency() / 4;
@@ -1320,7 +1335,7 @@ impl World {
         self.conns.get_mut(&conn).expect("just opened").busy_until = at;
         let lose = self.net_rng.chance(self.setup.net.lose_response);
         let duplicate = self.net_rng.chance(self.setup.net.duplicate);
-        if matches!(req, Req::Produce(_)) {
+        if matches!(req, Req::Produce(..)) {
             for key in partitions {
                 *self.awaiting_process.entry(key).or_default() += 1;
             }
@@ -1559,7 +1574,7 @@ impl World {
         lose: bool,
         duplicate: bool,
     ) {
-        if let Req::Produce(r) = &req {
+        if let Req::Produce(r, _) = &req {
             for td in &r.topic_data {
                 for pd in &td.partition_data {
                     if let Some(n) = self
@@ -1586,7 +1601,7 @@ impl World {
                 &self.cluster.init_producer_id(&r),
                 INIT_PRODUCER_ID_VERSION,
             )),
-            Req::Produce(r) => {
+            Req::Produce(r, version) => {
                 let (resp, outcomes) =
                     self.cluster
                         .produce(broker, &r, &self.setup.produce, &mut self.net_rng);
@@ -1597,7 +1612,7 @@ impl World {
                 if r.acks == 0 {
                     return;
                 }
-                Resp::Produce(wire(&resp, PRODUCE_VERSION))
+                Resp::Produce(wire(&resp, version))
             }
         };
         let mut result = Ok(resp);
@@ -2043,7 +2058,7 @@ fn describe(req: &Req) -> String {
     match req {
         Req::Metadata(_) => "Metadata".into(),
         Req::InitProducerId(_) => "InitProducerId".into(),
-        Req::Produce(r) => {
+        Req::Produce(r, _) => {
             let mut s = "Produce".to_string();
             for t in &r.topic_data {
                 for p in &t.partition_data {

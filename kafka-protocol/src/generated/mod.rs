@@ -49,8 +49,6 @@ pub mod consumer_group_heartbeat_response;
 pub mod consumer_protocol_assignment;
 pub mod consumer_protocol_subscription;
 pub mod control_record_type_schema;
-pub mod controlled_shutdown_request;
-pub mod controlled_shutdown_response;
 pub mod controller_registration_request;
 pub mod controller_registration_response;
 pub mod create_acls_request;
@@ -130,8 +128,6 @@ pub mod initialize_share_group_state_response;
 pub mod join_group_request;
 pub mod join_group_response;
 pub mod k_raft_version_record;
-pub mod leader_and_isr_request;
-pub mod leader_and_isr_response;
 pub mod leader_change_message;
 pub mod leave_group_request;
 pub mod leave_group_response;
@@ -183,8 +179,6 @@ pub mod share_group_heartbeat_request;
 pub mod share_group_heartbeat_response;
 pub mod snapshot_footer_record;
 pub mod snapshot_header_record;
-pub mod stop_replica_request;
-pub mod stop_replica_response;
 pub mod streams_group_describe_request;
 pub mod streams_group_describe_response;
 pub mod streams_group_heartbeat_request;
@@ -201,8 +195,6 @@ pub mod unregister_controller_request;
 pub mod unregister_controller_response;
 pub mod update_features_request;
 pub mod update_features_response;
-pub mod update_metadata_request;
-pub mod update_metadata_response;
 pub mod update_raft_voter_request;
 pub mod update_raft_voter_response;
 pub mod vote_request;
@@ -252,8 +244,6 @@ pub use consumer_group_heartbeat_response::ConsumerGroupHeartbeatResponse;
 pub use consumer_protocol_assignment::ConsumerProtocolAssignment;
 pub use consumer_protocol_subscription::ConsumerProtocolSubscription;
 pub use control_record_type_schema::ControlRecordTypeSchema;
-pub use controlled_shutdown_request::ControlledShutdownRequest;
-pub use controlled_shutdown_response::ControlledShutdownResponse;
 pub use controller_registration_request::ControllerRegistrationRequest;
 pub use controller_registration_response::ControllerRegistrationResponse;
 pub use create_acls_request::CreateAclsRequest;
@@ -333,8 +323,6 @@ pub use initialize_share_group_state_response::InitializeShareGroupStateResponse
 pub use join_group_request::JoinGroupRequest;
 pub use join_group_response::JoinGroupResponse;
 pub use k_raft_version_record::KRaftVersionRecord;
-pub use leader_and_isr_request::LeaderAndIsrRequest;
-pub use leader_and_isr_response::LeaderAndIsrResponse;
 pub use leader_change_message::LeaderChangeMessage;
 pub use leave_group_request::LeaveGroupRequest;
 pub use leave_group_response::LeaveGroupResponse;
@@ -386,8 +374,6 @@ pub use share_group_heartbeat_request::ShareGroupHeartbeatRequest;
 pub use share_group_heartbeat_response::ShareGroupHeartbeatResponse;
 pub use snapshot_footer_record::SnapshotFooterRecord;
 pub use snapshot_header_record::SnapshotHeaderRecord;
-pub use stop_replica_request::StopReplicaRequest;
-pub use stop_replica_response::StopReplicaResponse;
 pub use streams_group_describe_request::StreamsGroupDescribeRequest;
 pub use streams_group_describe_response::StreamsGroupDescribeResponse;
 pub use streams_group_heartbeat_request::StreamsGroupHeartbeatRequest;
@@ -404,8 +390,6 @@ pub use unregister_controller_request::UnregisterControllerRequest;
 pub use unregister_controller_response::UnregisterControllerResponse;
 pub use update_features_request::UpdateFeaturesRequest;
 pub use update_features_response::UpdateFeaturesResponse;
-pub use update_metadata_request::UpdateMetadataRequest;
-pub use update_metadata_response::UpdateMetadataResponse;
 pub use update_raft_voter_request::UpdateRaftVoterRequest;
 pub use update_raft_voter_response::UpdateRaftVoterResponse;
 pub use vote_request::VoteRequest;
@@ -429,14 +413,6 @@ pub enum ApiKey {
     ListOffsets = 2,
     /// Metadata (key 3), versions 0-13.
     Metadata = 3,
-    /// LeaderAndIsr (key 4), versions none.
-    LeaderAndIsr = 4,
-    /// StopReplica (key 5), versions none.
-    StopReplica = 5,
-    /// UpdateMetadata (key 6), versions none.
-    UpdateMetadata = 6,
-    /// ControlledShutdown (key 7), versions none.
-    ControlledShutdown = 7,
     /// OffsetCommit (key 8), versions 2-10.
     OffsetCommit = 8,
     /// OffsetFetch (key 9), versions 1-10.
@@ -620,10 +596,6 @@ impl ApiKey {
         ApiKey::Fetch,
         ApiKey::ListOffsets,
         ApiKey::Metadata,
-        ApiKey::LeaderAndIsr,
-        ApiKey::StopReplica,
-        ApiKey::UpdateMetadata,
-        ApiKey::ControlledShutdown,
         ApiKey::OffsetCommit,
         ApiKey::OffsetFetch,
         ApiKey::FindCoordinator,
@@ -720,10 +692,6 @@ impl ApiKey {
             1 => Some(ApiKey::Fetch),
             2 => Some(ApiKey::ListOffsets),
             3 => Some(ApiKey::Metadata),
-            4 => Some(ApiKey::LeaderAndIsr),
-            5 => Some(ApiKey::StopReplica),
-            6 => Some(ApiKey::UpdateMetadata),
-            7 => Some(ApiKey::ControlledShutdown),
             8 => Some(ApiKey::OffsetCommit),
             9 => Some(ApiKey::OffsetFetch),
             10 => Some(ApiKey::FindCoordinator),
@@ -822,10 +790,6 @@ impl ApiKey {
             ApiKey::Fetch => "Fetch",
             ApiKey::ListOffsets => "ListOffsets",
             ApiKey::Metadata => "Metadata",
-            ApiKey::LeaderAndIsr => "LeaderAndIsr",
-            ApiKey::StopReplica => "StopReplica",
-            ApiKey::UpdateMetadata => "UpdateMetadata",
-            ApiKey::ControlledShutdown => "ControlledShutdown",
             ApiKey::OffsetCommit => "OffsetCommit",
             ApiKey::OffsetFetch => "OffsetFetch",
             ApiKey::FindCoordinator => "FindCoordinator",
@@ -925,10 +889,6 @@ impl ApiKey {
             ApiKey::Fetch => FetchRequest::VERSIONS,
             ApiKey::ListOffsets => ListOffsetsRequest::VERSIONS,
             ApiKey::Metadata => MetadataRequest::VERSIONS,
-            ApiKey::LeaderAndIsr => LeaderAndIsrRequest::VERSIONS,
-            ApiKey::StopReplica => StopReplicaRequest::VERSIONS,
-            ApiKey::UpdateMetadata => UpdateMetadataRequest::VERSIONS,
-            ApiKey::ControlledShutdown => ControlledShutdownRequest::VERSIONS,
             ApiKey::OffsetCommit => OffsetCommitRequest::VERSIONS,
             ApiKey::OffsetFetch => OffsetFetchRequest::VERSIONS,
             ApiKey::FindCoordinator => FindCoordinatorRequest::VERSIONS,
@@ -1030,10 +990,6 @@ impl ApiKey {
             ApiKey::Fetch => FetchRequest::VERSIONS,
             ApiKey::ListOffsets => ListOffsetsRequest::VERSIONS,
             ApiKey::Metadata => MetadataRequest::VERSIONS,
-            ApiKey::LeaderAndIsr => LeaderAndIsrRequest::VERSIONS,
-            ApiKey::StopReplica => StopReplicaRequest::VERSIONS,
-            ApiKey::UpdateMetadata => UpdateMetadataRequest::VERSIONS,
-            ApiKey::ControlledShutdown => ControlledShutdownRequest::VERSIONS,
             ApiKey::OffsetCommit => OffsetCommitRequest::VERSIONS,
             ApiKey::OffsetFetch => OffsetFetchRequest::VERSIONS,
             ApiKey::FindCoordinator => FindCoordinatorRequest::VERSIONS,
@@ -1133,10 +1089,6 @@ impl ApiKey {
             ApiKey::Fetch => FetchRequest::FIRST_FLEXIBLE_VERSION,
             ApiKey::ListOffsets => ListOffsetsRequest::FIRST_FLEXIBLE_VERSION,
             ApiKey::Metadata => MetadataRequest::FIRST_FLEXIBLE_VERSION,
-            ApiKey::LeaderAndIsr => LeaderAndIsrRequest::FIRST_FLEXIBLE_VERSION,
-            ApiKey::StopReplica => StopReplicaRequest::FIRST_FLEXIBLE_VERSION,
-            ApiKey::UpdateMetadata => UpdateMetadataRequest::FIRST_FLEXIBLE_VERSION,
-            ApiKey::ControlledShutdown => ControlledShutdownRequest::FIRST_FLEXIBLE_VERSION,
             ApiKey::OffsetCommit => OffsetCommitRequest::FIRST_FLEXIBLE_VERSION,
             ApiKey::OffsetFetch => OffsetFetchRequest::FIRST_FLEXIBLE_VERSION,
             ApiKey::FindCoordinator => FindCoordinatorRequest::FIRST_FLEXIBLE_VERSION,
@@ -1266,14 +1218,6 @@ pub enum RequestKind {
     ListOffsets(ListOffsetsRequest),
     /// MetadataRequest.
     Metadata(MetadataRequest),
-    /// LeaderAndIsrRequest.
-    LeaderAndIsr(LeaderAndIsrRequest),
-    /// StopReplicaRequest.
-    StopReplica(StopReplicaRequest),
-    /// UpdateMetadataRequest.
-    UpdateMetadata(UpdateMetadataRequest),
-    /// ControlledShutdownRequest.
-    ControlledShutdown(ControlledShutdownRequest),
     /// OffsetCommitRequest.
     OffsetCommit(OffsetCommitRequest),
     /// OffsetFetchRequest.
@@ -1458,10 +1402,6 @@ impl RequestKind {
             RequestKind::Fetch(_) => ApiKey::Fetch,
             RequestKind::ListOffsets(_) => ApiKey::ListOffsets,
             RequestKind::Metadata(_) => ApiKey::Metadata,
-            RequestKind::LeaderAndIsr(_) => ApiKey::LeaderAndIsr,
-            RequestKind::StopReplica(_) => ApiKey::StopReplica,
-            RequestKind::UpdateMetadata(_) => ApiKey::UpdateMetadata,
-            RequestKind::ControlledShutdown(_) => ApiKey::ControlledShutdown,
             RequestKind::OffsetCommit(_) => ApiKey::OffsetCommit,
             RequestKind::OffsetFetch(_) => ApiKey::OffsetFetch,
             RequestKind::FindCoordinator(_) => ApiKey::FindCoordinator,
@@ -1563,18 +1503,6 @@ impl RequestKind {
                 RequestKind::ListOffsets(ListOffsetsRequest::decode(buf, version)?)
             }
             ApiKey::Metadata => RequestKind::Metadata(MetadataRequest::decode(buf, version)?),
-            ApiKey::LeaderAndIsr => {
-                RequestKind::LeaderAndIsr(LeaderAndIsrRequest::decode(buf, version)?)
-            }
-            ApiKey::StopReplica => {
-                RequestKind::StopReplica(StopReplicaRequest::decode(buf, version)?)
-            }
-            ApiKey::UpdateMetadata => {
-                RequestKind::UpdateMetadata(UpdateMetadataRequest::decode(buf, version)?)
-            }
-            ApiKey::ControlledShutdown => {
-                RequestKind::ControlledShutdown(ControlledShutdownRequest::decode(buf, version)?)
-            }
             ApiKey::OffsetCommit => {
                 RequestKind::OffsetCommit(OffsetCommitRequest::decode(buf, version)?)
             }
@@ -1826,10 +1754,6 @@ impl RequestKind {
             RequestKind::Fetch(m) => m.encode_checked(b, version),
             RequestKind::ListOffsets(m) => m.encode_checked(b, version),
             RequestKind::Metadata(m) => m.encode_checked(b, version),
-            RequestKind::LeaderAndIsr(m) => m.encode_checked(b, version),
-            RequestKind::StopReplica(m) => m.encode_checked(b, version),
-            RequestKind::UpdateMetadata(m) => m.encode_checked(b, version),
-            RequestKind::ControlledShutdown(m) => m.encode_checked(b, version),
             RequestKind::OffsetCommit(m) => m.encode_checked(b, version),
             RequestKind::OffsetFetch(m) => m.encode_checked(b, version),
             RequestKind::FindCoordinator(m) => m.encode_checked(b, version),
@@ -1927,10 +1851,6 @@ impl RequestKind {
             RequestKind::Fetch(m) => m.encoded_size(version),
             RequestKind::ListOffsets(m) => m.encoded_size(version),
             RequestKind::Metadata(m) => m.encoded_size(version),
-            RequestKind::LeaderAndIsr(m) => m.encoded_size(version),
-            RequestKind::StopReplica(m) => m.encoded_size(version),
-            RequestKind::UpdateMetadata(m) => m.encoded_size(version),
-            RequestKind::ControlledShutdown(m) => m.encoded_size(version),
             RequestKind::OffsetCommit(m) => m.encoded_size(version),
             RequestKind::OffsetFetch(m) => m.encoded_size(version),
             RequestKind::FindCoordinator(m) => m.encoded_size(version),
@@ -2034,14 +1954,6 @@ pub enum ResponseKind {
     ListOffsets(ListOffsetsResponse),
     /// MetadataResponse.
     Metadata(MetadataResponse),
-    /// LeaderAndIsrResponse.
-    LeaderAndIsr(LeaderAndIsrResponse),
-    /// StopReplicaResponse.
-    StopReplica(StopReplicaResponse),
-    /// UpdateMetadataResponse.
-    UpdateMetadata(UpdateMetadataResponse),
-    /// ControlledShutdownResponse.
-    ControlledShutdown(ControlledShutdownResponse),
     /// OffsetCommitResponse.
     OffsetCommit(OffsetCommitResponse),
     /// OffsetFetchResponse.
@@ -2226,10 +2138,6 @@ impl ResponseKind {
             ResponseKind::Fetch(_) => ApiKey::Fetch,
             ResponseKind::ListOffsets(_) => ApiKey::ListOffsets,
             ResponseKind::Metadata(_) => ApiKey::Metadata,
-            ResponseKind::LeaderAndIsr(_) => ApiKey::LeaderAndIsr,
-            ResponseKind::StopReplica(_) => ApiKey::StopReplica,
-            ResponseKind::UpdateMetadata(_) => ApiKey::UpdateMetadata,
-            ResponseKind::ControlledShutdown(_) => ApiKey::ControlledShutdown,
             ResponseKind::OffsetCommit(_) => ApiKey::OffsetCommit,
             ResponseKind::OffsetFetch(_) => ApiKey::OffsetFetch,
             ResponseKind::FindCoordinator(_) => ApiKey::FindCoordinator,
@@ -2331,18 +2239,6 @@ impl ResponseKind {
                 ResponseKind::ListOffsets(ListOffsetsResponse::decode(buf, version)?)
             }
             ApiKey::Metadata => ResponseKind::Metadata(MetadataResponse::decode(buf, version)?),
-            ApiKey::LeaderAndIsr => {
-                ResponseKind::LeaderAndIsr(LeaderAndIsrResponse::decode(buf, version)?)
-            }
-            ApiKey::StopReplica => {
-                ResponseKind::StopReplica(StopReplicaResponse::decode(buf, version)?)
-            }
-            ApiKey::UpdateMetadata => {
-                ResponseKind::UpdateMetadata(UpdateMetadataResponse::decode(buf, version)?)
-            }
-            ApiKey::ControlledShutdown => {
-                ResponseKind::ControlledShutdown(ControlledShutdownResponse::decode(buf, version)?)
-            }
             ApiKey::OffsetCommit => {
                 ResponseKind::OffsetCommit(OffsetCommitResponse::decode(buf, version)?)
             }
@@ -2604,10 +2500,6 @@ impl ResponseKind {
             ResponseKind::Fetch(m) => m.encode_checked(b, version),
             ResponseKind::ListOffsets(m) => m.encode_checked(b, version),
             ResponseKind::Metadata(m) => m.encode_checked(b, version),
-            ResponseKind::LeaderAndIsr(m) => m.encode_checked(b, version),
-            ResponseKind::StopReplica(m) => m.encode_checked(b, version),
-            ResponseKind::UpdateMetadata(m) => m.encode_checked(b, version),
-            ResponseKind::ControlledShutdown(m) => m.encode_checked(b, version),
             ResponseKind::OffsetCommit(m) => m.encode_checked(b, version),
             ResponseKind::OffsetFetch(m) => m.encode_checked(b, version),
             ResponseKind::FindCoordinator(m) => m.encode_checked(b, version),
@@ -2705,10 +2597,6 @@ impl ResponseKind {
             ResponseKind::Fetch(m) => m.encoded_size(version),
             ResponseKind::ListOffsets(m) => m.encoded_size(version),
             ResponseKind::Metadata(m) => m.encoded_size(version),
-            ResponseKind::LeaderAndIsr(m) => m.encoded_size(version),
-            ResponseKind::StopReplica(m) => m.encoded_size(version),
-            ResponseKind::UpdateMetadata(m) => m.encoded_size(version),
-            ResponseKind::ControlledShutdown(m) => m.encoded_size(version),
             ResponseKind::OffsetCommit(m) => m.encoded_size(version),
             ResponseKind::OffsetFetch(m) => m.encoded_size(version),
             ResponseKind::FindCoordinator(m) => m.encoded_size(version),
@@ -2963,14 +2851,6 @@ mod roundtrip {
     #[test]
     fn control_record_type_schema() {
         crate::testing::check_roundtrip::<ControlRecordTypeSchema>();
-    }
-    #[test]
-    fn controlled_shutdown_request() {
-        crate::testing::check_roundtrip::<ControlledShutdownRequest>();
-    }
-    #[test]
-    fn controlled_shutdown_response() {
-        crate::testing::check_roundtrip::<ControlledShutdownResponse>();
     }
     #[test]
     fn controller_registration_request() {
@@ -3289,14 +3169,6 @@ mod roundtrip {
         crate::testing::check_roundtrip::<KRaftVersionRecord>();
     }
     #[test]
-    fn leader_and_isr_request() {
-        crate::testing::check_roundtrip::<LeaderAndIsrRequest>();
-    }
-    #[test]
-    fn leader_and_isr_response() {
-        crate::testing::check_roundtrip::<LeaderAndIsrResponse>();
-    }
-    #[test]
     fn leader_change_message() {
         crate::testing::check_roundtrip::<LeaderChangeMessage>();
     }
@@ -3501,14 +3373,6 @@ mod roundtrip {
         crate::testing::check_roundtrip::<SnapshotHeaderRecord>();
     }
     #[test]
-    fn stop_replica_request() {
-        crate::testing::check_roundtrip::<StopReplicaRequest>();
-    }
-    #[test]
-    fn stop_replica_response() {
-        crate::testing::check_roundtrip::<StopReplicaResponse>();
-    }
-    #[test]
     fn streams_group_describe_request() {
         crate::testing::check_roundtrip::<StreamsGroupDescribeRequest>();
     }
@@ -3571,14 +3435,6 @@ mod roundtrip {
     #[test]
     fn update_features_response() {
         crate::testing::check_roundtrip::<UpdateFeaturesResponse>();
-    }
-    #[test]
-    fn update_metadata_request() {
-        crate::testing::check_roundtrip::<UpdateMetadataRequest>();
-    }
-    #[test]
-    fn update_metadata_response() {
-        crate::testing::check_roundtrip::<UpdateMetadataResponse>();
     }
     #[test]
     fn update_raft_voter_request() {

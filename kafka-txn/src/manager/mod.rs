@@ -27,12 +27,15 @@
 
 mod handlers;
 mod requests;
+pub use requests::TXN_VERSIONS;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use kafka_codec::BrokerVersions;
-use kafka_producer::core::{Node, ProducerIdAndEpoch, TopicPartition, Transmit, TransportFailure};
+use kafka_producer::core::{
+    version_cap, Node, ProducerIdAndEpoch, TopicPartition, Transmit, TransportFailure,
+};
 use kafka_producer::{ErrorClass, ProducerConfig, ProducerError};
 use kafka_protocol::messages::{ApiKey, ResponseKind};
 use kafka_protocol::primitives::StrBytes;
@@ -442,9 +445,10 @@ impl TransactionManager {
                     }
                 };
             self.queue.remove(pos);
-            let Some((body, max_version)) = self.build(&request) else {
+            let Some((body, cap)) = self.build(&request) else {
                 continue;
             };
+            let max_version = version_cap(requests::TXN_VERSIONS, body.api_key(), cap);
             let request_id = self.next_request_id;
             self.next_request_id += 1;
             self.in_flight = Some((request_id, request));

@@ -9,15 +9,27 @@ use kafka_protocol::generated::{
     AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, FindCoordinatorRequest,
     InitProducerIdRequest, TxnOffsetCommitRequest,
 };
-use kafka_protocol::messages::RequestKind;
+use kafka_protocol::messages::{ApiKey, RequestKind};
 use kafka_protocol::primitives::StrBytes;
 
 use super::{CoordinatorKey, Target, TransactionManager, TxnRequest};
 
-/// FindCoordinator v3 (one key, Kafka 2.x and later; v4+ batches keys).
-const FIND_COORDINATOR_VERSION: i16 = 3;
-/// AddPartitionsToTxn v4+ is for brokers, not clients.
-const ADD_PARTITIONS_CLIENT_VERSION: i16 = 3;
+/// The coordinator requests, with the highest version this code implements
+/// (see `kafka_producer::core::PRODUCER_VERSIONS` for why a table): a newer
+/// broker's higher versions stay out of use.
+pub const TXN_VERSIONS: &[(ApiKey, i16)] = &[
+    // v3: one key (Kafka 2.x and later); v4+ batches keys.
+    (ApiKey::FindCoordinator, 3),
+    // v6 (two-phase commit) is unstable in Kafka 4.4.
+    (ApiKey::InitProducerId, 5),
+    // v4+ is for brokers, not clients.
+    (ApiKey::AddPartitionsToTxn, 3),
+    (ApiKey::AddOffsetsToTxn, 4),
+    // v6 (KIP-1319) names topics by id only.
+    (ApiKey::TxnOffsetCommit, 5),
+    (ApiKey::EndTxn, 5),
+];
+
 /// EndTxn and TxnOffsetCommit without transactions v2 (v5 means v2).
 const LAST_VERSION_BEFORE_V2: i16 = 4;
 
@@ -49,8 +61,9 @@ impl TransactionManager {
         }
     }
 
-    /// The request body and its version cap; `None` when nothing is left to
-    /// send (the partitions were added meanwhile, say).
+    /// The request body and its version cap (below [`TXN_VERSIONS`]);
+    /// `None` when nothing is left to send (the partitions were added
+    /// meanwhile, say).
     pub(super) fn build(&mut self, request: &TxnRequest) -> Option<(RequestKind, Option<i16>)> {
         let tid = self.transactional_id.clone();
         let (producer_id, producer_epoch) =
@@ -67,10 +80,7 @@ impl TransactionManager {
                     key_type,
                     ..Default::default()
                 };
-                (
-                    RequestKind::FindCoordinator(req),
-                    Some(FIND_COORDINATOR_VERSION),
-                )
+                (RequestKind::FindCoordinator(req), None)
             }
             TxnRequest::InitProducerId { bump } => {
                 let (producer_id, producer_epoch) = if *bump {
@@ -102,10 +112,7 @@ impl TransactionManager {
                     v3_and_below_topics: by_topic(&self.pending_partitions),
                     ..Default::default()
                 };
-                (
-                    RequestKind::AddPartitionsToTxn(req),
-                    Some(ADD_PARTITIONS_CLIENT_VERSION),
-                )
+                (RequestKind::AddPartitionsToTxn(req), None)
             }
             TxnRequest::AddOffsets { group } => {
                 let req = AddOffsetsToTxnRequest {

@@ -83,27 +83,45 @@ pub fn run(args: &[String]) -> Result<(), String> {
 /// The `*.json` files of a folder, by file name.
 fn read_folder(dir: &Path) -> Result<BTreeMap<String, String>, String> {
     let mut files = BTreeMap::new();
-    for entry in fs::read_dir(dir).map_err(|e| format!("cannot read schema folder {}: {e}", dir.display()))? {
+    for entry in fs::read_dir(dir)
+        .map_err(|e| format!("cannot read schema folder {}: {e}", dir.display()))?
+    {
         let p = entry.map_err(|e| e.to_string())?.path();
         if p.extension().is_some_and(|x| x == "json") {
-            let name = p.file_name().unwrap_or_default().to_string_lossy().into_owned();
-            files.insert(name, fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?);
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            files.insert(
+                name,
+                fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?,
+            );
         }
     }
     Ok(files)
 }
 
 /// Parses every schema and returns the formatted generated files by name.
-fn generate(sources: &BTreeMap<String, String>, version: &str) -> Result<BTreeMap<String, String>, String> {
+fn generate(
+    sources: &BTreeMap<String, String>,
+    version: &str,
+) -> Result<BTreeMap<String, String>, String> {
     if sources.is_empty() {
         return Err("no schemas found".into());
     }
     let mut schemas = Vec::new();
     for (name, text) in sources {
-        let json: Value = serde_json::from_str(&strip_comments(text))
-            .map_err(|e| format!("{name}: {e}"))?;
+        let json: Value =
+            serde_json::from_str(&strip_comments(text)).map_err(|e| format!("{name}: {e}"))?;
         let mut schema = Schema::parse(&json).map_err(|e| format!("{name}: {e}"))?;
         schema.release = version.to_string();
+        // An API Kafka removed keeps its schema with no valid version
+        // (LeaderAndIsr, StopReplica, UpdateMetadata and ControlledShutdown
+        // in 4.x): nothing can be spoken, so nothing is generated.
+        if schema.valid == Range::NONE {
+            continue;
+        }
         schemas.push(schema);
     }
     let mut files = BTreeMap::new();
@@ -347,7 +365,11 @@ impl Schema {
             o,
             "//! Valid versions: {}{}; flexible versions: {}.",
             self.valid.describe(),
-            if self.latest_unstable { " (the latest unstable)" } else { "" },
+            if self.latest_unstable {
+                " (the latest unstable)"
+            } else {
+                ""
+            },
             self.flexible.describe()
         )
         .unwrap();

@@ -81,10 +81,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The entries of a zip archive whose names `want` accepts, as UTF-8 text.
 /// Only what a jar uses: stored or deflated entries, no zip64.
-fn read_zip(
-    zip: &[u8],
-    want: impl Fn(&str) -> bool,
-) -> Result<BTreeMap<String, String>, String> {
+fn read_zip(zip: &[u8], want: impl Fn(&str) -> bool) -> Result<BTreeMap<String, String>, String> {
     let u16_at = |at: usize| -> Result<usize, String> {
         zip.get(at..at + 2)
             .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
@@ -143,7 +140,10 @@ fn read_zip(
             m => return Err(format!("{name}: compression method {m} is not read here")),
         }
         if text.len() != size {
-            return Err(format!("{name}: {} bytes, the directory says {size}", text.len()));
+            return Err(format!(
+                "{name}: {} bytes, the directory says {size}",
+                text.len()
+            ));
         }
         out.insert(name, text);
     }

@@ -13,6 +13,7 @@ use super::{PendingRecord, ProducerCore, Transmit};
 mod bench;
 mod faults;
 mod hardening;
+mod topic_ids;
 use crate::{ProducerConfig, ProducerRecord};
 
 fn metadata_for(topics: &[&str]) -> MetadataResponse {

@@ -1,6 +1,9 @@
-//! Small admin and read-back helpers for tests and tools that talk to a real
-//! cluster (feature `testkit`): find the cluster `cargo xtask kafka up`
-//! started, create and delete topics, and read a partition back.
+//! The project's test kit, for tests, examples and tools that talk to a
+//! real cluster (not published): find the cluster `cargo xtask kafka up`
+//! started ([`cluster_env`], [`brokers`], [`SecuredCluster`] for its TLS and
+//! SASL listeners), create and delete topics, read a partition back, a
+//! fault-injecting TCP [`proxy`] in front of each broker, and the
+//! [`ledger`] that checks what was delivered against what the log holds.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -17,17 +20,15 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::primitives::Uuid;
 use kafka_protocol::records::{DefaultCodecs, ReadCommitted, RecordBatches};
 
-use crate::{CodecError, Connection, ConnectionConfig};
+use kafka_codec::{CodecError, Connection, ConnectionConfig};
 
 mod brokers;
 pub mod ledger;
 pub mod proxy;
-#[cfg(all(feature = "tls", feature = "sasl"))]
 mod secured;
 
 pub use brokers::{brokers, Broker};
 pub use proxy::{ProxiedCluster, Proxy, ProxyHandle};
-#[cfg(all(feature = "tls", feature = "sasl"))]
 pub use secured::SecuredCluster;
 
 /// The variables `cargo xtask kafka up` records (`KAFKA_BOOTSTRAP`,
