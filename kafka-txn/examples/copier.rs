@@ -361,7 +361,11 @@ async fn committed_offsets(
             require_stable: true,
             ..Default::default()
         };
-        let resp = coordinator.send(&req).await?;
+        // v10 (KIP-848) names topics by id only; this asks by name.
+        let version = coordinator
+            .versions()
+            .negotiate_at_most(ApiKey::OffsetFetch, Some(9))?;
+        let resp = coordinator.send_version(&req, version).await?;
         let Some(g) = resp.groups.first() else {
             return Ok(BTreeMap::new());
         };

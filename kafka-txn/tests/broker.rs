@@ -15,6 +15,7 @@ use kafka_protocol::generated::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopics,
 };
 use kafka_protocol::generated::{FindCoordinatorRequest, OffsetFetchRequest};
+use kafka_protocol::messages::ApiKey;
 use kafka_testkit::{self as testkit, FetchedRecord, TopicInfo};
 use kafka_txn::{
     ConsumerGroupMetadata, OffsetAndMetadata, TransactionError, TransactionState,
@@ -369,8 +370,13 @@ async fn committed_offset(group: &str, topic: &str) -> i64 {
     };
     // With require_stable, a transactional commit whose marker has not
     // landed yet answers UNSTABLE_OFFSET_COMMIT: ask again (10 s at most).
+    // v10 (KIP-848) names topics by id only; this asks by name.
+    let version = conn
+        .versions()
+        .negotiate_at_most(ApiKey::OffsetFetch, Some(9))
+        .unwrap();
     for _ in 0..100 {
-        let resp = conn.send(&req).await.unwrap();
+        let resp = conn.send_version(&req, version).await.unwrap();
         let group = resp.groups.first();
         let partition = group
             .and_then(|g| g.topics.first())

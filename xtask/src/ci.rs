@@ -103,15 +103,28 @@ pub fn compat(args: &[String]) -> Result<(), String> {
                 version: "3.9.1".into(),
                 ..Default::default()
             },
-            vec![vec![
-                "test",
-                "-p",
-                "kafka-txn",
-                "--features",
-                "broker-tests",
-                "--test",
-                "broker",
-            ]],
+            vec![
+                vec![
+                    "test",
+                    "-p",
+                    "kafka-txn",
+                    "--features",
+                    "broker-tests",
+                    "--test",
+                    "broker",
+                ],
+                // Produce v11 and Metadata v12 there: names, no topic ids.
+                producer_test("broker"),
+                vec![
+                    "test",
+                    "-p",
+                    "kafka-txn",
+                    "--features",
+                    "broker-tests",
+                    "--test",
+                    "versions",
+                ],
+            ],
             false,
         ),
         (
