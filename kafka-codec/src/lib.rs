@@ -68,3 +68,8 @@ pub use connection::{Connection, ConnectionConfig};
 pub use error::{CodecError, TlsFailure};
 pub use frame::{FrameCodec, DEFAULT_MAX_FRAME_SIZE};
 pub use versions::{BrokerVersions, FeatureLevel};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

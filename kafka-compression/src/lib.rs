@@ -86,3 +86,8 @@ pub use codecs::snappy::Snappy;
 pub use codecs::zstd::Zstd;
 pub use compression_type::CompressionType;
 pub use error::CompressionError;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

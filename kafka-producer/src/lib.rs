@@ -42,3 +42,8 @@ pub use driver::{Producer, TransactionHandle};
 pub use error::{BrokerError, ErrorClass, ErrorCode, FatalError, ProducerError, UserHook};
 pub use metrics::ProducerMetrics;
 pub use record::{IntoTopic, ProducerRecord, RecordMetadata};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -41,3 +41,8 @@ mod testing;
 
 pub use error::ProtocolError;
 pub use error_code::ErrorCode;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

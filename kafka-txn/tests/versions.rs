@@ -53,7 +53,10 @@ async fn versions_used_against_this_release_are_pinned() {
     let versions = conn.versions();
     let mut used = Vec::new();
     // The codec's own request: at the top both sides speak.
-    used.push((ApiKey::ApiVersions, versions.negotiate(ApiKey::ApiVersions).unwrap()));
+    used.push((
+        ApiKey::ApiVersions,
+        versions.negotiate(ApiKey::ApiVersions).unwrap(),
+    ));
     for table in [PRODUCER_VERSIONS, TXN_VERSIONS] {
         for (api, _) in table {
             if used.iter().any(|(a, _)| a == api) {

@@ -37,6 +37,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "warnings",
         ]))
     })?;
+    step("crates package and build from their packages", || {
+        package(&[])
+    })?;
     step("docs (warnings are errors)", || {
         let mut cmd = cargo(&["doc", "--workspace", "--no-deps", "--all-features"]);
         cmd.env("RUSTDOCFLAGS", "-D warnings");
@@ -170,5 +173,48 @@ pub fn compat(args: &[String]) -> Result<(), String> {
         step("kafka down", crate::kafka::down)?;
         result?;
     }
+    Ok(())
+}
+
+/// The library crates a user depends on, in dependency order.
+const PUBLISHED: &[&str] = &[
+    "kafka-compression",
+    "kafka-protocol",
+    "kafka-codec",
+    "kafka-producer",
+    "kafka-txn",
+];
+
+/// `cargo package` of every library crate together: each is built from its
+/// packaged files alone (the others come from the packages beside it), so a
+/// file outside a crate's folder, a path dependency without a version or a
+/// missing README or LICENSE fails here rather than at publish time.
+pub fn package(args: &[String]) -> Result<(), String> {
+    if let Some(a) = args.first() {
+        return Err(format!("package: unknown argument {a}"));
+    }
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root()).args(["package", "--allow-dirty"]);
+    for p in PUBLISHED {
+        cmd.args(["-p", p]);
+    }
+    run_cmd(&mut cmd)?;
+    for p in PUBLISHED {
+        let out = Command::new("cargo")
+            .current_dir(root())
+            .args(["package", "--allow-dirty", "--list", "-p", p])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let list = String::from_utf8_lossy(&out.stdout);
+        for needed in ["README.md", "LICENSE", "Cargo.toml"] {
+            if !list.lines().any(|l| l == needed) {
+                return Err(format!("the {p} package has no {needed}"));
+            }
+        }
+    }
+    println!(
+        "package: {} crates package and build alone",
+        PUBLISHED.len()
+    );
     Ok(())
 }

@@ -4,8 +4,10 @@
 //!   `kafka-protocol`'s messages from Kafka's JSON schemas, read from the
 //!   `kafka-clients` jar of Kafka V (default: the version `kafka up` runs)
 //!   on Maven Central, or from a local folder.
-//! - `fuzz [TARGET] [--seconds N]`: installs cargo-fuzz and a nightly toolchain
-//!   if missing, then runs one fuzz target or all of them.
+//! - `fuzz [TARGET] [--seconds N] [--save-seeds]`: installs cargo-fuzz and a
+//!   nightly toolchain if missing, then runs one fuzz target or all of them
+//!   from their seed archives (`--save-seeds`: the grown corpus folded back
+//!   into the target's archive).
 //! - `kafka up [--brokers N] [--version V] [--security LIST [--mtls]]
 //!   [--proxied|--no-proxied]` / `kafka down`: a real Apache Kafka cluster on
 //!   127.0.0.1 from Maven Central's jars, with TLS and SASL listeners on
@@ -23,9 +25,11 @@
 //!   kill,pause,copier]`: the producer and the exactly-once copier on 3
 //!   nodes under SIGKILL, SIGSTOP and proxy faults; fails on any loss,
 //!   duplicate or reordering (`--short` is part of `txn-compat`).
-//! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy
-//!   and docs (warnings are errors), every test, and a fuzz smoke run of
-//!   every target.
+//! - `package`: `cargo package` of the five library crates, each built from
+//!   its package alone (part of `ci`).
+//! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy,
+//!   packaging and docs (warnings are errors), every test, and a fuzz smoke
+//!   run of every target.
 
 mod chaos;
 mod ci;
@@ -47,13 +51,14 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("ci") => ci::run(&args[1..]),
         Some("txn-compat") => ci::compat(&args[1..]),
+        Some("package") => ci::package(&args[1..]),
         Some("kafka") => kafka::run(&args[1..]),
         Some("quickstart") => quickstart::run(&args[1..]),
         Some("perf-compare") => perf::run(&args[1..]),
         Some("txn-perf") => txn_perf::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--kafka-version V] [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] | ci [--fuzz-seconds N] | txn-compat | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent] | chaos [--records N] [--seconds S] [--seed X] [--short] [--only kill,pause,copier]>\n\
+            "usage: cargo xtask <codegen [--kafka-version V] [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] [--save-seeds] | ci [--fuzz-seconds N] | txn-compat | package | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent] | chaos [--records N] [--seconds S] [--seed X] [--short] [--only kill,pause,copier]>\n\
              got: {args:?}"
         )),
     };
@@ -81,6 +86,7 @@ const PREREQUISITES: &[(&str, &str)] = &[
     ("mvn", "Maven: `sudo apt-get install -y maven`"),
     ("rustup", "rustup: `curl https://sh.rustup.rs -sSf | sh`"),
     ("rustfmt", "rustfmt: `rustup component add rustfmt`"),
+    ("tar", "tar: `sudo apt-get install -y tar gzip`"),
 ];
 
 /// Fails with the install line of `tool` when it cannot be run.

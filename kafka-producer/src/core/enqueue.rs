@@ -48,7 +48,7 @@ impl ProducerCore {
             read: Some(now),
             at: None,
         };
-        let mut incoming = Incoming::new(rec, self.flushes.enqueued());
+        let mut incoming = Incoming::new(rec, self.completions.enqueued());
         let refused = match &self.fatal {
             Some(e) => Some(e.clone()),
             None if self.closing => Some(ProducerError::Closed),
@@ -56,7 +56,7 @@ impl ProducerCore {
         };
         if let Some(e) = refused {
             return Ok(Enqueued {
-                delivery: self.flushes.fail_record(incoming.unbatched(), e),
+                delivery: self.completions.fail_record(incoming.unbatched(), e),
                 poll_at: None,
             });
         }
@@ -88,7 +88,7 @@ impl ProducerCore {
                 meta,
                 incoming,
                 &mut now,
-                &mut self.flushes,
+                &mut self.completions,
                 may_grow,
             ) {
                 Ok(Appended {
@@ -168,7 +168,7 @@ impl ProducerCore {
 
     /// Hands a record back to wait for buffer memory, uncounted.
     fn hand_back(&mut self, incoming: Incoming, needed: usize, metadata: bool) -> NeedsMemory {
-        self.flushes.withdraw();
+        self.completions.withdraw();
         NeedsMemory {
             metadata,
             needed: needed.min(self.config.buffer_memory),
@@ -215,7 +215,7 @@ impl ProducerCore {
             None => choice,
         };
         match choice {
-            Err(e) => self.flushes.fail_waiting(incoming.unbatched(), e),
+            Err(e) => self.completions.fail_waiting(incoming.unbatched(), e),
             Ok(partition) => {
                 if partition.is_some() {
                     incoming.record.partition = partition;
@@ -231,7 +231,7 @@ impl ProducerCore {
                         meta,
                         incoming,
                         &mut clock,
-                        &mut self.flushes,
+                        &mut self.completions,
                         true,
                     ) {
                         Ok(_) => None,
@@ -281,9 +281,9 @@ impl ProducerCore {
             None if self.closing => ProducerError::Closed,
             None => error,
         };
-        let incoming = Incoming::new(rec, self.flushes.enqueued());
+        let incoming = Incoming::new(rec, self.completions.enqueued());
         Enqueued {
-            delivery: self.flushes.fail_record(incoming.unbatched(), error),
+            delivery: self.completions.fail_record(incoming.unbatched(), error),
             poll_at: None,
         }
     }

@@ -17,8 +17,9 @@
 //!   per-broker in-flight counts and reconnect backoff;
 //! - `sequences`: idempotence (producer id and epoch, per-partition
 //!   sequences, the KIP-360 epoch bump);
-//! - `batch`: one batch in wire form and its state; `flush`: completions,
-//!   flushes and buffer memory to give back; `backoff`: the one jittered
+//! - `batch`: one batch in wire form and its state; `completion`: every
+//!   record's completion (outcomes, wakers and callbacks to run, flushes,
+//!   buffer memory to give back); `backoff`: the one jittered
 //!   exponential backoff.
 //!
 //! # Call order
@@ -46,8 +47,8 @@
 mod accumulator;
 mod backoff;
 mod batch;
+mod completion;
 mod enqueue;
-mod flush;
 pub(crate) mod hash;
 mod metadata;
 mod metrics;
@@ -69,8 +70,8 @@ use accumulator::{
 };
 pub use accumulator::{AwaitingPartitioner, DrainGate};
 use backoff::Jitter;
-pub use flush::FlushId;
-use flush::Flushes;
+use completion::Completions;
+pub use completion::FlushId;
 pub use metadata::Node;
 use metadata::{Metadata, TopicOutcome};
 pub use metrics::{CoreTotals, TopicTotals};
@@ -258,7 +259,7 @@ pub struct ProducerCore {
     accumulator: Accumulator,
     sender: Sender,
     sequences: Sequences,
-    flushes: Flushes,
+    completions: Completions,
     jitter: Jitter,
     /// Requests in flight, their room and when they were sent.
     requests: hash::FastMap<u64, (InFlight, Instant)>,
@@ -294,7 +295,7 @@ impl ProducerCore {
                 config.retry_backoff,
                 config.transaction_timeout,
             ),
-            flushes: Flushes::new(batch::BufferPool::new(
+            completions: Completions::new(batch::BufferPool::new(
                 config.batch_size,
                 config.buffer_memory,
             )),
@@ -324,7 +325,7 @@ impl ProducerCore {
 
     /// Records accepted and not complete yet.
     pub fn outstanding(&self) -> usize {
-        self.flushes.outstanding()
+        self.completions.outstanding()
     }
 
     /// The producer id and epoch, once known (idempotence).
@@ -334,12 +335,16 @@ impl ProducerCore {
 
     /// The counters behind the producer metrics, and requests in flight.
     pub fn totals(&self) -> (&CoreTotals, usize) {
-        (&self.flushes.metrics.totals, self.requests.len())
+        (&self.completions.metrics.totals, self.requests.len())
     }
 
     /// The per-topic counters.
     pub fn topic_totals(&self) -> impl Iterator<Item = (&str, &TopicTotals)> {
-        self.flushes.metrics.topics.iter().map(|(k, v)| (&**k, v))
+        self.completions
+            .metrics
+            .topics
+            .iter()
+            .map(|(k, v)| (&**k, v))
     }
 
     /// Produce attempts made so far (first sends and retries).
@@ -358,12 +363,12 @@ impl ProducerCore {
     /// the records enqueued before this call are all complete.
     pub fn begin_flush(&mut self) -> FlushId {
         self.accumulator.close_all();
-        self.flushes.begin()
+        self.completions.begin()
     }
 
     /// Whether the records of that flush are all complete.
     pub fn flushed(&self, id: FlushId) -> bool {
-        self.flushes.is_flushed(id)
+        self.completions.is_flushed(id)
     }
 
     /// Stops accepting records and sends what is buffered at once.
@@ -374,14 +379,14 @@ impl ProducerCore {
 
     /// Fails every record not complete yet with `error` (close timeout).
     pub fn abort_all(&mut self, error: ProducerError) {
-        self.accumulator.abort_all(&error, &mut self.flushes);
+        self.accumulator.abort_all(&error, &mut self.completions);
     }
 
     /// Fails the records not sent yet with `error`; batches in flight or
     /// waiting for a retry go on (a transaction's abort: their outcome must
     /// be known before the transaction ends).
     pub fn abort_unsent(&mut self, error: ProducerError) {
-        self.accumulator.abort_unsent(&error, &mut self.flushes);
+        self.accumulator.abort_unsent(&error, &mut self.completions);
     }
 
     /// Whether buffer memory is short (callers are waiting for it): batches
@@ -390,14 +395,14 @@ impl ProducerCore {
         self.memory_pressure = pressure;
         if pressure {
             // Free pooled buffers give their memory to those who wait.
-            self.flushes.pool.trim();
+            self.completions.pool.trim();
         }
     }
 
     /// Buffer memory held by free pooled buffers (part of what is not back
     /// from [`take_released_permits`](Self::take_released_permits)).
     pub fn pooled_permits(&self) -> usize {
-        self.flushes.pool.held()
+        self.completions.pool.held()
     }
 
     /// Adopts a producer id and epoch from outside (a transactional
@@ -432,7 +437,7 @@ impl ProducerCore {
         let Some((inflight, sent_at)) = self.requests.remove(&request_id) else {
             return;
         };
-        self.flushes
+        self.completions
             .metrics
             .answered(now.saturating_duration_since(sent_at));
         if let Err(f) = &result {
@@ -497,7 +502,7 @@ impl ProducerCore {
                     accumulator: &mut self.accumulator,
                     sequences: &mut self.sequences,
                     metadata: &mut self.metadata,
-                    flushes: &mut self.flushes,
+                    completions: &mut self.completions,
                     jitter: &mut self.jitter,
                     fatal: &mut fatal,
                 };
@@ -526,9 +531,9 @@ impl ProducerCore {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.metadata.forget_idle(now, &self.accumulator);
         self.accumulator
-            .expire_waiting(now, &self.metadata, &mut self.flushes);
+            .expire_waiting(now, &self.metadata, &mut self.completions);
         self.accumulator
-            .expire(now, &mut self.sequences, &mut self.flushes);
+            .expire(now, &mut self.sequences, &mut self.completions);
         self.maybe_bump_epoch();
     }
 
@@ -584,14 +589,14 @@ impl ProducerCore {
 
     /// Buffer memory freed since the last call (the driver returns it to the pool).
     pub fn take_released_permits(&mut self) -> usize {
-        self.flushes.take_released_permits()
+        self.completions.take_released_permits()
     }
 
     /// Futures to wake and callbacks to run, for outcomes resolved since the
     /// last call: run them ([`Completion::run`]) after letting go of the
     /// core, so no user code runs while it is held.
     pub fn take_completions(&mut self) -> Vec<Completion> {
-        self.flushes.take_completions()
+        self.completions.take_completions()
     }
 
     // --------------------------------------------------------------- routing
@@ -606,9 +611,9 @@ impl ProducerCore {
     ) -> Transmit {
         let request_id = self.next_request_id;
         self.next_request_id += 1;
-        self.flushes.metrics.totals.requests += 1;
+        self.completions.metrics.totals.requests += 1;
         if matches!(kind, InFlight::Produce(_)) {
-            self.flushes.metrics.totals.produce_requests += 1;
+            self.completions.metrics.totals.produce_requests += 1;
         }
         self.requests.insert(request_id, (kind, now));
         let max_version = version_cap(PRODUCER_VERSIONS, request.api_key(), max_version);
@@ -652,7 +657,7 @@ impl ProducerCore {
                             meta,
                             w.incoming,
                             &mut clock,
-                            &mut self.flushes,
+                            &mut self.completions,
                             true,
                         ) {
                             // Its explicit partition is not in this metadata yet.
@@ -674,7 +679,8 @@ impl ProducerCore {
                     self.metadata.wanted.remove(&topic);
                     let e = broker_error(code, None, 0);
                     for w in self.accumulator.take_waiting(&topic) {
-                        self.flushes.fail_waiting(w.incoming.unbatched(), e.clone());
+                        self.completions
+                            .fail_waiting(w.incoming.unbatched(), e.clone());
                     }
                 }
             }
@@ -687,12 +693,12 @@ impl ProducerCore {
             return None;
         }
         // While a flush is in progress every batch is ready (as Java's flushesInProgress).
-        let urgent = self.closing || self.memory_pressure || self.flushes.in_progress();
+        let urgent = self.closing || self.memory_pressure || self.completions.in_progress();
         let ctx = DrainContext {
             metadata: &mut self.metadata,
             nodes: &self.sender.nodes,
             sequences: &mut self.sequences,
-            flushes: &mut self.flushes,
+            completions: &mut self.completions,
             codec: self.codec.as_deref(),
             urgent,
         };

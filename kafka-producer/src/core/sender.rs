@@ -17,7 +17,7 @@ use kafka_protocol::ErrorCode;
 use super::accumulator::{Accumulator, Drained};
 use super::backoff::{ExponentialBackoff, Jitter};
 use super::batch::{BatchId, ProducerBatch, Stamp};
-use super::flush::Flushes;
+use super::completion::Completions;
 use super::metadata::Metadata;
 use super::sequences::Sequences;
 use super::TopicPartition;
@@ -118,7 +118,7 @@ pub(crate) struct ResponseContext<'a> {
     pub accumulator: &'a mut Accumulator,
     pub sequences: &'a mut Sequences,
     pub metadata: &'a mut Metadata,
-    pub flushes: &'a mut Flushes,
+    pub completions: &'a mut Completions,
     pub jitter: &'a mut Jitter,
     /// Set when a response calls for stopping the producer.
     pub fatal: &'a mut Option<ProducerError>,
@@ -211,7 +211,7 @@ impl Sender {
         self.nodes.answered(inflight.node);
         for (tp, id) in inflight.batches {
             if let Some(b) = ctx.accumulator.take_batch(&tp, id) {
-                complete_batch(&tp, b, -1, -1, ctx.sequences, ctx.flushes);
+                complete_batch(&tp, b, -1, -1, ctx.sequences, ctx.completions);
             }
         }
     }
@@ -247,7 +247,7 @@ impl Sender {
         mut ctx: ResponseContext<'_>,
     ) {
         self.nodes.answered(inflight.node);
-        ctx.flushes.metrics.throttled(resp.throttle_time_ms);
+        ctx.completions.metrics.throttled(resp.throttle_time_ms);
         // KIP-951 (v10+): the brokers the response names are new or moved.
         for e in &resp.node_endpoints {
             ctx.metadata
@@ -315,7 +315,7 @@ impl Sender {
                         } else {
                             -1
                         };
-                        complete_batch(&tp, b, p.base_offset, ts, ctx.sequences, ctx.flushes);
+                        complete_batch(&tp, b, p.base_offset, ts, ctx.sequences, ctx.completions);
                     }
                 }
                 ErrorCode::MESSAGE_TOO_LARGE | ErrorCode::RECORD_LIST_TOO_LARGE => {
@@ -420,7 +420,7 @@ impl Sender {
         } else {
             broker_error(code, outcome.message, b.attempts)
         };
-        ctx.accumulator.fail_batch(tp, b, e, ctx.flushes);
+        ctx.accumulator.fail_batch(tp, b, e, ctx.completions);
     }
 
     /// MESSAGE_TOO_LARGE: a batch of several records is split in two halves
@@ -445,7 +445,7 @@ impl Sender {
         let b = if b.expired_in_flight {
             Some(b)
         } else {
-            ctx.accumulator.split(tp, pos, b, now, ctx.flushes)
+            ctx.accumulator.split(tp, pos, b, now, ctx.completions)
         };
         if let Some(b) = b {
             ctx.sequences.gave_up(tp, &b);
@@ -454,7 +454,7 @@ impl Sender {
                 ctx.sequences.request_bump_for(b.stamp);
             }
             let e = broker_error(outcome.code, outcome.message, b.attempts);
-            ctx.accumulator.fail_batch(tp, b, e, ctx.flushes);
+            ctx.accumulator.fail_batch(tp, b, e, ctx.completions);
         }
     }
 }
@@ -467,10 +467,10 @@ fn complete_batch(
     base_offset: i64,
     log_append_time: i64,
     sequences: &mut Sequences,
-    flushes: &mut Flushes,
+    completions: &mut Completions,
 ) {
     sequences.acked(tp, &b);
-    flushes.complete_batch(b, base_offset, log_append_time);
+    completions.complete_batch(b, base_offset, log_append_time);
 }
 
 fn partition_data(index: i32, records: Bytes) -> PartitionProduceData {

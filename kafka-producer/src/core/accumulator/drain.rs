@@ -10,7 +10,7 @@ use kafka_compression::Codec;
 
 use super::Accumulator;
 use crate::core::batch::{BatchId, BatchState};
-use crate::core::flush::Flushes;
+use crate::core::completion::Completions;
 use crate::core::metadata::{Metadata, Node};
 use crate::core::sender::Nodes;
 use crate::core::sequences::Sequences;
@@ -38,7 +38,7 @@ pub(crate) struct DrainContext<'a> {
     pub metadata: &'a mut Metadata,
     pub nodes: &'a Nodes,
     pub sequences: &'a mut Sequences,
-    pub flushes: &'a mut Flushes,
+    pub completions: &'a mut Completions,
     pub codec: Option<&'a dyn Codec>,
     /// Every batch is ready (flush, close, memory short).
     pub urgent: bool,
@@ -240,7 +240,7 @@ impl Accumulator {
                 stamp,
                 ctx.sequences.is_transactional(),
                 ctx.codec,
-                &mut ctx.flushes.pool,
+                &mut ctx.completions.pool,
             ) {
                 Ok(bytes) => {
                     oldest = oldest.min(b.created_at);
@@ -248,7 +248,7 @@ impl Accumulator {
                     b.attempts += 1;
                     q.in_flight += 1;
                     let first = b.attempts == 1;
-                    ctx.flushes.metrics.batch_sent(
+                    ctx.completions.metrics.batch_sent(
                         &tp.topic,
                         b.record_count as u64,
                         bytes.len() as u64,
@@ -265,7 +265,7 @@ impl Accumulator {
                             // Its sequences were taken: a gap the next batches must not hit.
                             ctx.sequences.request_bump_for(stamp);
                         }
-                        ctx.flushes
+                        ctx.completions
                             .fail_batch(b, ProducerError::Encoding(Arc::from(e.to_string())));
                     }
                 }

@@ -15,7 +15,7 @@ use drain::NodeLatency;
 pub(crate) use drain::{DrainContext, Drained};
 
 use super::batch::{BatchId, BatchState, ProducerBatch};
-use super::flush::{Flushes, Unbatched};
+use super::completion::{Completions, Unbatched};
 use super::hash::FastMap;
 use super::metadata::{Metadata, TopicMeta};
 use super::sequences::Sequences;
@@ -376,12 +376,12 @@ impl Accumulator {
         tp: &TopicPartition,
         b: ProducerBatch,
         e: ProducerError,
-        flushes: &mut Flushes,
+        completions: &mut Completions,
     ) {
         if let Some(g) = &self.gate {
             g.batch_failed(tp, &e);
         }
-        flushes.fail_batch(b, e);
+        completions.fail_batch(b, e);
     }
 
     pub fn queues_mut(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
@@ -417,7 +417,7 @@ impl Accumulator {
         meta: &TopicMeta,
         incoming: Incoming,
         now: &mut dyn ReadNow,
-        flushes: &mut Flushes,
+        completions: &mut Completions,
         may_grow: bool,
     ) -> Result<Appended, NotAppended> {
         let topic = &meta.name;
@@ -438,7 +438,7 @@ impl Accumulator {
                     partitions: n,
                 };
                 return Ok(Appended {
-                    delivery: Some(flushes.fail_record(incoming.unbatched(), e)),
+                    delivery: Some(completions.fail_record(incoming.unbatched(), e)),
                     ready_at: None,
                     leader: None,
                 });
@@ -465,7 +465,7 @@ impl Accumulator {
             }
         };
         let (mut appended, bytes, full) = self
-            .append(t, partition, incoming, now, flushes, may_grow)
+            .append(t, partition, incoming, now, completions, may_grow)
             .map_err(|(incoming, needed)| NotAppended::NeedsMemory(incoming, needed))?;
         appended.leader = meta
             .partitions
@@ -493,7 +493,7 @@ impl Accumulator {
         partition: i32,
         mut incoming: Incoming,
         now: &mut dyn ReadNow,
-        flushes: &mut Flushes,
+        completions: &mut Completions,
         may_grow: bool,
     ) -> Result<(Appended, usize, bool), (Incoming, usize)> {
         let batch_size = self.config.batch_size;
@@ -513,7 +513,7 @@ impl Accumulator {
                     let a = b.append(batch_size, ts, key, value, headers(), id, 0);
                     if let Ok(Some(_)) = a {
                         incoming.permits = 0;
-                        flushes.release(permits);
+                        completions.release(permits);
                     }
                     a
                 }
@@ -542,7 +542,7 @@ impl Accumulator {
                 .min(self.config.buffer_memory);
             let pay = if permits >= cap {
                 Pay::Brought
-            } else if flushes.pool.free_permits().is_some_and(|p| p >= cap) {
+            } else if completions.pool.free_permits().is_some_and(|p| p >= cap) {
                 Pay::Pooled
             } else if may_grow {
                 Pay::Grows
@@ -550,7 +550,7 @@ impl Accumulator {
                 return Err((incoming, cap));
             };
             if let Some(Err(e)) = self.gate.as_ref().map(|g| g.batch_opened(&queue.tp)) {
-                let delivery = Some(flushes.fail_record(incoming.unbatched(), e));
+                let delivery = Some(completions.fail_record(incoming.unbatched(), e));
                 let appended = Appended {
                     delivery,
                     ready_at,
@@ -560,14 +560,14 @@ impl Accumulator {
             }
             let (buffer, held, prepaid) = match pay {
                 Pay::Brought => {
-                    let (buffer, pooled) = flushes.pool.take(cap);
-                    flushes.release(pooled + permits - cap);
+                    let (buffer, pooled) = completions.pool.take(cap);
+                    completions.release(pooled + permits - cap);
                     incoming.permits = 0;
                     (buffer, cap, true)
                 }
                 Pay::Pooled => {
-                    let (buffer, pooled) = flushes.pool.take(cap);
-                    flushes.release(permits);
+                    let (buffer, pooled) = completions.pool.take(cap);
+                    completions.release(permits);
                     incoming.permits = 0;
                     (buffer, pooled, true)
                 }
@@ -606,7 +606,7 @@ impl Accumulator {
             Ok(Some(index)) => index,
             Ok(None) => unreachable!("an empty open batch takes any record"),
             Err(e) => {
-                let delivery = Some(flushes.fail_unappendable(e, incoming.unbatched()));
+                let delivery = Some(completions.fail_unappendable(e, incoming.unbatched()));
                 let appended = Appended {
                     delivery,
                     ready_at,
@@ -634,7 +634,7 @@ impl Accumulator {
                     .as_ref()
                     .expect("an open batch has its outcome")
                     .forward_to(index);
-                flushes.forward_record(slot, to);
+                completions.forward_record(slot, to);
                 batch.add_callback(index, timestamp, callback);
                 None
             }
@@ -729,7 +729,12 @@ impl Accumulator {
     /// Fails batches older than `delivery.timeout.ms`: queued ones leave
     /// their queue; the records of in-flight ones fail now, the batch itself
     /// waits for its request's end (its sequence is unresolved until then).
-    pub fn expire(&mut self, now: Instant, sequences: &mut Sequences, flushes: &mut Flushes) {
+    pub fn expire(
+        &mut self,
+        now: Instant,
+        sequences: &mut Sequences,
+        completions: &mut Completions,
+    ) {
         let delivery_timeout = self.config.delivery_timeout;
         let gate = self.gate.as_deref();
         for q in self.queues.iter_mut() {
@@ -751,7 +756,7 @@ impl Accumulator {
                 if let Some(g) = gate {
                     g.batch_failed(tp, &e);
                 }
-                flushes.fail_records_of(b, e);
+                completions.fail_records_of(b, e);
             }
             // Only batches not in flight expire here; in-flight ones wait for
             // their response (or request timeout) first.
@@ -775,7 +780,7 @@ impl Accumulator {
                 if let Some(g) = gate {
                     g.batch_failed(tp, &e);
                 }
-                flushes.fail_batch(b, e);
+                completions.fail_batch(b, e);
             }
         }
     }
@@ -784,13 +789,13 @@ impl Accumulator {
     /// drained yet (a transaction's abort, as Java's
     /// `abortUndrainedBatches`); batches in flight or waiting to be retried
     /// go on until their outcome is known.
-    pub fn abort_unsent(&mut self, error: &ProducerError, flushes: &mut Flushes) {
-        self.fail_unpartitioned(error, flushes);
+    pub fn abort_unsent(&mut self, error: &ProducerError, completions: &mut Completions) {
+        self.fail_unpartitioned(error, completions);
         for q in self.queues.iter_mut() {
             let mut kept = std::collections::VecDeque::with_capacity(q.batches.len());
             for b in q.batches.drain(..) {
                 if b.attempts == 0 && !b.in_flight() {
-                    flushes.fail_batch(b, error.clone());
+                    completions.fail_batch(b, error.clone());
                 } else {
                     kept.push_back(b);
                 }
@@ -801,12 +806,12 @@ impl Accumulator {
 
     /// Fails every record not complete: the waiting ones and every batch in
     /// a queue (close timeout, fatal error).
-    pub fn abort_all(&mut self, error: &ProducerError, flushes: &mut Flushes) {
-        self.fail_unpartitioned(error, flushes);
+    pub fn abort_all(&mut self, error: &ProducerError, completions: &mut Completions) {
+        self.fail_unpartitioned(error, completions);
         for q in self.queues.iter_mut() {
             q.in_flight = 0;
             for b in q.batches.drain(..) {
-                flushes.fail_batch(b, error.clone());
+                completions.fail_batch(b, error.clone());
             }
         }
     }

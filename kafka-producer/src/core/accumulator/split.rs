@@ -7,7 +7,7 @@ use kafka_protocol::records::{DefaultCodecs, RecordBatch};
 
 use super::Accumulator;
 use crate::core::batch::{ProducerBatch, Stamp};
-use crate::core::flush::Flushes;
+use crate::core::completion::Completions;
 use crate::core::sequences::{increment_sequence, SequenceStamp};
 use crate::core::TopicPartition;
 use crate::delivery::Forward;
@@ -24,7 +24,7 @@ impl Accumulator {
         pos: usize,
         mut b: ProducerBatch,
         now: Instant,
-        flushes: &mut Flushes,
+        completions: &mut Completions,
     ) -> Option<ProducerBatch> {
         let records = match b.finished().map(split_records) {
             Some(Ok(r)) if b.record_count > 1 && r.len() == b.record_ids.len() => r,
@@ -43,7 +43,7 @@ impl Accumulator {
                 id,
                 tp.topic.clone(),
                 tp.partition,
-                flushes.fresh_buffer(size),
+                completions.fresh_buffer(size),
                 now,
             );
             nb.created_at = b.created_at;
@@ -93,7 +93,7 @@ impl Accumulator {
         // The halves hold the original's buffer memory now.
         b.permits = 0;
         // The original's futures follow their records to the halves.
-        flushes.forward_batch(&mut b, parts);
+        completions.forward_batch(&mut b, parts);
         match b.stamp {
             Stamp::Assigned(s) => {
                 let mut sequence = s.base_sequence;

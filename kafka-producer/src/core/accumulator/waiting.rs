@@ -83,7 +83,12 @@ impl Accumulator {
     /// Fails the records that waited `max.block.ms` for their topic (or,
     /// for an explicit partition, for metadata that knows it).
     /// `last_error`: why metadata could not be fetched, if it could not.
-    pub fn expire_waiting(&mut self, now: Instant, metadata: &Metadata, flushes: &mut Flushes) {
+    pub fn expire_waiting(
+        &mut self,
+        now: Instant,
+        metadata: &Metadata,
+        completions: &mut Completions,
+    ) {
         let max_block = self.config.max_block;
         let mut expired = Vec::new();
         for (topic, q) in self.waiting.iter_mut() {
@@ -100,19 +105,23 @@ impl Accumulator {
         for (w, topic) in expired {
             let waited = now.duration_since(w.since);
             let e = metadata.not_known(topic, w.incoming.record.partition, waited);
-            flushes.fail_waiting(w.incoming.unbatched(), e);
+            completions.fail_waiting(w.incoming.unbatched(), e);
         }
     }
 
     /// Fails the records that have no partition yet (waiting for metadata
     /// or for the application's partitioner).
-    pub(super) fn fail_unpartitioned(&mut self, error: &ProducerError, flushes: &mut Flushes) {
+    pub(super) fn fail_unpartitioned(
+        &mut self,
+        error: &ProducerError,
+        completions: &mut Completions,
+    ) {
         for a in std::mem::take(&mut self.awaiting) {
             self.partitioner_answered(&a.waiting.incoming.record.topic);
-            flushes.fail_waiting(a.waiting.incoming.unbatched(), error.clone());
+            completions.fail_waiting(a.waiting.incoming.unbatched(), error.clone());
         }
         for w in self.waiting.drain().flat_map(|(_, q)| q) {
-            flushes.fail_waiting(w.incoming.unbatched(), error.clone());
+            completions.fail_waiting(w.incoming.unbatched(), error.clone());
         }
     }
 }
