@@ -1,24 +1,28 @@
 //! The record accumulator (Java's `RecordAccumulator`): records waiting for
 //! their topic's metadata, partitioning, one queue of batches per
-//! partition, expiry and the abort of unsent batches; the ready/drain
-//! filter is in `drain`, split re-queueing in `split`.
+//! partition, expiry and the abort of unsent batches; the queues
+//! themselves are in `queues`, expiry and aborts in `expiry`, the
+//! ready/drain filter in `drain`, split
+//! re-queueing in `split`, records without a partition yet in `waiting`.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
 mod drain;
+mod expiry;
+mod queues;
 mod split;
 mod waiting;
 
 use drain::NodeLatency;
 pub(crate) use drain::{DrainContext, Drained};
+pub(crate) use queues::{PartitionQueue, Queues};
 
 use super::batch::{BatchId, BatchState, ProducerBatch};
 use super::completion::{Completions, Unbatched};
 use super::hash::FastMap;
 use super::metadata::{Metadata, TopicMeta};
-use super::sequences::Sequences;
 use super::{ReadNow, TopicPartition};
 use crate::config::{PartitionerKind, ProducerConfig};
 use crate::delivery::{DeliveryCallback, DeliveryFuture, OutcomeSlot};
@@ -57,132 +61,6 @@ pub trait DrainGate: Send + Sync {
     /// without transactions v2 must not use v12 or later).
     fn produce_version_cap(&self) -> Option<i16> {
         None
-    }
-}
-
-/// The batches of one partition, oldest first.
-pub(crate) struct PartitionQueue {
-    pub tp: TopicPartition,
-    pub batches: VecDeque<ProducerBatch>,
-    /// How many of them are in flight.
-    pub in_flight: usize,
-    /// Records in the partition's last batch before the open one: a new
-    /// batch's record lists are sized by it.
-    recent_records: usize,
-}
-
-impl PartitionQueue {
-    fn new(tp: TopicPartition) -> Self {
-        PartitionQueue {
-            tp,
-            batches: VecDeque::new(),
-            in_flight: 0,
-            recent_records: 0,
-        }
-    }
-
-    fn position(&self, id: BatchId) -> Option<usize> {
-        self.batches.iter().position(|b| b.id == id)
-    }
-
-    /// The batch the drain would send next: the first not in flight.
-    fn next_to_send(&self) -> Option<&ProducerBatch> {
-        self.batches.iter().find(|b| !b.in_flight())
-    }
-}
-
-/// The queues of one topic's partitions (indexed by partition).
-struct TopicQueues {
-    name: Arc<str>,
-    partitions: Vec<PartitionQueue>,
-    /// Partitions the partitioners may pick when some are left out for a
-    /// lagging leader (`partitioner.availability.timeout.ms`).
-    unlagged: Option<Vec<i32>>,
-}
-
-impl TopicQueues {
-    fn queue(&mut self, partition: i32) -> &mut PartitionQueue {
-        let p = usize::try_from(partition).expect("partitions are not negative");
-        while self.partitions.len() <= p {
-            let tp = TopicPartition {
-                topic: self.name.clone(),
-                partition: self.partitions.len() as i32,
-            };
-            self.partitions.push(PartitionQueue::new(tp));
-        }
-        &mut self.partitions[p]
-    }
-}
-
-/// Every partition queue, per topic. Records arrive in runs to one topic,
-/// so the last topic looked up is remembered: most records cost a pointer
-/// (or short string) comparison instead of hashing the topic name.
-#[derive(Default)]
-pub(crate) struct Queues {
-    topics: Vec<TopicQueues>,
-    index: FastMap<Arc<str>, usize>,
-    last: Option<(Arc<str>, usize)>,
-}
-
-impl Queues {
-    /// The index of `topic`'s queues (created when new).
-    fn topic(&mut self, topic: &Arc<str>) -> usize {
-        if let Some((name, i)) = &self.last {
-            if Arc::ptr_eq(name, topic) || **name == **topic {
-                return *i;
-            }
-        }
-        let i = match self.index.get(&**topic) {
-            Some(i) => *i,
-            None => {
-                self.topics.push(TopicQueues {
-                    name: topic.clone(),
-                    partitions: Vec::new(),
-                    unlagged: None,
-                });
-                self.index.insert(topic.clone(), self.topics.len() - 1);
-                self.topics.len() - 1
-            }
-        };
-        self.last = Some((topic.clone(), i));
-        i
-    }
-
-    pub fn get(&self, tp: &TopicPartition) -> Option<&PartitionQueue> {
-        let t = &self.topics[*self.index.get(&*tp.topic)?];
-        t.partitions.get(usize::try_from(tp.partition).ok()?)
-    }
-
-    pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionQueue> {
-        let t = &mut self.topics[*self.index.get(&*tp.topic)?];
-        t.partitions.get_mut(usize::try_from(tp.partition).ok()?)
-    }
-
-    /// `tp`'s queue, created when new.
-    pub fn entry(&mut self, tp: &TopicPartition) -> &mut PartitionQueue {
-        let i = self.topic(&tp.topic);
-        self.topics[i].queue(tp.partition)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &PartitionQueue> {
-        self.topics.iter().flat_map(|t| t.partitions.iter())
-    }
-
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
-        self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut())
-    }
-
-    /// Sets the partitions the partitioners may pick for `topic` (`None`:
-    /// every available one).
-    fn set_unlagged(&mut self, topic: &Arc<str>, unlagged: Option<Vec<i32>>) {
-        match self.index.get(&**topic) {
-            Some(&i) => self.topics[i].unlagged = unlagged,
-            None if unlagged.is_some() => {
-                let i = self.topic(topic);
-                self.topics[i].unlagged = unlagged;
-            }
-            None => {}
-        }
     }
 }
 
@@ -722,129 +600,5 @@ impl Accumulator {
                 }
             }
         }
-    }
-
-    // ------------------------------------------------------- expiry and abort
-
-    /// Fails batches older than `delivery.timeout.ms`: queued ones leave
-    /// their queue; the records of in-flight ones fail now, the batch itself
-    /// waits for its request's end (its sequence is unresolved until then).
-    pub fn expire(
-        &mut self,
-        now: Instant,
-        sequences: &mut Sequences,
-        completions: &mut Completions,
-    ) {
-        let delivery_timeout = self.config.delivery_timeout;
-        let gate = self.gate.as_deref();
-        for q in self.queues.iter_mut() {
-            let tp = &q.tp;
-            for b in q.batches.iter_mut().filter(|b| {
-                b.in_flight()
-                    && !b.expired_in_flight
-                    && now.duration_since(b.created_at) >= delivery_timeout
-            }) {
-                b.expired_in_flight = true;
-                let e = ProducerError::DeliveryTimeout {
-                    elapsed: now.duration_since(b.created_at),
-                    attempts: b.attempts,
-                    last_error: b
-                        .last_error
-                        .clone()
-                        .or_else(|| Some(Arc::from("no response to the Produce request yet"))),
-                };
-                if let Some(g) = gate {
-                    g.batch_failed(tp, &e);
-                }
-                completions.fail_records_of(b, e);
-            }
-            // Only batches not in flight expire here; in-flight ones wait for
-            // their response (or request timeout) first.
-            while let Some(pos) = q.batches.iter().position(|b| {
-                !b.in_flight() && now.duration_since(b.created_at) >= delivery_timeout
-            }) {
-                let Some(b) = q.batches.remove(pos) else {
-                    break;
-                };
-                sequences.gave_up(tp, &b);
-                if b.stamp.was_assigned() && b.attempts > 0 {
-                    // A sent batch may or may not be in the log: its sequence is
-                    // unresolved; a local epoch bump makes the next batches safe.
-                    sequences.request_bump_for(b.stamp);
-                }
-                let e = ProducerError::DeliveryTimeout {
-                    elapsed: now.duration_since(b.created_at),
-                    attempts: b.attempts,
-                    last_error: b.last_error.clone(),
-                };
-                if let Some(g) = gate {
-                    g.batch_failed(tp, &e);
-                }
-                completions.fail_batch(b, e);
-            }
-        }
-    }
-
-    /// Fails the records never sent: the waiting ones and the batches not
-    /// drained yet (a transaction's abort, as Java's
-    /// `abortUndrainedBatches`); batches in flight or waiting to be retried
-    /// go on until their outcome is known.
-    pub fn abort_unsent(&mut self, error: &ProducerError, completions: &mut Completions) {
-        self.fail_unpartitioned(error, completions);
-        for q in self.queues.iter_mut() {
-            let mut kept = std::collections::VecDeque::with_capacity(q.batches.len());
-            for b in q.batches.drain(..) {
-                if b.attempts == 0 && !b.in_flight() {
-                    completions.fail_batch(b, error.clone());
-                } else {
-                    kept.push_back(b);
-                }
-            }
-            q.batches = kept;
-        }
-    }
-
-    /// Fails every record not complete: the waiting ones and every batch in
-    /// a queue (close timeout, fatal error).
-    pub fn abort_all(&mut self, error: &ProducerError, completions: &mut Completions) {
-        self.fail_unpartitioned(error, completions);
-        for q in self.queues.iter_mut() {
-            q.in_flight = 0;
-            for b in q.batches.drain(..) {
-                completions.fail_batch(b, error.clone());
-            }
-        }
-    }
-
-    // ------------------------------------------------------------------ time
-
-    /// The earliest expiry of a queued batch (`delivery.timeout.ms`) or a
-    /// waiting record (`max.block.ms`).
-    pub fn next_expiry(&self) -> Option<Instant> {
-        let waiting = self
-            .waiting
-            .values()
-            .filter_map(|q| q.front())
-            .map(|w| crate::core::later(w.since, self.config.max_block));
-        // A queue's batches are in creation order (split halves keep the
-        // original's time and place), so its first one not yet expired
-        // expires first: one batch per queue, not every batch.
-        let batches = self
-            .queues
-            .iter()
-            .filter_map(|q| q.batches.iter().find(|b| !b.expired_in_flight))
-            .map(|b| crate::core::later(b.created_at, self.config.delivery_timeout));
-        waiting.chain(batches).min()
-    }
-
-    /// Per partition, when the batch the drain would send next becomes
-    /// ready (its linger or retry backoff ends).
-    pub fn send_times(&self) -> impl Iterator<Item = Instant> + '_ {
-        self.queues.iter().filter_map(|q| {
-            q.next_to_send().map(|b| match b.state {
-                BatchState::Backoff { until } => until,
-                _ => crate::core::later(b.created_at, self.config.linger),
-            })
-        })
     }
 }

@@ -1,0 +1,135 @@
+//! The queues of batches: one per partition, oldest batch first, indexed
+//! by topic.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::core::batch::{BatchId, ProducerBatch};
+use crate::core::hash::FastMap;
+use crate::core::TopicPartition;
+
+/// The batches of one partition, oldest first.
+pub(crate) struct PartitionQueue {
+    pub tp: TopicPartition,
+    pub batches: VecDeque<ProducerBatch>,
+    /// How many of them are in flight.
+    pub in_flight: usize,
+    /// Records in the partition's last batch before the open one: a new
+    /// batch's record lists are sized by it.
+    pub(super) recent_records: usize,
+}
+
+impl PartitionQueue {
+    pub(super) fn new(tp: TopicPartition) -> Self {
+        PartitionQueue {
+            tp,
+            batches: VecDeque::new(),
+            in_flight: 0,
+            recent_records: 0,
+        }
+    }
+
+    pub(super) fn position(&self, id: BatchId) -> Option<usize> {
+        self.batches.iter().position(|b| b.id == id)
+    }
+
+    /// The batch the drain would send next: the first not in flight.
+    pub(super) fn next_to_send(&self) -> Option<&ProducerBatch> {
+        self.batches.iter().find(|b| !b.in_flight())
+    }
+}
+
+/// The queues of one topic's partitions (indexed by partition).
+pub(super) struct TopicQueues {
+    name: Arc<str>,
+    partitions: Vec<PartitionQueue>,
+    /// Partitions the partitioners may pick when some are left out for a
+    /// lagging leader (`partitioner.availability.timeout.ms`).
+    pub(super) unlagged: Option<Vec<i32>>,
+}
+
+impl TopicQueues {
+    pub(super) fn queue(&mut self, partition: i32) -> &mut PartitionQueue {
+        let p = usize::try_from(partition).expect("partitions are not negative");
+        while self.partitions.len() <= p {
+            let tp = TopicPartition {
+                topic: self.name.clone(),
+                partition: self.partitions.len() as i32,
+            };
+            self.partitions.push(PartitionQueue::new(tp));
+        }
+        &mut self.partitions[p]
+    }
+}
+
+/// Every partition queue, per topic. Records arrive in runs to one topic,
+/// so the last topic looked up is remembered: most records cost a pointer
+/// (or short string) comparison instead of hashing the topic name.
+#[derive(Default)]
+pub(crate) struct Queues {
+    pub(super) topics: Vec<TopicQueues>,
+    index: FastMap<Arc<str>, usize>,
+    last: Option<(Arc<str>, usize)>,
+}
+
+impl Queues {
+    /// The index of `topic`'s queues (created when new).
+    pub(super) fn topic(&mut self, topic: &Arc<str>) -> usize {
+        if let Some((name, i)) = &self.last {
+            if Arc::ptr_eq(name, topic) || **name == **topic {
+                return *i;
+            }
+        }
+        let i = match self.index.get(&**topic) {
+            Some(i) => *i,
+            None => {
+                self.topics.push(TopicQueues {
+                    name: topic.clone(),
+                    partitions: Vec::new(),
+                    unlagged: None,
+                });
+                self.index.insert(topic.clone(), self.topics.len() - 1);
+                self.topics.len() - 1
+            }
+        };
+        self.last = Some((topic.clone(), i));
+        i
+    }
+
+    pub fn get(&self, tp: &TopicPartition) -> Option<&PartitionQueue> {
+        let t = &self.topics[*self.index.get(&*tp.topic)?];
+        t.partitions.get(usize::try_from(tp.partition).ok()?)
+    }
+
+    pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionQueue> {
+        let t = &mut self.topics[*self.index.get(&*tp.topic)?];
+        t.partitions.get_mut(usize::try_from(tp.partition).ok()?)
+    }
+
+    /// `tp`'s queue, created when new.
+    pub fn entry(&mut self, tp: &TopicPartition) -> &mut PartitionQueue {
+        let i = self.topic(&tp.topic);
+        self.topics[i].queue(tp.partition)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &PartitionQueue> {
+        self.topics.iter().flat_map(|t| t.partitions.iter())
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut PartitionQueue> {
+        self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut())
+    }
+
+    /// Sets the partitions the partitioners may pick for `topic` (`None`:
+    /// every available one).
+    pub(super) fn set_unlagged(&mut self, topic: &Arc<str>, unlagged: Option<Vec<i32>>) {
+        match self.index.get(&**topic) {
+            Some(&i) => self.topics[i].unlagged = unlagged,
+            None if unlagged.is_some() => {
+                let i = self.topic(topic);
+                self.topics[i].unlagged = unlagged;
+            }
+            None => {}
+        }
+    }
+}
