@@ -176,13 +176,14 @@ pub fn compat(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The library crates a user depends on, in dependency order.
+/// The library crates a user depends on.
 const PUBLISHED: &[&str] = &[
     "kafka-compression",
     "kafka-protocol",
     "kafka-codec",
     "kafka-producer",
     "kafka-txn",
+    "kafka-fake",
 ];
 
 /// `cargo package` of every library crate together: each is built from its

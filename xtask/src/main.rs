@@ -25,7 +25,7 @@
 //!   kill,pause,copier]`: the producer and the exactly-once copier on 3
 //!   nodes under SIGKILL, SIGSTOP and proxy faults; fails on any loss,
 //!   duplicate or reordering (`--short` is part of `txn-compat`).
-//! - `package`: `cargo package` of the five library crates, each built from
+//! - `package`: `cargo package` of the six library crates, each built from
 //!   its package alone (part of `ci`).
 //! - `ci [--fuzz-seconds N]`: formatting, codegen reproducibility, clippy,
 //!   packaging and docs (warnings are errors), every test, and a fuzz smoke

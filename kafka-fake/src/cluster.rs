@@ -1,0 +1,299 @@
+//! The handle a test holds: starting, stopping, faults and inspection.
+
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafka_protocol::messages::ApiKey;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::fault::Fault;
+use crate::log::StoredRecord;
+use crate::server::{serve, Shared};
+use crate::state::{BrokerInfo, RequestLogEntry, State};
+
+/// How a [`FakeCluster`] starts.
+#[derive(Debug, Clone)]
+pub struct FakeClusterBuilder {
+    brokers: usize,
+    ports: Vec<u16>,
+    topics: Vec<(String, i32)>,
+    auto_create: bool,
+    default_partitions: i32,
+    max_versions: HashMap<ApiKey, i16>,
+}
+
+impl Default for FakeClusterBuilder {
+    fn default() -> Self {
+        FakeClusterBuilder {
+            brokers: 1,
+            ports: Vec::new(),
+            topics: Vec::new(),
+            auto_create: true,
+            default_partitions: 1,
+            max_versions: HashMap::new(),
+        }
+    }
+}
+
+impl FakeClusterBuilder {
+    /// Number of brokers (ids 1..=n); 1 by default.
+    pub fn brokers(mut self, n: usize) -> Self {
+        self.brokers = n.max(1);
+        self
+    }
+
+    /// Listen on these ports, one per broker in order (default: ephemeral).
+    pub fn ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
+        self.ports = ports.into_iter().collect();
+        self
+    }
+
+    /// A topic that exists from the start, its leaders spread over the brokers.
+    pub fn topic(mut self, name: &str, partitions: i32) -> Self {
+        self.topics.push((name.to_string(), partitions));
+        self
+    }
+
+    /// Whether Metadata creates the topics it is asked for
+    /// (`auto.create.topics.enable`, on by default as in Kafka).
+    pub fn auto_create_topics(mut self, on: bool) -> Self {
+        self.auto_create = on;
+        self
+    }
+
+    /// Partitions of an auto-created topic (`num.partitions`, default 1).
+    pub fn default_partitions(mut self, n: i32) -> Self {
+        self.default_partitions = n.max(1);
+        self
+    }
+
+    /// The highest version of `api` the brokers advertise, to play an older
+    /// broker (`Produce` at 12: topics by name only).
+    pub fn max_version(mut self, api: ApiKey, version: i16) -> Self {
+        self.max_versions.insert(api, version);
+        self
+    }
+
+    /// Binds every broker and starts serving (inside a tokio runtime).
+    pub async fn start(self) -> io::Result<FakeCluster> {
+        let mut listeners = Vec::new();
+        for i in 0..self.brokers {
+            let port = self.ports.get(i).copied().unwrap_or(0);
+            let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+            let port = listener.local_addr()?.port();
+            listeners.push((i as i32 + 1, port, listener));
+        }
+        let infos = listeners
+            .iter()
+            .map(|(id, port, _)| BrokerInfo {
+                id: *id,
+                port: *port,
+                up: true,
+            })
+            .collect();
+        let mut state = State::new(infos);
+        state.auto_create = self.auto_create;
+        state.default_partitions = self.default_partitions;
+        state.max_versions = self.max_versions;
+        for (name, partitions) in &self.topics {
+            state.create_topic(name, *partitions).map_err(|code| {
+                io::Error::new(io::ErrorKind::InvalidInput, format!("topic {name}: {code}"))
+            })?;
+        }
+        let mut senders = Vec::new();
+        let mut receivers = Vec::new();
+        for (id, _, _) in &listeners {
+            let (tx, rx) = watch::channel(0u64);
+            senders.push((*id, tx));
+            receivers.push((*id, rx));
+        }
+        let shared = Arc::new(Shared {
+            state: Mutex::new(state),
+            latency_us: AtomicU64::new(0),
+            generations: receivers,
+        });
+        let tasks = listeners
+            .into_iter()
+            .map(|(id, _, listener)| (id, tokio::spawn(serve(shared.clone(), id, listener))))
+            .collect();
+        Ok(FakeCluster {
+            shared,
+            generations: senders,
+            tasks: Mutex::new(tasks),
+        })
+    }
+}
+
+/// A running fake cluster; stopped when dropped.
+pub struct FakeCluster {
+    shared: Arc<Shared>,
+    generations: Vec<(i32, watch::Sender<u64>)>,
+    tasks: Mutex<HashMap<i32, JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for FakeCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeCluster")
+            .field("bootstrap", &self.bootstrap())
+            .finish()
+    }
+}
+
+impl Drop for FakeCluster {
+    fn drop(&mut self) {
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            task.abort();
+        }
+        // The connections end with their generation's sender.
+    }
+}
+
+impl FakeCluster {
+    /// A cluster of one broker, no topic, auto-creation on.
+    pub fn builder() -> FakeClusterBuilder {
+        FakeClusterBuilder::default()
+    }
+
+    /// `bootstrap.servers` for a client: every broker, comma-separated.
+    pub fn bootstrap(&self) -> String {
+        let state = self.shared.lock();
+        state
+            .brokers
+            .iter()
+            .map(|b| format!("127.0.0.1:{}", b.port))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The address of broker `id`.
+    pub fn broker_addr(&self, id: i32) -> Option<String> {
+        let state = self.shared.lock();
+        state
+            .brokers
+            .iter()
+            .find(|b| b.id == id)
+            .map(|b| format!("127.0.0.1:{}", b.port))
+    }
+
+    /// Creates a topic (an error names Kafka's code, e.g. TOPIC_ALREADY_EXISTS).
+    pub fn create_topic(
+        &self,
+        name: &str,
+        partitions: i32,
+    ) -> Result<(), kafka_protocol::ErrorCode> {
+        self.shared
+            .lock()
+            .create_topic(name, partitions)
+            .map(|_| ())
+    }
+
+    /// Answers requests with an error, as `fault` says.
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().faults.push(fault);
+    }
+
+    /// Faults injected and not used up yet.
+    pub fn pending_faults(&self) -> Vec<Fault> {
+        self.shared.lock().faults.clone()
+    }
+
+    /// Waits this long before every answer (zero: none).
+    pub fn set_latency(&self, latency: Duration) {
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.shared.latency_us.store(us, Ordering::Relaxed);
+    }
+
+    /// The `throttle_time_ms` every response carries (a quota's throttle).
+    pub fn set_throttle(&self, ms: i32) {
+        self.shared.lock().throttle_ms = ms.max(0);
+    }
+
+    /// Closes every connection to broker `id` (it keeps listening).
+    pub fn drop_connections(&self, id: i32) {
+        for (broker, tx) in &self.generations {
+            if *broker == id {
+                tx.send_modify(|g| *g += 1);
+            }
+        }
+    }
+
+    /// Stops broker `id`: its port closes, its connections drop, and its
+    /// partitions get a new leader among the brokers still up.
+    pub fn stop_broker(&self, id: i32) {
+        if let Some(task) = self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id)
+        {
+            task.abort();
+        }
+        self.shared.lock().set_up(id, false);
+        self.drop_connections(id);
+    }
+
+    /// Starts a stopped broker again on its port (leaders stay where they are).
+    pub async fn restart_broker(&self, id: i32) -> io::Result<()> {
+        let port = {
+            let state = self.shared.lock();
+            let b = state.brokers.iter().find(|b| b.id == id).ok_or_else(|| {
+                io::Error::new(io::ErrorKind::NotFound, format!("no broker {id}"))
+            })?;
+            b.port
+        };
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        self.shared.lock().set_up(id, true);
+        let task = tokio::spawn(serve(self.shared.clone(), id, listener));
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, task);
+        Ok(())
+    }
+
+    /// Makes broker `broker` the leader of a partition (a new leader
+    /// epoch); the old leader answers NOT_LEADER_OR_FOLLOWER from now on.
+    pub fn move_leader(&self, topic: &str, partition: i32, broker: i32) -> bool {
+        self.shared.lock().move_leader(topic, partition, broker)
+    }
+
+    /// The leader of a partition.
+    pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
+        self.shared
+            .lock()
+            .partition_mut(topic, partition)
+            .map(|p| p.leader)
+    }
+
+    /// The records of a partition as stored, in offset order.
+    pub fn records(&self, topic: &str, partition: i32) -> Vec<StoredRecord> {
+        self.shared
+            .lock()
+            .partition_mut(topic, partition)
+            .map(|p| p.log.records())
+            .unwrap_or_default()
+    }
+
+    /// The offset the next record of a partition gets.
+    pub fn end_offset(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.shared
+            .lock()
+            .partition_mut(topic, partition)
+            .map(|p| p.log.end_offset())
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RequestLogEntry> {
+        self.shared.lock().requests.clone()
+    }
+}
