@@ -50,10 +50,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let cluster = step("kafka up", || {
         crate::kafka::up(&crate::kafka::UpOptions::default())
     })?;
-    let tests = step("tests", || {
-        let mut cmd = cargo(&["test", "--workspace", "--all-features"]);
-        cmd.envs(cluster.env());
-        run_cmd(&mut cmd)
+    let python = step(
+        "librdkafka from PyPI, for the fake's conformance checks",
+        librdkafka_python,
+    );
+    let tests = python.and_then(|python| {
+        step("tests", || {
+            let mut cmd = cargo(&["test", "--workspace", "--all-features"]);
+            cmd.envs(cluster.env());
+            cmd.env("KAFKA_FAKE_PYTHON", &python);
+            run_cmd(&mut cmd)
+        })
     });
     step("kafka down", crate::kafka::down)?;
     tests?;
@@ -218,4 +225,30 @@ pub fn package(args: &[String]) -> Result<(), String> {
         PUBLISHED.len()
     );
     Ok(())
+}
+
+/// The confluent-kafka release (librdkafka inside) the conformance checks use.
+const CONFLUENT_KAFKA: &str = "2.16.1";
+
+/// A virtualenv under `target/` with confluent-kafka from PyPI, made once;
+/// returns its python. A reference client for `kafka-fake`'s checks only:
+/// no crate of the workspace depends on it.
+pub fn librdkafka_python() -> Result<std::path::PathBuf, String> {
+    let venv = root().join("target/pyenv");
+    let python = venv.join("bin/python");
+    let marker = venv.join(format!("confluent-kafka-{CONFLUENT_KAFKA}"));
+    if marker.exists() {
+        return Ok(python);
+    }
+    crate::require_tool("python3")?;
+    let _ = std::fs::remove_dir_all(&venv);
+    run_cmd(Command::new("python3").args(["-m", "venv"]).arg(&venv))
+        .map_err(|e| format!("{e} (the venv module: `sudo apt-get install -y python3-venv`)"))?;
+    run_cmd(Command::new(venv.join("bin/pip")).args([
+        "install",
+        "-q",
+        &format!("confluent-kafka=={CONFLUENT_KAFKA}"),
+    ]))?;
+    std::fs::write(&marker, "").map_err(|e| e.to_string())?;
+    Ok(python)
 }

@@ -87,6 +87,7 @@ const PREREQUISITES: &[(&str, &str)] = &[
     ("rustup", "rustup: `curl https://sh.rustup.rs -sSf | sh`"),
     ("rustfmt", "rustfmt: `rustup component add rustfmt`"),
     ("tar", "tar: `sudo apt-get install -y tar gzip`"),
+    ("python3", "Python 3 with venv: `sudo apt-get install -y python3 python3-venv`"),
 ];
 
 /// Fails with the install line of `tool` when it cannot be run.

@@ -236,7 +236,11 @@ fn v2_adds_partitions_with_the_first_produce_and_adopts_the_next_epoch() {
     assert!(h.m.is_partition_added(&tp(0)), "no AddPartitionsToTxn");
     let op = h.m.begin_commit(false).unwrap();
     let t = h.expect(ApiKey::EndTxn);
-    assert_eq!(t.max_version, Some(5), "EndTxn v5: transactions v2, no higher");
+    assert_eq!(
+        t.max_version,
+        Some(5),
+        "EndTxn v5: transactions v2, no higher"
+    );
     h.events();
     h.end_txn(&t, ErrorCode::NONE, Some(1));
     assert_eq!(h.m.take_result(op), Some(Ok(())));

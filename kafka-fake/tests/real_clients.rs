@@ -1,0 +1,165 @@
+//! Clients other than ours against `kafka-fake` (feature `conformance`,
+//! which `cargo xtask ci` turns on after preparing them): Kafka's own
+//! console producer (the Java client, from the jars `cargo xtask kafka up`
+//! recorded as KAFKA_LIBS) and librdkafka (the confluent-kafka package from
+//! PyPI, in the virtualenv `cargo xtask ci` makes; KAFKA_FAKE_PYTHON names
+//! its python). Both produce idempotently with every codec; the fake's log
+//! must hold each record once, in order per key.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use kafka_fake::FakeCluster;
+use kafka_protocol::messages::ApiKey;
+use kafka_testkit as testkit;
+
+const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+const CODECS: [&str; 5] = ["none", "gzip", "snappy", "lz4", "zstd"];
+
+/// (key, value) of every record of `topic`, all partitions, per partition in order.
+fn stored(cluster: &FakeCluster, topic: &str, partitions: i32) -> Vec<Vec<(String, String)>> {
+    (0..partitions)
+        .map(|p| {
+            cluster
+                .records(topic, p)
+                .into_iter()
+                .map(|r| {
+                    let s =
+                        |b: Option<bytes::Bytes>| String::from_utf8(b.unwrap().to_vec()).unwrap();
+                    (s(r.key), s(r.value))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Values "<codec>-<i>" for i in 0..n, each once, in order per key
+/// "<codec>-<i % 10>"; every record from an idempotent producer.
+fn check(cluster: &FakeCluster, topic: &str, partitions: i32, n: usize) {
+    let mut seen: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for part in stored(cluster, topic, partitions) {
+        let mut last: BTreeMap<String, usize> = BTreeMap::new();
+        for (key, value) in part {
+            let (codec, i) = value.rsplit_once('-').unwrap();
+            let i: usize = i.parse().unwrap();
+            assert_eq!(key, format!("{codec}-{}", i % 10));
+            if let Some(prev) = last.insert(key.clone(), i) {
+                assert!(prev < i, "{key}: {prev} then {i}");
+            }
+            seen.entry(codec.to_string()).or_default().push(i);
+        }
+    }
+    for codec in CODECS {
+        let mut got = seen.remove(codec).unwrap_or_default();
+        got.sort_unstable();
+        assert_eq!(got, (0..n).collect::<Vec<_>>(), "{codec}: each record once");
+    }
+    for p in 0..partitions {
+        assert!(cluster
+            .records(topic, p)
+            .iter()
+            .all(|r| r.producer_id >= 0 && r.sequence >= 0));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafkas_console_producer_writes_to_the_fake() {
+    let env = testkit::cluster_env(ROOT);
+    let libs = env
+        .get("KAFKA_LIBS")
+        .expect("KAFKA_LIBS: run `cargo xtask kafka up` (or `cargo xtask ci`) for Kafka's jars");
+    let cluster = FakeCluster::builder()
+        .brokers(3)
+        .topic("java", 3)
+        .start()
+        .await
+        .unwrap();
+    let n = 200;
+    for codec in CODECS {
+        let java = std::env::var_os("JAVA_HOME")
+            .map(|h| std::path::Path::new(&h).join("bin/java"))
+            .unwrap_or_else(|| "java".into());
+        let mut child = Command::new(java)
+            .arg("-cp")
+            .arg(format!("{libs}/*"))
+            .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+            .arg("org.apache.kafka.tools.ConsoleProducer")
+            .args([
+                "--bootstrap-server",
+                &cluster.bootstrap(),
+                "--topic",
+                "java",
+            ])
+            .args(["--compression-codec", codec])
+            .args([
+                "--property",
+                "parse.key=true",
+                "--property",
+                "key.separator=:",
+            ])
+            .args(["--producer-property", "enable.idempotence=true"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("java");
+        let mut stdin = child.stdin.take().unwrap();
+        for i in 0..n {
+            writeln!(stdin, "{codec}-{}:{codec}-{i}", i % 10).unwrap();
+        }
+        drop(stdin);
+        let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    check(&cluster, "java", 3, n);
+    // The Java client asked ApiVersions v5 first: the fake serves v4, so the
+    // exchange went through the broker's UNSUPPORTED_VERSION answer.
+    let produce = cluster
+        .requests()
+        .iter()
+        .filter(|r| r.api == ApiKey::Produce)
+        .count();
+    assert!(produce > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn librdkafka_writes_to_the_fake() {
+    let python = std::env::var("KAFKA_FAKE_PYTHON").expect(
+        "KAFKA_FAKE_PYTHON: the python of a virtualenv with confluent-kafka (`cargo xtask ci` makes it)",
+    );
+    let cluster = FakeCluster::builder()
+        .brokers(3)
+        .topic("rdkafka", 3)
+        .start()
+        .await
+        .unwrap();
+    let n = 200;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/librdkafka_produce.py"
+    );
+    let bootstrap = cluster.bootstrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(python)
+            .args([script, &bootstrap, "rdkafka", &n.to_string()])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("python");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    check(&cluster, "rdkafka", 3, n);
+}
