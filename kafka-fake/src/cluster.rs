@@ -25,6 +25,7 @@ pub struct FakeClusterBuilder {
     auto_create: bool,
     default_partitions: i32,
     max_versions: HashMap<ApiKey, i16>,
+    max_message_bytes: usize,
 }
 
 impl Default for FakeClusterBuilder {
@@ -36,6 +37,7 @@ impl Default for FakeClusterBuilder {
             auto_create: true,
             default_partitions: 1,
             max_versions: HashMap::new(),
+            max_message_bytes: crate::state::DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -79,6 +81,13 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// The largest batch a Produce may carry (Kafka's `message.max.bytes`,
+    /// default 1048588); a larger one is answered MESSAGE_TOO_LARGE.
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
+        self
+    }
+
     /// Binds every broker and starts serving (inside a tokio runtime).
     pub async fn start(self) -> io::Result<FakeCluster> {
         let mut listeners = Vec::new();
@@ -100,6 +109,7 @@ impl FakeClusterBuilder {
         state.auto_create = self.auto_create;
         state.default_partitions = self.default_partitions;
         state.max_versions = self.max_versions;
+        state.max_message_bytes = self.max_message_bytes;
         for (name, partitions) in &self.topics {
             state.create_topic(name, *partitions).map_err(|code| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("topic {name}: {code}"))

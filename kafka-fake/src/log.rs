@@ -79,13 +79,17 @@ impl PartitionLog {
     /// Appends the batches of a Produce request's `records`, all or none;
     /// returns the base offset of the first one (or of the duplicate it
     /// repeats), or the error a broker answers.
-    pub fn append(&mut self, records: &Bytes) -> Result<i64, ErrorCode> {
+    pub fn append(&mut self, records: &Bytes, max_batch_bytes: usize) -> Result<i64, ErrorCode> {
         let mut parsed = Vec::new();
         let mut rest = records.clone();
         while !rest.is_empty() {
             let (batch, after) =
                 RecordBatch::parse(&rest).map_err(|_| ErrorCode::CORRUPT_MESSAGE)?;
             let whole = rest.slice(..rest.len() - after.len());
+            // The broker's message.max.bytes, per batch.
+            if whole.len() > max_batch_bytes {
+                return Err(ErrorCode::MESSAGE_TOO_LARGE);
+            }
             // The records must decompress and parse, as the broker checks.
             let section = batch
                 .decompressed_records(&DefaultCodecs::default(), DECOMPRESSED_LIMIT)
@@ -262,6 +266,23 @@ mod tests {
 
     use super::*;
 
+    impl PartitionLog {
+        fn append_any(&mut self, records: &Bytes) -> Result<i64, ErrorCode> {
+            self.append(records, usize::MAX)
+        }
+    }
+
+    #[test]
+    fn a_batch_over_the_limit_is_too_large() {
+        let mut log = PartitionLog::default();
+        let b = batch(-1, -1, -1, 3);
+        assert_eq!(
+            log.append(&b, b.len() - 1),
+            Err(ErrorCode::MESSAGE_TOO_LARGE)
+        );
+        assert_eq!(log.append(&b, b.len()), Ok(0));
+    }
+
     fn batch(pid: i64, epoch: i16, seq: i32, records: usize) -> Bytes {
         let mut w = RecordBatchWriter::new(256);
         for i in 0..records {
@@ -288,36 +309,36 @@ mod tests {
         let mut log = PartitionLog::default();
         // A new producer starts at 0.
         assert_eq!(
-            log.append(&batch(7, 0, 3, 1)),
+            log.append_any(&batch(7, 0, 3, 1)),
             Err(ErrorCode::UNKNOWN_PRODUCER_ID)
         );
-        assert_eq!(log.append(&batch(7, 0, 0, 2)), Ok(0));
-        assert_eq!(log.append(&batch(7, 0, 2, 3)), Ok(2));
+        assert_eq!(log.append_any(&batch(7, 0, 0, 2)), Ok(0));
+        assert_eq!(log.append_any(&batch(7, 0, 2, 3)), Ok(2));
         // A retry of a batch already written answers its first offset, writes nothing.
-        assert_eq!(log.append(&batch(7, 0, 0, 2)), Ok(0));
+        assert_eq!(log.append_any(&batch(7, 0, 0, 2)), Ok(0));
         assert_eq!(log.end_offset(), 5);
         // A gap, and a batch overlapping another's sequences.
         assert_eq!(
-            log.append(&batch(7, 0, 9, 1)),
+            log.append_any(&batch(7, 0, 9, 1)),
             Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
         );
         assert_eq!(
-            log.append(&batch(7, 0, 2, 1)),
+            log.append_any(&batch(7, 0, 2, 1)),
             Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
         );
         // A fenced epoch, then a new epoch from 0.
         assert_eq!(
-            log.append(&batch(7, 1, 5, 1)),
+            log.append_any(&batch(7, 1, 5, 1)),
             Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
         );
-        assert_eq!(log.append(&batch(7, 1, 0, 1)), Ok(5));
+        assert_eq!(log.append_any(&batch(7, 1, 0, 1)), Ok(5));
         assert_eq!(
-            log.append(&batch(7, 0, 5, 1)),
+            log.append_any(&batch(7, 0, 5, 1)),
             Err(ErrorCode::INVALID_PRODUCER_EPOCH)
         );
         // Without idempotence anything goes.
-        assert_eq!(log.append(&batch(-1, -1, -1, 2)), Ok(6));
-        assert_eq!(log.append(&batch(-1, -1, -1, 2)), Ok(8));
+        assert_eq!(log.append_any(&batch(-1, -1, -1, 2)), Ok(6));
+        assert_eq!(log.append_any(&batch(-1, -1, -1, 2)), Ok(8));
         let records = log.records();
         assert_eq!(records.len(), 10);
         assert_eq!(
@@ -330,7 +351,7 @@ mod tests {
     #[test]
     fn sequences_wrap_from_the_top_to_zero() {
         let mut log = PartitionLog::default();
-        assert_eq!(log.append(&batch(1, 0, 0, 1)), Ok(0));
+        assert_eq!(log.append_any(&batch(1, 0, 0, 1)), Ok(0));
         // Pretend the producer reached the top (its state as the log holds it).
         log.producers
             .get_mut(&1)
@@ -339,9 +360,9 @@ mod tests {
             .back_mut()
             .unwrap()
             .last_sequence = i32::MAX - 2;
-        assert_eq!(log.append(&batch(1, 0, i32::MAX - 1, 3)), Ok(1));
+        assert_eq!(log.append_any(&batch(1, 0, i32::MAX - 1, 3)), Ok(1));
         assert_eq!(
-            log.append(&batch(1, 0, 1, 1)),
+            log.append_any(&batch(1, 0, 1, 1)),
             Ok(4),
             "MAX-1, MAX, 0, then 1"
         );
@@ -354,11 +375,20 @@ mod tests {
         let mut bad = BytesMut::from(&good[..]);
         let last = bad.len() - 1;
         bad[last] ^= 0xff;
-        assert_eq!(log.append(&bad.freeze()), Err(ErrorCode::CORRUPT_MESSAGE));
+        assert_eq!(
+            log.append_any(&bad.freeze()),
+            Err(ErrorCode::CORRUPT_MESSAGE)
+        );
         let mut two = BytesMut::from(&good[..]);
         two.extend_from_slice(&good[..good.len() - 3]);
-        assert_eq!(log.append(&two.freeze()), Err(ErrorCode::CORRUPT_MESSAGE));
-        assert_eq!(log.append(&Bytes::new()), Err(ErrorCode::CORRUPT_MESSAGE));
+        assert_eq!(
+            log.append_any(&two.freeze()),
+            Err(ErrorCode::CORRUPT_MESSAGE)
+        );
+        assert_eq!(
+            log.append_any(&Bytes::new()),
+            Err(ErrorCode::CORRUPT_MESSAGE)
+        );
         assert_eq!(log.end_offset(), 0);
     }
 
@@ -366,7 +396,7 @@ mod tests {
     fn reads_return_whole_batches_from_the_one_holding_the_offset() {
         let mut log = PartitionLog::default();
         for _ in 0..3 {
-            log.append(&batch(-1, -1, -1, 4)).unwrap();
+            log.append_any(&batch(-1, -1, -1, 4)).unwrap();
         }
         let from_5 = log.read(5, 1 << 20);
         let batches: Vec<_> = kafka_protocol::records::RecordBatches::new(from_5)

@@ -44,6 +44,9 @@ pub(crate) const SERVED: &[(ApiKey, i16)] = &[
     (ApiKey::InitProducerId, 5),
 ];
 
+/// Kafka's default `message.max.bytes`.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
+
 /// The most partitions a fake cluster holds, all topics together.
 pub const MAX_PARTITIONS: usize = 100_000;
 
@@ -98,6 +101,8 @@ pub(crate) struct State {
     pub max_versions: HashMap<ApiKey, i16>,
     pub faults: Vec<Fault>,
     pub throttle_ms: i32,
+    /// Kafka's `message.max.bytes`: the largest batch a Produce may carry.
+    pub max_message_bytes: usize,
     pub requests: Vec<RequestLogEntry>,
     next_producer_id: i64,
     producer_epochs: HashMap<i64, i16>,
@@ -118,6 +123,7 @@ impl State {
             max_versions: HashMap::new(),
             faults: Vec::new(),
             throttle_ms: 0,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             requests: Vec::new(),
             next_producer_id: 1000,
             producer_epochs: HashMap::new(),
@@ -571,8 +577,9 @@ impl State {
                         .partition_error(ApiKey::Produce, broker, topic, p.index, fault)
                         .and_then(|()| {
                             let records = p.records.clone().unwrap_or_default();
+                            let max = self.max_message_bytes;
                             let part = self.partition_mut(topic, p.index).expect("checked");
-                            part.log.append(&records).map_err(|code| (code, None))
+                            part.log.append(&records, max).map_err(|code| (code, None))
                         }),
                 };
                 match result {
