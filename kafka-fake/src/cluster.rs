@@ -26,6 +26,7 @@ pub struct FakeClusterBuilder {
     default_partitions: i32,
     max_versions: HashMap<ApiKey, i16>,
     max_message_bytes: usize,
+    transaction_version: i16,
 }
 
 impl Default for FakeClusterBuilder {
@@ -38,6 +39,7 @@ impl Default for FakeClusterBuilder {
             default_partitions: 1,
             max_versions: HashMap::new(),
             max_message_bytes: crate::state::DEFAULT_MAX_MESSAGE_BYTES,
+            transaction_version: 2,
         }
     }
 }
@@ -88,6 +90,13 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// The finalized `transaction.version`: 2 (the default, KIP-890's
+    /// transactions v2, as Kafka 4.x) or 1 (transactions v1, as Kafka 3.x).
+    pub fn transaction_version(mut self, level: i16) -> Self {
+        self.transaction_version = level.clamp(0, 2);
+        self
+    }
+
     /// Binds every broker and starts serving (inside a tokio runtime).
     pub async fn start(self) -> io::Result<FakeCluster> {
         let mut listeners = Vec::new();
@@ -110,6 +119,7 @@ impl FakeClusterBuilder {
         state.default_partitions = self.default_partitions;
         state.max_versions = self.max_versions;
         state.max_message_bytes = self.max_message_bytes;
+        state.transaction_version = self.transaction_version;
         for (name, partitions) in &self.topics {
             state.create_topic(name, *partitions).map_err(|code| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("topic {name}: {code}"))
@@ -300,6 +310,12 @@ impl FakeCluster {
             .lock()
             .partition_mut(topic, partition)
             .map(|p| p.log.end_offset())
+    }
+
+    /// The offset committed for a group's partition (with a transaction), if any.
+    pub fn committed_offset(&self, group: &str, topic: &str, partition: i32) -> Option<i64> {
+        let key = (group.to_string(), topic.to_string(), partition);
+        self.shared.lock().coordinators.offsets.get(&key).copied()
     }
 
     /// Every request received so far, in order.

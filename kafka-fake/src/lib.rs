@@ -14,8 +14,17 @@
 //!   offset, `OUT_OF_ORDER_SEQUENCE_NUMBER`, `UNKNOWN_PRODUCER_ID`,
 //!   `INVALID_PRODUCER_EPOCH`), `NOT_LEADER_OR_FOLLOWER` with the new
 //!   leader from a broker that does not lead the partition;
-//! - InitProducerId for idempotent producers (KIP-360 epoch bumps
-//!   included), ListOffsets, Fetch (long polls up to `max_wait_ms`).
+//! - InitProducerId (KIP-360 epoch bumps included), ListOffsets, Fetch
+//!   (long polls up to `max_wait_ms`; `read_committed` up to the last stable
+//!   offset with the aborted transactions listed);
+//! - transactions v1 and v2 (`transaction.version`, 2 by default as Kafka
+//!   4.x, 1 as Kafka 3.x): FindCoordinator, transactional InitProducerId
+//!   (fencing the previous instance and aborting its transaction),
+//!   AddPartitionsToTxn (v2: the first Produce adds the partition),
+//!   AddOffsetsToTxn, TxnOffsetCommit, EndTxn (commit and abort markers
+//!   written to every partition; v2 bumps the epoch), OffsetFetch of the
+//!   offsets committed with a transaction (UNSTABLE_OFFSET_COMMIT while one
+//!   is pending, with `require_stable`).
 //!
 //! Faults are injected by the test ([`Fault`]: the next N requests of an
 //! API, on one broker, for one partition, answered with an error code;
@@ -29,9 +38,8 @@
 //! Malformed or truncated requests close the connection, as a broker does;
 //! nothing panics and decoding stays within the protocol crate's budget.
 //!
-//! Not served (yet): transactions (FindCoordinator and the transaction
-//! APIs; a transactional InitProducerId is refused), consumer groups and
-//! OffsetFetch, SASL and TLS.
+//! Not served (yet): consumer group membership (JoinGroup, SyncGroup,
+//! Heartbeat, OffsetCommit), SASL and TLS, transaction timeouts.
 //!
 //! ```no_run
 //! use kafka_fake::{FakeCluster, Fault};
@@ -55,6 +63,7 @@ mod fault;
 mod log;
 mod server;
 mod state;
+mod txn;
 
 pub use cluster::{FakeCluster, FakeClusterBuilder};
 pub use fault::Fault;

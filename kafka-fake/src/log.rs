@@ -4,7 +4,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use bytes::{Bytes, BytesMut};
-use kafka_protocol::records::{DefaultCodecs, RecordBatch};
+use kafka_protocol::records::{BatchParams, DefaultCodecs, RecordBatch, RecordBatchWriter};
 use kafka_protocol::ErrorCode;
 
 /// How many batches per producer a partition remembers for duplicate
@@ -59,6 +59,10 @@ pub struct PartitionLog {
     batches: Vec<(i64, Bytes)>,
     end_offset: i64,
     producers: HashMap<i64, ProducerState>,
+    /// Open transactions with records here: producer id -> first offset.
+    ongoing: HashMap<i64, i64>,
+    /// Aborted transactions: (producer id, first offset, marker offset).
+    aborted: Vec<(i64, i64, i64)>,
 }
 
 /// `seq` moved on by `delta`, wrapping from `i32::MAX` to 0 as Kafka does.
@@ -128,6 +132,9 @@ impl PartitionLog {
             stored[..8].copy_from_slice(&base.to_be_bytes());
             self.batches.push((base, stored.freeze()));
             self.end_offset += i64::from(batch.last_offset_delta) + 1;
+            if batch.is_transactional() {
+                self.ongoing.entry(batch.producer_id).or_insert(base);
+            }
             if batch.producer_id >= 0 {
                 let state = self.producers.entry(batch.producer_id).or_default();
                 state.epoch = batch.producer_epoch;
@@ -189,15 +196,71 @@ impl PartitionLog {
         }
     }
 
-    /// Whole batches from the one holding `offset`, up to about `max_bytes`
-    /// (at least one batch, as a broker returns).
-    pub fn read(&self, offset: i64, max_bytes: usize) -> Bytes {
+    /// Ends producer `pid`'s transaction here with a control batch (commit
+    /// or abort marker), as the coordinator's WriteTxnMarkers does.
+    pub fn write_marker(&mut self, pid: i64, epoch: i16, commit: bool) {
+        let mut w = RecordBatchWriter::new(64);
+        let key = [0u8, 0, 0, u8::from(commit)];
+        let value = [0u8, 0, 0, 0, 0, 0];
+        let ts = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        w.append(
+            ts,
+            Some(&key[..]),
+            Some(&value[..]),
+            std::iter::empty::<(&str, Option<&[u8]>)>(),
+        )
+        .expect("a marker fits");
+        let params = BatchParams {
+            base_offset: self.end_offset,
+            producer_id: pid,
+            producer_epoch: epoch,
+            base_sequence: -1,
+            transactional: true,
+            control: true,
+            ..BatchParams::default()
+        };
+        let batch = w.finish(params, None).expect("a marker encodes");
+        let marker = self.end_offset;
+        self.batches.push((marker, batch));
+        self.end_offset += 1;
+        if let Some(first) = self.ongoing.remove(&pid) {
+            if !commit {
+                self.aborted.push((pid, first, marker));
+            }
+        }
+    }
+
+    /// The last stable offset: the first offset of the oldest open
+    /// transaction, else the end.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.ongoing
+            .values()
+            .copied()
+            .min()
+            .unwrap_or(self.end_offset)
+    }
+
+    /// Aborted transactions a read of `[from, to)` must skip.
+    pub fn aborted_in(&self, from: i64, to: i64) -> Vec<(i64, i64)> {
+        self.aborted
+            .iter()
+            .filter(|(_, first, marker)| *first < to && *marker >= from)
+            .map(|(pid, first, _)| (*pid, *first))
+            .collect()
+    }
+
+    /// Whole batches from the one holding `offset` and starting below
+    /// `upto`, up to about `max_bytes` (at least one batch, as a broker
+    /// returns).
+    pub fn read(&self, offset: i64, upto: i64, max_bytes: usize) -> Bytes {
         let start = self
             .batches
             .partition_point(|(base, b)| base + last_offset_delta(b) < offset);
         let mut out = BytesMut::new();
-        for (_, b) in &self.batches[start..] {
-            if !out.is_empty() && out.len() + b.len() > max_bytes {
+        for (base, b) in &self.batches[start..] {
+            if *base >= upto || (!out.is_empty() && out.len() + b.len() > max_bytes) {
                 break;
             }
             out.extend_from_slice(b);
@@ -262,8 +325,6 @@ fn last_offset_delta(b: &Bytes) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use kafka_protocol::records::{BatchParams, RecordBatchWriter};
-
     use super::*;
 
     impl PartitionLog {
@@ -398,15 +459,15 @@ mod tests {
         for _ in 0..3 {
             log.append_any(&batch(-1, -1, -1, 4)).unwrap();
         }
-        let from_5 = log.read(5, 1 << 20);
+        let from_5 = log.read(5, i64::MAX, 1 << 20);
         let batches: Vec<_> = kafka_protocol::records::RecordBatches::new(from_5)
             .map(|b| b.unwrap().base_offset)
             .collect();
         assert_eq!(batches, [4, 8]);
         // At least one batch even when it is larger than the limit.
-        let one = kafka_protocol::records::RecordBatches::new(log.read(0, 1)).count();
+        let one = kafka_protocol::records::RecordBatches::new(log.read(0, i64::MAX, 1)).count();
         assert_eq!(one, 1);
-        assert!(log.read(12, 1 << 20).is_empty());
+        assert!(log.read(12, i64::MAX, 1 << 20).is_empty());
         assert_eq!(log.offset_for_time(1_002), Some(0));
         assert_eq!(log.offset_for_time(5_000), None);
     }

@@ -4,10 +4,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use kafka_protocol::generated::api_versions_response::ApiVersion;
+use kafka_protocol::generated::api_versions_response::{
+    ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
+};
 use kafka_protocol::generated::create_topics_response::CreatableTopicResult;
 use kafka_protocol::generated::delete_topics_response::DeletableTopicResult;
-use kafka_protocol::generated::fetch_response::{FetchableTopicResponse, PartitionData};
+use kafka_protocol::generated::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
 use kafka_protocol::generated::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
@@ -25,14 +29,18 @@ use kafka_protocol::generated::{
 };
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind, VersionRange};
 use kafka_protocol::primitives::{StrBytes, Uuid};
+use kafka_protocol::records::RecordBatch;
 use kafka_protocol::ErrorCode;
 
 use crate::fault::Fault;
 use crate::log::PartitionLog;
+use crate::txn::Coordinators;
 
 /// The APIs the fake answers, each over the stable range of the schemas
 /// (lowered by [`FakeClusterBuilder::max_version`](crate::FakeClusterBuilder::max_version)).
 /// ApiVersions stops at v4: v5's cluster id check (KIP-1242) is not done here.
+/// Consumer groups are not served beyond OffsetFetch of offsets committed
+/// with a transaction.
 pub(crate) const SERVED: &[(ApiKey, i16)] = &[
     (ApiKey::Produce, 13),
     (ApiKey::Fetch, 18),
@@ -42,6 +50,15 @@ pub(crate) const SERVED: &[(ApiKey, i16)] = &[
     (ApiKey::CreateTopics, 7),
     (ApiKey::DeleteTopics, 6),
     (ApiKey::InitProducerId, 5),
+    (ApiKey::FindCoordinator, 6),
+    // v4+ is broker-to-broker.
+    (ApiKey::AddPartitionsToTxn, 3),
+    (ApiKey::AddOffsetsToTxn, 4),
+    // v6 names topics by id only.
+    (ApiKey::TxnOffsetCommit, 5),
+    (ApiKey::EndTxn, 5),
+    // v10 names topics by id only.
+    (ApiKey::OffsetFetch, 9),
 ];
 
 /// Kafka's default `message.max.bytes`.
@@ -104,6 +121,9 @@ pub(crate) struct State {
     /// Kafka's `message.max.bytes`: the largest batch a Produce may carry.
     pub max_message_bytes: usize,
     pub requests: Vec<RequestLogEntry>,
+    /// The finalized `transaction.version` (2: KIP-890's transactions v2).
+    pub transaction_version: i16,
+    pub coordinators: Coordinators,
     next_producer_id: i64,
     producer_epochs: HashMap<i64, i16>,
     next_topic_id: u64,
@@ -125,6 +145,8 @@ impl State {
             throttle_ms: 0,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             requests: Vec::new(),
+            transaction_version: 2,
+            coordinators: Coordinators::default(),
             next_producer_id: 1000,
             producer_epochs: HashMap::new(),
             next_topic_id: 1,
@@ -160,6 +182,19 @@ impl State {
                 })
                 .collect(),
             throttle_time_ms: self.throttle_ms,
+            supported_features: vec![SupportedFeatureKey {
+                name: "transaction.version".into(),
+                min_version: 0,
+                max_version: 2,
+                ..Default::default()
+            }],
+            finalized_features_epoch: 1,
+            finalized_features: vec![FinalizedFeatureKey {
+                name: "transaction.version".into(),
+                min_version_level: self.transaction_version,
+                max_version_level: self.transaction_version,
+                ..Default::default()
+            }],
             ..Default::default()
         }
     }
@@ -300,8 +335,22 @@ impl State {
             RequestKind::InitProducerId(r) => {
                 ResponseKind::InitProducerId(self.init_producer_id(&r, fault))
             }
+            RequestKind::FindCoordinator(r) => {
+                ResponseKind::FindCoordinator(self.find_coordinator(version, &r, fault))
+            }
+            RequestKind::AddPartitionsToTxn(r) => {
+                ResponseKind::AddPartitionsToTxn(self.add_partitions_to_txn(&r, fault))
+            }
+            RequestKind::AddOffsetsToTxn(r) => {
+                ResponseKind::AddOffsetsToTxn(self.add_offsets_to_txn(&r, fault))
+            }
+            RequestKind::TxnOffsetCommit(r) => {
+                ResponseKind::TxnOffsetCommit(self.txn_offset_commit(&r, fault))
+            }
+            RequestKind::EndTxn(r) => ResponseKind::EndTxn(self.end_txn(version, &r, fault)),
+            RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(self.offset_fetch(&r, fault)),
             RequestKind::Produce(r) => {
-                let response = self.produce(broker, &r, fault);
+                let response = self.produce(broker, version, &r, fault);
                 if r.acks == 0 {
                     return Answer::Nothing;
                 }
@@ -490,9 +539,8 @@ impl State {
         };
         let outcome = if let Some(code) = fault {
             Err(code)
-        } else if req.transactional_id.as_ref().is_some_and(|t| !t.is_empty()) {
-            // Transactions are not served (no FindCoordinator either).
-            Err(ErrorCode::TRANSACTIONAL_ID_AUTHORIZATION_FAILED)
+        } else if let Some(tid) = req.transactional_id.as_ref().filter(|t| !t.is_empty()) {
+            self.init_transactional(tid.as_str(), req)
         } else if req.producer_id >= 0 {
             // KIP-360: the producer bumps its own epoch after an error.
             match self.producer_epochs.get(&req.producer_id) {
@@ -514,6 +562,10 @@ impl State {
             Err(code) => resp.error_code = code.0,
         }
         resp
+    }
+
+    pub(crate) fn new_transactional_id(&mut self) -> i64 {
+        self.new_producer_id()
     }
 
     fn new_producer_id(&mut self) -> i64 {
@@ -551,6 +603,7 @@ impl State {
     fn produce(
         &mut self,
         broker: i32,
+        version: i16,
         req: &ProduceRequest,
         fault: Option<ErrorCode>,
     ) -> ProduceResponse {
@@ -577,6 +630,20 @@ impl State {
                         .partition_error(ApiKey::Produce, broker, topic, p.index, fault)
                         .and_then(|()| {
                             let records = p.records.clone().unwrap_or_default();
+                            // A transactional batch's partition must be in its
+                            // transaction (v2: the Produce adds it).
+                            if let Ok((b, _)) = RecordBatch::parse(&records) {
+                                if b.is_transactional() {
+                                    self.produce_adds_partition(
+                                        b.producer_id,
+                                        b.producer_epoch,
+                                        topic,
+                                        p.index,
+                                        version,
+                                    )
+                                    .map_err(|code| (code, None))?;
+                                }
+                            }
                             let max = self.max_message_bytes;
                             let part = self.partition_mut(topic, p.index).expect("checked");
                             part.log.append(&records, max).map_err(|code| (code, None))
@@ -705,8 +772,9 @@ impl State {
                         let topic = topic.as_deref().expect("checked");
                         let log = &self.partition_mut(topic, p.partition).expect("checked").log;
                         let end = log.end_offset();
+                        let lso = log.last_stable_offset();
                         pd.high_watermark = end;
-                        pd.last_stable_offset = end;
+                        pd.last_stable_offset = lso;
                         pd.log_start_offset = 0;
                         if p.fetch_offset < 0 || p.fetch_offset > end {
                             pd.error_code = ErrorCode::OFFSET_OUT_OF_RANGE.0;
@@ -714,7 +782,23 @@ impl State {
                             let max = usize::try_from(p.partition_max_bytes)
                                 .unwrap_or(0)
                                 .min(budget);
-                            let data = log.read(p.fetch_offset, max);
+                            // read_committed stops at the last stable offset and names the
+                            // aborted transactions to skip.
+                            let committed = req.isolation_level == 1;
+                            let upto = if committed { lso } else { i64::MAX };
+                            let data = log.read(p.fetch_offset, upto, max);
+                            if committed {
+                                pd.aborted_transactions = Some(
+                                    log.aborted_in(p.fetch_offset, upto)
+                                        .into_iter()
+                                        .map(|(producer_id, first_offset)| AbortedTransaction {
+                                            producer_id,
+                                            first_offset,
+                                            ..Default::default()
+                                        })
+                                        .collect(),
+                                );
+                            }
                             budget = budget.saturating_sub(data.len());
                             pd.records = Some(data);
                         }
@@ -810,6 +894,12 @@ mod tests {
                 producer_epoch: -1,
                 ..Default::default()
             }),
+            ApiKey::FindCoordinator => RequestKind::FindCoordinator(Default::default()),
+            ApiKey::AddPartitionsToTxn => RequestKind::AddPartitionsToTxn(Default::default()),
+            ApiKey::AddOffsetsToTxn => RequestKind::AddOffsetsToTxn(Default::default()),
+            ApiKey::TxnOffsetCommit => RequestKind::TxnOffsetCommit(Default::default()),
+            ApiKey::EndTxn => RequestKind::EndTxn(Default::default()),
+            ApiKey::OffsetFetch => RequestKind::OffsetFetch(Default::default()),
             other => unreachable!("{other} is not served"),
         }
     }
@@ -837,8 +927,8 @@ mod tests {
         s.max_versions.insert(ApiKey::Produce, 9);
         assert_eq!(s.served(ApiKey::Produce).unwrap().max, 9);
         assert!(
-            s.served(ApiKey::FindCoordinator).is_none(),
-            "transactions are not served"
+            s.served(ApiKey::JoinGroup).is_none(),
+            "groups are not served"
         );
         let advertised = s.api_versions();
         let produce = advertised.api_keys.iter().find(|k| k.api_key == 0).unwrap();

@@ -138,6 +138,7 @@ async fn librdkafka_writes_to_the_fake() {
     let cluster = FakeCluster::builder()
         .brokers(3)
         .topic("rdkafka", 3)
+        .topic("rdkafka-txn", 2)
         .start()
         .await
         .unwrap();
@@ -162,4 +163,35 @@ async fn librdkafka_writes_to_the_fake() {
         String::from_utf8_lossy(&out.stderr)
     );
     check(&cluster, "rdkafka", 3, n);
+    // Its transactions: both in the log, only the committed one for a
+    // read_committed reader of the fake's Fetch.
+    let conn = testkit::connect(&cluster.broker_addr(1).unwrap())
+        .await
+        .unwrap();
+    let info = testkit::topic_info(&conn, "rdkafka-txn")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut committed = 0;
+    let mut all = 0;
+    for p in 0..2 {
+        let leader = testkit::connect(&info.leaders[p as usize]).await.unwrap();
+        for read_committed in [true, false] {
+            let records =
+                testkit::fetch_partition_isolated(&leader, "rdkafka-txn", &info, p, read_committed)
+                    .await
+                    .unwrap();
+            for r in records {
+                assert!(r.transactional);
+                let v = String::from_utf8(r.value.unwrap().to_vec()).unwrap();
+                if read_committed {
+                    assert!(v.starts_with("committed-"), "{v} read_committed");
+                    committed += 1;
+                } else {
+                    all += 1;
+                }
+            }
+        }
+    }
+    assert_eq!((committed, all), (n, 2 * n));
 }

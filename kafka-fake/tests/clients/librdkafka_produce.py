@@ -37,3 +37,22 @@ for codec in ["none", "gzip", "snappy", "lz4", "zstd"]:
     if left or errors:
         sys.exit(f"{codec}: {left} not delivered, errors {errors[:3]}")
     print(codec, delivered[0], flush=True)
+
+# Transactions: one committed, one aborted (flushed first, so its records
+# are in the log with an abort marker after them).
+p = Producer({
+    "bootstrap.servers": bootstrap,
+    "transactional.id": "librdkafka-txn",
+    "linger.ms": 5,
+})
+p.init_transactions(30)
+for outcome in ["committed", "aborted"]:
+    p.begin_transaction()
+    for i in range(n):
+        p.produce(topic + "-txn", key=f"{outcome}-{i % 10}", value=f"{outcome}-{i}")
+    p.flush(30)
+    if outcome == "committed":
+        p.commit_transaction(30)
+    else:
+        p.abort_transaction(30)
+print("transactions", n, flush=True)
