@@ -35,13 +35,34 @@ fn env(key: &str) -> String {
         })
 }
 
+tokio::task_local! {
+    /// Set while a test body runs against kafka-fake: its bootstrap address
+    /// and whether it plays transactions v2.
+    static FAKE: (String, bool);
+}
+
 fn bootstrap() -> String {
-    env("KAFKA_BOOTSTRAP")
+    FAKE.try_with(|f| f.0.clone())
+        .unwrap_or_else(|_| env("KAFKA_BOOTSTRAP"))
 }
 
 /// Transactions v2 on this cluster: Kafka 4.x finalizes transaction.version 2.
 fn expect_v2() -> bool {
-    !env("KAFKA_VERSION").starts_with('3')
+    FAKE.try_with(|f| f.1)
+        .unwrap_or_else(|_| !env("KAFKA_VERSION").starts_with('3'))
+}
+
+/// Runs a test body against a 3-broker kafka-fake instead of the real
+/// cluster: one body, two clusters.
+async fn on_fake(transaction_version: i16, body: impl std::future::Future<Output = ()>) {
+    let fake = kafka_fake::FakeCluster::builder()
+        .brokers(3)
+        .transaction_version(transaction_version)
+        .start()
+        .await
+        .expect("fake cluster");
+    FAKE.scope((fake.bootstrap(), transaction_version >= 2), body)
+        .await
 }
 
 async fn admin() -> Connection {
@@ -129,6 +150,24 @@ async fn send_all(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn committed_records_are_visible_to_read_committed_and_aborted_ones_are_not() {
+    committed_records_are_visible_to_read_committed_and_aborted_ones_are_not_body().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_records_are_visible_to_read_committed_and_aborted_ones_are_not_on_kafka_fake() {
+    on_fake(
+        2,
+        committed_records_are_visible_to_read_committed_and_aborted_ones_are_not_body(),
+    )
+    .await;
+    on_fake(
+        1,
+        committed_records_are_visible_to_read_committed_and_aborted_ones_are_not_body(),
+    )
+    .await;
+}
+
+async fn committed_records_are_visible_to_read_committed_and_aborted_ones_are_not_body() {
     let (topic, info) = new_topic("txn-basic", 3).await;
     let p = producer(&testkit::unique_topic("tid-basic"), &[]);
     p.init_transactions().await.expect("init");
@@ -210,6 +249,24 @@ async fn unsent_records_of_an_aborted_transaction_fail_as_aborted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_transaction_over_three_topics_is_all_or_nothing() {
+    one_transaction_over_three_topics_is_all_or_nothing_body().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_transaction_over_three_topics_is_all_or_nothing_on_kafka_fake() {
+    on_fake(
+        2,
+        one_transaction_over_three_topics_is_all_or_nothing_body(),
+    )
+    .await;
+    on_fake(
+        1,
+        one_transaction_over_three_topics_is_all_or_nothing_body(),
+    )
+    .await;
+}
+
+async fn one_transaction_over_three_topics_is_all_or_nothing_body() {
     let mut topics = Vec::new();
     for n in 0..3 {
         topics.push(new_topic(&format!("txn-multi-{n}"), 4).await);
@@ -246,6 +303,24 @@ async fn one_transaction_over_three_topics_is_all_or_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_producer_with_the_same_id_fences_the_first() {
+    a_second_producer_with_the_same_id_fences_the_first_body().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_producer_with_the_same_id_fences_the_first_on_kafka_fake() {
+    on_fake(
+        2,
+        a_second_producer_with_the_same_id_fences_the_first_body(),
+    )
+    .await;
+    on_fake(
+        1,
+        a_second_producer_with_the_same_id_fences_the_first_body(),
+    )
+    .await;
+}
+
+async fn a_second_producer_with_the_same_id_fences_the_first_body() {
     let (topic, info) = new_topic("txn-fence", 2).await;
     let id = testkit::unique_topic("tid-fence");
     let first = producer(&id, &[]);
@@ -393,6 +468,24 @@ async fn committed_offset(group: &str, topic: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offsets_commit_with_the_transaction_and_not_with_an_abort() {
+    offsets_commit_with_the_transaction_and_not_with_an_abort_body().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_commit_with_the_transaction_and_not_with_an_abort_on_kafka_fake() {
+    on_fake(
+        2,
+        offsets_commit_with_the_transaction_and_not_with_an_abort_body(),
+    )
+    .await;
+    on_fake(
+        1,
+        offsets_commit_with_the_transaction_and_not_with_an_abort_body(),
+    )
+    .await;
+}
+
+async fn offsets_commit_with_the_transaction_and_not_with_an_abort_body() {
     let (out, _) = new_topic("txn-offsets-out", 1).await;
     let (input, _) = new_topic("txn-offsets-in", 1).await;
     let group = ConsumerGroupMetadata::new(testkit::unique_topic("group"));
