@@ -27,6 +27,7 @@ pub struct FakeClusterBuilder {
     max_versions: HashMap<ApiKey, i16>,
     max_message_bytes: usize,
     transaction_version: i16,
+    sink: bool,
 }
 
 impl Default for FakeClusterBuilder {
@@ -40,6 +41,7 @@ impl Default for FakeClusterBuilder {
             max_versions: HashMap::new(),
             max_message_bytes: crate::state::DEFAULT_MAX_MESSAGE_BYTES,
             transaction_version: 2,
+            sink: false,
         }
     }
 }
@@ -97,6 +99,14 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// Sink mode: Produce requests are acknowledged with offsets but neither
+    /// checked nor stored, so a producer's throughput ceiling can be
+    /// measured without a broker's cost (`records` stays empty).
+    pub fn sink(mut self, on: bool) -> Self {
+        self.sink = on;
+        self
+    }
+
     /// Binds every broker and starts serving (inside a tokio runtime).
     pub async fn start(self) -> io::Result<FakeCluster> {
         let mut listeners = Vec::new();
@@ -120,6 +130,7 @@ impl FakeClusterBuilder {
         state.max_versions = self.max_versions;
         state.max_message_bytes = self.max_message_bytes;
         state.transaction_version = self.transaction_version;
+        state.sink = self.sink;
         for (name, partitions) in &self.topics {
             state.create_topic(name, *partitions).map_err(|code| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("topic {name}: {code}"))

@@ -121,6 +121,8 @@ pub(crate) struct State {
     /// Kafka's `message.max.bytes`: the largest batch a Produce may carry.
     pub max_message_bytes: usize,
     pub requests: Vec<RequestLogEntry>,
+    /// Acknowledge Produce without checking or storing (see `sink`).
+    pub sink: bool,
     /// The finalized `transaction.version` (2: KIP-890's transactions v2).
     pub transaction_version: i16,
     pub coordinators: Coordinators,
@@ -145,6 +147,7 @@ impl State {
             throttle_ms: 0,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             requests: Vec::new(),
+            sink: false,
             transaction_version: 2,
             coordinators: Coordinators::default(),
             next_producer_id: 1000,
@@ -630,6 +633,10 @@ impl State {
                         .partition_error(ApiKey::Produce, broker, topic, p.index, fault)
                         .and_then(|()| {
                             let records = p.records.clone().unwrap_or_default();
+                            if self.sink {
+                                let part = self.partition_mut(topic, p.index).expect("checked");
+                                return Ok(part.log.sink(&records));
+                            }
                             // A transactional batch's partition must be in its
                             // transaction (v2: the Produce adds it).
                             if let Ok((b, _)) = RecordBatch::parse(&records) {

@@ -2,7 +2,7 @@
 //! trying a client by hand (`--features bin`).
 //!
 //! ```text
-//! kafka-fake [--brokers N] [--port P] [--topic NAME:PARTITIONS]...
+//! kafka-fake [--brokers N] [--port P] [--topic NAME:PARTITIONS]... [--sink]
 //! ```
 //!
 //! Broker 1 listens on P (default 9092), broker 2 on P+1, and so on; the
@@ -28,6 +28,7 @@ async fn run() -> Result<(), String> {
         match a.as_str() {
             "--brokers" => brokers = value()?.parse().map_err(|e| format!("--brokers: {e}"))?,
             "--port" => port = value()?.parse().map_err(|e| format!("--port: {e}"))?,
+            "--sink" => builder = builder.sink(true),
             "--topic" => {
                 let v = value()?;
                 let (name, partitions) = v.split_once(':').unwrap_or((v.as_str(), "1"));
@@ -36,7 +37,7 @@ async fn run() -> Result<(), String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other}; usage: kafka-fake [--brokers N] [--port P] [--topic NAME:PARTITIONS]..."
+                    "unknown argument {other}; usage: kafka-fake [--brokers N] [--port P] [--topic NAME:PARTITIONS]... [--sink]"
                 ))
             }
         }
