@@ -4,7 +4,9 @@
 //! recorded as KAFKA_LIBS) and librdkafka (the confluent-kafka package from
 //! PyPI, in the virtualenv `cargo xtask ci` makes; KAFKA_FAKE_PYTHON names
 //! its python). Both produce idempotently with every codec; the fake's log
-//! must hold each record once, in order per key.
+//! must hold each record once, in order per key, and Kafka's console
+//! consumer must read it back. librdkafka also commits one transaction and
+//! aborts another: read_committed readers (ours and Java's) see the first only.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -120,6 +122,29 @@ async fn kafkas_console_producer_writes_to_the_fake() {
         );
     }
     check(&cluster, "java", 3, n);
+    // Kafka's console consumer reads each partition back (assigned, no
+    // group), record for record.
+    for p in 0..3 {
+        let stored = stored(&cluster, "java", 3).remove(p as usize);
+        let partition = p.to_string();
+        let lines = testkit::console_consumer_with(
+            libs,
+            &cluster.bootstrap(),
+            "java",
+            stored.len(),
+            false,
+            &["--partition", &partition],
+        )
+        .expect("console consumer");
+        let read: Vec<(String, String)> = lines
+            .iter()
+            .map(|l| {
+                let (k, v) = l.split_once('\t').unwrap();
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        assert_eq!(read, stored, "partition {p}");
+    }
     // The Java client asked ApiVersions v5 first: the fake serves v4, so the
     // exchange went through the broker's UNSUPPORTED_VERSION answer.
     let produce = cluster
@@ -194,4 +219,43 @@ async fn librdkafka_writes_to_the_fake() {
         }
     }
     assert_eq!((committed, all), (n, 2 * n));
+    // Kafka's console consumer at read_committed sees the same.
+    let env = testkit::cluster_env(ROOT);
+    let libs = env
+        .get("KAFKA_LIBS")
+        .expect("KAFKA_LIBS: run `cargo xtask kafka up` (or `cargo xtask ci`) for Kafka's jars");
+    let mut java_committed = 0;
+    for p in 0..2 {
+        let expected = testkit::fetch_partition_isolated(
+            &testkit::connect(&info.leaders[p as usize]).await.unwrap(),
+            "rdkafka-txn",
+            &info,
+            p,
+            true,
+        )
+        .await
+        .unwrap()
+        .len();
+        let partition = p.to_string();
+        let lines = testkit::console_consumer_with(
+            libs,
+            &cluster.bootstrap(),
+            "rdkafka-txn",
+            expected,
+            false,
+            &[
+                "--partition",
+                &partition,
+                "--isolation-level",
+                "read_committed",
+            ],
+        )
+        .expect("console consumer");
+        assert!(
+            lines.iter().all(|l| l.contains("\tcommitted-")),
+            "{lines:?}"
+        );
+        java_committed += lines.len();
+    }
+    assert_eq!(java_committed, n);
 }
