@@ -28,6 +28,7 @@ pub struct FakeClusterBuilder {
     max_message_bytes: usize,
     transaction_version: i16,
     sink: bool,
+    sasl_users: Option<std::collections::BTreeMap<String, String>>,
 }
 
 impl Default for FakeClusterBuilder {
@@ -42,6 +43,7 @@ impl Default for FakeClusterBuilder {
             max_message_bytes: crate::state::DEFAULT_MAX_MESSAGE_BYTES,
             transaction_version: 2,
             sink: false,
+            sasl_users: None,
         }
     }
 }
@@ -107,6 +109,24 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// Every listener takes SASL (as a SASL_PLAINTEXT listener): PLAIN,
+    /// SCRAM-SHA-256 or SCRAM-SHA-512 as one of these (user, password);
+    /// a connection must authenticate before anything but ApiVersions.
+    #[cfg(feature = "sasl")]
+    pub fn sasl_users<U, P>(mut self, users: impl IntoIterator<Item = (U, P)>) -> Self
+    where
+        U: Into<String>,
+        P: Into<String>,
+    {
+        self.sasl_users = Some(
+            users
+                .into_iter()
+                .map(|(u, p)| (u.into(), p.into()))
+                .collect(),
+        );
+        self
+    }
+
     /// Binds every broker and starts serving (inside a tokio runtime).
     pub async fn start(self) -> io::Result<FakeCluster> {
         let mut listeners = Vec::new();
@@ -131,6 +151,7 @@ impl FakeClusterBuilder {
         state.max_message_bytes = self.max_message_bytes;
         state.transaction_version = self.transaction_version;
         state.sink = self.sink;
+        state.sasl_users = self.sasl_users;
         for (name, partitions) in &self.topics {
             state.create_topic(name, *partitions).map_err(|code| {
                 io::Error::new(io::ErrorKind::InvalidInput, format!("topic {name}: {code}"))

@@ -38,8 +38,14 @@
 //! Malformed or truncated requests close the connection, as a broker does;
 //! nothing panics and decoding stays within the protocol crate's budget.
 //!
+//! With [`FakeClusterBuilder::sasl_users`] (feature `sasl`, on by default)
+//! every listener takes SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 as a
+//! SASL_PLAINTEXT listener does: a connection authenticates before anything
+//! but ApiVersions.
+//!
 //! Not served (yet): consumer group membership (JoinGroup, SyncGroup,
-//! Heartbeat, OffsetCommit), SASL and TLS, transaction timeouts.
+//! Heartbeat, OffsetCommit), TLS, OAUTHBEARER, re-authentication
+//! (KIP-368), transaction timeouts.
 //!
 //! ```no_run
 //! use kafka_fake::{FakeCluster, Fault};
@@ -61,6 +67,8 @@
 mod cluster;
 mod fault;
 mod log;
+#[cfg(feature = "sasl")]
+mod sasl;
 mod server;
 mod state;
 mod txn;

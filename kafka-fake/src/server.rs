@@ -67,6 +67,8 @@ async fn connection(
     mut generation: watch::Receiver<u64>,
 ) {
     generation.mark_unchanged();
+    #[allow(clippy::default_constructed_unit_structs)] // a unit without `sasl`
+    let mut auth = ConnAuth::default();
     let (read, mut write) = stream.into_split();
     let mut frames = FramedRead::new(read, FrameCodec::new(MAX_REQUEST_SIZE));
     loop {
@@ -79,7 +81,7 @@ async fn connection(
             _ = generation.changed() => return,
         };
         let reply = tokio::select! {
-            reply = answer(&shared, broker, frame) => reply,
+            reply = answer(&shared, broker, frame, &mut auth) => reply,
             _ = generation.changed() => return,
         };
         match reply {
@@ -87,6 +89,10 @@ async fn connection(
                 if write.write_all(&bytes).await.is_err() {
                     return;
                 }
+            }
+            Reply::WriteThenClose(bytes) => {
+                let _ = write.write_all(&bytes).await;
+                return;
             }
             Reply::Nothing => {}
             Reply::Close => return,
@@ -96,6 +102,9 @@ async fn connection(
 
 enum Reply {
     Write(Bytes),
+    /// A failed authentication's answer: the broker closes after it.
+    #[cfg_attr(not(feature = "sasl"), allow(dead_code))]
+    WriteThenClose(Bytes),
     Nothing,
     Close,
 }
@@ -177,7 +186,7 @@ pub(crate) fn parse_request(state: &State, frame: &Bytes) -> Result<Parsed, Reje
 /// Reads one request and answers it. Bad bytes close the connection, as a
 /// broker does; nothing here panics on them (decoding is bounded by the
 /// protocol crate's decode budget).
-async fn answer(shared: &Shared, broker: i32, frame: Bytes) -> Reply {
+async fn answer(shared: &Shared, broker: i32, frame: Bytes, auth: &mut ConnAuth) -> Reply {
     let parsed = parse_request(&shared.lock(), &frame);
     let Parsed {
         api,
@@ -197,6 +206,9 @@ async fn answer(shared: &Shared, broker: i32, frame: Bytes) -> Reply {
             });
         }
     };
+    if let Some(reply) = authenticate(shared, auth, api, version, correlation_id, &request) {
+        return reply;
+    }
     let latency = Duration::from_micros(shared.latency_us.load(Ordering::Relaxed));
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -222,4 +234,75 @@ async fn answer(shared: &Shared, broker: i32, frame: Bytes) -> Reply {
             _ => return response_frame(api, version, correlation_id, &response),
         }
     }
+}
+
+/// A connection's SASL state (nothing without the `sasl` feature).
+#[cfg(feature = "sasl")]
+type ConnAuth = crate::sasl::Auth;
+#[cfg(not(feature = "sasl"))]
+#[derive(Default)]
+struct ConnAuth;
+
+/// On a listener that takes SASL, a connection not authenticated yet may
+/// only ask ApiVersions, SaslHandshake and SaslAuthenticate (anything else
+/// closes it, as a broker does); `None` lets the request through.
+#[cfg(feature = "sasl")]
+fn authenticate(
+    shared: &Shared,
+    auth: &mut ConnAuth,
+    api: ApiKey,
+    version: i16,
+    correlation_id: i32,
+    request: &RequestKind,
+) -> Option<Reply> {
+    use kafka_protocol::generated::{SaslAuthenticateResponse, SaslHandshakeResponse};
+
+    if auth.is_done() || api == ApiKey::ApiVersions {
+        return None;
+    }
+    let users = shared.lock().sasl_users.clone()?;
+    let reply = |body: ResponseKind| response_frame(api, version, correlation_id, &body);
+    Some(match request {
+        RequestKind::SaslHandshake(r) => {
+            let error_code = if auth.handshake(r.mechanism.as_str()) {
+                0
+            } else {
+                ErrorCode::UNSUPPORTED_SASL_MECHANISM.0
+            };
+            reply(ResponseKind::SaslHandshake(SaslHandshakeResponse {
+                error_code,
+                mechanisms: crate::sasl::MECHANISMS
+                    .iter()
+                    .map(|m| (*m).into())
+                    .collect(),
+            }))
+        }
+        RequestKind::SaslAuthenticate(r) => match auth.step(&users, &r.auth_bytes) {
+            Ok(bytes) => reply(ResponseKind::SaslAuthenticate(SaslAuthenticateResponse {
+                auth_bytes: bytes.into(),
+                ..Default::default()
+            })),
+            Err(why) => match reply(ResponseKind::SaslAuthenticate(SaslAuthenticateResponse {
+                error_code: ErrorCode::SASL_AUTHENTICATION_FAILED.0,
+                error_message: Some(why.into()),
+                ..Default::default()
+            })) {
+                Reply::Write(bytes) => Reply::WriteThenClose(bytes),
+                other => other,
+            },
+        },
+        _ => Reply::Close,
+    })
+}
+
+#[cfg(not(feature = "sasl"))]
+fn authenticate(
+    _: &Shared,
+    _: &mut ConnAuth,
+    _: ApiKey,
+    _: i16,
+    _: i32,
+    _: &RequestKind,
+) -> Option<Reply> {
+    None
 }

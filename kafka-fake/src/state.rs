@@ -25,7 +25,8 @@ use kafka_protocol::generated::{
     ApiVersionsResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
     DeleteTopicsResponse, FetchRequest, FetchResponse, InitProducerIdRequest,
     InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest,
-    MetadataResponse, ProduceRequest, ProduceResponse,
+    MetadataResponse, ProduceRequest, ProduceResponse, SaslAuthenticateResponse,
+    SaslHandshakeResponse,
 };
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind, VersionRange};
 use kafka_protocol::primitives::{StrBytes, Uuid};
@@ -59,7 +60,13 @@ pub(crate) const SERVED: &[(ApiKey, i16)] = &[
     (ApiKey::EndTxn, 5),
     // v10 names topics by id only.
     (ApiKey::OffsetFetch, 9),
+    // v0 sends raw SASL tokens after the handshake: only v1 is served.
+    (ApiKey::SaslHandshake, 1),
+    (ApiKey::SaslAuthenticate, 2),
 ];
+
+/// Lowest versions served above the schemas' own.
+const SERVED_MIN: &[(ApiKey, i16)] = &[(ApiKey::SaslHandshake, 1)];
 
 /// Kafka's default `message.max.bytes`.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
@@ -121,6 +128,9 @@ pub(crate) struct State {
     /// Kafka's `message.max.bytes`: the largest batch a Produce may carry.
     pub max_message_bytes: usize,
     pub requests: Vec<RequestLogEntry>,
+    /// Users (name, password) every connection must authenticate as, with
+    /// SASL; `None`: no SASL.
+    pub sasl_users: Option<std::collections::BTreeMap<String, String>>,
     /// Acknowledge Produce without checking or storing (see `sink`).
     pub sink: bool,
     /// The finalized `transaction.version` (2: KIP-890's transactions v2).
@@ -147,6 +157,7 @@ impl State {
             throttle_ms: 0,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             requests: Vec::new(),
+            sasl_users: None,
             sink: false,
             transaction_version: 2,
             coordinators: Coordinators::default(),
@@ -160,14 +171,15 @@ impl State {
     pub fn served(&self, api: ApiKey) -> Option<VersionRange> {
         let (_, top) = SERVED.iter().find(|(k, _)| *k == api)?;
         let stable = api.stable_versions();
+        let min = SERVED_MIN
+            .iter()
+            .find(|(k, _)| *k == api)
+            .map_or(stable.min, |(_, v)| *v);
         let mut max = stable.max.min(*top);
         if let Some(cap) = self.max_versions.get(&api) {
             max = max.min(*cap);
         }
-        (stable.min <= max).then_some(VersionRange {
-            min: stable.min,
-            max,
-        })
+        (min <= max).then_some(VersionRange { min, max })
     }
 
     pub fn api_versions(&self) -> ApiVersionsResponse {
@@ -352,6 +364,18 @@ impl State {
             }
             RequestKind::EndTxn(r) => ResponseKind::EndTxn(self.end_txn(version, &r, fault)),
             RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(self.offset_fetch(&r, fault)),
+            // The server answers these when its listener takes SASL; here
+            // they come out of turn, or to a listener without SASL.
+            RequestKind::SaslHandshake(_) => ResponseKind::SaslHandshake(SaslHandshakeResponse {
+                error_code: fault.unwrap_or(ErrorCode::ILLEGAL_SASL_STATE).0,
+                ..Default::default()
+            }),
+            RequestKind::SaslAuthenticate(_) => {
+                ResponseKind::SaslAuthenticate(SaslAuthenticateResponse {
+                    error_code: fault.unwrap_or(ErrorCode::ILLEGAL_SASL_STATE).0,
+                    ..Default::default()
+                })
+            }
             RequestKind::Produce(r) => {
                 let response = self.produce(broker, version, &r, fault);
                 if r.acks == 0 {
@@ -907,6 +931,8 @@ mod tests {
             ApiKey::TxnOffsetCommit => RequestKind::TxnOffsetCommit(Default::default()),
             ApiKey::EndTxn => RequestKind::EndTxn(Default::default()),
             ApiKey::OffsetFetch => RequestKind::OffsetFetch(Default::default()),
+            ApiKey::SaslHandshake => RequestKind::SaslHandshake(Default::default()),
+            ApiKey::SaslAuthenticate => RequestKind::SaslAuthenticate(Default::default()),
             other => unreachable!("{other} is not served"),
         }
     }

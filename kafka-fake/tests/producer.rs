@@ -254,3 +254,77 @@ async fn an_empty_partition_reads_back_empty_within_its_fetch_wait() {
     assert!(fetched.is_empty());
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_plain_and_scram_authenticate_and_refuse() {
+    let cluster = FakeCluster::builder()
+        .brokers(2)
+        .topic("t", 2)
+        .sasl_users([("alice", "alice-secret")])
+        .start()
+        .await
+        .unwrap();
+    let module = |m: &str| {
+        if m == "PLAIN" {
+            "org.apache.kafka.common.security.plain.PlainLoginModule"
+        } else {
+            "org.apache.kafka.common.security.scram.ScramLoginModule"
+        }
+    };
+    for mechanism in ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] {
+        let jaas = format!(
+            r#"{} required username="alice" password="alice-secret";"#,
+            module(mechanism)
+        );
+        let p = producer(
+            &cluster,
+            &[
+                ("security.protocol", "SASL_PLAINTEXT"),
+                ("sasl.mechanism", mechanism),
+                ("sasl.jaas.config", &jaas),
+            ],
+        );
+        assert_eq!(send(&p, "t", 20).await.len(), 20, "{mechanism}");
+        p.close(Duration::from_secs(5)).await;
+        // A wrong password stops the producer with an authentication error.
+        let jaas = format!(
+            r#"{} required username="alice" password="wrong";"#,
+            module(mechanism)
+        );
+        let p = producer(
+            &cluster,
+            &[
+                ("security.protocol", "SASL_PLAINTEXT"),
+                ("sasl.mechanism", mechanism),
+                ("sasl.jaas.config", &jaas),
+                ("linger.ms", "0"),
+                ("max.block.ms", "5000"),
+            ],
+        );
+        let outcome = match p.send(ProducerRecord::new("t").value("x")).await {
+            Err(e) => Err(e),
+            Ok(delivery) => delivery.await.map(|_| ()),
+        };
+        let err = outcome.expect_err("a wrong password is refused");
+        assert!(
+            err.to_string().to_lowercase().contains("authentication"),
+            "{mechanism}: {err}"
+        );
+    }
+    let stored: usize = (0..2).map(|p| cluster.records("t", p).len()).sum();
+    assert_eq!(stored, 60);
+    // Without authenticating, a request other than ApiVersions closes the connection.
+    let mut s = tokio::net::TcpStream::connect(cluster.broker_addr(1).unwrap())
+        .await
+        .unwrap();
+    // Metadata v12, correlation 1, client id "x", no topics (null), tagged fields.
+    s.write_all(&[0, 0, 0, 15, 0, 3, 0, 12, 0, 0, 0, 1, 0, 1, b'x', 0, 0, 1, 0])
+        .await
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let n = tokio::time::timeout(Duration::from_secs(5), s.read(&mut buf))
+        .await
+        .unwrap()
+        .unwrap_or(0);
+    assert_eq!(n, 0, "closed before authentication");
+}
