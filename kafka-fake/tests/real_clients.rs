@@ -145,6 +145,62 @@ async fn kafkas_console_producer_writes_to_the_fake() {
             .collect();
         assert_eq!(read, stored, "partition {p}");
     }
+    // Java's transactional producer (ProducerPerformance commits a
+    // transaction every 50 ms and at the end): every record committed.
+    cluster.create_topic("java-txn", 2).unwrap();
+    let java = std::env::var_os("JAVA_HOME")
+        .map(|h| std::path::Path::new(&h).join("bin/java"))
+        .unwrap_or_else(|| "java".into());
+    let bootstrap = cluster.bootstrap();
+    let libs_dir = libs.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(java)
+            .arg("-cp")
+            .arg(format!("{libs_dir}/*"))
+            .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+            .arg("org.apache.kafka.tools.ProducerPerformance")
+            .args([
+                "--topic",
+                "java-txn",
+                "--num-records",
+                "1000",
+                "--record-size",
+                "50",
+            ])
+            .args(["--throughput", "-1", "--transactional-id", "java-txn-perf"])
+            .args(["--transaction-duration-ms", "50"])
+            .arg("--producer-props")
+            .arg(format!("bootstrap.servers={bootstrap}"))
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("java");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = testkit::connect(&cluster.broker_addr(1).unwrap())
+        .await
+        .unwrap();
+    let info = testkit::topic_info(&conn, "java-txn")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut committed = 0;
+    for p in 0..2 {
+        let leader = testkit::connect(&info.leaders[p as usize]).await.unwrap();
+        let records = testkit::fetch_partition_isolated(&leader, "java-txn", &info, p, true)
+            .await
+            .unwrap();
+        assert!(records.iter().all(|r| r.transactional));
+        committed += records.len();
+    }
+    assert_eq!(
+        committed, 1000,
+        "every transaction of Java's producer committed"
+    );
     // The Java client asked ApiVersions v5 first: the fake serves v4, so the
     // exchange went through the broker's UNSUPPORTED_VERSION answer.
     let produce = cluster
