@@ -71,7 +71,6 @@ mod log;
 mod sasl;
 mod server;
 mod state;
-mod txn;
 
 pub use cluster::{FakeCluster, FakeClusterBuilder};
 pub use fault::Fault;
@@ -102,7 +101,7 @@ pub mod fuzzing {
         let Ok(parsed) = crate::server::parse_request(&state, &frame) else {
             return;
         };
-        if let Answer::Respond(response) = state.handle(1, parsed.version, parsed.request) {
+        if let Answer::Respond(response) = state.handle(1, parsed.version, &parsed.request) {
             let mut out = BytesMut::new();
             response
                 .encode(&mut out, parsed.version)

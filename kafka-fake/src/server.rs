@@ -221,7 +221,7 @@ async fn answer(shared: &Shared, broker: i32, frame: Bytes, auth: &mut ConnAuth)
     let deadline = long_poll.map(|w| tokio::time::Instant::now() + w);
     shared.lock().log(broker, api, version);
     loop {
-        let answer = shared.lock().handle(broker, version, request.clone());
+        let answer = shared.lock().handle(broker, version, &request);
         let response = match answer {
             Answer::Nothing => return Reply::Nothing,
             Answer::Respond(r) => r,

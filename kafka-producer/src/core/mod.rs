@@ -712,10 +712,7 @@ impl ProducerCore {
             .gate()
             .and_then(|g| g.produce_version_cap());
         // v13 names topics by id: a topic without one goes by name (v12).
-        let cap = match (gate_cap, names_only.then_some(12)) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
+        let cap = versions::lower_cap(gate_cap, names_only.then_some(12));
         let mut t = self.transmit(
             now,
             node,

@@ -92,19 +92,16 @@ pub(crate) struct ProduceInFlight {
     pub topic_ids: Vec<(Arc<str>, Uuid)>,
 }
 
-impl ProduceInFlight {
-    /// Whether a topic's part of the response is `topic`'s: by name up to
-    /// v12, by id from v13 (where the name is empty).
-    fn names(&self, part: &TopicProduceResponse, topic: &str) -> bool {
-        if !part.name.is_empty() {
-            return part.name.as_str() == topic;
-        }
-        part.topic_id != Uuid::ZERO
-            && self
-                .topic_ids
-                .iter()
-                .any(|(t, id)| &**t == topic && *id == part.topic_id)
+/// Whether a topic's part of a response is `topic`'s: by name up to v12,
+/// by the id the request carried from v13 (where the name is empty).
+fn names(topic_ids: &[(Arc<str>, Uuid)], part: &TopicProduceResponse, topic: &str) -> bool {
+    if !part.name.is_empty() {
+        return part.name.as_str() == topic;
     }
+    part.topic_id != Uuid::ZERO
+        && topic_ids
+            .iter()
+            .any(|(t, id)| &**t == topic && *id == part.topic_id)
 }
 
 /// A batch's error: from its part of a response, or a transport failure.
@@ -246,7 +243,12 @@ impl Sender {
         now: Instant,
         mut ctx: ResponseContext<'_>,
     ) {
-        self.nodes.answered(inflight.node);
+        let ProduceInFlight {
+            node,
+            batches,
+            topic_ids,
+        } = inflight;
+        self.nodes.answered(node);
         ctx.completions.metrics.throttled(resp.throttle_time_ms);
         // KIP-951 (v10+): the brokers the response names are new or moved.
         for e in &resp.node_endpoints {
@@ -255,27 +257,25 @@ impl Sender {
                 .insert(e.node_id, format!("{}:{}", e.host, e.port));
         }
         let sent = |t: &TopicProduceResponse, partition: i32| {
-            inflight
-                .batches
+            batches
                 .iter()
-                .any(|(tp, _)| tp.partition == partition && inflight.names(t, &tp.topic))
+                .any(|(tp, _)| tp.partition == partition && names(&topic_ids, t, &tp.topic))
         };
         for t in &resp.responses {
             for p in &t.partition_responses {
                 if !sent(t, p.index) {
                     // Nothing to complete; say so loudly, it is the broker's bug.
                     tracing::warn!(topic = %t.name, topic_id = ?t.topic_id, partition = p.index,
-                        node = inflight.node,
+                        node,
                         "Produce response names a partition this request did not carry");
                 }
             }
         }
-        for (tp, id) in &inflight.batches {
-            let (tp, id) = (tp.clone(), *id);
+        for (tp, id) in batches {
             let p = resp
                 .responses
                 .iter()
-                .filter(|t| inflight.names(t, &tp.topic))
+                .filter(|t| names(&topic_ids, t, &tp.topic))
                 .flat_map(|t| t.partition_responses.iter())
                 .find(|p| p.index == tp.partition);
             let Some(p) = p else {

@@ -25,7 +25,12 @@ pub const PRODUCER_VERSIONS: &[(ApiKey, i16)] = &[
 /// for an API the table does not name (the codec's own, e.g. ApiVersions).
 pub fn version_cap(table: &[(ApiKey, i16)], api: ApiKey, extra: Option<i16>) -> Option<i16> {
     let ours = table.iter().find(|(k, _)| *k == api).map(|(_, v)| *v);
-    match (ours, extra) {
+    lower_cap(ours, extra)
+}
+
+/// The lower of two optional caps (`None`: no cap).
+pub(crate) fn lower_cap(a: Option<i16>, b: Option<i16>) -> Option<i16> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }

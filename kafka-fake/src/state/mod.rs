@@ -1,6 +1,9 @@
 //! The cluster's state and what each request does to it: a pure function of
 //! (state, broker, request) to a response, with no I/O, so every rule here
 //! is testable without a socket. The server (`server.rs`) only frames.
+//! Here: the cluster (brokers, topics, leaders, faults) and its admin
+//! APIs; the data path is in `records`, the transaction coordinator in
+//! `txn`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,33 +12,26 @@ use kafka_protocol::generated::api_versions_response::{
 };
 use kafka_protocol::generated::create_topics_response::CreatableTopicResult;
 use kafka_protocol::generated::delete_topics_response::DeletableTopicResult;
-use kafka_protocol::generated::fetch_response::{
-    AbortedTransaction, FetchableTopicResponse, PartitionData,
-};
-use kafka_protocol::generated::list_offsets_response::{
-    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
-};
 use kafka_protocol::generated::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::generated::produce_response::{
-    LeaderIdAndEpoch, PartitionProduceResponse, TopicProduceResponse,
-};
 use kafka_protocol::generated::{
     ApiVersionsResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteTopicsRequest,
-    DeleteTopicsResponse, FetchRequest, FetchResponse, InitProducerIdRequest,
-    InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest,
-    MetadataResponse, ProduceRequest, ProduceResponse, SaslAuthenticateResponse,
-    SaslHandshakeResponse,
+    DeleteTopicsResponse, InitProducerIdRequest, InitProducerIdResponse, MetadataRequest,
+    MetadataResponse, SaslAuthenticateResponse, SaslHandshakeResponse,
 };
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind, VersionRange};
 use kafka_protocol::primitives::{StrBytes, Uuid};
-use kafka_protocol::records::RecordBatch;
 use kafka_protocol::ErrorCode;
 
 use crate::fault::Fault;
 use crate::log::PartitionLog;
-use crate::txn::Coordinators;
+
+mod records;
+mod txn;
+
+pub(crate) use records::fetch_is_empty;
+use txn::Coordinators;
 
 /// The APIs the fake answers, each over the stable range of the schemas
 /// (lowered by [`FakeClusterBuilder::max_version`](crate::FakeClusterBuilder::max_version)).
@@ -329,7 +325,7 @@ impl State {
     }
 
     /// Answers one request `broker` received.
-    pub fn handle(&mut self, broker: i32, version: i16, request: RequestKind) -> Answer {
+    pub fn handle(&mut self, broker: i32, version: i16, request: &RequestKind) -> Answer {
         let api = request.api_key();
         let fault = self.take_fault(api, broker, None);
         let response = match request {
@@ -340,30 +336,30 @@ impl State {
                 }
                 ResponseKind::ApiVersions(r)
             }
-            RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(&r, fault)),
+            RequestKind::Metadata(r) => ResponseKind::Metadata(self.metadata(r, fault)),
             RequestKind::CreateTopics(r) => {
-                ResponseKind::CreateTopics(self.create_topics(&r, fault))
+                ResponseKind::CreateTopics(self.create_topics(r, fault))
             }
             RequestKind::DeleteTopics(r) => {
-                ResponseKind::DeleteTopics(self.delete_topics(&r, fault))
+                ResponseKind::DeleteTopics(self.delete_topics(r, fault))
             }
             RequestKind::InitProducerId(r) => {
-                ResponseKind::InitProducerId(self.init_producer_id(&r, fault))
+                ResponseKind::InitProducerId(self.init_producer_id(r, fault))
             }
             RequestKind::FindCoordinator(r) => {
-                ResponseKind::FindCoordinator(self.find_coordinator(version, &r, fault))
+                ResponseKind::FindCoordinator(self.find_coordinator(version, r, fault))
             }
             RequestKind::AddPartitionsToTxn(r) => {
-                ResponseKind::AddPartitionsToTxn(self.add_partitions_to_txn(&r, fault))
+                ResponseKind::AddPartitionsToTxn(self.add_partitions_to_txn(r, fault))
             }
             RequestKind::AddOffsetsToTxn(r) => {
-                ResponseKind::AddOffsetsToTxn(self.add_offsets_to_txn(&r, fault))
+                ResponseKind::AddOffsetsToTxn(self.add_offsets_to_txn(r, fault))
             }
             RequestKind::TxnOffsetCommit(r) => {
-                ResponseKind::TxnOffsetCommit(self.txn_offset_commit(&r, fault))
+                ResponseKind::TxnOffsetCommit(self.txn_offset_commit(r, fault))
             }
-            RequestKind::EndTxn(r) => ResponseKind::EndTxn(self.end_txn(version, &r, fault)),
-            RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(self.offset_fetch(&r, fault)),
+            RequestKind::EndTxn(r) => ResponseKind::EndTxn(self.end_txn(version, r, fault)),
+            RequestKind::OffsetFetch(r) => ResponseKind::OffsetFetch(self.offset_fetch(r, fault)),
             // The server answers these when its listener takes SASL; here
             // they come out of turn, or to a listener without SASL.
             RequestKind::SaslHandshake(_) => ResponseKind::SaslHandshake(SaslHandshakeResponse {
@@ -377,16 +373,16 @@ impl State {
                 })
             }
             RequestKind::Produce(r) => {
-                let response = self.produce(broker, version, &r, fault);
+                let response = self.produce(broker, version, r, fault);
                 if r.acks == 0 {
                     return Answer::Nothing;
                 }
                 ResponseKind::Produce(response)
             }
             RequestKind::ListOffsets(r) => {
-                ResponseKind::ListOffsets(self.list_offsets(broker, version, &r, fault))
+                ResponseKind::ListOffsets(self.list_offsets(broker, version, r, fault))
             }
-            RequestKind::Fetch(r) => ResponseKind::Fetch(self.fetch(broker, &r, fault)),
+            RequestKind::Fetch(r) => ResponseKind::Fetch(self.fetch(broker, r, fault)),
             // The server only hands over the APIs of `SERVED`.
             other => unreachable!("{} is not served", other.api_key()),
         };
@@ -571,10 +567,7 @@ impl State {
         } else if req.producer_id >= 0 {
             // KIP-360: the producer bumps its own epoch after an error.
             match self.producer_epochs.get(&req.producer_id) {
-                Some(&e) if e == req.producer_epoch && e < i16::MAX - 1 => {
-                    Ok((req.producer_id, e + 1))
-                }
-                Some(&e) if e == req.producer_epoch => Ok((self.new_producer_id(), 0)),
+                Some(&e) if e == req.producer_epoch => Ok(self.next_epoch(req.producer_id, e)),
                 _ => Err(ErrorCode::INVALID_PRODUCER_EPOCH),
             }
         } else {
@@ -591,402 +584,21 @@ impl State {
         resp
     }
 
-    pub(crate) fn new_transactional_id(&mut self) -> i64 {
-        self.new_producer_id()
+    /// The epoch after `epoch`, or a new producer id when the epoch would
+    /// overflow (as Kafka's coordinator does).
+    pub(crate) fn next_epoch(&mut self, producer_id: i64, epoch: i16) -> (i64, i16) {
+        if epoch < i16::MAX - 1 {
+            (producer_id, epoch + 1)
+        } else {
+            (self.new_producer_id(), 0)
+        }
     }
 
-    fn new_producer_id(&mut self) -> i64 {
+    pub(crate) fn new_producer_id(&mut self) -> i64 {
         self.next_producer_id += 1;
         self.next_producer_id
     }
-
-    /// The error of a partition request at `broker`, before any data: an
-    /// injected fault, an unknown partition, a broker that does not lead it.
-    fn partition_error(
-        &mut self,
-        api: ApiKey,
-        broker: i32,
-        topic: &str,
-        partition: i32,
-        request_fault: Option<ErrorCode>,
-    ) -> Result<(), (ErrorCode, Option<(i32, i32)>)> {
-        if let Some(code) =
-            request_fault.or_else(|| self.take_fault(api, broker, Some((topic, partition))))
-        {
-            return Err((code, None));
-        }
-        let Some(p) = self.partition_mut(topic, partition) else {
-            return Err((ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None));
-        };
-        if p.leader != broker {
-            return Err((
-                ErrorCode::NOT_LEADER_OR_FOLLOWER,
-                Some((p.leader, p.leader_epoch)),
-            ));
-        }
-        Ok(())
-    }
-
-    fn produce(
-        &mut self,
-        broker: i32,
-        version: i16,
-        req: &ProduceRequest,
-        fault: Option<ErrorCode>,
-    ) -> ProduceResponse {
-        let mut responses = Vec::new();
-        let acks_valid = matches!(req.acks, -1..=1);
-        for t in &req.topic_data {
-            let topic = if t.name.is_empty() {
-                self.topic_by_id(t.topic_id)
-            } else {
-                Some(name(&t.name))
-            };
-            let mut partitions = Vec::new();
-            for p in &t.partition_data {
-                let mut pr = PartitionProduceResponse {
-                    index: p.index,
-                    base_offset: -1,
-                    log_append_time_ms: -1,
-                    ..Default::default()
-                };
-                let result = match &topic {
-                    None => Err((ErrorCode::UNKNOWN_TOPIC_ID, None)),
-                    Some(_) if !acks_valid => Err((ErrorCode::INVALID_REQUIRED_ACKS, None)),
-                    Some(topic) => self
-                        .partition_error(ApiKey::Produce, broker, topic, p.index, fault)
-                        .and_then(|()| {
-                            let records = p.records.clone().unwrap_or_default();
-                            if self.sink {
-                                let part = self.partition_mut(topic, p.index).expect("checked");
-                                return Ok(part.log.sink(&records));
-                            }
-                            // A transactional batch's partition must be in its
-                            // transaction (v2: the Produce adds it).
-                            if let Ok((b, _)) = RecordBatch::parse(&records) {
-                                if b.is_transactional() {
-                                    self.produce_adds_partition(
-                                        b.producer_id,
-                                        b.producer_epoch,
-                                        topic,
-                                        p.index,
-                                        version,
-                                    )
-                                    .map_err(|code| (code, None))?;
-                                }
-                            }
-                            let max = self.max_message_bytes;
-                            let part = self.partition_mut(topic, p.index).expect("checked");
-                            part.log.append(&records, max).map_err(|code| (code, None))
-                        }),
-                };
-                match result {
-                    Ok(offset) => pr.base_offset = offset,
-                    Err((code, leader)) => {
-                        pr.error_code = code.0;
-                        if let Some((leader_id, leader_epoch)) = leader {
-                            pr.current_leader = LeaderIdAndEpoch {
-                                leader_id,
-                                leader_epoch,
-                                ..Default::default()
-                            };
-                        }
-                    }
-                }
-                partitions.push(pr);
-            }
-            responses.push(TopicProduceResponse {
-                name: t.name.clone(),
-                topic_id: t.topic_id,
-                partition_responses: partitions,
-                ..Default::default()
-            });
-        }
-        ProduceResponse {
-            responses,
-            throttle_time_ms: self.throttle_ms,
-            ..Default::default()
-        }
-    }
-
-    fn list_offsets(
-        &mut self,
-        broker: i32,
-        version: i16,
-        req: &ListOffsetsRequest,
-        fault: Option<ErrorCode>,
-    ) -> ListOffsetsResponse {
-        let mut topics = Vec::new();
-        for t in &req.topics {
-            let topic = name(&t.name);
-            let mut partitions = Vec::new();
-            for p in &t.partitions {
-                let mut pr = ListOffsetsPartitionResponse {
-                    partition_index: p.partition_index,
-                    timestamp: -1,
-                    offset: -1,
-                    ..Default::default()
-                };
-                match self.partition_error(
-                    ApiKey::ListOffsets,
-                    broker,
-                    &topic,
-                    p.partition_index,
-                    fault,
-                ) {
-                    Err((code, _)) => pr.error_code = code.0,
-                    Ok(()) => {
-                        let part = self
-                            .partition_mut(&topic, p.partition_index)
-                            .expect("checked");
-                        if version >= 4 {
-                            pr.leader_epoch = part.leader_epoch;
-                        }
-                        pr.offset = match p.timestamp {
-                            // Latest (and latest tiered): the log end.
-                            -1 | -5 => part.log.end_offset(),
-                            // Earliest (and earliest local): the log start.
-                            -2 | -4 => 0,
-                            ts if ts >= 0 => part.log.offset_for_time(ts).unwrap_or(-1),
-                            _ => part.log.end_offset(),
-                        };
-                    }
-                }
-                partitions.push(pr);
-            }
-            topics.push(ListOffsetsTopicResponse {
-                name: t.name.clone(),
-                partitions,
-                ..Default::default()
-            });
-        }
-        ListOffsetsResponse {
-            throttle_time_ms: self.throttle_ms,
-            topics,
-            ..Default::default()
-        }
-    }
-
-    fn fetch(
-        &mut self,
-        broker: i32,
-        req: &FetchRequest,
-        fault: Option<ErrorCode>,
-    ) -> FetchResponse {
-        let mut budget = usize::try_from(req.max_bytes).unwrap_or(0).max(1);
-        let mut responses = Vec::new();
-        for t in &req.topics {
-            let topic = if t.topic.is_empty() {
-                self.topic_by_id(t.topic_id)
-            } else {
-                Some(name(&t.topic))
-            };
-            let mut partitions = Vec::new();
-            for p in &t.partitions {
-                let mut pd = PartitionData {
-                    partition_index: p.partition,
-                    high_watermark: -1,
-                    last_stable_offset: -1,
-                    log_start_offset: -1,
-                    preferred_read_replica: -1,
-                    ..Default::default()
-                };
-                let checked = match &topic {
-                    None => Err((ErrorCode::UNKNOWN_TOPIC_ID, None)),
-                    Some(topic) => {
-                        self.partition_error(ApiKey::Fetch, broker, topic, p.partition, fault)
-                    }
-                };
-                match checked {
-                    Err((code, _)) => pd.error_code = code.0,
-                    Ok(()) => {
-                        let topic = topic.as_deref().expect("checked");
-                        let log = &self.partition_mut(topic, p.partition).expect("checked").log;
-                        let end = log.end_offset();
-                        let lso = log.last_stable_offset();
-                        pd.high_watermark = end;
-                        pd.last_stable_offset = lso;
-                        pd.log_start_offset = 0;
-                        if p.fetch_offset < 0 || p.fetch_offset > end {
-                            pd.error_code = ErrorCode::OFFSET_OUT_OF_RANGE.0;
-                        } else {
-                            let max = usize::try_from(p.partition_max_bytes)
-                                .unwrap_or(0)
-                                .min(budget);
-                            // read_committed stops at the last stable offset and names the
-                            // aborted transactions to skip.
-                            let committed = req.isolation_level == 1;
-                            let upto = if committed { lso } else { i64::MAX };
-                            let data = log.read(p.fetch_offset, upto, max);
-                            if committed {
-                                pd.aborted_transactions = Some(
-                                    log.aborted_in(p.fetch_offset, upto)
-                                        .into_iter()
-                                        .map(|(producer_id, first_offset)| AbortedTransaction {
-                                            producer_id,
-                                            first_offset,
-                                            ..Default::default()
-                                        })
-                                        .collect(),
-                                );
-                            }
-                            budget = budget.saturating_sub(data.len());
-                            pd.records = Some(data);
-                        }
-                    }
-                }
-                partitions.push(pd);
-            }
-            responses.push(FetchableTopicResponse {
-                topic: t.topic.clone(),
-                topic_id: t.topic_id,
-                partitions,
-                ..Default::default()
-            });
-        }
-        FetchResponse {
-            throttle_time_ms: self.throttle_ms,
-            responses,
-            ..Default::default()
-        }
-    }
-}
-
-/// Whether a Fetch response carries no record (a long poll waits then).
-pub(crate) fn fetch_is_empty(resp: &FetchResponse) -> bool {
-    resp.responses
-        .iter()
-        .flat_map(|t| &t.partitions)
-        .all(|p| p.error_code == 0 && p.records.as_ref().is_none_or(|r| r.is_empty()))
 }
 
 #[cfg(test)]
-mod tests {
-    use bytes::BytesMut;
-    use kafka_protocol::generated::fetch_request::{FetchPartition, FetchTopic};
-    use kafka_protocol::generated::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-    use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
-    use kafka_protocol::generated::ApiVersionsRequest;
-
-    use super::*;
-
-    fn state() -> State {
-        let mut s = State::new(vec![BrokerInfo {
-            id: 1,
-            port: 9092,
-            up: true,
-        }]);
-        s.create_topic("t", 2).unwrap();
-        s.throttle_ms = 5;
-        s
-    }
-
-    /// A request of `api` naming topic "t" partition 0 where it names any.
-    fn request(api: ApiKey) -> RequestKind {
-        match api {
-            ApiKey::Produce => RequestKind::Produce(ProduceRequest {
-                acks: -1,
-                topic_data: vec![TopicProduceData {
-                    name: "t".into(),
-                    partition_data: vec![PartitionProduceData::default()],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ApiKey::Fetch => RequestKind::Fetch(FetchRequest {
-                max_bytes: 1 << 20,
-                topics: vec![FetchTopic {
-                    topic: "t".into(),
-                    partitions: vec![FetchPartition {
-                        partition_max_bytes: 1 << 20,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ApiKey::ListOffsets => RequestKind::ListOffsets(ListOffsetsRequest {
-                topics: vec![ListOffsetsTopic {
-                    name: "t".into(),
-                    partitions: vec![ListOffsetsPartition {
-                        timestamp: -1,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            ApiKey::Metadata => RequestKind::Metadata(MetadataRequest::default()),
-            ApiKey::ApiVersions => RequestKind::ApiVersions(ApiVersionsRequest::default()),
-            ApiKey::CreateTopics => RequestKind::CreateTopics(CreateTopicsRequest::default()),
-            ApiKey::DeleteTopics => RequestKind::DeleteTopics(DeleteTopicsRequest::default()),
-            ApiKey::InitProducerId => RequestKind::InitProducerId(InitProducerIdRequest {
-                producer_id: -1,
-                producer_epoch: -1,
-                ..Default::default()
-            }),
-            ApiKey::FindCoordinator => RequestKind::FindCoordinator(Default::default()),
-            ApiKey::AddPartitionsToTxn => RequestKind::AddPartitionsToTxn(Default::default()),
-            ApiKey::AddOffsetsToTxn => RequestKind::AddOffsetsToTxn(Default::default()),
-            ApiKey::TxnOffsetCommit => RequestKind::TxnOffsetCommit(Default::default()),
-            ApiKey::EndTxn => RequestKind::EndTxn(Default::default()),
-            ApiKey::OffsetFetch => RequestKind::OffsetFetch(Default::default()),
-            ApiKey::SaslHandshake => RequestKind::SaslHandshake(Default::default()),
-            ApiKey::SaslAuthenticate => RequestKind::SaslAuthenticate(Default::default()),
-            other => unreachable!("{other} is not served"),
-        }
-    }
-
-    #[test]
-    fn every_answer_encodes_at_every_version_served() {
-        let mut s = state();
-        for (api, _) in SERVED {
-            let range = s.served(*api).unwrap();
-            for version in range.min..=range.max {
-                let Answer::Respond(resp) = s.handle(1, version, request(*api)) else {
-                    panic!("{api} v{version}: no answer");
-                };
-                let mut b = BytesMut::new();
-                resp.encode(&mut b, version)
-                    .unwrap_or_else(|e| panic!("{api} v{version}: {e}"));
-            }
-        }
-    }
-
-    #[test]
-    fn versions_can_be_capped_to_play_an_older_broker() {
-        let mut s = state();
-        assert_eq!(s.served(ApiKey::Produce).unwrap().max, 13);
-        s.max_versions.insert(ApiKey::Produce, 9);
-        assert_eq!(s.served(ApiKey::Produce).unwrap().max, 9);
-        assert!(
-            s.served(ApiKey::JoinGroup).is_none(),
-            "groups are not served"
-        );
-        let advertised = s.api_versions();
-        let produce = advertised.api_keys.iter().find(|k| k.api_key == 0).unwrap();
-        assert_eq!((produce.min_version, produce.max_version), (3, 9));
-    }
-
-    #[test]
-    fn a_partition_not_led_here_names_its_leader() {
-        let mut s = state();
-        s.brokers.push(BrokerInfo {
-            id: 2,
-            port: 9093,
-            up: true,
-        });
-        s.move_leader("t", 0, 2);
-        let Answer::Respond(ResponseKind::Produce(resp)) =
-            s.handle(1, 13, request(ApiKey::Produce))
-        else {
-            panic!("a Produce answer")
-        };
-        let p = &resp.responses[0].partition_responses[0];
-        assert_eq!(ErrorCode(p.error_code), ErrorCode::NOT_LEADER_OR_FOLLOWER);
-        assert_eq!(
-            (p.current_leader.leader_id, p.current_leader.leader_epoch),
-            (2, 1)
-        );
-    }
-}
+mod tests;

@@ -27,7 +27,7 @@ use kafka_protocol::generated::{
 use kafka_protocol::primitives::StrBytes;
 use kafka_protocol::ErrorCode;
 
-use crate::state::State;
+use super::State;
 
 /// One transactional id's state at the coordinator.
 #[derive(Debug, Default)]
@@ -125,13 +125,9 @@ impl State {
         let (pid, epoch) = match existing {
             Some((pid, epoch)) => {
                 self.end_open(tid, false);
-                if epoch >= i16::MAX - 1 {
-                    (self.new_transactional_id(), 0)
-                } else {
-                    (pid, epoch + 1)
-                }
+                self.next_epoch(pid, epoch)
             }
-            None => (self.new_transactional_id(), 0),
+            None => (self.new_producer_id(), 0),
         };
         let t = self.coordinators.txns.entry(tid.to_string()).or_default();
         t.producer_id = pid;
@@ -315,15 +311,11 @@ impl State {
         self.end_open(&tid, req.committed);
         if v2 {
             // KIP-890: every transaction ends with a new epoch.
+            let t = &self.coordinators.txns[&tid];
+            let (pid, epoch) = self.next_epoch(t.producer_id, t.epoch);
             let t = self.coordinators.txns.get_mut(&tid).expect("checked");
-            if t.epoch >= i16::MAX - 1 {
-                let pid = self.new_transactional_id();
-                let t = self.coordinators.txns.get_mut(&tid).expect("checked");
-                t.producer_id = pid;
-                t.epoch = 0;
-            } else {
-                t.epoch += 1;
-            }
+            t.producer_id = pid;
+            t.epoch = epoch;
             let t = &self.coordinators.txns[&tid];
             resp.producer_id = t.producer_id;
             resp.producer_epoch = t.epoch;
