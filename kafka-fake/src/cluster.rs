@@ -13,8 +13,9 @@ use tokio::task::JoinHandle;
 
 use crate::fault::Fault;
 use crate::log::StoredRecord;
-use crate::server::{serve, Shared};
+use crate::server::{serve, Generations, Shared};
 use crate::state::{BrokerInfo, RequestLogEntry, State};
+use crate::EndedTransaction;
 
 /// How a [`FakeCluster`] starts.
 #[derive(Debug, Clone)]
@@ -160,7 +161,7 @@ impl FakeClusterBuilder {
         let mut senders = Vec::new();
         let mut receivers = Vec::new();
         for (id, _, _) in &listeners {
-            let (tx, rx) = watch::channel(0u64);
+            let (tx, rx) = watch::channel(Generations::default());
             senders.push((*id, tx));
             receivers.push((*id, rx));
         }
@@ -184,7 +185,7 @@ impl FakeClusterBuilder {
 /// A running fake cluster; stopped when dropped.
 pub struct FakeCluster {
     shared: Arc<Shared>,
-    generations: Vec<(i32, watch::Sender<u64>)>,
+    generations: Vec<(i32, watch::Sender<Generations>)>,
     tasks: Mutex<HashMap<i32, JoinHandle<()>>>,
 }
 
@@ -272,10 +273,27 @@ impl FakeCluster {
 
     /// Closes every connection to broker `id` (it keeps listening).
     pub fn drop_connections(&self, id: i32) {
-        for (broker, tx) in &self.generations {
-            if *broker == id {
-                tx.send_modify(|g| *g += 1);
-            }
+        self.bump(id, |g| g.close += 1);
+    }
+
+    /// Half-closes every open connection to broker `id`: the broker sends
+    /// FIN (the client reads the end of the stream) but keeps reading, and
+    /// drops what it reads. New connections are served as usual.
+    pub fn half_close_connections(&self, id: i32) {
+        self.bump(id, |g| g.half_close += 1);
+    }
+
+    /// Silences every open connection to broker `id`: it stays open, its
+    /// requests are read and never answered (a broker hung, or gone without
+    /// a FIN or RST reaching the client), until the client gives up on it.
+    /// New connections are served as usual.
+    pub fn silence_connections(&self, id: i32) {
+        self.bump(id, |g| g.silence += 1);
+    }
+
+    fn bump(&self, id: i32, f: impl FnOnce(&mut Generations)) {
+        if let Some((_, tx)) = self.generations.iter().find(|(b, _)| *b == id) {
+            tx.send_modify(f);
         }
     }
 
@@ -317,6 +335,14 @@ impl FakeCluster {
     /// epoch); the old leader answers NOT_LEADER_OR_FOLLOWER from now on.
     pub fn move_leader(&self, topic: &str, partition: i32, broker: i32) -> bool {
         self.shared.lock().move_leader(topic, partition, broker)
+    }
+
+    /// Every transaction the coordinator ended, in the order it ended
+    /// (transactions open longer than their timeout are aborted first).
+    pub fn transactions(&self) -> Vec<EndedTransaction> {
+        let mut state = self.shared.lock();
+        state.advance_clock(std::time::Instant::now());
+        state.ended_transactions().to_vec()
     }
 
     /// The leader of a partition.

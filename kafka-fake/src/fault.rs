@@ -10,7 +10,8 @@ use kafka_protocol::ErrorCode;
 /// For a request naming partitions (Produce, Fetch, ListOffsets), a fault
 /// narrowed to a partition fails that partition's part only; one that is
 /// not fails every partition of the request. Nothing is written for a
-/// partition answered with an error.
+/// partition answered with an error, unless the fault is
+/// [`after_append`](Fault::after_append).
 ///
 /// ```
 /// use kafka_fake::Fault;
@@ -28,6 +29,7 @@ pub struct Fault {
     pub(crate) remaining: usize,
     pub(crate) broker: Option<i32>,
     pub(crate) partition: Option<(String, i32)>,
+    pub(crate) after_append: bool,
 }
 
 impl Fault {
@@ -39,6 +41,7 @@ impl Fault {
             remaining: 1,
             broker: None,
             partition: None,
+            after_append: false,
         }
     }
 
@@ -60,8 +63,26 @@ impl Fault {
         self
     }
 
-    pub(crate) fn matches(&self, api: ApiKey, broker: i32, partition: Option<(&str, i32)>) -> bool {
+    /// For Produce: the records are written first, and the answer then
+    /// carries `code` instead of their offset, as when a broker appends
+    /// but cannot replicate in time (`NOT_ENOUGH_REPLICAS_AFTER_APPEND`,
+    /// `REQUEST_TIMED_OUT`) or an acknowledgement is lost. An idempotent
+    /// producer's retry is then a duplicate the log must recognise. Other
+    /// APIs ignore it.
+    pub fn after_append(mut self) -> Self {
+        self.after_append = self.api == ApiKey::Produce;
+        self
+    }
+
+    pub(crate) fn matches(
+        &self,
+        api: ApiKey,
+        broker: i32,
+        partition: Option<(&str, i32)>,
+        after_append: bool,
+    ) -> bool {
         self.api == api
+            && self.after_append == after_append
             && self.broker.is_none_or(|b| b == broker)
             && match (&self.partition, partition) {
                 (None, None) => true,

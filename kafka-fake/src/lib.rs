@@ -28,12 +28,19 @@
 //!
 //! Faults are injected by the test ([`Fault`]: the next N requests of an
 //! API, on one broker, for one partition, answered with an error code;
-//! [`FakeCluster::set_latency`]; [`FakeCluster::drop_connections`];
+//! [`Fault::after_append`] for a write that landed but is answered with an
+//! error; [`FakeCluster::set_latency`]; [`FakeCluster::drop_connections`],
+//! [`FakeCluster::half_close_connections`] and
+//! [`FakeCluster::silence_connections`];
 //! [`FakeCluster::stop_broker`] / [`FakeCluster::restart_broker`];
 //! [`FakeCluster::move_leader`]; [`FakeCluster::set_throttle`]); nothing is
 //! random, so a test is deterministic. What was stored is inspected with
 //! [`FakeCluster::records`] (with producer id, epoch, sequence and the
-//! transactional flag), and what was asked with [`FakeCluster::requests`].
+//! transactional flag), the transactions the coordinator ended with
+//! [`FakeCluster::transactions`] (committed, aborted, aborted by fencing or
+//! on timeout: the coordinator aborts a transaction open longer than its
+//! producer's `transaction.timeout.ms`), and what was asked with
+//! [`FakeCluster::requests`].
 //!
 //! Malformed or truncated requests close the connection, as a broker does;
 //! nothing panics and decoding stays within the protocol crate's budget.
@@ -75,7 +82,7 @@ mod state;
 pub use cluster::{FakeCluster, FakeClusterBuilder};
 pub use fault::Fault;
 pub use log::StoredRecord;
-pub use state::{RequestLogEntry, MAX_PARTITIONS};
+pub use state::{EndedTransaction, RequestLogEntry, TxnOutcome, MAX_PARTITIONS};
 
 /// Entry points for the fuzz targets (not an API).
 #[cfg(feature = "fuzzing")]

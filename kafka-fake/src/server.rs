@@ -27,9 +27,31 @@ pub(crate) struct Shared {
     pub state: Mutex<State>,
     /// Added before every answer, in microseconds.
     pub latency_us: AtomicU64,
-    /// Per broker: bumped to close its connections (the senders live in the
-    /// cluster handle: dropping it ends every connection).
-    pub generations: Vec<(i32, watch::Receiver<u64>)>,
+    /// Per broker: bumped to end its connections one way or another (the
+    /// senders live in the cluster handle: dropping it ends every connection).
+    pub generations: Vec<(i32, watch::Receiver<Generations>)>,
+}
+
+/// What a broker's open connections watch: each count is bumped by one
+/// fault of the cluster handle, and a connection acts on the first change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Generations {
+    /// Close (FIN both ways).
+    pub close: u64,
+    /// Half-close: the broker's side sends FIN and reads on.
+    pub half_close: u64,
+    /// Silence: the connection stays open and nothing is answered again.
+    pub silence: u64,
+}
+
+/// How a connection ends after a fault.
+enum ConnectionEnd {
+    Close,
+    /// Reads and drops requests after a FIN (half-close) or without one
+    /// (silence), until the client closes or the connection is closed.
+    Deaf {
+        fin: bool,
+    },
 }
 
 impl Shared {
@@ -38,7 +60,7 @@ impl Shared {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn generation(&self, broker: i32) -> Option<watch::Receiver<u64>> {
+    fn generation(&self, broker: i32) -> Option<watch::Receiver<Generations>> {
         self.generations
             .iter()
             .find(|(id, _)| *id == broker)
@@ -60,29 +82,46 @@ pub(crate) async fn serve(shared: Arc<Shared>, broker: i32, listener: TcpListene
     }
 }
 
+/// The way a connection ends for a change of its broker's generations.
+fn end_for(before: Generations, now: Generations) -> ConnectionEnd {
+    if now.close != before.close {
+        ConnectionEnd::Close
+    } else if now.half_close != before.half_close {
+        ConnectionEnd::Deaf { fin: true }
+    } else {
+        ConnectionEnd::Deaf { fin: false }
+    }
+}
+
 async fn connection(
     shared: Arc<Shared>,
     broker: i32,
     stream: TcpStream,
-    mut generation: watch::Receiver<u64>,
+    mut generation: watch::Receiver<Generations>,
 ) {
-    generation.mark_unchanged();
+    let start = *generation.borrow_and_update();
     #[allow(clippy::default_constructed_unit_structs)] // a unit without `sasl`
     let mut auth = ConnAuth::default();
     let (read, mut write) = stream.into_split();
     let mut frames = FramedRead::new(read, FrameCodec::new(MAX_REQUEST_SIZE));
-    loop {
+    let end = loop {
         let frame = tokio::select! {
             frame = frames.next() => match frame {
                 Some(Ok(frame)) => frame.freeze(),
                 // End of stream, or a frame too large: the broker closes too.
                 _ => return,
             },
-            _ = generation.changed() => return,
+            changed = generation.changed() => match changed {
+                Ok(()) => break end_for(start, *generation.borrow_and_update()),
+                Err(_) => return,
+            },
         };
         let reply = tokio::select! {
             reply = answer(&shared, broker, frame, &mut auth) => reply,
-            _ = generation.changed() => return,
+            changed = generation.changed() => match changed {
+                Ok(()) => break end_for(start, *generation.borrow_and_update()),
+                Err(_) => return,
+            },
         };
         match reply {
             Reply::Write(bytes) => {
@@ -96,6 +135,26 @@ async fn connection(
             }
             Reply::Nothing => {}
             Reply::Close => return,
+        }
+    };
+    let ConnectionEnd::Deaf { fin } = end else {
+        return;
+    };
+    if fin {
+        let _ = write.shutdown().await;
+    }
+    // Requests are read and dropped until the client goes or a later fault
+    // (or the cluster's end) closes the connection.
+    loop {
+        tokio::select! {
+            frame = frames.next() => if !matches!(frame, Some(Ok(_))) {
+                return;
+            },
+            changed = generation.changed() => {
+                if changed.is_err() || generation.borrow_and_update().close != start.close {
+                    return;
+                }
+            }
         }
     }
 }
@@ -221,7 +280,11 @@ async fn answer(shared: &Shared, broker: i32, frame: Bytes, auth: &mut ConnAuth)
     let deadline = long_poll.map(|w| tokio::time::Instant::now() + w);
     shared.lock().log(broker, api, version);
     loop {
-        let answer = shared.lock().handle(broker, version, &request);
+        let answer = {
+            let mut state = shared.lock();
+            state.advance_clock(std::time::Instant::now());
+            state.handle(broker, version, &request)
+        };
         let response = match answer {
             Answer::Nothing => return Reply::Nothing,
             Answer::Respond(r) => r,

@@ -26,8 +26,13 @@ fn producer(cluster: &FakeCluster, extra: &[(&str, &str)]) -> Producer {
 /// Sends `n` records keyed `k{i % 10}`, valued `v{i}`; returns each
 /// record's (partition, offset).
 async fn send(p: &Producer, topic: &str, n: usize) -> Vec<(i32, i64)> {
+    send_range(p, topic, 0..n).await
+}
+
+/// As [`send`], records `range` of a longer run.
+async fn send_range(p: &Producer, topic: &str, range: std::ops::Range<usize>) -> Vec<(i32, i64)> {
     let mut deliveries = Vec::new();
-    for i in 0..n {
+    for i in range {
         let r = ProducerRecord::new(topic)
             .key(format!("k{}", i % 10))
             .value(format!("v{i}"));
@@ -132,6 +137,42 @@ async fn retriable_errors_are_retried_without_duplicates() {
     p.close(Duration::from_secs(5)).await;
     assert!(cluster.pending_faults().is_empty(), "every fault was met");
     assert_exactly_once_in_order(&stored(&cluster, "t", 3), 300);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_closed_and_silent_connections_lose_nothing() {
+    let cluster = FakeCluster::builder().topic("t", 1).start().await.unwrap();
+    // A short request timeout: a silenced connection is given up on soon.
+    let p = producer(&cluster, &[("request.timeout.ms", "1500")]);
+    send(&p, "t", 50).await;
+    let connections = |c: &FakeCluster| {
+        c.requests()
+            .iter()
+            .filter(|r| r.api == ApiKey::ApiVersions)
+            .count()
+    };
+    let before = connections(&cluster);
+    // The broker sends FIN and reads on: the producer sees the end of the
+    // stream and connects again.
+    cluster.half_close_connections(1);
+    send_range(&p, "t", 50..100).await;
+    let after_half_close = connections(&cluster);
+    assert!(after_half_close > before, "a new connection after the FIN");
+    // Nothing is answered on the open connections any more: the producer
+    // gives up on them after its request timeout and sends again.
+    cluster.silence_connections(1);
+    let started = std::time::Instant::now();
+    send_range(&p, "t", 100..150).await;
+    p.close(Duration::from_secs(5)).await;
+    assert!(
+        connections(&cluster) > after_half_close,
+        "a new connection after the silence"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "the silenced request was waited for"
+    );
+    assert_exactly_once_in_order(&stored(&cluster, "t", 1), 150);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

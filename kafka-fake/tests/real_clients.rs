@@ -5,14 +5,15 @@
 //! PyPI, in the virtualenv `cargo xtask ci` makes; KAFKA_FAKE_PYTHON names
 //! its python). Both produce idempotently with every codec; the fake's log
 //! must hold each record once, in order per key, and Kafka's console
-//! consumer must read it back. librdkafka also commits one transaction and
-//! aborts another: read_committed readers (ours and Java's) see the first only.
+//! consumer must read it back. librdkafka and the Java client
+//! (`interop/java-txn-abort`) also commit one transaction and abort another:
+//! read_committed readers (ours and Java's) see the first only.
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use kafka_fake::FakeCluster;
+use kafka_fake::{FakeCluster, TxnOutcome};
 use kafka_protocol::messages::ApiKey;
 use kafka_testkit as testkit;
 
@@ -209,6 +210,81 @@ async fn kafkas_console_producer_writes_to_the_fake() {
         .filter(|r| r.api == ApiKey::Produce)
         .count();
     assert!(produce > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javas_transactional_producer_commits_and_aborts_on_the_fake() {
+    let env = testkit::cluster_env(ROOT);
+    let libs = env
+        .get("KAFKA_LIBS")
+        .expect("KAFKA_LIBS: run `cargo xtask kafka up` (or `cargo xtask ci`) for Kafka's jars")
+        .clone();
+    let cluster = FakeCluster::builder()
+        .brokers(3)
+        .topic("java-ca", 3)
+        .topic("input", 1)
+        .start()
+        .await
+        .unwrap();
+    let java = std::env::var_os("JAVA_HOME")
+        .map(|h| std::path::Path::new(&h).join("bin/java"))
+        .unwrap_or_else(|| "java".into());
+    let bootstrap = cluster.bootstrap();
+    let n = 100;
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(java)
+            .arg("-cp")
+            .arg(format!("{libs}/*"))
+            .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+            .arg(format!("{ROOT}/interop/java-txn-abort/CommitAbort.java"))
+            .args([bootstrap, "java-ca".to_string(), n.to_string()])
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("java");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = testkit::connect(&cluster.broker_addr(1).unwrap())
+        .await
+        .unwrap();
+    let info = testkit::topic_info(&conn, "java-ca")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut committed = Vec::new();
+    let mut all = 0;
+    for p in 0..3 {
+        let leader = testkit::connect(&info.leaders[p as usize]).await.unwrap();
+        for r in testkit::fetch_partition_isolated(&leader, "java-ca", &info, p, true)
+            .await
+            .unwrap()
+        {
+            committed.push(String::from_utf8(r.value.unwrap().to_vec()).unwrap());
+        }
+        all += testkit::fetch_partition_isolated(&leader, "java-ca", &info, p, false)
+            .await
+            .unwrap()
+            .len();
+    }
+    committed.sort();
+    let mut want: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
+    want.sort();
+    assert_eq!(
+        committed, want,
+        "read_committed: the committed transaction only"
+    );
+    assert_eq!(all, 2 * n, "read_uncommitted: both transactions' records");
+    let outcomes: Vec<_> = cluster.transactions().iter().map(|t| t.outcome).collect();
+    assert_eq!(outcomes, [TxnOutcome::Committed, TxnOutcome::Aborted]);
+    assert_eq!(
+        cluster.committed_offset("java-group", "input", 0),
+        Some(42),
+        "the aborted transaction's offset was dropped"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

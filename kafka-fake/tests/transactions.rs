@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use kafka_fake::FakeCluster;
+use kafka_fake::{FakeCluster, TxnOutcome};
 use kafka_producer::core::TopicPartition;
 use kafka_producer::ProducerRecord;
 use kafka_testkit as testkit;
@@ -102,6 +102,14 @@ async fn commit_and_abort(level: i16) {
         Some(42),
         "the abort kept 42"
     );
+    let ended = cluster.transactions();
+    let outcomes: Vec<_> = ended.iter().map(|t| t.outcome).collect();
+    assert_eq!(outcomes, [TxnOutcome::Committed, TxnOutcome::Aborted]);
+    for t in &ended {
+        assert_eq!(t.transactional_id, "tid");
+        assert_eq!(t.groups, ["copier"]);
+        assert!(t.partitions.iter().all(|(topic, _)| topic == "out"));
+    }
     p.close(Duration::from_secs(5)).await;
 }
 
@@ -137,5 +145,38 @@ async fn a_second_instance_fences_the_first_and_aborts_its_transaction() {
     send(&second, "out", &["from-second"]).await;
     second.commit_transaction().await.unwrap();
     assert_eq!(read(&cluster, "out", 1, true).await, ["from-second"]);
+    let outcomes: Vec<_> = cluster.transactions().iter().map(|t| t.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [TxnOutcome::AbortedByFencing, TxnOutcome::Committed]
+    );
     second.close(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_open_past_its_timeout_is_aborted_and_its_producer_fenced() {
+    let cluster = FakeCluster::builder()
+        .topic("out", 1)
+        .start()
+        .await
+        .unwrap();
+    let p = TransactionalProducer::from_properties([
+        ("bootstrap.servers", cluster.bootstrap()),
+        ("transactional.id", "slow".to_string()),
+        ("transaction.timeout.ms", "1000".to_string()),
+    ])
+    .unwrap();
+    p.init_transactions().await.unwrap();
+    p.begin_transaction().unwrap();
+    send(&p, "out", &["late"]).await;
+    p.flush().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let ended = cluster.transactions();
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].outcome, TxnOutcome::AbortedOnTimeout);
+    assert_eq!(ended[0].partitions, [("out".to_string(), 0)]);
+    let err = p.commit_transaction().await.unwrap_err();
+    assert!(matches!(err, TransactionError::Fenced(_)), "{err}");
+    assert!(read(&cluster, "out", 1, true).await.is_empty());
+    assert_eq!(read(&cluster, "out", 1, false).await, ["late"]);
 }

@@ -3,7 +3,9 @@
 
 mod bodies;
 
-use kafka_fake::FakeCluster;
+use kafka_fake::{FakeCluster, Fault};
+use kafka_producer::ErrorCode;
+use kafka_protocol::messages::ApiKey;
 
 async fn fake() -> FakeCluster {
     FakeCluster::builder()
@@ -35,4 +37,43 @@ async fn idempotent_keys_keep_order_and_appear_once() {
 async fn callbacks_report_every_record_once_in_send_order() {
     let c = fake().await;
     bodies::callbacks_report_every_record_once_in_send_order(&c.bootstrap()).await
+}
+
+/// The fake injects the faults itself.
+struct FakeFaults<'a>(&'a FakeCluster);
+
+impl bodies::ClusterFaults for FakeFaults<'_> {
+    fn fail_produce_after_append(&self, code: ErrorCode, times: usize) {
+        for broker in 1..=3 {
+            self.0.inject(
+                Fault::new(ApiKey::Produce, code)
+                    .after_append()
+                    .on_broker(broker)
+                    .times(times),
+            );
+        }
+    }
+
+    fn unmet(&self) -> usize {
+        self.0.pending_faults().len()
+    }
+
+    async fn move_leader(&self, topic: &str, partition: i32) -> i32 {
+        let leader = self.0.leader(topic, partition).expect("a leader");
+        let target = leader % 3 + 1;
+        assert!(self.0.move_leader(topic, partition, target));
+        target
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retried_writes_that_landed_appear_once() {
+    let c = fake().await;
+    bodies::retried_writes_that_landed_appear_once(&c.bootstrap(), &FakeFaults(&c)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moved_leaders_lose_and_duplicate_nothing() {
+    let c = fake().await;
+    bodies::moved_leaders_lose_and_duplicate_nothing(&c.bootstrap(), &FakeFaults(&c)).await
 }

@@ -23,11 +23,13 @@ use kafka_protocol::records::{DefaultCodecs, ReadCommitted, RecordBatches};
 use kafka_codec::{CodecError, Connection, ConnectionConfig};
 
 mod brokers;
+pub mod leaders;
 pub mod ledger;
 pub mod proxy;
 mod secured;
 
 pub use brokers::{brokers, Broker};
+pub use leaders::move_leader;
 pub use proxy::{ProxiedCluster, Proxy, ProxyHandle};
 pub use secured::SecuredCluster;
 

@@ -5,14 +5,16 @@
 //! `cargo xtask kafka up --proxied` advertises for its `PROXIED` listener,
 //! so the brokers' metadata sends a client through the proxies.
 //!
-//! The proxy reads the size prefixes and headers of the frames going by (it
-//! never changes a byte), so a reset can be aimed at the response to one API
-//! (say Produce) a given number of bytes into its frame.
+//! The proxy reads the size prefixes and headers of the frames going by, so
+//! a reset can be aimed at the response to one API (say Produce) a given
+//! number of bytes into its frame. It changes bytes for one fault only:
+//! [`ProxyHandle::fail_produce_responses`] rewrites Produce responses of
+//! records the broker wrote into errors.
 //!
 //! A peer closing, resetting or misbehaving never makes the proxy panic: each
 //! connection ends on the first I/O error of either side.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -80,6 +82,9 @@ pub struct ProxyStats {
     pub mid_frame_resets: u64,
     /// Connections made half-open ([`ProxyHandle::half_open`]).
     pub half_opened: u64,
+    /// Produce responses rewritten into errors
+    /// ([`ProxyHandle::fail_produce_responses`]).
+    pub failed_produces: u64,
     /// Connections that lost bytes to a blackhole, or were accepted into one.
     pub blackholed: u64,
 }
@@ -100,6 +105,7 @@ struct Counters {
     mid_frame_resets: AtomicU64,
     half_opened: AtomicU64,
     blackholed: AtomicU64,
+    failed_produces: AtomicU64,
 }
 
 /// A reset aimed at a response frame, armed until one connection takes it.
@@ -117,6 +123,8 @@ struct Shared {
     faults: watch::Sender<Faults>,
     counters: Counters,
     mid_frame: MidFrame,
+    /// Produce responses still to rewrite into an error: (code, how many).
+    failed_produces: Mutex<(i16, u64)>,
 }
 
 impl Shared {
@@ -128,6 +136,16 @@ impl Shared {
         }
         let n = self.mid_frame.after_bytes.swap(-1, Ordering::AcqRel);
         (n >= 0).then_some(n as u64)
+    }
+
+    /// Takes one armed Produce rewrite: the error code to answer with.
+    fn claim_failed_produce(&self) -> Option<i16> {
+        let mut armed = self.failed_produces.lock().ok()?;
+        if armed.1 == 0 {
+            return None;
+        }
+        armed.1 -= 1;
+        Some(armed.0)
     }
 }
 
@@ -204,6 +222,26 @@ impl ProxyHandle {
         self.shared.mid_frame.after_bytes.load(Ordering::Acquire) >= 0
     }
 
+    /// Rewrites the next `times` Produce responses passing through into
+    /// `code` for every partition (offsets -1): the broker wrote the
+    /// records and the client is told it did not, as when a broker appends
+    /// but cannot replicate in time (`NOT_ENOUGH_REPLICAS_AFTER_APPEND`) or
+    /// an acknowledgement is lost. An idempotent producer's retry is then a
+    /// duplicate the broker must recognise. A response the proxy cannot
+    /// decode goes through unchanged.
+    pub fn fail_produce_responses(&self, code: i16, times: u64) {
+        if let Ok(mut armed) = self.shared.failed_produces.lock() {
+            *armed = (code, times);
+        }
+    }
+
+    /// Produce rewrites armed by
+    /// [`fail_produce_responses`](Self::fail_produce_responses) and not
+    /// used yet.
+    pub fn pending_failed_produces(&self) -> u64 {
+        self.shared.failed_produces.lock().map_or(0, |a| a.1)
+    }
+
     /// Makes every open connection half-open: the connection to the broker
     /// is closed, the client's stays open and is read, and nothing is ever
     /// answered on it again (a broker gone without a FIN or RST reaching the
@@ -237,6 +275,7 @@ impl ProxyHandle {
             mid_frame_resets: c.mid_frame_resets.load(Ordering::Acquire),
             half_opened: c.half_opened.load(Ordering::Acquire),
             blackholed: c.blackholed.load(Ordering::Acquire),
+            failed_produces: c.failed_produces.load(Ordering::Acquire),
         }
     }
 
@@ -271,6 +310,7 @@ impl Proxy {
                 after_bytes: AtomicI64::new(-1),
                 api_key: AtomicI64::new(-1),
             },
+            failed_produces: Mutex::new((0, 0)),
         });
         let tasks = tokio::spawn(accept_loop(listener, shared.clone()));
         Ok(Proxy {
@@ -491,7 +531,7 @@ async fn pump_requests(
     mut from: tokio::net::tcp::ReadHalf<'_>,
     mut to: tokio::net::tcp::WriteHalf<'_>,
     shared: &Shared,
-    in_flight: &Mutex<HashMap<i32, i16>>,
+    in_flight: &Mutex<HashMap<i32, (i16, i16)>>,
 ) -> End {
     let mut faults = shared.faults.subscribe();
     let mut buf = vec![0u8; CHUNK];
@@ -507,13 +547,14 @@ async fn pump_requests(
         }
         frames.feed(&buf[..n], |_, _, header| {
             let api = i16::from_be_bytes([header[4], header[5]]);
+            let version = i16::from_be_bytes([header[6], header[7]]);
             let correlation = i32::from_be_bytes([header[8], header[9], header[10], header[11]]);
             if let Ok(mut m) = in_flight.lock() {
                 // acks=0 requests are never answered: forget the oldest guesses.
                 if m.len() > 4096 {
                     m.clear();
                 }
-                m.insert(correlation, api);
+                m.insert(correlation, (api, version));
             }
         });
         if !f.latency.is_zero() {
@@ -533,7 +574,7 @@ async fn pump_responses(
     mut from: tokio::net::tcp::ReadHalf<'_>,
     mut to: tokio::net::tcp::WriteHalf<'_>,
     shared: &Shared,
-    in_flight: &Mutex<HashMap<i32, i16>>,
+    in_flight: &Mutex<HashMap<i32, (i16, i16)>>,
 ) -> End {
     let mut faults = shared.faults.subscribe();
     let mut buf = vec![0u8; CHUNK];
@@ -541,6 +582,8 @@ async fn pump_responses(
     let mut frames = FrameTracker::new(8);
     // Stream position at which this connection is cut.
     let mut cut_at: Option<u64> = None;
+    // Produce responses to rewrite, in stream order, each gathered whole.
+    let mut rewrites: VecDeque<Rewrite> = VecDeque::new();
     loop {
         let Some((n, f)) = read_chunk(&mut from, &mut buf, &mut faults, Direction::ToClient).await
         else {
@@ -552,11 +595,29 @@ async fn pump_responses(
         let chunk_start = frames.position();
         frames.feed(&buf[..n], |frame_start, frame_len, header| {
             let correlation = i32::from_be_bytes([header[4], header[5], header[6], header[7]]);
-            let api = in_flight
+            let request = in_flight
                 .lock()
                 .ok()
                 .and_then(|mut m| m.remove(&correlation));
-            if cut_at.is_none() {
+            let api = request.map(|(api, _)| api);
+            // A frame whose first bytes went out with an earlier chunk
+            // cannot be held back any more: the next one is rewritten.
+            let produce = request.filter(|(api, _)| *api == ApiKey::Produce as i16);
+            if let Some((_, version)) = produce.filter(|_| frame_start >= chunk_start) {
+                if cut_at.is_none() {
+                    if let Some(code) = shared.claim_failed_produce() {
+                        rewrites.push_back(Rewrite {
+                            start: frame_start,
+                            end: frame_start + frame_len,
+                            version,
+                            code,
+                            frame: Vec::new(),
+                        });
+                        return;
+                    }
+                }
+            }
+            if cut_at.is_none() && rewrites.is_empty() {
                 if let Some(after) = shared.claim_mid_frame(api) {
                     let into = after.clamp(8, frame_len.saturating_sub(1).max(8));
                     cut_at = Some(frame_start + into);
@@ -581,12 +642,84 @@ async fn pump_responses(
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 return End::MidFrameReset;
             }
-            _ => {
+            _ if rewrites.is_empty() => {
                 if to.write_all(&buf[..n]).await.is_err() {
                     return End::Closed;
                 }
             }
+            _ => {
+                // The bytes of a rewritten frame are held until it is whole;
+                // the others go through in stream order.
+                let mut at = chunk_start;
+                while at < chunk_end {
+                    let (upto, held) = match rewrites.front() {
+                        Some(r) if r.start <= at => (r.end.min(chunk_end), true),
+                        Some(r) => (r.start.min(chunk_end), false),
+                        None => (chunk_end, false),
+                    };
+                    let bytes = &buf[(at - chunk_start) as usize..(upto - chunk_start) as usize];
+                    at = upto;
+                    if !held {
+                        if to.write_all(bytes).await.is_err() {
+                            return End::Closed;
+                        }
+                        continue;
+                    }
+                    let r = rewrites.front_mut().expect("held");
+                    r.frame.extend_from_slice(bytes);
+                    if at == r.end {
+                        let r = rewrites.pop_front().expect("held");
+                        let frame = r.rewritten().unwrap_or(r.frame);
+                        shared
+                            .counters
+                            .failed_produces
+                            .fetch_add(1, Ordering::AcqRel);
+                        if to.write_all(&frame).await.is_err() {
+                            return End::Closed;
+                        }
+                    }
+                }
+            }
         }
+    }
+}
+
+/// A Produce response frame being gathered to be answered with an error.
+#[derive(Debug)]
+struct Rewrite {
+    /// Stream positions of the frame (its size prefix included).
+    start: u64,
+    end: u64,
+    version: i16,
+    code: i16,
+    frame: Vec<u8>,
+}
+
+impl Rewrite {
+    /// The frame with every partition answered `code`; `None` when the
+    /// response does not decode (it then goes through as it was).
+    fn rewritten(&self) -> Option<Vec<u8>> {
+        use bytes::Bytes;
+        use kafka_protocol::generated::{ProduceResponse, ResponseHeader};
+        use kafka_protocol::messages::{Decodable, Encodable, Message};
+
+        let header_version = ApiKey::Produce.response_header_version(self.version);
+        let owner = Bytes::copy_from_slice(self.frame.get(4..)?);
+        let (body, header) = ResponseHeader::decode_from(&owner, &owner, header_version).ok()?;
+        let mut response = ProduceResponse::decode(&owner.slice_ref(body), self.version).ok()?;
+        for topic in &mut response.responses {
+            for p in &mut topic.partition_responses {
+                p.error_code = self.code;
+                p.base_offset = -1;
+                p.log_append_time_ms = -1;
+            }
+        }
+        let mut out = vec![0u8; 4];
+        header.encode(&mut out, header_version).ok()?;
+        response.encode(&mut out, self.version).ok()?;
+        let size = i32::try_from(out.len() - 4).ok()?;
+        out[..4].copy_from_slice(&size.to_be_bytes());
+        Some(out)
     }
 }
 

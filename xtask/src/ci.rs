@@ -82,8 +82,9 @@ fn step<T>(name: &str, f: impl FnOnce() -> Result<T, String>) -> Result<T, Strin
 
 /// The tests that need another cluster: Kafka 3.9.1 (transactions v1),
 /// and 3 nodes: brokers killed mid-commit, the producer's fault tests (a
-/// leader blackholed through the proxy, resets mid-response, a stopped
-/// leader) and a short chaos run. Each cluster is started for its tests
+/// leader blackholed through the proxy, resets mid-response, Produce
+/// answers rewritten into errors, leaders moved, a stopped leader) and a
+/// short chaos run. Each cluster is started for its tests
 /// and stopped whatever the outcome.
 pub fn compat(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
@@ -158,6 +159,8 @@ pub fn compat(args: &[String]) -> Result<(), String> {
                 ],
                 producer_test("proxy_blackhole"),
                 producer_test("proxy_resets"),
+                // One body, two clusters: the fake's faults, here the proxies'.
+                [producer_test("broker_faults"), vec!["--", "--ignored"]].concat(),
                 producer_test("broker_paused"),
             ],
             true,

@@ -32,6 +32,7 @@ mod txn;
 
 pub(crate) use records::fetch_is_empty;
 use txn::Coordinators;
+pub use txn::{EndedTransaction, TxnOutcome};
 
 /// The APIs the fake answers, each over the stable range of the schemas
 /// (lowered by [`FakeClusterBuilder::max_version`](crate::FakeClusterBuilder::max_version)).
@@ -134,6 +135,9 @@ pub(crate) struct State {
     pub coordinators: Coordinators,
     next_producer_id: i64,
     producer_epochs: HashMap<i64, i16>,
+    /// The clock transaction timeouts are measured on, moved by the
+    /// server before each request (`advance_clock`).
+    now: std::time::Instant,
     next_topic_id: u64,
 }
 
@@ -159,6 +163,7 @@ impl State {
             coordinators: Coordinators::default(),
             next_producer_id: 1000,
             producer_epochs: HashMap::new(),
+            now: std::time::Instant::now(),
             next_topic_id: 1,
         }
     }
@@ -303,10 +308,31 @@ impl State {
         broker: i32,
         partition: Option<(&str, i32)>,
     ) -> Option<ErrorCode> {
+        self.take_matching_fault(api, broker, partition, false)
+    }
+
+    /// As [`take_fault`](Self::take_fault), for the faults answered after
+    /// the request took effect ([`Fault::after_append`]).
+    fn take_fault_after_append(
+        &mut self,
+        api: ApiKey,
+        broker: i32,
+        partition: Option<(&str, i32)>,
+    ) -> Option<ErrorCode> {
+        self.take_matching_fault(api, broker, partition, true)
+    }
+
+    fn take_matching_fault(
+        &mut self,
+        api: ApiKey,
+        broker: i32,
+        partition: Option<(&str, i32)>,
+        after_append: bool,
+    ) -> Option<ErrorCode> {
         let i = self
             .faults
             .iter()
-            .position(|f| f.matches(api, broker, partition))?;
+            .position(|f| f.matches(api, broker, partition, after_append))?;
         let code = self.faults[i].code;
         self.faults[i].remaining -= 1;
         if self.faults[i].remaining == 0 {
@@ -322,6 +348,11 @@ impl State {
             api,
             version,
         });
+    }
+
+    /// Every transaction the coordinator ended, in order.
+    pub fn ended_transactions(&self) -> &[EndedTransaction] {
+        &self.coordinators.ended
     }
 
     /// Answers one request `broker` received.

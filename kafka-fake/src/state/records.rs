@@ -56,6 +56,7 @@ impl State {
     ) -> ProduceResponse {
         let mut responses = Vec::new();
         let acks_valid = matches!(req.acks, -1..=1);
+        let late_fault = self.take_fault_after_append(ApiKey::Produce, broker, None);
         for t in &req.topic_data {
             let topic = if t.name.is_empty() {
                 self.topic_by_id(t.topic_id)
@@ -93,6 +94,20 @@ impl State {
                             part.log.append(&records, max).map_err(|code| (code, None))
                         }),
                 };
+                // An after-append fault turns a write that landed into an error.
+                let result = result.and_then(|offset| {
+                    let late = match &topic {
+                        Some(topic) => late_fault.or_else(|| {
+                            self.take_fault_after_append(
+                                ApiKey::Produce,
+                                broker,
+                                Some((topic, p.index)),
+                            )
+                        }),
+                        None => None,
+                    };
+                    late.map_or(Ok(offset), |code| Err((code, None)))
+                });
                 match result {
                     Ok(offset) => pr.base_offset = offset,
                     Err((code, leader)) => {

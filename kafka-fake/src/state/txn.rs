@@ -6,6 +6,7 @@
 //! after the `transaction.version` the cluster finalizes.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, Instant};
 
 use kafka_protocol::generated::add_partitions_to_txn_response::{
     AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
@@ -34,6 +35,10 @@ use super::State;
 pub(crate) struct Txn {
     pub producer_id: i64,
     pub epoch: i16,
+    /// The producer's `transaction.timeout.ms`, from InitProducerId.
+    pub timeout: Duration,
+    /// When the open transaction got its first partition or group.
+    pub started: Option<Instant>,
     /// Partitions in the open transaction.
     pub partitions: BTreeSet<(String, i32)>,
     /// Groups in the open transaction, and the offsets sent for them.
@@ -47,6 +52,51 @@ pub(crate) struct Coordinators {
     pub txns: HashMap<String, Txn>,
     /// (group, topic, partition) -> committed offset.
     pub offsets: BTreeMap<(String, String, i32), i64>,
+    /// Every transaction that ended, in the order it ended.
+    pub ended: Vec<EndedTransaction>,
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnOutcome {
+    /// Committed by its producer (EndTxn).
+    Committed,
+    /// Aborted by its producer (EndTxn).
+    Aborted,
+    /// Aborted by the coordinator: a new producer with the same
+    /// transactional id called InitProducerId.
+    AbortedByFencing,
+    /// Aborted by the coordinator: it stayed open longer than its
+    /// producer's `transaction.timeout.ms`. The epoch is bumped, so the
+    /// producer is fenced (PRODUCER_FENCED), as Kafka does.
+    AbortedOnTimeout,
+}
+
+/// A transaction the coordinator ended, for inspection
+/// ([`FakeCluster::transactions`](crate::FakeCluster::transactions)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedTransaction {
+    /// The producer's `transactional.id`.
+    pub transactional_id: String,
+    /// The producer id and the epoch of the transaction's control records:
+    /// the producer's own, or one more after a timeout (the coordinator
+    /// bumps it before aborting).
+    pub producer_id: i64,
+    /// See `producer_id`.
+    pub producer_epoch: i16,
+    /// How it ended.
+    pub outcome: TxnOutcome,
+    /// The partitions it wrote to (each got a control record).
+    pub partitions: Vec<(String, i32)>,
+    /// The consumer groups whose offsets it carried.
+    pub groups: Vec<String>,
+}
+
+impl Txn {
+    /// Notes that the open transaction has something in it.
+    fn began(&mut self, now: Instant) {
+        self.started.get_or_insert(now);
+    }
 }
 
 fn s(b: &StrBytes) -> String {
@@ -124,7 +174,7 @@ impl State {
             .map(|t| (t.producer_id, t.epoch));
         let (pid, epoch) = match existing {
             Some((pid, epoch)) => {
-                self.end_open(tid, false);
+                self.end_open(tid, TxnOutcome::AbortedByFencing);
                 self.next_epoch(pid, epoch)
             }
             None => (self.new_producer_id(), 0),
@@ -132,6 +182,7 @@ impl State {
         let t = self.coordinators.txns.entry(tid.to_string()).or_default();
         t.producer_id = pid;
         t.epoch = epoch;
+        t.timeout = Duration::from_millis(u64::try_from(req.transaction_timeout_ms).unwrap_or(0));
         Ok((pid, epoch))
     }
 
@@ -173,7 +224,9 @@ impl State {
                         ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
                     }
                     Ok(()) => {
+                        let now = self.now;
                         let txn = self.coordinators.txns.get_mut(&tid).expect("checked");
+                        txn.began(now);
                         txn.partitions.insert((topic.clone(), *p));
                         ErrorCode::NONE
                     }
@@ -208,7 +261,9 @@ impl State {
             Err,
         );
         if result.is_ok() {
+            let now = self.now;
             let txn = self.coordinators.txns.get_mut(&tid).expect("checked");
+            txn.began(now);
             txn.groups.insert(s(&req.group_id));
         }
         AddOffsetsToTxnResponse {
@@ -308,7 +363,12 @@ impl State {
             resp.error_code = code.0;
             return resp;
         }
-        self.end_open(&tid, req.committed);
+        let outcome = if req.committed {
+            TxnOutcome::Committed
+        } else {
+            TxnOutcome::Aborted
+        };
+        self.end_open(&tid, outcome);
         if v2 {
             // KIP-890: every transaction ends with a new epoch.
             let t = &self.coordinators.txns[&tid];
@@ -325,21 +385,60 @@ impl State {
 
     /// Writes the markers of `tid`'s open transaction and applies (commit)
     /// or drops (abort) its offsets.
-    fn end_open(&mut self, tid: &str, commit: bool) {
+    fn end_open(&mut self, tid: &str, outcome: TxnOutcome) {
         let Some(t) = self.coordinators.txns.get_mut(tid) else {
             return;
         };
         let partitions = std::mem::take(&mut t.partitions);
         let offsets = std::mem::take(&mut t.pending_offsets);
-        t.groups.clear();
+        let groups = std::mem::take(&mut t.groups);
+        t.started = None;
         let (pid, epoch) = (t.producer_id, t.epoch);
-        for (topic, p) in partitions {
-            if let Some(part) = self.partition_mut(&topic, p) {
+        let commit = outcome == TxnOutcome::Committed;
+        for (topic, p) in &partitions {
+            if let Some(part) = self.partition_mut(topic, *p) {
                 part.log.write_marker(pid, epoch, commit);
             }
         }
         if commit {
             self.coordinators.offsets.extend(offsets);
+        }
+        if !partitions.is_empty() || !groups.is_empty() {
+            self.coordinators.ended.push(EndedTransaction {
+                transactional_id: tid.to_string(),
+                producer_id: pid,
+                producer_epoch: epoch,
+                outcome,
+                partitions: partitions.into_iter().collect(),
+                groups: groups.into_iter().collect(),
+            });
+        }
+    }
+
+    /// Moves the clock to `now` and aborts every transaction open longer
+    /// than its timeout, bumping its epoch (the producer is fenced).
+    pub(crate) fn advance_clock(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let expired: Vec<String> = self
+            .coordinators
+            .txns
+            .iter()
+            .filter(|(_, t)| {
+                t.started
+                    .is_some_and(|s| self.now.duration_since(s) > t.timeout)
+            })
+            .map(|(tid, _)| tid.clone())
+            .collect();
+        for tid in expired {
+            // The epoch first: the markers carry the new one, so a late
+            // Produce of the old producer is refused.
+            let t = &self.coordinators.txns[&tid];
+            let (pid, epoch) = self.next_epoch(t.producer_id, t.epoch);
+            self.producer_epochs.insert(pid, epoch);
+            let t = self.coordinators.txns.get_mut(&tid).expect("listed");
+            t.producer_id = pid;
+            t.epoch = epoch;
+            self.end_open(&tid, TxnOutcome::AbortedOnTimeout);
         }
     }
 
@@ -368,6 +467,7 @@ impl State {
             return Ok(());
         }
         if self.transaction_version >= 2 && produce_version >= 12 {
+            t.began(self.now);
             t.partitions.insert(key);
             Ok(())
         } else {
