@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use kafka_fake::{FakeCluster, TxnOutcome};
-use kafka_producer::core::TopicPartition;
 use kafka_producer::ProducerRecord;
+use kafka_producer::TopicPartition;
 use kafka_testkit as testkit;
 use kafka_txn::{
     ConsumerGroupMetadata, OffsetAndMetadata, TransactionError, TransactionalProducer,

@@ -36,12 +36,29 @@ pub mod partitioner;
 mod record;
 pub mod serializer;
 
+pub use crate::core::TopicPartition;
 pub use config::{Acks, ProducerConfig};
 pub use delivery::{DeliveryFuture, TryRecvError};
 pub use driver::{Producer, TransactionHandle};
 pub use error::{BrokerError, ErrorClass, ErrorCode, FatalError, ProducerError, UserHook};
 pub use metrics::ProducerMetrics;
+pub use partitioner::Partitioner;
 pub use record::{IntoTopic, ProducerRecord, RecordMetadata};
+
+/// The typed security options (TLS, SASL, OAUTHBEARER token providers), as
+/// `kafka-codec` defines them, so a producer is configured without a
+/// direct dependency on it: [`ProducerConfig::security`] holds a
+/// [`SecurityConfig`](security::SecurityConfig).
+pub mod security {
+    pub use kafka_codec::security::*;
+}
+pub use security::{SecurityConfig, TokenProvider};
+
+// A producer is shared between tasks by cloning it.
+const _: fn() = || {
+    fn shared_between_tasks<T: Send + Sync + Clone + 'static>() {}
+    shared_between_tasks::<Producer>();
+};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kafka_codec::{CodecError, Connection, ConnectionConfig};
-use kafka_producer::core::TopicPartition;
 use kafka_producer::{ErrorClass, ProducerRecord};
 use kafka_protocol::generated::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::generated::metadata_request::MetadataRequestTopic;
@@ -39,6 +38,7 @@ use kafka_protocol::messages::ApiKey;
 use kafka_protocol::primitives::Uuid;
 use kafka_protocol::records::{DefaultCodecs, ReadCommitted, RecordBatches};
 use kafka_protocol::ErrorCode;
+use kafka_txn::TopicPartition;
 use kafka_txn::{
     ConsumerGroupMetadata, OffsetAndMetadata, TransactionError, TransactionalProducer,
 };

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! use kafka_txn::{TransactionClient, TransactionConfig};
-//! use kafka_producer::core::TopicPartition;
+//! use kafka_txn::TopicPartition;
 //!
 //! # async fn demo() -> Result<(), kafka_txn::TransactionError> {
 //! let config = TransactionConfig {

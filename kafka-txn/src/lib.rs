@@ -20,8 +20,7 @@
 //! build a new producer.
 //!
 //! ```no_run
-//! use kafka_producer::ProducerRecord;
-//! use kafka_txn::TransactionalProducer;
+//! use kafka_txn::{ProducerRecord, TransactionalProducer};
 //!
 //! # async fn demo() -> Result<(), kafka_txn::TransactionError> {
 //! let p = TransactionalProducer::from_properties([
@@ -30,8 +29,9 @@
 //! ])?;
 //! p.init_transactions().await?;
 //! p.begin_transaction()?;
-//! p.send(ProducerRecord::new("a").value("1")).await?;
-//! p.send(ProducerRecord::new("b").value("2")).await?;
+//! // The commit fails if a record did: delivery futures may be dropped.
+//! let _ = p.send(ProducerRecord::new("a").value("1")).await?;
+//! let _ = p.send(ProducerRecord::new("b").value("2")).await?;
 //! p.commit_transaction().await?; // both records, or (after an abort) neither
 //! # Ok(()) }
 //! ```
@@ -55,6 +55,21 @@ pub use manager::{
 pub use offsets::{ConsumerGroupMetadata, OffsetAndMetadata, PreparedTxnState};
 pub use producer::TransactionalProducer;
 pub use state::TransactionState;
+
+/// What the signatures of [`TransactionalProducer`] use, from
+/// `kafka-producer`, so one `use kafka_txn::...` line is enough. Errors of
+/// a record's delivery are [`ProducerError`]s; [`TransactionError`]
+/// converts from them (`?` works), and both say their [`ErrorClass`].
+pub use kafka_producer::{
+    DeliveryFuture, ErrorClass, Partitioner, ProducerConfig, ProducerError, ProducerRecord,
+    RecordMetadata, TopicPartition,
+};
+
+// A transactional producer is shared between tasks by cloning it.
+const _: fn() = || {
+    fn shared_between_tasks<T: Send + Sync + Clone + 'static>() {}
+    shared_between_tasks::<TransactionalProducer>();
+};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

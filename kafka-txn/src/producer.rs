@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kafka_codec::ConnectionConfig;
-use kafka_producer::core::TopicPartition;
-use kafka_producer::{DeliveryFuture, Producer, ProducerConfig, ProducerRecord};
+use kafka_producer::{
+    DeliveryFuture, Partitioner, Producer, ProducerConfig, ProducerError, ProducerRecord,
+    RecordMetadata, TopicPartition,
+};
 
 use crate::client::{ProducerLink, TransactionClient};
 use crate::error::TransactionError;
@@ -21,8 +23,7 @@ use crate::state::TransactionState;
 /// together, or (after `abort_transaction`) never.
 ///
 /// ```no_run
-/// use kafka_producer::{ErrorClass, ProducerRecord};
-/// use kafka_txn::TransactionalProducer;
+/// use kafka_txn::{ErrorClass, ProducerRecord, TransactionalProducer};
 ///
 /// # async fn demo() -> Result<(), kafka_txn::TransactionError> {
 /// let producer = TransactionalProducer::from_properties([
@@ -34,7 +35,8 @@ use crate::state::TransactionState;
 ///     producer.begin_transaction()?;
 ///     let outcome = async {
 ///         for n in 0..100 {
-///             producer.send(ProducerRecord::new("orders").value(format!("order {n}"))).await?;
+///             // The commit fails if a record did: its future may be dropped.
+///             let _ = producer.send(ProducerRecord::new("orders").value(format!("order {n}"))).await?;
 ///         }
 ///         producer.commit_transaction().await
 ///     }
@@ -72,6 +74,17 @@ impl TransactionalProducer {
 
     /// A transactional producer for `config` (inside a tokio runtime).
     pub fn new(config: ProducerConfig) -> Result<Self, TransactionError> {
+        Self::with_partitioner(config, None)
+    }
+
+    /// As [`new`](Self::new), asking `partitioner` first for records
+    /// without a partition (as `Producer::with_partitioner`; it runs in
+    /// `send`, never under a lock of the producer, and a panic in it fails
+    /// its record alone).
+    pub fn with_partitioner(
+        config: ProducerConfig,
+        partitioner: Option<Arc<dyn Partitioner>>,
+    ) -> Result<Self, TransactionError> {
         let txn = TransactionConfig::from_producer(&config)?;
         let max_block = config.max_block;
         let connection = ConnectionConfig {
@@ -85,7 +98,8 @@ impl TransactionalProducer {
         };
         let shared = TransactionClient::shared(txn, max_block, true);
         let gate = Arc::new(TransactionGate::new(shared.clone()));
-        let (producer, handle) = Producer::transactional(config, gate)?;
+        let (producer, handle) =
+            Producer::transactional_with_partitioner(config, gate, partitioner)?;
         let link = ProducerLink { handle };
         let client = TransactionClient::start_linked(shared, Some(link), connection)?;
         Ok(TransactionalProducer { producer, client })
@@ -119,26 +133,51 @@ impl TransactionalProducer {
 
     /// Sends a record in the open transaction: the same backpressure and
     /// delivery futures as `Producer::send`.
+    ///
+    /// The delivery future may be dropped: `commit_transaction` fails
+    /// (abortable) if any record of the transaction failed. Its error is a
+    /// [`ProducerError`], which converts into a [`TransactionError`].
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, TransactionError> {
-        match self.client.state() {
-            TransactionState::InTransaction => {}
-            TransactionState::AbortableError | TransactionState::FatalError => {
-                return Err(self
-                    .client
-                    .last_error()
-                    .unwrap_or(TransactionError::InvalidState {
-                        operation: "send",
-                        state: self.client.state(),
-                    }))
-            }
-            state => {
-                return Err(TransactionError::InvalidState {
-                    operation: "send",
-                    state,
-                })
-            }
-        }
+        self.sendable("send")?;
         Ok(self.producer.send(record).await?)
+    }
+
+    /// As [`send`](Self::send), the outcome going to `callback` (as
+    /// `Producer::send_with_callback`: on the producer's I/O task, never
+    /// under a lock of the producer, a panic caught and logged).
+    pub async fn send_with_callback<F>(
+        &self,
+        record: ProducerRecord,
+        callback: F,
+    ) -> Result<(), TransactionError>
+    where
+        F: FnOnce(Result<RecordMetadata, ProducerError>) + Send + 'static,
+    {
+        self.sendable("send_with_callback")?;
+        Ok(self.producer.send_with_callback(record, callback).await?)
+    }
+
+    /// As [`send`](Self::send) if the buffer memory the record needs is
+    /// free now; fails at once otherwise (as `Producer::try_send`).
+    pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, TransactionError> {
+        self.sendable("try_send")?;
+        Ok(self.producer.try_send(record)?)
+    }
+
+    /// Whether records may be sent now: only in a transaction, and not
+    /// after an error that needs an abort (that error is returned).
+    fn sendable(&self, operation: &'static str) -> Result<(), TransactionError> {
+        match self.client.state() {
+            TransactionState::InTransaction => Ok(()),
+            TransactionState::AbortableError | TransactionState::FatalError => Err(self
+                .client
+                .last_error()
+                .unwrap_or(TransactionError::InvalidState {
+                    operation,
+                    state: self.client.state(),
+                })),
+            state => Err(TransactionError::InvalidState { operation, state }),
+        }
     }
 
     /// Commits consumer offsets as part of the transaction (KIP-447):

@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use kafka_codec::Connection;
-use kafka_producer::core::TopicPartition;
 use kafka_producer::{ErrorClass, ProducerError, ProducerRecord};
 use kafka_protocol::generated::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopics,
@@ -17,6 +16,7 @@ use kafka_protocol::generated::offset_fetch_request::{
 use kafka_protocol::generated::{FindCoordinatorRequest, OffsetFetchRequest};
 use kafka_protocol::messages::ApiKey;
 use kafka_testkit::{self as testkit, FetchedRecord, TopicInfo};
+use kafka_txn::TopicPartition;
 use kafka_txn::{
     ConsumerGroupMetadata, OffsetAndMetadata, TransactionError, TransactionState,
     TransactionalProducer,
@@ -364,6 +364,24 @@ async fn a_second_producer_with_the_same_id_fences_the_first_body() {
 /// about transaction timeouts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers() {
+    a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers_body().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers_on_kafka_fake() {
+    on_fake(
+        2,
+        a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers_body(),
+    )
+    .await;
+    on_fake(
+        1,
+        a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers_body(),
+    )
+    .await;
+}
+
+async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers_body() {
     let (topic, info) = new_topic("txn-timeout", 1).await;
     let id = testkit::unique_topic("tid-timeout");
     let mut p = producer(&id, &[("transaction.timeout.ms", "2000")]);
@@ -371,8 +389,10 @@ async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers() {
     p.begin_transaction().unwrap();
     send_all(&p, &topic, ["early".to_string()]).await;
     p.flush().await.unwrap();
-    // The coordinator aborts it (its check runs every few seconds).
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    // The coordinator aborts it: Kafka's check runs every few seconds, the
+    // fake's at its next request after the timeout.
+    let wait = if FAKE.try_with(|_| ()).is_ok() { 3 } else { 12 };
+    tokio::time::sleep(Duration::from_secs(wait)).await;
     let late = p
         .send(ProducerRecord::new(&topic).value("late"))
         .await
@@ -408,6 +428,102 @@ async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers() {
         .expect("a new transaction commits");
     let after = BTreeSet::from(["after".to_string()]);
     assert_eq!(committed_values(&topic, &info, &after).await, after);
+    p.close(Duration::from_secs(10)).await;
+}
+
+/// Every record without a partition goes to the last one, and a record
+/// valued "boom" makes the partitioner panic.
+#[derive(Debug)]
+struct LastPartition;
+
+impl kafka_txn::Partitioner for LastPartition {
+    fn partition(&self, _: &str, _: Option<&[u8]>, value: Option<&[u8]>, n: i32) -> Option<i32> {
+        assert!(
+            value != Some(b"boom".as_slice()),
+            "the partitioner panicked"
+        );
+        Some(n - 1)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_try_send_and_a_partitioner_in_a_transaction() {
+    callbacks_try_send_and_a_partitioner_in_a_transaction_body().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_try_send_and_a_partitioner_in_a_transaction_on_kafka_fake() {
+    on_fake(
+        2,
+        callbacks_try_send_and_a_partitioner_in_a_transaction_body(),
+    )
+    .await;
+    on_fake(
+        1,
+        callbacks_try_send_and_a_partitioner_in_a_transaction_body(),
+    )
+    .await;
+}
+
+/// What `Producer` offers besides `send`, on the transactional producer:
+/// callbacks (each called once, with the offset the record holds once
+/// committed), `try_send`, and a custom partitioner whose panic fails its
+/// record alone and leaves the transaction to commit.
+async fn callbacks_try_send_and_a_partitioner_in_a_transaction_body() {
+    let (topic, info) = new_topic("txn-hooks", 3).await;
+    let config = kafka_producer::ProducerConfig::from_properties([
+        ("bootstrap.servers", bootstrap()),
+        ("transactional.id", testkit::unique_topic("tid-hooks")),
+        ("linger.ms", "5".to_string()),
+    ])
+    .unwrap();
+    let p =
+        TransactionalProducer::with_partitioner(config, Some(std::sync::Arc::new(LastPartition)))
+            .unwrap();
+    p.init_transactions().await.unwrap();
+    assert!(
+        p.try_send(ProducerRecord::new(&topic).value("early"))
+            .is_err(),
+        "no record outside a transaction"
+    );
+    p.begin_transaction().unwrap();
+    let called = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    for n in 0..20 {
+        let called = called.clone();
+        p.send_with_callback(
+            ProducerRecord::new(&topic).value(format!("cb{n}")),
+            move |outcome| called.lock().unwrap().push((n, outcome)),
+        )
+        .await
+        .unwrap();
+    }
+    let tried = p
+        .try_send(ProducerRecord::new(&topic).value("tried"))
+        .unwrap();
+    // The partitioner's panic fails that record's delivery, and nothing else.
+    let boom = p
+        .send(ProducerRecord::new(&topic).value("boom"))
+        .await
+        .expect("queued")
+        .await;
+    assert!(
+        matches!(boom, Err(ProducerError::UserCodePanicked { .. })),
+        "{boom:?}"
+    );
+    p.commit_transaction()
+        .await
+        .expect("the panic failed one record only");
+    let md = tried.await.expect("try_send delivered");
+    assert_eq!(md.partition, 2, "the partitioner chose");
+    let called = std::mem::take(&mut *called.lock().unwrap());
+    assert_eq!(called.len(), 20, "one callback per record");
+    for (n, outcome) in called.iter() {
+        let md = outcome.as_ref().unwrap_or_else(|e| panic!("cb{n}: {e}"));
+        assert_eq!(md.partition, 2);
+    }
+    let mut want: BTreeSet<String> = (0..20).map(|n| format!("cb{n}")).collect();
+    want.insert("tried".to_string());
+    assert_eq!(committed_values(&topic, &info, &want).await, want);
     p.close(Duration::from_secs(10)).await;
 }
 

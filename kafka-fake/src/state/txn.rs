@@ -39,6 +39,10 @@ pub(crate) struct Txn {
     pub timeout: Duration,
     /// When the open transaction got its first partition or group.
     pub started: Option<Instant>,
+    /// The epoch whose transaction the coordinator aborted on timeout (the
+    /// epoch is now one more): with transactions v2 that producer's own
+    /// abort is answered with success and the new epoch, as Kafka does.
+    pub timed_out_epoch: Option<i16>,
     /// Partitions in the open transaction.
     pub partitions: BTreeSet<(String, i32)>,
     /// Groups in the open transaction, and the offsets sent for them.
@@ -344,6 +348,20 @@ impl State {
             ..Default::default()
         };
         let v2 = version >= 5;
+        if v2 && !req.committed {
+            if let Some(t) = self.coordinators.txns.get_mut(&tid) {
+                let late_abort = t.producer_id == req.producer_id
+                    && t.timed_out_epoch == Some(req.producer_epoch);
+                if late_abort && fault.is_none() {
+                    // The coordinator already aborted it: done, and the
+                    // producer goes on with the epoch the abort bumped.
+                    t.timed_out_epoch = None;
+                    resp.producer_id = t.producer_id;
+                    resp.producer_epoch = t.epoch;
+                    return resp;
+                }
+            }
+        }
         let check = fault
             .map_or_else(
                 || self.current(&tid, req.producer_id, req.producer_epoch),
@@ -436,6 +454,7 @@ impl State {
             let (pid, epoch) = self.next_epoch(t.producer_id, t.epoch);
             self.producer_epochs.insert(pid, epoch);
             let t = self.coordinators.txns.get_mut(&tid).expect("listed");
+            t.timed_out_epoch = (t.producer_id == pid).then_some(t.epoch);
             t.producer_id = pid;
             t.epoch = epoch;
             self.end_open(&tid, TxnOutcome::AbortedOnTimeout);
@@ -459,8 +478,10 @@ impl State {
         else {
             return Err(ErrorCode::INVALID_PRODUCER_ID_MAPPING);
         };
+        // As the partition's log answers a batch of an older epoch (the
+        // coordinator's markers carry the newer one).
         if epoch < t.epoch {
-            return Err(ErrorCode::PRODUCER_FENCED);
+            return Err(ErrorCode::INVALID_PRODUCER_EPOCH);
         }
         let key = (topic.to_string(), partition);
         if t.partitions.contains(&key) {

@@ -101,6 +101,21 @@ pub struct TopicPartition {
     pub partition: i32,
 }
 
+impl TopicPartition {
+    /// Partition `partition` of `topic`.
+    ///
+    /// ```
+    /// let tp = kafka_producer::TopicPartition::new("orders", 3);
+    /// assert_eq!((&*tp.topic, tp.partition), ("orders", 3));
+    /// ```
+    pub fn new(topic: impl Into<Arc<str>>, partition: i32) -> Self {
+        TopicPartition {
+            topic: topic.into(),
+            partition,
+        }
+    }
+}
+
 /// A record handed to the core, with the buffer memory it holds.
 pub struct PendingRecord {
     /// The record; its timestamp is already resolved.

@@ -37,6 +37,16 @@ impl Producer {
         config: ProducerConfig,
         gate: Arc<dyn DrainGate>,
     ) -> Result<(Producer, TransactionHandle), ProducerError> {
+        Self::transactional_with_partitioner(config, gate, None)
+    }
+
+    /// As [`transactional`](Self::transactional), asking `partitioner`
+    /// first for records without a partition.
+    pub fn transactional_with_partitioner(
+        config: ProducerConfig,
+        gate: Arc<dyn DrainGate>,
+        partitioner: Option<Arc<dyn crate::Partitioner>>,
+    ) -> Result<(Producer, TransactionHandle), ProducerError> {
         if config.transactional_id.is_none() {
             return Err(crate::config::ConfigError::new(
                 [crate::config::keys::TRANSACTIONAL_ID],
@@ -44,7 +54,7 @@ impl Producer {
             )
             .into());
         }
-        let producer = Producer::start(config, None, Some(gate))?;
+        let producer = Producer::start(config, partitioner, Some(gate))?;
         let handle = TransactionHandle {
             shared: producer.shared.clone(),
         };
