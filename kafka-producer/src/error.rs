@@ -224,6 +224,8 @@ pub enum UserHook {
     DeliveryCallback,
     /// A custom [`Partitioner`](crate::partitioner::Partitioner).
     Partitioner,
+    /// A [`ProducerInterceptor`](crate::ProducerInterceptor).
+    Interceptor,
 }
 
 impl fmt::Display for UserHook {
@@ -231,6 +233,7 @@ impl fmt::Display for UserHook {
         f.write_str(match self {
             UserHook::DeliveryCallback => "delivery callback",
             UserHook::Partitioner => "partitioner",
+            UserHook::Interceptor => "interceptor",
         })
     }
 }

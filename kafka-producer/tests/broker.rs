@@ -280,3 +280,8 @@ async fn idempotent_keys_keep_order_and_appear_once() {
 async fn callbacks_report_every_record_once_in_send_order() {
     bodies::callbacks_report_every_record_once_in_send_order(&bootstrap()).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interceptors_see_every_record_and_every_outcome() {
+    bodies::interceptors_see_every_record_and_every_outcome(&bootstrap()).await
+}

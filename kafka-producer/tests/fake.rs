@@ -39,6 +39,12 @@ async fn callbacks_report_every_record_once_in_send_order() {
     bodies::callbacks_report_every_record_once_in_send_order(&c.bootstrap()).await
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interceptors_see_every_record_and_every_outcome() {
+    let c = fake().await;
+    bodies::interceptors_see_every_record_and_every_outcome(&c.bootstrap()).await
+}
+
 /// The fake injects the faults itself.
 struct FakeFaults<'a>(&'a FakeCluster);
 

@@ -319,6 +319,19 @@ impl ProducerConfigBuilder {
         self
     }
 
+    /// Adds an interceptor at the end of the chain (Java's
+    /// `interceptor.classes`, as objects): it sees every record `send`
+    /// takes and every outcome. See [`ProducerInterceptor`].
+    ///
+    /// [`ProducerInterceptor`]: crate::ProducerInterceptor
+    pub fn interceptor(
+        mut self,
+        interceptor: std::sync::Arc<dyn crate::ProducerInterceptor>,
+    ) -> Self {
+        self.values.interceptors = self.values.interceptors.with(interceptor);
+        self
+    }
+
     /// One Java property, parsed as [`ProducerConfig::from_properties`]
     /// parses it; a bad key or value is reported by [`build`](Self::build).
     pub fn property(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {

@@ -227,6 +227,10 @@ pub struct ProducerConfig {
     /// `security.protocol` with the `ssl.*` and `sasl.*` settings: TLS and
     /// SASL (its `Debug` shows no secret).
     pub security: kafka_codec::security::SecurityConfig,
+    /// The application's interceptors, in order (set with
+    /// [`ProducerConfigBuilder::interceptor`]; Java's `interceptor.classes`
+    /// names classes, which cannot run here).
+    pub interceptors: crate::interceptor::Interceptors,
 }
 
 /// `acks`: which replicas must have written a batch before the broker
@@ -446,6 +450,7 @@ pub(crate) fn java_defaults() -> ProducerConfig {
         transactional_id: None,
         transaction_timeout: Duration::from_millis(60_000),
         transaction_two_phase_commit_enable: false,
+        interceptors: crate::interceptor::Interceptors::default(),
         security: kafka_codec::security::SecurityConfig::default(),
     }
 }

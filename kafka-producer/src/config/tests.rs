@@ -58,6 +58,7 @@ fn defaults_are_javas() {
         transactional_id: None,
         transaction_timeout: ms(60_000),
         transaction_two_phase_commit_enable: false,
+        interceptors: Default::default(),
         security: kafka_codec::security::SecurityConfig::plaintext(),
     };
     assert_eq!(c, expected);

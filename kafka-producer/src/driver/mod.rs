@@ -142,6 +142,8 @@ struct Shared {
     counters: Arc<Counters>,
     /// The application's partitioner, asked outside the core's lock.
     partitioner: Option<Arc<dyn Partitioner>>,
+    /// Set by the first `close`, which closes the interceptors.
+    interceptors_closed: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -302,6 +304,7 @@ impl Producer {
                 fatal,
                 counters,
                 partitioner,
+                interceptors_closed: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -410,6 +413,11 @@ impl Producer {
             .is_ok();
         if sent && !in_callback() {
             let _ = rx.await;
+        }
+        // After the last outcomes (unless called from a callback, which
+        // cannot wait for them).
+        if !self.shared.interceptors_closed.swap(true, Relaxed) {
+            self.shared.config.interceptors.close();
         }
     }
 

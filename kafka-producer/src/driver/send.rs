@@ -6,6 +6,44 @@
 use super::*;
 
 impl Producer {
+    /// The record after the interceptors' `on_send`, and its topic (for
+    /// an outcome `send` reports itself).
+    fn intercept(&self, record: ProducerRecord) -> (ProducerRecord, Option<Arc<str>>) {
+        let record = self.shared.config.interceptors.on_send(record);
+        let topic = record.topic.clone();
+        (record, Some(topic))
+    }
+
+    /// The interceptors see a record `send` refused at once (the record
+    /// never reached the core, so no other path reports it).
+    fn acknowledge_refusal<T>(&self, topic: Option<Arc<str>>, sent: &Result<T, ProducerError>) {
+        if let (Some(topic), Err(e)) = (topic, sent) {
+            self.shared
+                .config
+                .interceptors
+                .on_acknowledgement(&topic, Err(e));
+        }
+    }
+
+    /// The record's callback, preceded by the interceptors' acknowledgement
+    /// when there are interceptors (every record then has a callback).
+    fn acknowledging(
+        &self,
+        topic: &Arc<str>,
+        callback: Option<DeliveryCallback>,
+    ) -> Option<DeliveryCallback> {
+        let chain = self.shared.config.interceptors.clone();
+        let topic = topic.clone();
+        Some(Box::new(
+            move |outcome: Result<RecordMetadata, ProducerError>| {
+                chain.on_acknowledgement(&topic, outcome.as_ref());
+                if let Some(callback) = callback {
+                    callback(outcome);
+                }
+            },
+        ))
+    }
+
     /// The record as the core takes it: its timestamp resolved and its
     /// partition chosen by the application's partitioner (asked here,
     /// between two looks at the core, never under its lock; before the
@@ -18,6 +56,11 @@ impl Producer {
         callback: Option<DeliveryCallback>,
     ) -> Result<PendingRecord, DeliveryFuture> {
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
+        let callback = if self.shared.config.interceptors.is_empty() {
+            callback
+        } else {
+            self.acknowledging(&record.topic, callback)
+        };
         let mut pending = PendingRecord {
             record,
             timestamp,
@@ -244,6 +287,19 @@ impl Producer {
     /// the returned future resolves when the record is acknowledged or has
     /// failed for good.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
+        if self.shared.config.interceptors.is_empty() {
+            return self.send_intercepted(record).await;
+        }
+        let (record, topic) = self.intercept(record);
+        let sent = self.send_intercepted(record).await;
+        self.acknowledge_refusal(topic, &sent);
+        sent
+    }
+
+    async fn send_intercepted(
+        &self,
+        record: ProducerRecord,
+    ) -> Result<DeliveryFuture, ProducerError> {
         self.check_size(&record)?;
         match self.prepare(record, None) {
             Ok(pending) => self.send_prepared(pending).await,
@@ -277,9 +333,27 @@ impl Producer {
     where
         F: FnOnce(Result<RecordMetadata, ProducerError>) + Send + 'static,
     {
+        if self.shared.config.interceptors.is_empty() {
+            return self
+                .send_with_callback_intercepted(record, Box::new(callback))
+                .await;
+        }
+        let (record, topic) = self.intercept(record);
+        let sent = self
+            .send_with_callback_intercepted(record, Box::new(callback))
+            .await;
+        self.acknowledge_refusal(topic, &sent);
+        sent
+    }
+
+    async fn send_with_callback_intercepted(
+        &self,
+        record: ProducerRecord,
+        callback: DeliveryCallback,
+    ) -> Result<(), ProducerError> {
         self.check_size(&record)?;
         // The outcome is the callback's; the batch keeps it either way.
-        if let Ok(pending) = self.prepare(record, Some(Box::new(callback))) {
+        if let Ok(pending) = self.prepare(record, Some(callback)) {
             drop(self.send_prepared(pending).await?);
         }
         Ok(())
@@ -288,6 +362,19 @@ impl Producer {
     /// Queues a record if the buffer memory it needs is free now; fails at
     /// once otherwise.
     pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
+        if self.shared.config.interceptors.is_empty() {
+            return self.try_send_intercepted(record);
+        }
+        let (record, topic) = self.intercept(record);
+        let sent = self.try_send_intercepted(record);
+        self.acknowledge_refusal(topic, &sent);
+        sent
+    }
+
+    fn try_send_intercepted(
+        &self,
+        record: ProducerRecord,
+    ) -> Result<DeliveryFuture, ProducerError> {
         self.check_size(&record)?;
         let mut pending = match self.prepare(record, None) {
             Ok(pending) => pending,

@@ -12,8 +12,12 @@ use kafka_codec::Connection;
 use kafka_producer::{ErrorCode, Producer, ProducerError, ProducerRecord};
 use kafka_testkit::{self as testkit, FetchedRecord, TopicInfo};
 
+mod hooks;
 mod under_faults;
-#[allow(unused_imports)] // broker.rs runs the bodies without faults
+// Each test binary runs a part of the bodies.
+#[allow(unused_imports)]
+pub use hooks::*;
+#[allow(unused_imports)]
 pub use under_faults::*;
 
 pub async fn admin(b: &str) -> Connection {

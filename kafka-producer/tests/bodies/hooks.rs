@@ -1,0 +1,131 @@
+//! Bodies for the application's hooks: interceptors.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kafka_producer::{
+    Producer, ProducerConfig, ProducerError, ProducerInterceptor, ProducerRecord, RecordMetadata,
+};
+
+use super::{new_topic, read_all};
+
+/// Adds a header naming itself, and notes every outcome.
+#[derive(Debug, Default)]
+struct Stamp {
+    outcomes: Mutex<Vec<Result<(i32, i64), String>>>,
+    closed: AtomicUsize,
+}
+
+impl ProducerInterceptor for Stamp {
+    fn on_send(&self, record: ProducerRecord) -> ProducerRecord {
+        record.header("stamp", Some("1"))
+    }
+    fn on_acknowledgement(&self, _topic: &str, outcome: Result<&RecordMetadata, &ProducerError>) {
+        let noted = outcome
+            .map(|md| (md.partition, md.offset))
+            .map_err(|e| e.to_string());
+        self.outcomes.lock().unwrap().push(noted);
+    }
+    fn close(&self) {
+        self.closed.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Panics in `on_send` for records valued "boom", and in
+/// `on_acknowledgement` for every third outcome.
+#[derive(Debug, Default)]
+struct Unruly {
+    acks: AtomicUsize,
+}
+
+impl ProducerInterceptor for Unruly {
+    fn on_send(&self, record: ProducerRecord) -> ProducerRecord {
+        assert!(
+            record.value.as_deref() != Some(b"boom".as_slice()),
+            "on_send panicked"
+        );
+        record.header("unruly", Some("1"))
+    }
+    fn on_acknowledgement(&self, _topic: &str, _outcome: Result<&RecordMetadata, &ProducerError>) {
+        let n = self.acks.fetch_add(1, Ordering::Relaxed);
+        assert!(n % 3 != 2, "on_acknowledgement panicked");
+    }
+}
+
+/// Interceptors see every record on its way in (their changes reach the
+/// broker) and every outcome once, also a record `send` refused at once;
+/// one that panics changes nothing for the others, the record's callback
+/// or the records; `close` reaches each once.
+pub async fn interceptors_see_every_record_and_every_outcome(b: &str) {
+    let (topic, info) = new_topic(b, "interceptors", 3).await;
+    let stamp = Arc::new(Stamp::default());
+    let unruly = Arc::new(Unruly::default());
+    let config = ProducerConfig::builder()
+        .bootstrap_servers(b)
+        .linger(Duration::from_millis(5))
+        .interceptor(stamp.clone())
+        .interceptor(unruly.clone())
+        .build()
+        .unwrap();
+    let p = Producer::new(config).unwrap();
+    let n = 300;
+    let called = Arc::new(AtomicUsize::new(0));
+    let mut deliveries = Vec::new();
+    for i in 0..n {
+        let value = if i == 7 {
+            "boom".to_string()
+        } else {
+            format!("v{i}")
+        };
+        let record = ProducerRecord::new(&topic)
+            .key(format!("k{i}"))
+            .value(value);
+        if i % 2 == 0 {
+            deliveries.push(p.send(record).await.unwrap());
+        } else {
+            let called = called.clone();
+            p.send_with_callback(record, move |outcome| {
+                outcome.expect("delivered");
+                called.fetch_add(1, Ordering::Relaxed);
+            })
+            .await
+            .unwrap();
+        }
+    }
+    // Refused at once (larger than max.request.size): reported too.
+    let refused = p
+        .send(ProducerRecord::new(&topic).value(vec![0u8; 2 * 1024 * 1024]))
+        .await;
+    assert!(refused.is_err());
+    for d in deliveries {
+        d.await.expect("delivered");
+    }
+    p.flush().await.unwrap();
+    assert_eq!(called.load(Ordering::Relaxed), n / 2, "every callback ran");
+    {
+        let outcomes = stamp.outcomes.lock().unwrap();
+        assert_eq!(outcomes.len(), n + 1, "one outcome per record");
+        assert_eq!(outcomes.iter().filter(|o| o.is_err()).count(), 1);
+    }
+    assert_eq!(unruly.acks.load(Ordering::Relaxed), n + 1);
+    p.close(Duration::from_secs(10)).await;
+    p.close(Duration::from_secs(1)).await;
+    assert_eq!(stamp.closed.load(Ordering::Relaxed), 1, "closed once");
+
+    let logs = read_all(&topic, &info).await;
+    let records: Vec<_> = logs.iter().flatten().collect();
+    assert_eq!(records.len(), n);
+    for r in records {
+        let names: Vec<&str> = r.headers.iter().map(|(k, _)| k.as_str()).collect();
+        if r.value.as_deref() == Some(b"boom".as_slice()) {
+            assert_eq!(
+                names,
+                ["stamp"],
+                "the panicking interceptor's change is not kept"
+            );
+        } else {
+            assert_eq!(names, ["stamp", "unruly"], "in the chain's order");
+        }
+    }
+}
