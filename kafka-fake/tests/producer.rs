@@ -176,6 +176,41 @@ async fn half_closed_and_silent_connections_lose_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_for_a_missing_topic_gives_up_after_max_block() {
+    let cluster = FakeCluster::builder()
+        .brokers(3)
+        .topic("t", 2)
+        .auto_create_topics(false)
+        .start()
+        .await
+        .unwrap();
+    let p = producer(&cluster, &[("max.block.ms", "500")]);
+    let started = std::time::Instant::now();
+    let err = p.partitions_for("missing").await.unwrap_err();
+    assert!(matches!(err, ProducerError::TopicNotFound { .. }), "{err}");
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    // A replicated topic: replicas on consecutive brokers, all in sync,
+    // and a stopped broker leaves the in-sync replicas.
+    let conn = testkit::connect(&cluster.broker_addr(1).unwrap())
+        .await
+        .unwrap();
+    let name = testkit::unique_topic("replicated");
+    testkit::create_topic(&conn, &name, 3, 3).await.unwrap();
+    let parts = p.partitions_for(&name).await.unwrap();
+    assert!(parts
+        .iter()
+        .all(|x| x.replicas.len() == 3 && x.in_sync_replicas.len() == 3));
+    cluster.stop_broker(2);
+    let fresh = producer(&cluster, &[]);
+    let parts = fresh.partitions_for(&name).await.unwrap();
+    for x in &parts {
+        assert_eq!(x.replicas.len(), 3);
+        assert!(x.in_sync_replicas.iter().all(|n| n.id != 2), "{x:?}");
+        assert_ne!(x.leader.as_ref().unwrap().id, 2);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_retriable_error_fails_the_records_it_answers() {
     let cluster = FakeCluster::builder().topic("t", 1).start().await.unwrap();
     cluster.inject(Fault::new(

@@ -37,7 +37,7 @@ pub mod partitioner;
 mod record;
 pub mod serializer;
 
-pub use crate::core::TopicPartition;
+pub use crate::core::{Node, PartitionInfo, TopicPartition};
 pub use config::{Acks, ProducerConfig};
 pub use delivery::{DeliveryFuture, TryRecvError};
 pub use driver::{Producer, TransactionHandle};
@@ -50,7 +50,7 @@ pub use record::{IntoTopic, ProducerRecord, RecordMetadata};
 /// The typed security options (TLS, SASL, OAUTHBEARER token providers), as
 /// `kafka-codec` defines them, so a producer is configured without a
 /// direct dependency on it: [`ProducerConfig::security`] holds a
-/// [`SecurityConfig`](security::SecurityConfig).
+/// [`SecurityConfig`].
 pub mod security {
     pub use kafka_codec::security::*;
 }

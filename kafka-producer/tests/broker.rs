@@ -285,3 +285,8 @@ async fn callbacks_report_every_record_once_in_send_order() {
 async fn interceptors_see_every_record_and_every_outcome() {
     bodies::interceptors_see_every_record_and_every_outcome(&bootstrap()).await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_for_describes_every_partition() {
+    bodies::partitions_for_describes_every_partition(&bootstrap()).await
+}

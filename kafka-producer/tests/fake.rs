@@ -45,6 +45,12 @@ async fn interceptors_see_every_record_and_every_outcome() {
     bodies::interceptors_see_every_record_and_every_outcome(&c.bootstrap()).await
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_for_describes_every_partition() {
+    let c = fake().await;
+    bodies::partitions_for_describes_every_partition(&c.bootstrap()).await
+}
+
 /// The fake injects the faults itself.
 struct FakeFaults<'a>(&'a FakeCluster);
 

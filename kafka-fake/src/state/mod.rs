@@ -97,6 +97,9 @@ pub(crate) enum Answer {
 pub(crate) struct Partition {
     pub leader: i32,
     pub leader_epoch: i32,
+    /// The brokers holding a replica (the fake keeps one log: replicas are
+    /// what metadata reports and where a leader may move).
+    pub replicas: Vec<i32>,
     pub log: PartitionLog,
 }
 
@@ -217,6 +220,17 @@ impl State {
 
     /// Creates a topic with its leaders spread over the brokers that are up.
     pub fn create_topic(&mut self, topic: &str, partitions: i32) -> Result<Uuid, ErrorCode> {
+        self.create_replicated_topic(topic, partitions, 1)
+    }
+
+    /// A topic whose partitions have `replication` replicas each, on
+    /// consecutive brokers (the first one leads), as Kafka spreads them.
+    pub fn create_replicated_topic(
+        &mut self,
+        topic: &str,
+        partitions: i32,
+        replication: i16,
+    ) -> Result<Uuid, ErrorCode> {
         if self.topics.contains_key(topic) {
             return Err(ErrorCode::TOPIC_ALREADY_EXISTS);
         }
@@ -233,6 +247,10 @@ impl State {
         if up.is_empty() {
             return Err(ErrorCode::BROKER_NOT_AVAILABLE);
         }
+        let replication = usize::try_from(replication).unwrap_or(0);
+        if replication == 0 || replication > up.len() {
+            return Err(ErrorCode::INVALID_REPLICATION_FACTOR);
+        }
         let mut id = [0u8; 16];
         id[..8].copy_from_slice(&0x6b61_666b_615f_6661u64.to_be_bytes());
         id[8..].copy_from_slice(&self.next_topic_id.to_be_bytes());
@@ -240,6 +258,7 @@ impl State {
         let parts = (0..partitions as usize)
             .map(|p| Partition {
                 leader: up[p % up.len()],
+                replicas: (0..replication).map(|r| up[(p + r) % up.len()]).collect(),
                 leader_epoch: 0,
                 log: PartitionLog::default(),
             })
@@ -259,6 +278,10 @@ impl State {
         let Some(p) = self.partition_mut(topic, partition) else {
             return false;
         };
+        // A broker outside the replicas becomes one (a reassignment).
+        if !p.replicas.contains(&broker) {
+            p.replicas.push(broker);
+        }
         p.leader = broker;
         p.leader_epoch += 1;
         true
@@ -281,7 +304,12 @@ impl State {
         for t in self.topics.values_mut() {
             for (i, p) in t.partitions.iter_mut().enumerate() {
                 if p.leader == broker {
-                    p.leader = alive[i % alive.len()];
+                    // Another replica that is up, else any broker up.
+                    let next = p.replicas.iter().copied().find(|r| alive.contains(r));
+                    p.leader = next.unwrap_or(alive[i % alive.len()]);
+                    if !p.replicas.contains(&p.leader) {
+                        p.replicas.push(p.leader);
+                    }
                     p.leader_epoch += 1;
                 }
             }
@@ -488,8 +516,14 @@ impl State {
                             partition_index: i as i32,
                             leader_id: p.leader,
                             leader_epoch: p.leader_epoch,
-                            replica_nodes: vec![p.leader],
-                            isr_nodes: vec![p.leader],
+                            replica_nodes: p.replicas.clone(),
+                            // Every replica of a broker that is up is in sync.
+                            isr_nodes: p
+                                .replicas
+                                .iter()
+                                .copied()
+                                .filter(|r| self.brokers.iter().any(|b| b.id == *r && b.up))
+                                .collect(),
                             ..Default::default()
                         })
                         .collect(),
@@ -515,10 +549,16 @@ impl State {
                 } else {
                     t.num_partitions
                 };
+                // -1: the broker's default.replication.factor, 1.
+                let replication = if t.replication_factor < 0 {
+                    1
+                } else {
+                    t.replication_factor
+                };
                 let result = match fault {
                     Some(code) => Err(code),
                     None if req.validate_only => Ok(Uuid::ZERO),
-                    None => self.create_topic(t.name.as_str(), partitions),
+                    None => self.create_replicated_topic(t.name.as_str(), partitions, replication),
                 };
                 let (topic_id, error_code) = match result {
                     Ok(id) => (id, 0),
@@ -529,7 +569,7 @@ impl State {
                     topic_id,
                     error_code,
                     num_partitions: partitions,
-                    replication_factor: 1,
+                    replication_factor: replication,
                     ..Default::default()
                 }
             })

@@ -28,6 +28,12 @@ pub struct Node {
 pub(crate) struct PartitionMeta {
     pub leader: i32,
     pub leader_epoch: i32,
+    /// Replicas, in-sync replicas and offline replicas (node ids), for
+    /// `partitions_for`; boxed slices (16 bytes each, no allocation when
+    /// empty) because there may be 10,000 partitions.
+    pub replicas: Box<[i32]>,
+    pub isr: Box<[i32]>,
+    pub offline: Box<[i32]>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +81,9 @@ fn partition_list(
         *slot = Some(PartitionMeta {
             leader: p.leader_id,
             leader_epoch: p.leader_epoch,
+            replicas: p.replica_nodes.as_slice().into(),
+            isr: p.isr_nodes.as_slice().into(),
+            offline: p.offline_replicas.as_slice().into(),
         });
     }
     // Every index is in 0..n and none repeats, so all n slots are filled.
@@ -109,6 +118,9 @@ pub(crate) struct Metadata {
     max_idle: Duration,
     /// Why the last Metadata request failed in transport (cleared by an answer).
     last_error: Option<Arc<str>>,
+    /// Topics the last answer refused for good (authorization, invalid
+    /// name), for `partitions_for`; cleared when the topic is known.
+    pub refused: HashMap<Arc<str>, ErrorCode>,
 }
 
 impl Metadata {
@@ -131,6 +143,7 @@ impl Metadata {
             max_age,
             max_idle,
             last_error: None,
+            refused: HashMap::new(),
         }
     }
 
@@ -355,6 +368,7 @@ impl Metadata {
                     meta.refresh_available();
                     self.topics.insert(key.clone(), meta);
                     self.wanted.remove(&key);
+                    self.refused.remove(&key);
                     outcomes.push((key, TopicOutcome::Known));
                 }
                 code => {
@@ -364,6 +378,7 @@ impl Metadata {
                     if code.is_ok() || code.is_retriable() {
                         outcomes.push((key, TopicOutcome::Missing(code)))
                     } else {
+                        self.refused.insert(key.clone(), code);
                         outcomes.push((key, TopicOutcome::Failed(code)))
                     }
                 }

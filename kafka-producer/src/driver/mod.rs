@@ -44,6 +44,7 @@ use crate::partitioner::Partitioner;
 use crate::record::{ProducerRecord, RecordMetadata};
 
 mod node;
+mod partitions;
 mod send;
 mod transactional;
 

@@ -129,3 +129,22 @@ pub async fn interceptors_see_every_record_and_every_outcome(b: &str) {
         }
     }
 }
+
+/// `partitions_for` describes every partition of a topic from metadata:
+/// its leader among its replicas, in sync, none offline.
+pub async fn partitions_for_describes_every_partition(b: &str) {
+    let (topic, info) = new_topic(b, "partitions-for", 3).await;
+    let p = Producer::from_properties([("bootstrap.servers", b)]).unwrap();
+    let partitions = p.partitions_for(&topic).await.expect("metadata");
+    assert_eq!(partitions.len(), 3);
+    for (i, part) in partitions.iter().enumerate() {
+        assert_eq!(part.partition, i as i32);
+        assert_eq!(&*part.topic, topic);
+        let leader = part.leader.as_ref().expect("a leader");
+        assert_eq!(leader.addr, info.leaders[i], "the leader's address");
+        assert!(part.replicas.contains(leader));
+        assert!(part.in_sync_replicas.contains(leader));
+        assert!(part.offline_replicas.is_empty());
+    }
+    p.close(Duration::from_secs(5)).await;
+}

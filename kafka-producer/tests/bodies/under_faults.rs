@@ -77,6 +77,7 @@ pub async fn moved_leaders_lose_and_duplicate_nothing(b: &str, faults: &impl Clu
         deliveries.push(p.send(keyed(&topic, i)).await.unwrap());
     }
     let conn = admin(b).await;
+    let mut moved = Vec::new();
     for partition in 0..PARTITIONS {
         let before = testkit::leaders::replicas(&conn, &topic, partition)
             .await
@@ -84,12 +85,19 @@ pub async fn moved_leaders_lose_and_duplicate_nothing(b: &str, faults: &impl Clu
             .0;
         let after = faults.move_leader(&topic, partition).await;
         assert_ne!(before, after, "{topic}-{partition} has a new leader");
+        moved.push(after);
     }
     for i in n / 2..n {
         deliveries.push(p.send(keyed(&topic, i)).await.unwrap());
     }
     for d in deliveries {
         d.await.expect("delivered by the new leaders");
+    }
+    // The producer's metadata names the new leaders among 3 replicas.
+    for part in p.partitions_for(&topic).await.expect("metadata") {
+        let leader = part.leader.expect("a leader").id;
+        assert_eq!(Some(&leader), moved.get(part.partition as usize));
+        assert_eq!(part.replicas.len(), 3);
     }
     p.close(Duration::from_secs(10)).await;
     let info = testkit::topic_info(&conn, &topic)
