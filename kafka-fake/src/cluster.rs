@@ -30,6 +30,7 @@ pub struct FakeClusterBuilder {
     transaction_version: i16,
     sink: bool,
     sasl_users: Option<std::collections::BTreeMap<String, String>>,
+    racks: HashMap<i32, String>,
 }
 
 impl Default for FakeClusterBuilder {
@@ -45,6 +46,7 @@ impl Default for FakeClusterBuilder {
             transaction_version: 2,
             sink: false,
             sasl_users: None,
+            racks: HashMap::new(),
         }
     }
 }
@@ -59,6 +61,13 @@ impl FakeClusterBuilder {
     /// Listen on these ports, one per broker in order (default: ephemeral).
     pub fn ports(mut self, ports: impl IntoIterator<Item = u16>) -> Self {
         self.ports = ports.into_iter().collect();
+        self
+    }
+
+    /// Broker `id`'s `broker.rack`, reported in metadata (for rack-aware
+    /// clients); brokers have none by default.
+    pub fn broker_rack(mut self, id: i32, rack: &str) -> Self {
+        self.racks.insert(id, rack.to_string());
         self
     }
 
@@ -143,6 +152,7 @@ impl FakeClusterBuilder {
                 id: *id,
                 port: *port,
                 up: true,
+                rack: self.racks.get(id).cloned(),
             })
             .collect();
         let mut state = State::new(infos);

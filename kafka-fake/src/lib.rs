@@ -100,6 +100,7 @@ pub mod fuzzing {
             id: 1,
             port: 9092,
             up: true,
+            rack: None,
         }]);
         state
             .create_topic("t", 2)

@@ -4,9 +4,10 @@
 //! reassignment and a preferred election. `fake.rs` runs the same bodies
 //! against `kafka-fake`.
 //!
-//! Ignored by default (they need 3 nodes); `cargo xtask ci` runs them on
-//! its 3-node cluster with `--ignored`. One test function: the proxies
-//! take the ports the brokers advertise.
+//! Also rack-aware partitioning (KIP-1123), the cluster's node 1 being
+//! alone in its rack. Ignored by default (they need 3 nodes); `cargo xtask
+//! ci` runs them on its 3-node cluster with `--ignored`. One test function
+//! uses the proxies: they take the ports the brokers advertise.
 
 mod bodies;
 
@@ -22,8 +23,9 @@ struct ProxiedFaults {
 }
 
 impl bodies::ClusterFaults for ProxiedFaults {
-    fn fail_produce_after_append(&self, code: ErrorCode, times: usize) {
-        for h in self.proxies.handles() {
+    fn fail_produce_after_append(&self, code: ErrorCode, times: usize, brokers: &[i32]) {
+        for &node in brokers {
+            let h = self.proxies.node(node).expect("a proxy per node");
             h.fail_produce_responses(code.0, times as u64);
         }
     }
@@ -67,4 +69,13 @@ async fn bodies_under_faults_on_three_nodes() {
         .sum();
     assert!(rewritten >= 3, "the proxies answered {rewritten} errors");
     bodies::moved_leaders_lose_and_duplicate_nothing(&b, &faults).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs 3 nodes in two racks: cargo xtask ci runs it on its 3-node cluster"]
+async fn keyless_records_stay_in_the_clients_rack_on_three_nodes() {
+    let env = testkit::cluster_env(ROOT);
+    let direct = env.get("KAFKA_BOOTSTRAP").expect("KAFKA_BOOTSTRAP");
+    assert!(direct.split(',').count() >= 3, "needs a cluster of 3 nodes");
+    bodies::keyless_records_stay_in_the_clients_rack(direct).await;
 }

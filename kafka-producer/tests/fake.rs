@@ -51,12 +51,25 @@ async fn partitions_for_describes_every_partition() {
     bodies::partitions_for_describes_every_partition(&c.bootstrap()).await
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyless_records_stay_in_the_clients_rack() {
+    let c = FakeCluster::builder()
+        .brokers(3)
+        .broker_rack(1, "rack-a")
+        .broker_rack(2, "rack-b")
+        .broker_rack(3, "rack-b")
+        .start()
+        .await
+        .expect("fake cluster");
+    bodies::keyless_records_stay_in_the_clients_rack(&c.bootstrap()).await
+}
+
 /// The fake injects the faults itself.
 struct FakeFaults<'a>(&'a FakeCluster);
 
 impl bodies::ClusterFaults for FakeFaults<'_> {
-    fn fail_produce_after_append(&self, code: ErrorCode, times: usize) {
-        for broker in 1..=3 {
+    fn fail_produce_after_append(&self, code: ErrorCode, times: usize, brokers: &[i32]) {
+        for &broker in brokers {
             self.0.inject(
                 Fault::new(ApiKey::Produce, code)
                     .after_append()

@@ -258,6 +258,10 @@ fn server_properties(
     };
     set("process.roles", "broker,controller".to_string());
     set("node.id", node.id.to_string());
+    // Two racks (node 1 alone in rack-a): rack-aware partitioning (KIP-1123)
+    // is tested on the 3-node cluster.
+    let rack = if node.id == 1 { "rack-a" } else { "rack-b" };
+    set("broker.rack", rack.to_string());
     set("controller.quorum.voters", voters.join(","));
     set(
         "listeners",

@@ -114,6 +114,8 @@ pub(crate) struct BrokerInfo {
     pub id: i32,
     pub port: u16,
     pub up: bool,
+    /// `broker.rack`, if any.
+    pub rack: Option<String>,
 }
 
 #[derive(Debug)]
@@ -456,6 +458,7 @@ impl State {
                 node_id: b.id,
                 host: "127.0.0.1".into(),
                 port: i32::from(b.port),
+                rack: b.rack.clone().map(StrBytes::from_string),
                 ..Default::default()
             })
             .collect()

@@ -238,6 +238,14 @@ impl ProducerConfigBuilder {
         self
     }
 
+    /// `partitioner.rack.aware` with `client.rack` (KIP-1123): keyless
+    /// records go to partitions led in `rack` when there are any.
+    pub fn rack_aware_partitioning(mut self, rack: impl Into<String>) -> Self {
+        self.values.partitioner_rack_aware = true;
+        self.values.client_rack = rack.into();
+        self
+    }
+
     /// `metadata.max.age.ms`.
     pub fn metadata_max_age(mut self, age: Duration) -> Self {
         self.values.metadata_max_age = age;

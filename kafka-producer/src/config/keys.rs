@@ -55,6 +55,10 @@ pub const PARTITIONER_ADAPTIVE_PARTITIONING_ENABLE: &str =
 pub const PARTITIONER_AVAILABILITY_TIMEOUT_MS: &str = "partitioner.availability.timeout.ms";
 /// `partitioner.ignore.keys`
 pub const PARTITIONER_IGNORE_KEYS: &str = "partitioner.ignore.keys";
+/// `partitioner.rack.aware`
+pub const PARTITIONER_RACK_AWARE: &str = "partitioner.rack.aware";
+/// `client.rack`
+pub const CLIENT_RACK: &str = "client.rack";
 /// `metadata.max.age.ms`
 pub const METADATA_MAX_AGE_MS: &str = "metadata.max.age.ms";
 /// `metadata.max.idle.ms`
@@ -190,6 +194,8 @@ pub(super) fn apply(
             v.partitioner_availability_timeout = parse_long_ms(key, raw)?;
         }
         PARTITIONER_IGNORE_KEYS => v.partitioner_ignore_keys = parse_bool(key, raw)?,
+        PARTITIONER_RACK_AWARE => v.partitioner_rack_aware = parse_bool(key, raw)?,
+        CLIENT_RACK => v.client_rack = java_trim(raw).to_owned(),
         METADATA_MAX_AGE_MS => v.metadata_max_age = parse_long_ms(key, raw)?,
         METADATA_MAX_IDLE_MS => v.metadata_max_idle = parse_long_ms(key, raw)?,
         RECONNECT_BACKOFF_MS => {

@@ -40,6 +40,8 @@
 //! | `partitioner.adaptive.partitioning.enable` | boolean | `true` | [`partitioner_adaptive_partitioning_enable`](ProducerConfig::partitioner_adaptive_partitioning_enable) |
 //! | `partitioner.availability.timeout.ms` | long >= 0 | 0 | [`partitioner_availability_timeout`](ProducerConfig::partitioner_availability_timeout) |
 //! | `partitioner.ignore.keys` | boolean | `false` | [`partitioner_ignore_keys`](ProducerConfig::partitioner_ignore_keys) |
+//! | `partitioner.rack.aware` | boolean | `false` | [`partitioner_rack_aware`](ProducerConfig::partitioner_rack_aware) |
+//! | `client.rack` | string | empty | [`client_rack`](ProducerConfig::client_rack) |
 //! | `metadata.max.age.ms` | long >= 0 | 300000 | [`metadata_max_age`](ProducerConfig::metadata_max_age) |
 //! | `metadata.max.idle.ms` | long >= 5000 | 300000 | [`metadata_max_idle`](ProducerConfig::metadata_max_idle) |
 //! | `reconnect.backoff.ms` | long >= 0 | 50 | [`reconnect_backoff`](ProducerConfig::reconnect_backoff) |
@@ -205,6 +207,15 @@ pub struct ProducerConfig {
     /// `partitioner.ignore.keys`: use the sticky partitioner for keyed
     /// records too, instead of murmur2 of the key.
     pub partitioner_ignore_keys: bool,
+    /// `partitioner.rack.aware` (KIP-1123): with `client.rack` set, the
+    /// built-in partitioner picks the sticky partition of keyless records
+    /// among partitions whose leader is in the client's rack, falling back
+    /// to all partitions when none is. No effect on keyed records, on
+    /// `partitioner.class` or on a custom partitioner.
+    pub partitioner_rack_aware: bool,
+    /// `client.rack`: where the client runs, as the brokers' `broker.rack`
+    /// names racks (empty: unknown).
+    pub client_rack: String,
     /// `metadata.max.age.ms`: refresh metadata at least this often.
     pub metadata_max_age: Duration,
     /// `metadata.max.idle.ms`: forget a topic not produced to for this long.
@@ -442,6 +453,8 @@ pub(crate) fn java_defaults() -> ProducerConfig {
         partitioner_adaptive_partitioning_enable: true,
         partitioner_availability_timeout: Duration::ZERO,
         partitioner_ignore_keys: false,
+        partitioner_rack_aware: false,
+        client_rack: String::new(),
         metadata_max_age: Duration::from_millis(300_000),
         metadata_max_idle: Duration::from_millis(300_000),
         reconnect_backoff: Duration::from_millis(50),

@@ -59,6 +59,8 @@ fn defaults_are_javas() {
         transaction_timeout: ms(60_000),
         transaction_two_phase_commit_enable: false,
         interceptors: Default::default(),
+        partitioner_rack_aware: false,
+        client_rack: String::new(),
         security: kafka_codec::security::SecurityConfig::plaintext(),
     };
     assert_eq!(c, expected);
@@ -621,6 +623,8 @@ const KNOWN_KEYS: &[&str] = &[
     PARTITIONER_ADAPTIVE_PARTITIONING_ENABLE,
     PARTITIONER_AVAILABILITY_TIMEOUT_MS,
     PARTITIONER_IGNORE_KEYS,
+    PARTITIONER_RACK_AWARE,
+    CLIENT_RACK,
     METADATA_MAX_AGE_MS,
     METADATA_MAX_IDLE_MS,
     RECONNECT_BACKOFF_MS,

@@ -46,12 +46,17 @@ pub(crate) struct TopicMeta {
     pub partitions: Vec<PartitionMeta>,
     /// Partitions with a leader, for the partitioners.
     pub available: Vec<i32>,
+    /// Of those, the partitions led in the client's rack (KIP-1123; empty
+    /// unless `partitioner.rack.aware` and `client.rack` are set).
+    pub in_rack: Vec<i32>,
     /// Last record for the topic: idle topics leave the metadata (metadata.max.idle.ms).
     pub last_used: Instant,
 }
 
 impl TopicMeta {
-    fn refresh_available(&mut self) {
+    /// `available`, and `in_rack` for a client in `rack` (brokers' racks
+    /// in `racks`).
+    fn refresh_available(&mut self, rack: Option<&str>, racks: &HashMap<i32, Arc<str>>) {
         self.available = self
             .partitions
             .iter()
@@ -59,6 +64,29 @@ impl TopicMeta {
             .filter(|(_, p)| p.leader >= 0)
             .map(|(i, _)| i as i32)
             .collect();
+        self.in_rack = match rack {
+            Some(rack) => self
+                .available
+                .iter()
+                .copied()
+                .filter(|p| {
+                    let leader = self.partitions[*p as usize].leader;
+                    racks.get(&leader).is_some_and(|r| &**r == rack)
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+    }
+
+    /// The partitions the built-in partitioner picks keyless records'
+    /// sticky partition among: those led in the client's rack when there
+    /// are any (KIP-1123), else all with a leader.
+    pub fn sticky_candidates(&self) -> &[i32] {
+        if self.in_rack.is_empty() {
+            &self.available
+        } else {
+            &self.in_rack
+        }
     }
 }
 
@@ -103,6 +131,11 @@ pub(crate) enum TopicOutcome {
 pub(crate) struct Metadata {
     pub bootstrap: Vec<String>,
     pub brokers: HashMap<i32, String>,
+    /// The brokers' racks, as metadata gives them (only kept for a
+    /// rack-aware partitioner).
+    pub racks: HashMap<i32, Arc<str>>,
+    /// The client's rack when the partitioner is rack-aware.
+    rack: Option<Arc<str>>,
     pub topics: super::hash::FastMap<Arc<str>, TopicMeta>,
     /// Topics we send to but have no metadata for yet.
     pub wanted: HashSet<Arc<str>>,
@@ -129,10 +162,13 @@ impl Metadata {
         retry_backoff: Duration,
         max_age: Duration,
         max_idle: Duration,
+        rack: Option<Arc<str>>,
     ) -> Self {
         Metadata {
             bootstrap,
             brokers: HashMap::new(),
+            racks: HashMap::new(),
+            rack,
             topics: Default::default(),
             wanted: HashSet::new(),
             last_refresh: None,
@@ -324,6 +360,13 @@ impl Metadata {
                 .iter()
                 .map(|b| (b.node_id, format!("{}:{}", b.host, b.port)))
                 .collect();
+            if self.rack.is_some() {
+                self.racks = resp
+                    .brokers
+                    .iter()
+                    .filter_map(|b| Some((b.node_id, Arc::from(b.rack.as_ref()?.as_str()))))
+                    .collect();
+            }
         }
         let mut outcomes = Vec::new();
         let mut invalid = false;
@@ -363,9 +406,10 @@ impl Metadata {
                         topic_id: t.topic_id,
                         partitions: parts,
                         available: Vec::new(),
+                        in_rack: Vec::new(),
                         last_used,
                     };
-                    meta.refresh_available();
+                    meta.refresh_available(self.rack.as_deref(), &self.racks);
                     self.topics.insert(key.clone(), meta);
                     self.wanted.remove(&key);
                     self.refused.remove(&key);
@@ -409,7 +453,7 @@ impl Metadata {
         }
         p.leader = leader;
         p.leader_epoch = epoch;
-        t.refresh_available();
+        t.refresh_available(self.rack.as_deref(), &self.racks);
         true
     }
 }

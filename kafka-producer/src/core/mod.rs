@@ -303,6 +303,8 @@ impl ProducerCore {
                 config.retry_backoff,
                 config.metadata_max_age,
                 config.metadata_max_idle,
+                (config.partitioner_rack_aware && !config.client_rack.is_empty())
+                    .then(|| Arc::from(config.client_rack.as_str())),
             ),
             accumulator: Accumulator::new(config.clone(), seed),
             sender: Sender::new(config.clone()),

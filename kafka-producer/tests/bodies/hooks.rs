@@ -148,3 +148,67 @@ pub async fn partitions_for_describes_every_partition(b: &str) {
     }
     p.close(Duration::from_secs(5)).await;
 }
+
+/// KIP-1123: with `partitioner.rack.aware` and `client.rack`, keyless
+/// records go only to partitions led in the client's rack (node 1 is
+/// alone in `rack-a`), keyed records stay where their key puts them, and a
+/// client in a rack without brokers spreads over every partition.
+pub async fn keyless_records_stay_in_the_clients_rack(b: &str) {
+    let (topic, _) = new_topic(b, "rack-aware", 6).await;
+    let conn = super::admin(b).await;
+    let mut leaders = Vec::new();
+    for p in 0..6 {
+        leaders.push(
+            kafka_testkit::leaders::replicas(&conn, &topic, p)
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    assert!(
+        leaders.contains(&1) && leaders.iter().any(|l| *l != 1),
+        "{leaders:?}"
+    );
+    let used = |rack: &'static str, keyed: bool| {
+        let topic = topic.clone();
+        async move {
+            let p = Producer::from_properties([
+                ("bootstrap.servers", b),
+                ("partitioner.rack.aware", "true"),
+                ("client.rack", rack),
+                ("batch.size", "1024"),
+                ("linger.ms", "0"),
+            ])
+            .unwrap();
+            let mut partitions = std::collections::BTreeSet::new();
+            let mut deliveries = Vec::new();
+            for i in 0..3000 {
+                let mut r = ProducerRecord::new(&topic).value(vec![b'x'; 100]);
+                if keyed {
+                    r = r.key(format!("key-{i}"));
+                }
+                deliveries.push(p.send(r).await.unwrap());
+            }
+            for d in deliveries {
+                partitions.insert(d.await.unwrap().partition);
+            }
+            p.close(Duration::from_secs(5)).await;
+            partitions
+        }
+    };
+    let in_rack: std::collections::BTreeSet<i32> =
+        (0..6).filter(|p| leaders[*p as usize] == 1).collect();
+    let local = used("rack-a", false).await;
+    assert!(local.is_subset(&in_rack), "{local:?} outside {in_rack:?}");
+    assert_eq!(
+        local, in_rack,
+        "the sticky partition moves among the rack's"
+    );
+    let keyed = used("rack-a", true).await;
+    assert_eq!(keyed.len(), 6, "keys go where murmur2 puts them");
+    let nowhere = used("rack-z", false).await;
+    assert!(
+        !nowhere.is_subset(&in_rack),
+        "no broker in rack-z: every partition"
+    );
+}

@@ -12,9 +12,9 @@ use super::{admin, assert_once_in_key_order, new_replicated_topic, producer, rea
 /// The faults a body injects, whichever cluster it runs on.
 #[allow(async_fn_in_trait)] // used through generics only
 pub trait ClusterFaults {
-    /// Each broker answers its next `times` Produce responses with `code`
-    /// for every partition, after the records were written.
-    fn fail_produce_after_append(&self, code: ErrorCode, times: usize);
+    /// Each of `brokers` answers its next `times` Produce responses with
+    /// `code` for every partition, after the records were written.
+    fn fail_produce_after_append(&self, code: ErrorCode, times: usize, brokers: &[i32]);
     /// Produce failures armed and not used yet.
     fn unmet(&self) -> usize;
     /// Moves the leader of `topic`-`partition` to another broker; the new
@@ -43,7 +43,18 @@ pub async fn retried_writes_that_landed_appear_once(b: &str, faults: &impl Clust
             ("retry.backoff.ms", "10"),
         ],
     );
-    faults.fail_produce_after_append(ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND, 3);
+    // The leaders, each of which gets Produce requests.
+    let conn = admin(b).await;
+    let mut leaders = Vec::new();
+    for partition in 0..PARTITIONS {
+        let (leader, _) = testkit::leaders::replicas(&conn, &topic, partition)
+            .await
+            .unwrap();
+        if !leaders.contains(&leader) {
+            leaders.push(leader);
+        }
+    }
+    faults.fail_produce_after_append(ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND, 3, &leaders);
     let n = 1500;
     let mut deliveries = Vec::new();
     for i in 0..n {

@@ -60,7 +60,9 @@ impl Accumulator {
         for (topic, meta) in &metadata.topics {
             sizes.clear();
             let mut left_out = false;
-            for &p in &meta.available {
+            // In the client's rack only, when rack-aware (Java keeps the
+            // rack's own load statistics).
+            for &p in meta.sticky_candidates() {
                 let tp = TopicPartition {
                     topic: topic.clone(),
                     partition: p,

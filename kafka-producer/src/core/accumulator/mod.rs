@@ -322,22 +322,26 @@ impl Accumulator {
                 });
             }
             None => {
-                let available = self.queues.topics[t]
-                    .unlagged
-                    .as_deref()
-                    .unwrap_or(&meta.available);
+                // Partitions left out for their leader's lag, among the
+                // sticky candidates (the client's rack when rack-aware).
+                let unlagged = self.queues.topics[t].unlagged.as_deref();
                 match (
                     &rec.key,
                     self.config.partitioner_ignore_keys,
                     self.config.partitioner,
                 ) {
+                    // Not rack-aware, as Java's partitioner classes are not.
                     (_, _, PartitionerKind::RoundRobin) => {
+                        let available = unlagged
+                            .filter(|_| meta.in_rack.is_empty())
+                            .unwrap_or(&meta.available);
                         self.round_robin.next(topic, n, available)
                     }
                     (Some(key), false, _) => partition_for_key(key, n),
                     _ => {
                         sticky_choice = true;
-                        self.sticky.partition(topic, n, available)
+                        let candidates = unlagged.unwrap_or(meta.sticky_candidates());
+                        self.sticky.partition(topic, n, candidates)
                     }
                 }
             }
@@ -351,12 +355,12 @@ impl Accumulator {
             .map(|p| p.leader)
             .filter(|l| *l >= 0);
         if sticky_choice {
-            let available = self.queues.topics[t]
+            let candidates = self.queues.topics[t]
                 .unlagged
                 .as_deref()
-                .unwrap_or(&meta.available);
+                .unwrap_or(meta.sticky_candidates());
             self.sticky
-                .on_append(topic, partition, bytes, full, n, available);
+                .on_append(topic, partition, bytes, full, n, candidates);
         }
         Ok(appended)
     }
