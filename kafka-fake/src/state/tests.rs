@@ -16,6 +16,7 @@ fn state() -> State {
         id: 1,
         port: 9092,
         up: true,
+        rack: None,
     }]);
     s.create_topic("t", 2).unwrap();
     s.throttle_ms = 5;
@@ -116,6 +117,7 @@ fn a_partition_not_led_here_names_its_leader() {
         id: 2,
         port: 9093,
         up: true,
+        rack: None,
     });
     s.move_leader("t", 0, 2);
     let Answer::Respond(ResponseKind::Produce(resp)) = s.handle(1, 13, &request(ApiKey::Produce))
