@@ -57,6 +57,16 @@ pub trait ProducerInterceptor: Send + Sync + fmt::Debug {
         record
     }
 
+    /// As [`on_send`](Self::on_send) (which it calls by default), and an
+    /// acknowledgement for this record alone: state that follows one
+    /// record from `send` to its outcome, such as the span of its send
+    /// (feature `otel`: `otel::TracePropagation`). Called instead of `on_send`; the
+    /// acknowledgement runs once with the record's outcome, before the
+    /// chain's [`on_acknowledgement`](Self::on_acknowledgement).
+    fn on_send_tracked(&self, record: ProducerRecord) -> (ProducerRecord, Option<RecordAck>) {
+        (self.on_send(record), None)
+    }
+
     /// Called once per record with its outcome: where it was written, or
     /// why it was not (also for a record `send` refused at once). Runs on
     /// the producer's I/O task for records that reached a batch: keep it
@@ -68,6 +78,10 @@ pub trait ProducerInterceptor: Send + Sync + fmt::Debug {
     /// Called once, when the producer is closed.
     fn close(&self) {}
 }
+
+/// One record's own acknowledgement, from
+/// [`ProducerInterceptor::on_send_tracked`].
+pub type RecordAck = Box<dyn FnOnce(Result<&RecordMetadata, &ProducerError>) + Send>;
 
 /// The chain of interceptors of a producer, in order (empty by default:
 /// the send path then pays one branch).
@@ -102,12 +116,17 @@ impl Interceptors {
     }
 
     /// Runs every `on_send` in order. A panic is logged and the record goes
-    /// on as the interceptors before made it (Java's rule).
-    pub(crate) fn on_send(&self, mut record: ProducerRecord) -> ProducerRecord {
+    /// on as the interceptors before made it (Java's rule). Returns the
+    /// record's own acknowledgements, if any interceptor gave one.
+    pub(crate) fn on_send(&self, mut record: ProducerRecord) -> (ProducerRecord, Vec<RecordAck>) {
+        let mut acks = Vec::new();
         for i in self.iter() {
             let before = record.clone();
-            match catch_unwind(AssertUnwindSafe(|| i.on_send(record))) {
-                Ok(changed) => record = changed,
+            match catch_unwind(AssertUnwindSafe(|| i.on_send_tracked(record))) {
+                Ok((changed, ack)) => {
+                    record = changed;
+                    acks.extend(ack);
+                }
                 Err(payload) => {
                     tracing::error!(
                         hook = %UserHook::Interceptor,
@@ -119,15 +138,26 @@ impl Interceptors {
                 }
             }
         }
-        record
+        (record, acks)
     }
 
-    /// Runs every `on_acknowledgement` in order, each under its own guard.
+    /// Runs the record's own acknowledgements, then every
+    /// `on_acknowledgement` in order, each under its own guard.
     pub(crate) fn on_acknowledgement(
         &self,
         topic: &str,
+        acks: Vec<RecordAck>,
         outcome: Result<&RecordMetadata, &ProducerError>,
     ) {
+        for ack in acks {
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| ack(outcome))) {
+                tracing::error!(
+                    hook = %UserHook::Interceptor,
+                    panic = %panic_message(&*payload),
+                    "a record's acknowledgement from an interceptor panicked; the producer goes on"
+                );
+            }
+        }
         for i in self.iter() {
             if let Err(payload) =
                 catch_unwind(AssertUnwindSafe(|| i.on_acknowledgement(topic, outcome)))

@@ -33,6 +33,8 @@ mod driver;
 pub mod error;
 pub mod interceptor;
 pub mod metrics;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod partitioner;
 mod record;
 pub mod serializer;
@@ -42,7 +44,7 @@ pub use config::{Acks, ProducerConfig};
 pub use delivery::{DeliveryFuture, TryRecvError};
 pub use driver::{Producer, TransactionHandle};
 pub use error::{BrokerError, ErrorClass, ErrorCode, FatalError, ProducerError, UserHook};
-pub use interceptor::{Interceptors, ProducerInterceptor};
+pub use interceptor::{Interceptors, ProducerInterceptor, RecordAck};
 pub use metrics::ProducerMetrics;
 pub use partitioner::Partitioner;
 pub use record::{IntoTopic, ProducerRecord, RecordMetadata};

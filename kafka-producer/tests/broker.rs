@@ -290,3 +290,9 @@ async fn interceptors_see_every_record_and_every_outcome() {
 async fn partitions_for_describes_every_partition() {
     bodies::partitions_for_describes_every_partition(&bootstrap()).await
 }
+
+#[cfg(feature = "otel")]
+#[tokio::test]
+async fn sends_carry_their_span_in_traceparent() {
+    bodies::sends_carry_their_span_in_traceparent(&bootstrap()).await
+}

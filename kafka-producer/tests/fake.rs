@@ -64,6 +64,13 @@ async fn keyless_records_stay_in_the_clients_rack() {
     bodies::keyless_records_stay_in_the_clients_rack(&c.bootstrap()).await
 }
 
+#[cfg(feature = "otel")]
+#[tokio::test]
+async fn sends_carry_their_span_in_traceparent() {
+    let c = fake().await;
+    bodies::sends_carry_their_span_in_traceparent(&c.bootstrap()).await
+}
+
 /// The fake injects the faults itself.
 struct FakeFaults<'a>(&'a FakeCluster);
 

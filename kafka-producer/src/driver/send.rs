@@ -6,42 +6,17 @@
 use super::*;
 
 impl Producer {
-    /// The record after the interceptors' `on_send`, and its topic (for
-    /// an outcome `send` reports itself).
-    fn intercept(&self, record: ProducerRecord) -> (ProducerRecord, Option<Arc<str>>) {
-        let record = self.shared.config.interceptors.on_send(record);
-        let topic = record.topic.clone();
-        (record, Some(topic))
-    }
-
-    /// The interceptors see a record `send` refused at once (the record
-    /// never reached the core, so no other path reports it).
-    fn acknowledge_refusal<T>(&self, topic: Option<Arc<str>>, sent: &Result<T, ProducerError>) {
-        if let (Some(topic), Err(e)) = (topic, sent) {
-            self.shared
-                .config
-                .interceptors
-                .on_acknowledgement(&topic, Err(e));
-        }
-    }
-
-    /// The record's callback, preceded by the interceptors' acknowledgement
-    /// when there are interceptors (every record then has a callback).
-    fn acknowledging(
-        &self,
-        topic: &Arc<str>,
-        callback: Option<DeliveryCallback>,
-    ) -> Option<DeliveryCallback> {
-        let chain = self.shared.config.interceptors.clone();
-        let topic = topic.clone();
-        Some(Box::new(
-            move |outcome: Result<RecordMetadata, ProducerError>| {
-                chain.on_acknowledgement(&topic, outcome.as_ref());
-                if let Some(callback) = callback {
-                    callback(outcome);
-                }
-            },
-        ))
+    /// The record after the interceptors' `on_send`, and what its outcome
+    /// goes to.
+    fn intercept(&self, record: ProducerRecord) -> (ProducerRecord, Acknowledge) {
+        let chain = &self.shared.config.interceptors;
+        let (record, acks) = chain.on_send(record);
+        let ack = Acknowledge(Arc::new(Mutex::new(Some(AckState {
+            chain: chain.clone(),
+            topic: record.topic.clone(),
+            acks,
+        }))));
+        (record, ack)
     }
 
     /// The record as the core takes it: its timestamp resolved and its
@@ -54,12 +29,12 @@ impl Producer {
         &self,
         record: ProducerRecord,
         callback: Option<DeliveryCallback>,
+        ack: Option<&Acknowledge>,
     ) -> Result<PendingRecord, DeliveryFuture> {
         let timestamp = record.timestamp.unwrap_or_else(now_ms);
-        let callback = if self.shared.config.interceptors.is_empty() {
-            callback
-        } else {
-            self.acknowledging(&record.topic, callback)
+        let callback = match ack {
+            None => callback,
+            Some(ack) => Some(ack.before(callback)),
         };
         let mut pending = PendingRecord {
             record,
@@ -288,20 +263,21 @@ impl Producer {
     /// failed for good.
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
         if self.shared.config.interceptors.is_empty() {
-            return self.send_intercepted(record).await;
+            return self.send_intercepted(record, None).await;
         }
-        let (record, topic) = self.intercept(record);
-        let sent = self.send_intercepted(record).await;
-        self.acknowledge_refusal(topic, &sent);
+        let (record, ack) = self.intercept(record);
+        let sent = self.send_intercepted(record, Some(&ack)).await;
+        ack.refused(&sent);
         sent
     }
 
     async fn send_intercepted(
         &self,
         record: ProducerRecord,
+        ack: Option<&Acknowledge>,
     ) -> Result<DeliveryFuture, ProducerError> {
         self.check_size(&record)?;
-        match self.prepare(record, None) {
+        match self.prepare(record, None, ack) {
             Ok(pending) => self.send_prepared(pending).await,
             Err(refused) => Ok(refused),
         }
@@ -335,14 +311,14 @@ impl Producer {
     {
         if self.shared.config.interceptors.is_empty() {
             return self
-                .send_with_callback_intercepted(record, Box::new(callback))
+                .send_with_callback_intercepted(record, Box::new(callback), None)
                 .await;
         }
-        let (record, topic) = self.intercept(record);
+        let (record, ack) = self.intercept(record);
         let sent = self
-            .send_with_callback_intercepted(record, Box::new(callback))
+            .send_with_callback_intercepted(record, Box::new(callback), Some(&ack))
             .await;
-        self.acknowledge_refusal(topic, &sent);
+        ack.refused(&sent);
         sent
     }
 
@@ -350,10 +326,11 @@ impl Producer {
         &self,
         record: ProducerRecord,
         callback: DeliveryCallback,
+        ack: Option<&Acknowledge>,
     ) -> Result<(), ProducerError> {
         self.check_size(&record)?;
         // The outcome is the callback's; the batch keeps it either way.
-        if let Ok(pending) = self.prepare(record, Some(callback)) {
+        if let Ok(pending) = self.prepare(record, Some(callback), ack) {
             drop(self.send_prepared(pending).await?);
         }
         Ok(())
@@ -363,20 +340,21 @@ impl Producer {
     /// once otherwise.
     pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, ProducerError> {
         if self.shared.config.interceptors.is_empty() {
-            return self.try_send_intercepted(record);
+            return self.try_send_intercepted(record, None);
         }
-        let (record, topic) = self.intercept(record);
-        let sent = self.try_send_intercepted(record);
-        self.acknowledge_refusal(topic, &sent);
+        let (record, ack) = self.intercept(record);
+        let sent = self.try_send_intercepted(record, Some(&ack));
+        ack.refused(&sent);
         sent
     }
 
     fn try_send_intercepted(
         &self,
         record: ProducerRecord,
+        ack: Option<&Acknowledge>,
     ) -> Result<DeliveryFuture, ProducerError> {
         self.check_size(&record)?;
-        let mut pending = match self.prepare(record, None) {
+        let mut pending = match self.prepare(record, None, ack) {
             Ok(pending) => pending,
             Err(refused) => return Ok(refused),
         };
@@ -407,6 +385,46 @@ impl Producer {
                     pending.permits += extra;
                 }
             }
+        }
+    }
+}
+
+/// Where a record's outcome goes when there are interceptors: its own
+/// acknowledgements, then the chain's. Run once: by the record's callback,
+/// or by `send` for a record it refused at once (which no callback sees).
+pub(super) struct Acknowledge(Arc<Mutex<Option<AckState>>>);
+
+struct AckState {
+    chain: crate::interceptor::Interceptors,
+    topic: Arc<str>,
+    acks: Vec<crate::interceptor::RecordAck>,
+}
+
+impl Acknowledge {
+    /// Runs, unless it ran already. The interceptors run after the lock
+    /// is let go.
+    fn run(&self, outcome: Result<&RecordMetadata, &ProducerError>) {
+        let state = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(s) = state {
+            s.chain.on_acknowledgement(&s.topic, s.acks, outcome);
+        }
+    }
+
+    /// The record's callback, preceded by this acknowledgement.
+    fn before(&self, callback: Option<DeliveryCallback>) -> DeliveryCallback {
+        let ack = Acknowledge(self.0.clone());
+        Box::new(move |outcome: Result<RecordMetadata, ProducerError>| {
+            ack.run(outcome.as_ref());
+            if let Some(callback) = callback {
+                callback(outcome);
+            }
+        })
+    }
+
+    /// `send` refused the record at once: nothing else will report it.
+    fn refused<T>(&self, sent: &Result<T, ProducerError>) {
+        if let Err(e) = sent {
+            self.run(Err(e));
         }
     }
 }

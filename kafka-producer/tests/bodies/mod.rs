@@ -13,10 +13,15 @@ use kafka_producer::{ErrorCode, Producer, ProducerError, ProducerRecord};
 use kafka_testkit::{self as testkit, FetchedRecord, TopicInfo};
 
 mod hooks;
+#[cfg(feature = "otel")]
+mod traced;
 mod under_faults;
 // Each test binary runs a part of the bodies.
 #[allow(unused_imports)]
 pub use hooks::*;
+#[cfg(feature = "otel")]
+#[allow(unused_imports)]
+pub use traced::*;
 #[allow(unused_imports)]
 pub use under_faults::*;
 
