@@ -431,6 +431,20 @@ async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers_bod
     p.close(Duration::from_secs(10)).await;
 }
 
+/// Counts the outcomes an interceptor sees.
+#[derive(Debug, Default)]
+struct CountAcks(std::sync::atomic::AtomicUsize);
+
+impl kafka_producer::ProducerInterceptor for CountAcks {
+    fn on_acknowledgement(
+        &self,
+        _: &str,
+        _: Result<&kafka_producer::RecordMetadata, &ProducerError>,
+    ) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Every record without a partition goes to the last one, and a record
 /// valued "boom" makes the partitioner panic.
 #[derive(Debug)]
@@ -467,16 +481,18 @@ async fn callbacks_try_send_and_a_partitioner_in_a_transaction_on_kafka_fake() {
 
 /// What `Producer` offers besides `send`, on the transactional producer:
 /// callbacks (each called once, with the offset the record holds once
-/// committed), `try_send`, and a custom partitioner whose panic fails its
-/// record alone and leaves the transaction to commit.
+/// committed), `try_send`, interceptors, and a custom partitioner whose
+/// panic fails its record alone and leaves the transaction to commit.
 async fn callbacks_try_send_and_a_partitioner_in_a_transaction_body() {
     let (topic, info) = new_topic("txn-hooks", 3).await;
-    let config = kafka_producer::ProducerConfig::from_properties([
-        ("bootstrap.servers", bootstrap()),
-        ("transactional.id", testkit::unique_topic("tid-hooks")),
-        ("linger.ms", "5".to_string()),
-    ])
-    .unwrap();
+    let acknowledged = std::sync::Arc::new(CountAcks::default());
+    let config = kafka_producer::ProducerConfig::builder()
+        .bootstrap_servers(bootstrap())
+        .property("transactional.id", testkit::unique_topic("tid-hooks"))
+        .property("linger.ms", "5")
+        .interceptor(acknowledged.clone())
+        .build()
+        .unwrap();
     let p =
         TransactionalProducer::with_partitioner(config, Some(std::sync::Arc::new(LastPartition)))
             .unwrap();
@@ -521,6 +537,11 @@ async fn callbacks_try_send_and_a_partitioner_in_a_transaction_body() {
         let md = outcome.as_ref().unwrap_or_else(|e| panic!("cb{n}: {e}"));
         assert_eq!(md.partition, 2);
     }
+    // The interceptor saw every outcome: 20 callbacks, try_send, the panic.
+    assert_eq!(
+        acknowledged.0.load(std::sync::atomic::Ordering::Relaxed),
+        22
+    );
     let mut want: BTreeSet<String> = (0..20).map(|n| format!("cb{n}")).collect();
     want.insert("tried".to_string());
     assert_eq!(committed_values(&topic, &info, &want).await, want);
