@@ -66,6 +66,18 @@ impl FakeClusterBuilder {
 
     /// Broker `id`'s `broker.rack`, reported in metadata (for rack-aware
     /// clients); brokers have none by default.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let cluster = kafka_fake::FakeCluster::builder()
+    ///     .brokers(2)
+    ///     .broker_rack(1, "eu-west-1a")
+    ///     .broker_rack(2, "eu-west-1b")
+    ///     .start()
+    ///     .await
+    ///     .unwrap();
+    /// # drop(cluster); }
+    /// ```
     pub fn broker_rack(mut self, id: i32, rack: &str) -> Self {
         self.racks.insert(id, rack.to_string());
         self
@@ -289,6 +301,20 @@ impl FakeCluster {
     /// Half-closes every open connection to broker `id`: the broker sends
     /// FIN (the client reads the end of the stream) but keeps reading, and
     /// drops what it reads. New connections are served as usual.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use kafka_producer::{Producer, ProducerRecord};
+    ///
+    /// let cluster = kafka_fake::FakeCluster::builder().topic("t", 1).start().await.unwrap();
+    /// let producer = Producer::from_properties([("bootstrap.servers", cluster.bootstrap())]).unwrap();
+    /// producer.send(ProducerRecord::new("t").value("a")).await.unwrap().await.unwrap();
+    /// cluster.half_close_connections(1);
+    /// // The producer sees the end of its connection and opens another.
+    /// producer.send(ProducerRecord::new("t").value("b")).await.unwrap().await.unwrap();
+    /// assert_eq!(cluster.records("t", 0).len(), 2);
+    /// # }
+    /// ```
     pub fn half_close_connections(&self, id: i32) {
         self.bump(id, |g| g.half_close += 1);
     }
@@ -297,6 +323,24 @@ impl FakeCluster {
     /// requests are read and never answered (a broker hung, or gone without
     /// a FIN or RST reaching the client), until the client gives up on it.
     /// New connections are served as usual.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use kafka_producer::{Producer, ProducerRecord};
+    ///
+    /// let cluster = kafka_fake::FakeCluster::builder().topic("t", 1).start().await.unwrap();
+    /// let producer = Producer::from_properties([
+    ///     ("bootstrap.servers", cluster.bootstrap()),
+    ///     ("request.timeout.ms", "1000".to_string()),
+    /// ])
+    /// .unwrap();
+    /// producer.send(ProducerRecord::new("t").value("a")).await.unwrap().await.unwrap();
+    /// cluster.silence_connections(1);
+    /// // Unanswered for request.timeout.ms, then sent again on a new connection.
+    /// producer.send(ProducerRecord::new("t").value("b")).await.unwrap().await.unwrap();
+    /// assert_eq!(cluster.records("t", 0).len(), 2);
+    /// # }
+    /// ```
     pub fn silence_connections(&self, id: i32) {
         self.bump(id, |g| g.silence += 1);
     }
@@ -349,6 +393,27 @@ impl FakeCluster {
 
     /// Every transaction the coordinator ended, in the order it ended
     /// (transactions open longer than their timeout are aborted first).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use kafka_fake::TxnOutcome;
+    /// use kafka_txn::{ProducerRecord, TransactionalProducer};
+    ///
+    /// let cluster = kafka_fake::FakeCluster::builder().topic("t", 1).start().await.unwrap();
+    /// let p = TransactionalProducer::from_properties([
+    ///     ("bootstrap.servers", cluster.bootstrap()),
+    ///     ("transactional.id", "tid".to_string()),
+    /// ])
+    /// .unwrap();
+    /// p.init_transactions().await.unwrap();
+    /// p.begin_transaction().unwrap();
+    /// let _ = p.send(ProducerRecord::new("t").value("v")).await.unwrap();
+    /// p.commit_transaction().await.unwrap();
+    /// let ended = cluster.transactions();
+    /// assert_eq!(ended[0].outcome, TxnOutcome::Committed);
+    /// assert_eq!(ended[0].partitions, [("t".to_string(), 0)]);
+    /// # }
+    /// ```
     pub fn transactions(&self) -> Vec<EndedTransaction> {
         let mut state = self.shared.lock();
         state.advance_clock(std::time::Instant::now());

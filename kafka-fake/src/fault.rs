@@ -69,6 +69,17 @@ impl Fault {
     /// `REQUEST_TIMED_OUT`) or an acknowledgement is lost. An idempotent
     /// producer's retry is then a duplicate the log must recognise. Other
     /// APIs ignore it.
+    ///
+    /// ```
+    /// use kafka_fake::Fault;
+    /// use kafka_protocol::{messages::ApiKey, ErrorCode};
+    ///
+    /// // The next two Produce requests are written, then answered with an error.
+    /// let fault = Fault::new(ApiKey::Produce, ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND)
+    ///     .after_append()
+    ///     .times(2);
+    /// # let _ = fault;
+    /// ```
     pub fn after_append(mut self) -> Self {
         self.after_append = self.api == ApiKey::Produce;
         self

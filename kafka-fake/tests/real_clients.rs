@@ -66,6 +66,55 @@ fn check(cluster: &FakeCluster, topic: &str, partitions: i32, n: usize) {
     }
 }
 
+/// Runs Java (`JAVA_HOME`'s, else the one on the PATH) on Kafka's jars
+/// with `args`, off the runtime's threads; fails the test on a non-zero exit.
+async fn run_java(libs: &str, args: Vec<String>) {
+    let java = std::env::var_os("JAVA_HOME")
+        .map(|h| std::path::Path::new(&h).join("bin/java"))
+        .unwrap_or_else(|| "java".into());
+    let classpath = format!("{libs}/*");
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(java)
+            .arg("-cp")
+            .arg(classpath)
+            .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
+            .args(args)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("java");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every record of `topic` (all `partitions`) as a reader at this
+/// isolation level fetches it from the fake.
+async fn fetch_isolated(
+    cluster: &FakeCluster,
+    topic: &str,
+    partitions: i32,
+    read_committed: bool,
+) -> Vec<testkit::FetchedRecord> {
+    let conn = testkit::connect(&cluster.broker_addr(1).unwrap())
+        .await
+        .unwrap();
+    let info = testkit::topic_info(&conn, topic).await.unwrap().unwrap();
+    let mut out = Vec::new();
+    for p in 0..partitions {
+        let leader = testkit::connect(&info.leaders[p as usize]).await.unwrap();
+        out.extend(
+            testkit::fetch_partition_isolated(&leader, topic, &info, p, read_committed)
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kafkas_console_producer_writes_to_the_fake() {
     let env = testkit::cluster_env(ROOT);
@@ -149,57 +198,30 @@ async fn kafkas_console_producer_writes_to_the_fake() {
     // Java's transactional producer (ProducerPerformance commits a
     // transaction every 50 ms and at the end): every record committed.
     cluster.create_topic("java-txn", 2).unwrap();
-    let java = std::env::var_os("JAVA_HOME")
-        .map(|h| std::path::Path::new(&h).join("bin/java"))
-        .unwrap_or_else(|| "java".into());
-    let bootstrap = cluster.bootstrap();
-    let libs_dir = libs.clone();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(java)
-            .arg("-cp")
-            .arg(format!("{libs_dir}/*"))
-            .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
-            .arg("org.apache.kafka.tools.ProducerPerformance")
-            .args([
-                "--topic",
-                "java-txn",
-                "--num-records",
-                "1000",
-                "--record-size",
-                "50",
-            ])
-            .args(["--throughput", "-1", "--transactional-id", "java-txn-perf"])
-            .args(["--transaction-duration-ms", "50"])
-            .arg("--producer-props")
-            .arg(format!("bootstrap.servers={bootstrap}"))
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("java");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let conn = testkit::connect(&cluster.broker_addr(1).unwrap())
-        .await
-        .unwrap();
-    let info = testkit::topic_info(&conn, "java-txn")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut committed = 0;
-    for p in 0..2 {
-        let leader = testkit::connect(&info.leaders[p as usize]).await.unwrap();
-        let records = testkit::fetch_partition_isolated(&leader, "java-txn", &info, p, true)
-            .await
-            .unwrap();
-        assert!(records.iter().all(|r| r.transactional));
-        committed += records.len();
-    }
+    let args = [
+        "org.apache.kafka.tools.ProducerPerformance",
+        "--topic",
+        "java-txn",
+        "--num-records",
+        "1000",
+        "--record-size",
+        "50",
+        "--throughput",
+        "-1",
+        "--transactional-id",
+        "java-txn-perf",
+        "--transaction-duration-ms",
+        "50",
+        "--producer-props",
+    ];
+    let mut args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    args.push(format!("bootstrap.servers={}", cluster.bootstrap()));
+    run_java(libs, args).await;
+    let committed = fetch_isolated(&cluster, "java-txn", 2, true).await;
+    assert!(committed.iter().all(|r| r.transactional));
     assert_eq!(
-        committed, 1000,
+        committed.len(),
+        1000,
         "every transaction of Java's producer committed"
     );
     // The Java client asked ApiVersions v5 first: the fake serves v4, so the
@@ -226,50 +248,20 @@ async fn javas_transactional_producer_commits_and_aborts_on_the_fake() {
         .start()
         .await
         .unwrap();
-    let java = std::env::var_os("JAVA_HOME")
-        .map(|h| std::path::Path::new(&h).join("bin/java"))
-        .unwrap_or_else(|| "java".into());
-    let bootstrap = cluster.bootstrap();
     let n = 100;
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(java)
-            .arg("-cp")
-            .arg(format!("{libs}/*"))
-            .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=warn")
-            .arg(format!("{ROOT}/interop/java-txn-abort/CommitAbort.java"))
-            .args([bootstrap, "java-ca".to_string(), n.to_string()])
-            .output()
-    })
-    .await
-    .unwrap()
-    .expect("java");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let conn = testkit::connect(&cluster.broker_addr(1).unwrap())
+    let args = vec![
+        format!("{ROOT}/interop/java-txn-abort/CommitAbort.java"),
+        cluster.bootstrap(),
+        "java-ca".to_string(),
+        n.to_string(),
+    ];
+    run_java(&libs, args).await;
+    let mut committed: Vec<String> = fetch_isolated(&cluster, "java-ca", 3, true)
         .await
-        .unwrap();
-    let info = testkit::topic_info(&conn, "java-ca")
-        .await
-        .unwrap()
-        .unwrap();
-    let mut committed = Vec::new();
-    let mut all = 0;
-    for p in 0..3 {
-        let leader = testkit::connect(&info.leaders[p as usize]).await.unwrap();
-        for r in testkit::fetch_partition_isolated(&leader, "java-ca", &info, p, true)
-            .await
-            .unwrap()
-        {
-            committed.push(String::from_utf8(r.value.unwrap().to_vec()).unwrap());
-        }
-        all += testkit::fetch_partition_isolated(&leader, "java-ca", &info, p, false)
-            .await
-            .unwrap()
-            .len();
-    }
+        .into_iter()
+        .map(|r| String::from_utf8(r.value.unwrap().to_vec()).unwrap())
+        .collect();
+    let all = fetch_isolated(&cluster, "java-ca", 3, false).await.len();
     committed.sort();
     let mut want: Vec<String> = (0..n).map(|i| format!("c{i}")).collect();
     want.sort();

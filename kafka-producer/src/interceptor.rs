@@ -81,10 +81,41 @@ pub trait ProducerInterceptor: Send + Sync + fmt::Debug {
 
 /// One record's own acknowledgement, from
 /// [`ProducerInterceptor::on_send_tracked`].
+///
+/// ```
+/// use std::time::Instant;
+/// use kafka_producer::{ProducerInterceptor, ProducerRecord, RecordAck};
+///
+/// /// Logs how long each record took from `send` to its outcome.
+/// #[derive(Debug)]
+/// struct Latency;
+/// impl ProducerInterceptor for Latency {
+///     fn on_send_tracked(&self, record: ProducerRecord) -> (ProducerRecord, Option<RecordAck>) {
+///         let sent = Instant::now();
+///         let ack: RecordAck = Box::new(move |outcome| {
+///             println!("{:?} after {:?}", outcome.map(|md| md.offset), sent.elapsed());
+///         });
+///         (record, Some(ack))
+///     }
+/// }
+/// ```
 pub type RecordAck = Box<dyn FnOnce(Result<&RecordMetadata, &ProducerError>) + Send>;
 
 /// The chain of interceptors of a producer, in order (empty by default:
 /// the send path then pays one branch).
+///
+/// ```
+/// use std::sync::Arc;
+/// use kafka_producer::{Interceptors, ProducerInterceptor};
+///
+/// #[derive(Debug)]
+/// struct Noop;
+/// impl ProducerInterceptor for Noop {}
+///
+/// let chain = Interceptors::default().with(Arc::new(Noop)).with(Arc::new(Noop));
+/// assert_eq!(chain.len(), 2);
+/// assert!(Interceptors::default().is_empty());
+/// ```
 #[derive(Clone, Default)]
 pub struct Interceptors(Option<Arc<[Arc<dyn ProducerInterceptor>]>>);
 

@@ -81,6 +81,29 @@ impl TransactionalProducer {
     /// without a partition (as `Producer::with_partitioner`; it runs in
     /// `send`, never under a lock of the producer, and a panic in it fails
     /// its record alone).
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use kafka_txn::{Partitioner, ProducerConfig, TransactionalProducer};
+    ///
+    /// /// Every record without a partition to partition 0.
+    /// #[derive(Debug)]
+    /// struct First;
+    /// impl Partitioner for First {
+    ///     fn partition(&self, _: &str, _: Option<&[u8]>, _: Option<&[u8]>, _: i32) -> Option<i32> {
+    ///         Some(0)
+    ///     }
+    /// }
+    ///
+    /// # fn demo() -> Result<(), kafka_txn::TransactionError> {
+    /// let config = ProducerConfig::from_properties([
+    ///     ("bootstrap.servers", "127.0.0.1:9092"),
+    ///     ("transactional.id", "orders-writer-1"),
+    /// ])
+    /// .map_err(kafka_txn::ProducerError::from)?;
+    /// let producer = TransactionalProducer::with_partitioner(config, Some(Arc::new(First)))?;
+    /// # let _ = producer; Ok(()) }
+    /// ```
     pub fn with_partitioner(
         config: ProducerConfig,
         partitioner: Option<Arc<dyn Partitioner>>,
@@ -145,6 +168,20 @@ impl TransactionalProducer {
     /// As [`send`](Self::send), the outcome going to `callback` (as
     /// `Producer::send_with_callback`: on the producer's I/O task, never
     /// under a lock of the producer, a panic caught and logged).
+    ///
+    /// ```no_run
+    /// # async fn demo(p: kafka_txn::TransactionalProducer) -> Result<(), kafka_txn::TransactionError> {
+    /// use kafka_txn::ProducerRecord;
+    /// p.begin_transaction()?;
+    /// p.send_with_callback(ProducerRecord::new("orders").value("o-1"), |outcome| {
+    ///     if let Ok(md) = outcome {
+    ///         println!("o-1 at {}-{}@{}, visible once committed", md.topic, md.partition, md.offset);
+    ///     }
+    /// })
+    /// .await?;
+    /// p.commit_transaction().await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn send_with_callback<F>(
         &self,
         record: ProducerRecord,
@@ -159,6 +196,16 @@ impl TransactionalProducer {
 
     /// As [`send`](Self::send) if the buffer memory the record needs is
     /// free now; fails at once otherwise (as `Producer::try_send`).
+    ///
+    /// ```no_run
+    /// # fn demo(p: kafka_txn::TransactionalProducer) {
+    /// use kafka_txn::ProducerRecord;
+    /// match p.try_send(ProducerRecord::new("orders").value("o-1")) {
+    ///     Ok(_delivery) => {}
+    ///     Err(e) => eprintln!("not queued now: {e}"),
+    /// }
+    /// # }
+    /// ```
     pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, TransactionError> {
         self.sendable("try_send")?;
         Ok(self.producer.try_send(record)?)

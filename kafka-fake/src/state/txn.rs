@@ -60,7 +60,9 @@ pub(crate) struct Coordinators {
     pub ended: Vec<EndedTransaction>,
 }
 
-/// How a transaction ended.
+/// How a transaction ended, as
+/// [`FakeCluster::transactions`](crate::FakeCluster::transactions) reports
+/// it (an example is there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TxnOutcome {
     /// Committed by its producer (EndTxn).
@@ -77,7 +79,8 @@ pub enum TxnOutcome {
 }
 
 /// A transaction the coordinator ended, for inspection
-/// ([`FakeCluster::transactions`](crate::FakeCluster::transactions)).
+/// ([`FakeCluster::transactions`](crate::FakeCluster::transactions), which
+/// has an example).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EndedTransaction {
     /// The producer's `transactional.id`.

@@ -240,6 +240,16 @@ impl ProducerConfigBuilder {
 
     /// `partitioner.rack.aware` with `client.rack` (KIP-1123): keyless
     /// records go to partitions led in `rack` when there are any.
+    ///
+    /// ```
+    /// let config = kafka_producer::ProducerConfig::builder()
+    ///     .bootstrap_servers("127.0.0.1:9092")
+    ///     .rack_aware_partitioning("eu-west-1a")
+    ///     .build()
+    ///     .unwrap();
+    /// assert!(config.partitioner_rack_aware);
+    /// assert_eq!(config.client_rack, "eu-west-1a");
+    /// ```
     pub fn rack_aware_partitioning(mut self, rack: impl Into<String>) -> Self {
         self.values.partitioner_rack_aware = true;
         self.values.client_rack = rack.into();
@@ -329,7 +339,7 @@ impl ProducerConfigBuilder {
 
     /// Adds an interceptor at the end of the chain (Java's
     /// `interceptor.classes`, as objects): it sees every record `send`
-    /// takes and every outcome. See [`ProducerInterceptor`].
+    /// takes and every outcome. See [`ProducerInterceptor`] for an example.
     ///
     /// [`ProducerInterceptor`]: crate::ProducerInterceptor
     pub fn interceptor(

@@ -173,6 +173,8 @@ pub(super) fn apply(
         COMPRESSION_GZIP_LEVEL => v.compression_gzip_level = parse_int(key, raw)?,
         COMPRESSION_LZ4_LEVEL => v.compression_lz4_level = parse_int(key, raw)?,
         COMPRESSION_ZSTD_LEVEL => v.compression_zstd_level = parse_int(key, raw)?,
+        // Empty: the built-in partitioner, as unset.
+        PARTITIONER_CLASS if java_trim(raw).is_empty() => v.partitioner = PartitionerKind::BuiltIn,
         PARTITIONER_CLASS => {
             if java_trim(raw) != ROUND_ROBIN_PARTITIONER_CLASS {
                 return Err(ConfigError::invalid(
@@ -220,16 +222,19 @@ pub(super) fn apply(
             v.transaction_two_phase_commit_enable = parse_bool(key, raw)?;
         }
 
-        // Accepted for compatibility, checked as Java checks them, no effect.
+        // Accepted for compatibility, checked as Java checks them, no
+        // effect (a warning says so).
         KEY_SERIALIZER | VALUE_SERIALIZER => {
             if java_trim(raw).is_empty() {
                 return Err(ConfigError::invalid(key, raw, "expected a class name"));
             }
+            super::java_keys::warn_no_effect(key);
         }
         SEND_BUFFER_BYTES | RECEIVE_BUFFER_BYTES => {
             if parse_int(key, raw)? < -1 {
                 return Err(ConfigError::invalid(key, raw, "must be at least -1"));
             }
+            super::java_keys::warn_no_effect(key);
         }
         METADATA_RECOVERY_STRATEGY => {
             let strategy = java_trim(raw);
@@ -242,16 +247,14 @@ pub(super) fn apply(
                     "expected rebootstrap or none",
                 ));
             }
+            super::java_keys::warn_no_effect(key);
         }
         SOCKET_CONNECTION_SETUP_TIMEOUT_MS | SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS => {
             parse_long(key, raw)?;
+            super::java_keys::warn_no_effect(key);
         }
-        _ => {
-            return Err(ConfigError::new(
-                [key],
-                format!("unknown producer configuration key {key:?}"),
-            ))
-        }
+        // Every other Java key, consumer and admin keys, typos.
+        _ => return super::java_keys::not_applied(key, raw),
     }
     Ok(())
 }

@@ -74,20 +74,23 @@
 //! | `ssl.truststore.password`, `ssl.keystore.password`, `ssl.key.password`, `ssl.cipher.suites` | errors: PEM stores have no password, encrypted keys are not supported, rustls's safe suites are used |
 //! | `sasl.mechanism` | `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER`. Java's default `GSSAPI` (Kerberos) is an error saying it is not supported |
 //! | `sasl.jaas.config` | the JAAS line, read as Java reads it: `PlainLoginModule` or `ScramLoginModule` with `username` and `password` for PLAIN and SCRAM; `OAuthBearerLoginModule` with `unsecuredLoginStringClaim_sub` (and optionally `unsecuredLoginLifetimeSeconds`, `unsecuredLoginListClaim_scope`, `unsecuredLoginExtension_<name>`) for Kafka's unsecured test tokens |
-//! | `sasl.kerberos.*`, `sasl.login.callback.handler.class`, `sasl.client.callback.handler.class`, `sasl.login.class`, `sasl.oauthbearer.*` | errors that say why (no Kerberos; no Java classes; tokens come from a `TokenProvider`) |
+//! | `sasl.login.callback.handler.class`, `sasl.client.callback.handler.class`, `sasl.login.class` | empty, or an error that says why (no Java classes; tokens come from a `TokenProvider`) |
+//! | `sasl.kerberos.*`, `sasl.login.*`, `sasl.oauthbearer.*`, Java's TLS engine keys | accepted with a warning: no effect here (no Kerberos; OAUTHBEARER tokens come from a `TokenProvider`; TLS is rustls) |
 //!
-//! Accepted because Java configurations nearly always carry them, checked
-//! as Java checks them, and otherwise without effect here:
-//!
-//! | key | why it has no effect |
-//! |---|---|
-//! | `key.serializer`, `value.serializer` | serializers are Rust types given to the producer (see [`crate::serializer`]); any non-empty class name is accepted |
-//! | `send.buffer.bytes`, `receive.buffer.bytes` | int >= -1; the operating system's socket buffer sizes are used |
-//! | `metadata.recovery.strategy` | `rebootstrap` or `none` (any case); not read by this producer yet |
-//! | `socket.connection.setup.timeout.ms`, `socket.connection.setup.timeout.max.ms` | long, as in Java (no range check there); not read by this producer yet |
-//!
-//! Any other key is an error naming it (the Java client only logs a
-//! warning), so that a typo does not silently leave a default in place.
+//! Every other key of Java's producer (kafka-clients 4.4.0 has 120) is in
+//! [`java_keys::JAVA_PRODUCER_KEYS`] with what it does here: accepted,
+//! checked where Java checks it, with one `warn` line at build saying why
+//! it has no effect (say `key.serializer`: serializers are Rust types;
+//! `send.buffer.bytes`: the operating system sizes socket buffers). Keys
+//! naming Java classes (`interceptor.classes`, `metric.reporters`,
+//! `config.providers`, ...) take an empty value or Kafka's own classes whose
+//! behaviour is built in; another class is an error naming the Rust way
+//! (`ProducerConfigBuilder::interceptor`, `Producer::metrics`, ...). Keys of
+//! Java's consumer and admin configurations (`group.id`,
+//! `session.timeout.ms`, ...) are accepted with a warning, as Java's
+//! "supplied but not used". Any other key is an error naming it, with the
+//! nearest known key suggested, so that a typo does not silently leave a
+//! default in place.
 //!
 //! # Rules applied after parsing (Java's)
 //!
@@ -119,6 +122,7 @@ use std::time::Duration;
 use kafka_compression::{BuiltinCodec, CompressionType};
 
 mod builder;
+pub mod java_keys;
 pub mod keys;
 mod security;
 #[cfg(test)]

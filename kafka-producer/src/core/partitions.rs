@@ -9,8 +9,21 @@ use super::ProducerCore;
 use crate::error::{broker_error, ProducerError};
 
 /// A partition as the cluster's metadata describes it (Java's
-/// `PartitionInfo`). A broker the metadata does not list (a replica on a
-/// broker that is down) is a [`Node`] with an empty address.
+/// `PartitionInfo`), from `Producer::partitions_for`. A broker the
+/// metadata does not list (a replica on a broker that is down) is a
+/// [`Node`] with an empty address.
+///
+/// ```no_run
+/// # async fn demo(producer: kafka_producer::Producer) -> Result<(), kafka_producer::ProducerError> {
+/// let under_replicated = producer
+///     .partitions_for("orders")
+///     .await?
+///     .into_iter()
+///     .filter(|p| p.in_sync_replicas.len() < p.replicas.len())
+///     .count();
+/// println!("{under_replicated} partitions of orders are under-replicated");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartitionInfo {
     /// The topic.

@@ -43,37 +43,6 @@ const KEYS: &[&str] = &[
     SASL_JAAS_CONFIG,
 ];
 
-/// Java keys refused with the reason.
-fn refused(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "sasl.kerberos.service.name"
-        | "sasl.kerberos.kinit.cmd"
-        | "sasl.kerberos.min.time.before.relogin"
-        | "sasl.kerberos.ticket.renew.jitter"
-        | "sasl.kerberos.ticket.renew.window.factor" => {
-            "GSSAPI (Kerberos) is not supported by this client"
-        }
-        "sasl.login.callback.handler.class"
-        | "sasl.client.callback.handler.class"
-        | "sasl.login.class" => {
-            "Java classes cannot be loaded here: give OAUTHBEARER tokens with a TokenProvider \
-             (ProducerConfigBuilder::security with SaslConfig::OAuthBearer)"
-        }
-        k if k.starts_with("sasl.oauthbearer.") => {
-            "OAUTHBEARER token endpoints are not built in: give tokens with a TokenProvider \
-             (ProducerConfigBuilder::security with SaslConfig::OAuthBearer)"
-        }
-        "ssl.keymanager.algorithm"
-        | "ssl.trustmanager.algorithm"
-        | "ssl.provider"
-        | "ssl.engine.factory.class"
-        | "ssl.secure.random.implementation" => {
-            "Java's TLS engine settings do not apply: TLS here is rustls"
-        }
-        _ => return None,
-    })
-}
-
 impl SecurityProps {
     /// Takes `key` if it is a security key: `None` when it is not one.
     pub(crate) fn apply(&mut self, key: &str, raw: &str) -> Option<Result<(), ConfigError>> {
@@ -81,7 +50,8 @@ impl SecurityProps {
             self.values.insert(known, Secret::new(raw));
             return Some(Ok(()));
         }
-        refused(key).map(|why| Err(ConfigError::new([key], format!("{key}: {why}"))))
+        // The other ssl.* and sasl.* keys: the Java key table decides.
+        None
     }
 
     pub(crate) fn is_empty(&self) -> bool {

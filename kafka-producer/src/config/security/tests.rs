@@ -230,15 +230,9 @@ fn what_is_not_supported_is_refused_with_the_reason() {
             SASL_JAAS_CONFIG,
             "end with ';'",
         ),
-        (err(&[("sasl.kerberos.service.name", "kafka")]), "sasl.kerberos.service.name", "GSSAPI"),
         (
             err(&[("sasl.login.callback.handler.class", "com.example.Handler")]),
             "sasl.login.callback.handler.class",
-            "TokenProvider",
-        ),
-        (
-            err(&[("sasl.oauthbearer.token.endpoint.url", "https://idp.example.com/token")]),
-            "sasl.oauthbearer.token.endpoint.url",
             "TokenProvider",
         ),
     ];
