@@ -46,6 +46,9 @@ pub struct ProducerConfigBuilder {
     typed_security: Option<SecurityConfig>,
     /// Problems found by setters, reported (the first one) by `build`.
     errors: Vec<ConfigError>,
+    /// `config.providers` and `config.providers.*` as given: they resolve
+    /// `${provider:path:key}` in the properties set after them.
+    provider_props: Vec<(String, String)>,
 }
 
 impl Default for ProducerConfigBuilder {
@@ -56,6 +59,7 @@ impl Default for ProducerConfigBuilder {
             security: SecurityProps::default(),
             typed_security: None,
             errors: Vec::new(),
+            provider_props: Vec::new(),
         }
     }
 }
@@ -352,8 +356,26 @@ impl ProducerConfigBuilder {
 
     /// One Java property, parsed as [`ProducerConfig::from_properties`]
     /// parses it; a bad key or value is reported by [`build`](Self::build).
+    ///
+    /// `config.providers` (and its `config.providers.<name>.*` keys)
+    /// resolve `${provider:path:key}` in the properties set after them (see
+    /// the [module documentation](super) for the providers);
+    /// [`ProducerConfig::from_properties`] takes them first whatever their
+    /// order.
     pub fn property(mut self, key: impl AsRef<str>, value: impl AsRef<str>) -> Self {
-        if let Err(e) = apply(&mut self, key.as_ref(), value.as_ref()) {
+        let (key, value) = (key.as_ref(), value.as_ref());
+        if super::providers::is_provider_key(key) {
+            self.provider_props
+                .push((key.to_string(), value.to_string()));
+            return self;
+        }
+        let resolved = if self.provider_props.is_empty() || !value.contains("${") {
+            Ok(value.to_string())
+        } else {
+            super::providers::Providers::from_props(&self.provider_props)
+                .and_then(|p| p.resolve(key, value))
+        };
+        if let Err(e) = resolved.and_then(|value| apply(&mut self, key, &value)) {
             self.errors.push(e);
         }
         self
@@ -368,6 +390,8 @@ impl ProducerConfigBuilder {
         if let Some(first) = self.errors.first() {
             return Err(first.clone());
         }
+        // A provider set up wrong is an error even when nothing used it.
+        super::providers::Providers::from_props(&self.provider_props)?;
         let mut values = self.values.clone();
         values.security =
             match &self.typed_security {

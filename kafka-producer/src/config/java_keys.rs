@@ -41,8 +41,6 @@ pub enum ClassKey {
     JwtClass,
     /// `ssl.engine.factory.class`: TLS here is rustls.
     TlsEngine,
-    /// `config.providers`: values are given resolved.
-    ConfigProvider,
     /// `security.providers`: TLS here is rustls.
     SecurityProvider,
 }
@@ -129,7 +127,7 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "config.providers",
         default: Some(""),
-        status: Class(ClassKey::ConfigProvider),
+        status: Applied,
     },
     JavaKey {
         name: "connections.max.idle.ms",
@@ -772,7 +770,6 @@ fn class_key(key: &str, raw: &str, class: ClassKey) -> Result<(), ConfigError> {
             "give OAUTHBEARER tokens with a TokenProvider (ProducerConfigBuilder::security with SaslConfig::OAuthBearer)"
         }
         ClassKey::TlsEngine | ClassKey::SecurityProvider => "TLS here is rustls, configured with the ssl.* keys",
-        ClassKey::ConfigProvider => "resolve ${provider:path:key} references before giving the properties",
     };
     Err(ConfigError::new(
         [key],
@@ -866,7 +863,6 @@ mod tests {
                 "metric.reporters",
                 "org.apache.kafka.common.metrics.JmxReporter",
             ),
-            ("config.providers", ""),
             ("partitioner.class", ""),
         ])
         .unwrap();
@@ -874,7 +870,6 @@ mod tests {
             ("interceptor.classes", "ProducerConfigBuilder::interceptor"),
             ("metric.reporters", "Producer::metrics"),
             ("ssl.engine.factory.class", "rustls"),
-            ("config.providers", "resolve"),
             ("sasl.login.callback.handler.class", "TokenProvider"),
         ] {
             let e = build(&[(key, "com.example.Custom")]).unwrap_err();

@@ -83,7 +83,7 @@
 //! it has no effect (say `key.serializer`: serializers are Rust types;
 //! `send.buffer.bytes`: the operating system sizes socket buffers). Keys
 //! naming Java classes (`interceptor.classes`, `metric.reporters`,
-//! `config.providers`, ...) take an empty value or Kafka's own classes whose
+//! `ssl.engine.factory.class`, ...) take an empty value or Kafka's own classes whose
 //! behaviour is built in; another class is an error naming the Rust way
 //! (`ProducerConfigBuilder::interceptor`, `Producer::metrics`, ...). Keys of
 //! Java's consumer and admin configurations (`group.id`,
@@ -91,6 +91,24 @@
 //! "supplied but not used". Any other key is an error naming it, with the
 //! nearest known key suggested, so that a typo does not silently leave a
 //! default in place.
+//!
+//! `config.providers` with Kafka's `FileConfigProvider`,
+//! `DirectoryConfigProvider` and `EnvVarConfigProvider` resolves
+//! `${file:<path>:<key>}`, `${dir:<directory>:<file>}` and
+//! `${env:<variable>}` in every other value at build (KIP-297, KIP-887;
+//! `allowed.paths` of KIP-993). A missing file, key or variable is an error
+//! that quotes no value.
+//!
+//! ```
+//! let config = kafka_producer::ProducerConfig::from_properties([
+//!     ("bootstrap.servers", "127.0.0.1:9092"),
+//!     ("client.id", "${env:PATH}"), // resolved whatever the order
+//!     ("config.providers", "env"),
+//!     ("config.providers.env.class", "org.apache.kafka.common.config.provider.EnvVarConfigProvider"),
+//! ])
+//! .unwrap();
+//! assert_eq!(config.client_id, std::env::var("PATH").unwrap());
+//! ```
 //!
 //! # Rules applied after parsing (Java's)
 //!
@@ -124,6 +142,7 @@ use kafka_compression::{BuiltinCodec, CompressionType};
 mod builder;
 pub mod java_keys;
 pub mod keys;
+mod providers;
 mod security;
 #[cfg(test)]
 mod tests;
@@ -371,9 +390,26 @@ impl ProducerConfig {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let mut builder = Self::builder();
+        // The providers first, so that they resolve whatever the order.
+        let mut providers = Vec::new();
+        let mut others = Vec::new();
         for (key, value) in props {
-            keys::apply(&mut builder, key.as_ref(), value.as_ref())?;
+            let pair = (key.as_ref().to_string(), value.as_ref().to_string());
+            if providers::is_provider_key(&pair.0) {
+                providers.push(pair);
+            } else {
+                others.push(pair);
+            }
+        }
+        let resolver = providers::Providers::from_props(&providers)?;
+        let mut builder = Self::builder();
+        for (key, value) in others {
+            let value = if resolver.is_empty() {
+                value
+            } else {
+                resolver.resolve(&key, &value)?
+            };
+            keys::apply(&mut builder, &key, &value)?;
         }
         builder.build()
     }
