@@ -111,13 +111,8 @@ impl TransactionalProducer {
         let txn = TransactionConfig::from_producer(&config)?;
         let max_block = config.max_block;
         let connection = ConnectionConfig {
-            client_id: Some(config.client_id.clone()),
-            client_software_name: "kafka-rs-txn".into(),
-            client_software_version: env!("CARGO_PKG_VERSION").into(),
-            connect_timeout: config.request_timeout.min(Duration::from_secs(10)),
             request_timeout: config.request_timeout,
-            security: config.security.clone(),
-            ..ConnectionConfig::default()
+            ..config.connection_config("kafka-rs-txn")
         };
         let shared = TransactionClient::shared(txn, max_block, true);
         let gate = Arc::new(TransactionGate::new(shared.clone()));

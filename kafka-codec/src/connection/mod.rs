@@ -29,13 +29,13 @@ use kafka_protocol::messages::{
 use kafka_protocol::primitives::StrBytes;
 use kafka_protocol::ErrorCode;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_util::codec::FramedRead;
 
 #[cfg(feature = "sasl")]
 mod auth;
+mod dial;
 
 use crate::frame::{FrameCodec, DEFAULT_MAX_FRAME_SIZE};
 use crate::security::SecurityConfig;
@@ -51,8 +51,16 @@ pub struct ConnectionConfig {
     pub client_software_name: String,
     /// Client software version sent in ApiVersions (v3+).
     pub client_software_version: String,
-    /// How long a TCP connect may take.
+    /// How long a connection may take to set up (TCP, and TLS when used),
+    /// per address: a name that resolves to several addresses tries each in
+    /// turn, each with this long (Java's `use_all_dns_ips`).
     pub connect_timeout: Duration,
+    /// `SO_SNDBUF` of the socket (Java's `send.buffer.bytes`); `None`: the
+    /// operating system's default.
+    pub send_buffer_size: Option<u32>,
+    /// `SO_RCVBUF` of the socket (Java's `receive.buffer.bytes`); `None`:
+    /// the operating system's default.
+    pub receive_buffer_size: Option<u32>,
     /// How long a request may wait for its response.
     pub request_timeout: Duration,
     /// Largest response frame accepted.
@@ -71,6 +79,8 @@ impl Default for ConnectionConfig {
             client_software_name: "kafka-rs".into(),
             client_software_version: env!("CARGO_PKG_VERSION").into(),
             connect_timeout: Duration::from_secs(10),
+            send_buffer_size: None,
+            receive_buffer_size: None,
             request_timeout: Duration::from_secs(30),
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             security: SecurityConfig::default(),
@@ -202,7 +212,8 @@ impl std::fmt::Debug for Connection {
 impl Connection {
     /// Connects over TCP and, when `config.security` says so, TLS (both
     /// within `connect_timeout`), negotiates versions and authenticates
-    /// with SASL.
+    /// with SASL. Every address `addr`'s host resolves to is tried in turn
+    /// (each with its own `connect_timeout`) until one connects.
     pub async fn connect(addr: &str, config: ConnectionConfig) -> Result<Connection, CodecError> {
         config
             .security
@@ -212,11 +223,12 @@ impl Connection {
             addr: addr.to_string(),
             timeout: config.connect_timeout,
         };
-        let deadline = tokio::time::Instant::now() + config.connect_timeout;
-        let stream = tokio::time::timeout_at(deadline, TcpStream::connect(addr))
-            .await
-            .map_err(|_| timed_out())??;
-        stream.set_nodelay(true)?;
+        let resolved: Vec<SocketAddr> =
+            tokio::time::timeout(config.connect_timeout, tokio::net::lookup_host(addr))
+                .await
+                .map_err(|_| timed_out())??
+                .collect();
+        let (stream, deadline) = dial::connect_any(&resolved, addr, &config).await?;
         let peer = stream
             .peer_addr()
             .map(|a: SocketAddr| a.to_string())

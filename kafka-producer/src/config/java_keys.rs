@@ -92,7 +92,7 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "client.dns.lookup",
         default: Some("use_all_dns_ips"),
-        status: NoEffect("every address a name resolves to is tried in turn (Java's use_all_dns_ips)"),
+        status: Applied,
     },
     JavaKey {
         name: "client.id",
@@ -252,7 +252,7 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "receive.buffer.bytes",
         default: Some("32768"),
-        status: NoEffect("the operating system sizes socket buffers"),
+        status: Applied,
     },
     JavaKey {
         name: "reconnect.backoff.max.ms",
@@ -532,17 +532,17 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "send.buffer.bytes",
         default: Some("131072"),
-        status: NoEffect("the operating system sizes socket buffers"),
+        status: Applied,
     },
     JavaKey {
         name: "socket.connection.setup.timeout.max.ms",
         default: Some("30000"),
-        status: NoEffect("a connection attempt is bounded by request.timeout.ms (at most 10 s)"),
+        status: Applied,
     },
     JavaKey {
         name: "socket.connection.setup.timeout.ms",
         default: Some("10000"),
-        status: NoEffect("a connection attempt is bounded by request.timeout.ms (at most 10 s)"),
+        status: Applied,
     },
     JavaKey {
         name: "ssl.cipher.suites",

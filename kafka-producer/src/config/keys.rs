@@ -79,10 +79,12 @@ pub const TRANSACTION_TWO_PHASE_COMMIT_ENABLE: &str = "transaction.two.phase.com
 pub const KEY_SERIALIZER: &str = "key.serializer";
 /// `value.serializer` (accepted, no effect)
 pub const VALUE_SERIALIZER: &str = "value.serializer";
-/// `send.buffer.bytes` (accepted, no effect)
+/// `send.buffer.bytes`
 pub const SEND_BUFFER_BYTES: &str = "send.buffer.bytes";
-/// `receive.buffer.bytes` (accepted, no effect)
+/// `receive.buffer.bytes`
 pub const RECEIVE_BUFFER_BYTES: &str = "receive.buffer.bytes";
+/// `client.dns.lookup`
+pub const CLIENT_DNS_LOOKUP: &str = "client.dns.lookup";
 /// `security.protocol`
 pub const SECURITY_PROTOCOL: &str = "security.protocol";
 /// `ssl.truststore.type` (`PEM` only)
@@ -119,9 +121,9 @@ pub const SASL_MECHANISM: &str = "sasl.mechanism";
 pub const SASL_JAAS_CONFIG: &str = "sasl.jaas.config";
 /// `metadata.recovery.strategy` (accepted, no effect yet)
 pub const METADATA_RECOVERY_STRATEGY: &str = "metadata.recovery.strategy";
-/// `socket.connection.setup.timeout.ms` (accepted, no effect yet)
+/// `socket.connection.setup.timeout.ms`
 pub const SOCKET_CONNECTION_SETUP_TIMEOUT_MS: &str = "socket.connection.setup.timeout.ms";
-/// `socket.connection.setup.timeout.max.ms` (accepted, no effect yet)
+/// `socket.connection.setup.timeout.max.ms`
 pub const SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS: &str = "socket.connection.setup.timeout.max.ms";
 
 /// Parses one property into the builder.
@@ -231,10 +233,29 @@ pub(super) fn apply(
             super::java_keys::warn_no_effect(key);
         }
         SEND_BUFFER_BYTES | RECEIVE_BUFFER_BYTES => {
-            if parse_int(key, raw)? < -1 {
+            let n = parse_int(key, raw)?;
+            if n < -1 {
                 return Err(ConfigError::invalid(key, raw, "must be at least -1"));
             }
-            super::java_keys::warn_no_effect(key);
+            if key == SEND_BUFFER_BYTES {
+                v.send_buffer_bytes = n;
+            } else {
+                v.receive_buffer_bytes = n;
+            }
+        }
+        CLIENT_DNS_LOOKUP => {
+            let lookup = java_trim(raw);
+            v.client_dns_lookup = if lookup.eq_ignore_ascii_case("use_all_dns_ips") {
+                super::ClientDnsLookup::UseAllDnsIps
+            } else if lookup.eq_ignore_ascii_case("resolve_canonical_bootstrap_servers_only") {
+                super::ClientDnsLookup::ResolveCanonicalBootstrapServersOnly
+            } else {
+                return Err(ConfigError::invalid(
+                    key,
+                    raw,
+                    "expected use_all_dns_ips or resolve_canonical_bootstrap_servers_only",
+                ));
+            };
         }
         METADATA_RECOVERY_STRATEGY => {
             let strategy = java_trim(raw);
@@ -249,9 +270,11 @@ pub(super) fn apply(
             }
             super::java_keys::warn_no_effect(key);
         }
-        SOCKET_CONNECTION_SETUP_TIMEOUT_MS | SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS => {
-            parse_long(key, raw)?;
-            super::java_keys::warn_no_effect(key);
+        SOCKET_CONNECTION_SETUP_TIMEOUT_MS => {
+            v.socket_connection_setup_timeout = parse_long_ms(key, raw)?;
+        }
+        SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS => {
+            v.socket_connection_setup_timeout_max = parse_long_ms(key, raw)?;
         }
         // Every other Java key, consumer and admin keys, typos.
         _ => return super::java_keys::not_applied(key, raw),

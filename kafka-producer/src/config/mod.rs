@@ -47,6 +47,9 @@
 //! | `reconnect.backoff.ms` | long >= 0 | 50 | [`reconnect_backoff`](ProducerConfig::reconnect_backoff) |
 //! | `reconnect.backoff.max.ms` | long >= 0 | 1000 | [`reconnect_backoff_max`](ProducerConfig::reconnect_backoff_max) |
 //! | `connections.max.idle.ms` | long >= 0 | 540000 | [`connections_max_idle`](ProducerConfig::connections_max_idle) |
+//! | `send.buffer.bytes`, `receive.buffer.bytes` | int >= -1 | 131072, 32768 | [`send_buffer_bytes`](ProducerConfig::send_buffer_bytes), [`receive_buffer_bytes`](ProducerConfig::receive_buffer_bytes): the sockets' buffers (-1: the operating system's default) |
+//! | `socket.connection.setup.timeout.ms`, `.max.ms` | long >= 0 | 10000, 30000 | [`socket_connection_setup_timeout`](ProducerConfig::socket_connection_setup_timeout): per address tried, doubled per failed attempt up to the max |
+//! | `client.dns.lookup` | `use_all_dns_ips`, `resolve_canonical_bootstrap_servers_only` | `use_all_dns_ips` | [`client_dns_lookup`](ProducerConfig::client_dns_lookup): every address of a name tried in turn |
 //! | `transactional.id` | non-empty string | unset | [`transactional_id`](ProducerConfig::transactional_id) |
 //! | `transaction.timeout.ms` | int >= 0 | 60000 | [`transaction_timeout`](ProducerConfig::transaction_timeout) |
 //! | `transaction.two.phase.commit.enable` | boolean | `false` | [`transaction_two_phase_commit_enable`](ProducerConfig::transaction_two_phase_commit_enable) |
@@ -81,7 +84,7 @@
 //! [`java_keys::JAVA_PRODUCER_KEYS`] with what it does here: accepted,
 //! checked where Java checks it, with one `warn` line at build saying why
 //! it has no effect (say `key.serializer`: serializers are Rust types;
-//! `send.buffer.bytes`: the operating system sizes socket buffers). Keys
+//! `metrics.sample.window.ms`: rates come from once-a-second samples). Keys
 //! naming Java classes (`interceptor.classes`, `metric.reporters`,
 //! `ssl.engine.factory.class`, ...) take an empty value or Kafka's own classes whose
 //! behaviour is built in; another class is an error naming the Rust way
@@ -250,6 +253,20 @@ pub struct ProducerConfig {
     pub reconnect_backoff_max: Duration,
     /// `connections.max.idle.ms`: close connections idle for this long.
     pub connections_max_idle: Duration,
+    /// `send.buffer.bytes`: the sockets' `SO_SNDBUF` (-1: the operating
+    /// system's default).
+    pub send_buffer_bytes: i32,
+    /// `receive.buffer.bytes`: the sockets' `SO_RCVBUF` (-1: the operating
+    /// system's default).
+    pub receive_buffer_bytes: i32,
+    /// `socket.connection.setup.timeout.ms`: how long one attempt to connect
+    /// to an address may take, doubled (+-20% jitter) after each failed
+    /// attempt to the broker, up to `socket_connection_setup_timeout_max`.
+    pub socket_connection_setup_timeout: Duration,
+    /// `socket.connection.setup.timeout.max.ms`.
+    pub socket_connection_setup_timeout_max: Duration,
+    /// `client.dns.lookup`.
+    pub client_dns_lookup: ClientDnsLookup,
     /// `transactional.id`: makes the producer transactional.
     pub transactional_id: Option<String>,
     /// `transaction.timeout.ms`: how long the coordinator lets a transaction
@@ -265,6 +282,40 @@ pub struct ProducerConfig {
     /// [`ProducerConfigBuilder::interceptor`]; Java's `interceptor.classes`
     /// names classes, which cannot run here).
     pub interceptors: crate::interceptor::Interceptors,
+}
+
+/// `client.dns.lookup`: how broker names become addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ClientDnsLookup {
+    /// `use_all_dns_ips` (the default): every address a name resolves to
+    /// is tried in turn, each with its own set-up timeout.
+    #[default]
+    UseAllDnsIps,
+    /// `resolve_canonical_bootstrap_servers_only`: Java resolves bootstrap
+    /// names to their canonical names (for Kerberos); there is no Kerberos
+    /// here, so it connects as `use_all_dns_ips` does.
+    ResolveCanonicalBootstrapServersOnly,
+}
+
+impl ProducerConfig {
+    /// The settings of a broker connection (`kafka-codec`) for this
+    /// configuration: client id, set-up timeout of a first attempt, socket
+    /// buffers, request timeout (the Produce timeout plus slack), TLS and
+    /// SASL.
+    pub fn connection_config(&self, client_software_name: &str) -> kafka_codec::ConnectionConfig {
+        let buffer = |n: i32| u32::try_from(n).ok();
+        kafka_codec::ConnectionConfig {
+            client_id: Some(self.client_id.clone()),
+            client_software_name: client_software_name.into(),
+            client_software_version: env!("CARGO_PKG_VERSION").into(),
+            connect_timeout: self.socket_connection_setup_timeout,
+            send_buffer_size: buffer(self.send_buffer_bytes),
+            receive_buffer_size: buffer(self.receive_buffer_bytes),
+            request_timeout: self.request_timeout + Duration::from_secs(1),
+            security: self.security.clone(),
+            ..kafka_codec::ConnectionConfig::default()
+        }
+    }
 }
 
 /// `acks`: which replicas must have written a batch before the broker
@@ -500,6 +551,11 @@ pub(crate) fn java_defaults() -> ProducerConfig {
         reconnect_backoff: Duration::from_millis(50),
         reconnect_backoff_max: Duration::from_millis(1000),
         connections_max_idle: Duration::from_millis(540_000),
+        send_buffer_bytes: 128 * 1024,
+        receive_buffer_bytes: 32 * 1024,
+        socket_connection_setup_timeout: Duration::from_secs(10),
+        socket_connection_setup_timeout_max: Duration::from_secs(30),
+        client_dns_lookup: ClientDnsLookup::UseAllDnsIps,
         transactional_id: None,
         transaction_timeout: Duration::from_millis(60_000),
         transaction_two_phase_commit_enable: false,

@@ -61,6 +61,11 @@ fn defaults_are_javas() {
         interceptors: Default::default(),
         partitioner_rack_aware: false,
         client_rack: String::new(),
+        send_buffer_bytes: 131072,
+        receive_buffer_bytes: 32768,
+        socket_connection_setup_timeout: Duration::from_secs(10),
+        socket_connection_setup_timeout_max: Duration::from_secs(30),
+        client_dns_lookup: Default::default(),
         security: kafka_codec::security::SecurityConfig::plaintext(),
     };
     assert_eq!(c, expected);
@@ -165,10 +170,25 @@ fn every_key_is_parsed() {
         (RECEIVE_BUFFER_BYTES, "65536"),
         (SECURITY_PROTOCOL, "plaintext"),
         (METADATA_RECOVERY_STRATEGY, "NONE"),
-        (SOCKET_CONNECTION_SETUP_TIMEOUT_MS, "-1"),
-        (SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS, "30000"),
+        (SOCKET_CONNECTION_SETUP_TIMEOUT_MS, "5000"),
+        (SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS, "20000"),
+        (
+            CLIENT_DNS_LOOKUP,
+            "resolve_canonical_bootstrap_servers_only",
+        ),
     ])
     .unwrap();
+    assert_eq!(c.send_buffer_bytes, -1);
+    assert_eq!(c.receive_buffer_bytes, 65536);
+    assert_eq!(c.socket_connection_setup_timeout, Duration::from_secs(5));
+    assert_eq!(
+        c.socket_connection_setup_timeout_max,
+        Duration::from_secs(20)
+    );
+    assert_eq!(
+        c.client_dns_lookup,
+        crate::config::ClientDnsLookup::ResolveCanonicalBootstrapServersOnly
+    );
     assert_eq!(c.bootstrap_servers, ["a:1", "b:2", "[::1]:3"]);
     assert_eq!(c.client_id, "app");
     assert_eq!(c.acks, Acks::One);
@@ -301,6 +321,8 @@ fn bad_values_name_the_key_and_the_value() {
         (RECEIVE_BUFFER_BYTES, "x"),
         (METADATA_RECOVERY_STRATEGY, "sometimes"),
         (SOCKET_CONNECTION_SETUP_TIMEOUT_MS, "1s"),
+        (SOCKET_CONNECTION_SETUP_TIMEOUT_MS, "-1"),
+        (CLIENT_DNS_LOOKUP, "default"),
         (KEY_SERIALIZER, " "),
         (
             PARTITIONER_CLASS,
@@ -650,6 +672,7 @@ const KNOWN_KEYS: &[&str] = &[
     METADATA_RECOVERY_STRATEGY,
     SOCKET_CONNECTION_SETUP_TIMEOUT_MS,
     SOCKET_CONNECTION_SETUP_TIMEOUT_MAX_MS,
+    CLIENT_DNS_LOOKUP,
 ];
 
 proptest::proptest! {

@@ -45,7 +45,7 @@
 //! requests were written. Records complete through their reply channels.
 
 mod accumulator;
-mod backoff;
+pub(crate) mod backoff;
 mod batch;
 mod completion;
 mod enqueue;

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::{Counters, Io};
 use crate::config::ProducerConfig;
+use crate::core::backoff::{ExponentialBackoff, Jitter};
 use crate::core::{Transmit, TransportFailure};
 
 /// The answer to one request: its id and the response or failure.
@@ -42,6 +43,8 @@ struct NodeIo {
     refused: Option<TransportFailure>,
     /// When a request last went out (connections.max.idle.ms).
     last_active: Instant,
+    /// Connection attempts failed since the last success.
+    failed_attempts: u32,
 }
 
 /// Every broker the producer talks to.
@@ -50,6 +53,10 @@ pub(super) struct Nodes {
     /// Where connect results go (to the I/O task).
     io: mpsc::UnboundedSender<Io>,
     config: ConnectionConfig,
+    /// `socket.connection.setup.timeout.ms` doubled per failed attempt to
+    /// a broker, up to `.max.ms` (Java's), with its jitter.
+    setup: ExponentialBackoff,
+    jitter: Jitter,
     max_idle: Duration,
 }
 
@@ -63,16 +70,18 @@ impl Nodes {
             nodes: HashMap::new(),
             io,
             config: ConnectionConfig {
-                client_id: Some(config.client_id.clone()),
-                client_software_name: "kafka-rs-producer".into(),
-                client_software_version: env!("CARGO_PKG_VERSION").into(),
-                connect_timeout: config.request_timeout.min(Duration::from_secs(10)),
-                // The Produce timeout is in the request; give the broker that long plus slack.
-                request_timeout: config.request_timeout + Duration::from_secs(1),
-                security: config.security.clone(),
                 bytes_written: Some(counters.bytes_written.clone()),
-                ..ConnectionConfig::default()
+                ..config.connection_config("kafka-rs-producer")
             },
+            setup: ExponentialBackoff::new(
+                config.socket_connection_setup_timeout,
+                config.socket_connection_setup_timeout_max,
+            ),
+            jitter: Jitter::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64),
+            ),
             max_idle: config.connections_max_idle,
         }
     }
@@ -88,6 +97,7 @@ impl Nodes {
             answers: FuturesOrdered::new(),
             refused: None,
             last_active: now,
+            failed_attempts: 0,
         });
         node.last_active = now;
         if let Some(f) = node.refused.clone() {
@@ -115,7 +125,9 @@ impl Nodes {
         if !node.connecting {
             node.connecting = true;
             node.conn = None;
-            let (addr, config, io) = (node.addr.clone(), self.config.clone(), self.io.clone());
+            let mut config = self.config.clone();
+            config.connect_timeout = self.setup.delay(node.failed_attempts + 1, &mut self.jitter);
+            let (addr, io) = (node.addr.clone(), self.io.clone());
             tokio::spawn(async move {
                 let result = Connection::connect(&addr, config).await;
                 let _ = io.send(Io::Connected(id, addr, result));
@@ -139,6 +151,7 @@ impl Nodes {
         match result {
             Ok(conn) => {
                 tracing::debug!(node = id, addr, "connected");
+                node.failed_attempts = 0;
                 for t in node.waiting.drain(..) {
                     node.answers.push_back(dispatch(&conn, t));
                 }
@@ -147,6 +160,7 @@ impl Nodes {
             }
             Err(e) => {
                 tracing::debug!(node = id, addr, error = %e, "connect failed");
+                node.failed_attempts = node.failed_attempts.saturating_add(1);
                 let f = TransportFailure::from_codec(&e, true);
                 if f.authentication {
                     node.refused = Some(f.clone());
