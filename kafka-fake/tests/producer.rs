@@ -210,6 +210,55 @@ async fn partitions_for_a_missing_topic_gives_up_after_max_block() {
     }
 }
 
+/// The whole cluster moves to new addresses; only `bootstrap.servers` (a
+/// proxy, as a DNS name would be) follows it. With
+/// `metadata.recovery.strategy=rebootstrap` (the default) the producer goes
+/// back to it and delivers; with `none` it keeps asking the brokers it
+/// knew, and the records time out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_that_moves_is_found_again_through_bootstrap_servers() {
+    for (strategy, delivered) in [("rebootstrap", true), ("none", false)] {
+        let old = FakeCluster::builder()
+            .brokers(2)
+            .topic("t", 2)
+            .start()
+            .await
+            .unwrap();
+        let first = old.broker_addr(1).unwrap().parse().unwrap();
+        let bootstrap = testkit::Proxy::start(0, first).await.unwrap();
+        let p = Producer::from_properties([
+            ("bootstrap.servers", bootstrap.addr().to_string()),
+            ("metadata.recovery.strategy", strategy.to_string()),
+            ("delivery.timeout.ms", "4000".to_string()),
+            ("request.timeout.ms", "1000".to_string()),
+            ("linger.ms", "0".to_string()),
+            ("reconnect.backoff.max.ms", "200".to_string()),
+        ])
+        .unwrap();
+        send(&p, "t", 10).await;
+        // The cluster moves: new brokers on new ports, the old ones gone.
+        drop(old);
+        let new = FakeCluster::builder()
+            .brokers(2)
+            .topic("t", 2)
+            .start()
+            .await
+            .unwrap();
+        bootstrap
+            .handle()
+            .set_upstream(new.broker_addr(1).unwrap().parse().unwrap());
+        let d = p
+            .send(ProducerRecord::new("t").key("k").value("after"))
+            .await
+            .unwrap();
+        let outcome = d.await;
+        assert_eq!(outcome.is_ok(), delivered, "{strategy}: {outcome:?}");
+        let stored: usize = (0..2).map(|p| new.records("t", p).len()).sum();
+        assert_eq!(stored, usize::from(delivered), "{strategy}");
+        p.close(Duration::from_secs(1)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_retriable_error_fails_the_records_it_answers() {
     let cluster = FakeCluster::builder().topic("t", 1).start().await.unwrap();

@@ -119,7 +119,8 @@ struct MidFrame {
 
 #[derive(Debug)]
 struct Shared {
-    upstream: SocketAddr,
+    /// Where new connections go (moved by `ProxyHandle::set_upstream`).
+    upstream: Mutex<SocketAddr>,
     faults: watch::Sender<Faults>,
     counters: Counters,
     mid_frame: MidFrame,
@@ -281,7 +282,21 @@ impl ProxyHandle {
 
     /// The broker address the proxy forwards to.
     pub fn upstream(&self) -> SocketAddr {
-        self.shared.upstream
+        Self::upstream_of(&self.shared)
+    }
+
+    fn upstream_of(shared: &Shared) -> SocketAddr {
+        *shared.upstream.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sends new connections to `upstream` from now on (a cluster that
+    /// moved to new addresses); open connections stay where they are.
+    pub fn set_upstream(&self, upstream: SocketAddr) {
+        *self
+            .shared
+            .upstream
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = upstream;
     }
 }
 
@@ -303,7 +318,7 @@ impl Proxy {
         let addr = listener.local_addr()?;
         let (faults, _) = watch::channel(Faults::default());
         let shared = Arc::new(Shared {
-            upstream,
+            upstream: Mutex::new(upstream),
             faults,
             counters: Counters::default(),
             mid_frame: MidFrame {
@@ -390,7 +405,7 @@ async fn serve(mut client: TcpStream, shared: Arc<Shared>) {
     } else {
         match tokio::time::timeout(
             UPSTREAM_CONNECT_TIMEOUT,
-            TcpStream::connect(shared.upstream),
+            TcpStream::connect(ProxyHandle::upstream_of(&shared)),
         )
         .await
         {

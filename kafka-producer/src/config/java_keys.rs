@@ -197,12 +197,12 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "metadata.recovery.rebootstrap.trigger.ms",
         default: Some("300000"),
-        status: NoEffect("re-bootstrap happens when no known broker can be reached; the trigger time is not read yet"),
+        status: Applied,
     },
     JavaKey {
         name: "metadata.recovery.strategy",
         default: Some("rebootstrap"),
-        status: NoEffect("re-bootstrap happens when no known broker can be reached; the strategy is not read yet"),
+        status: Applied,
     },
     JavaKey {
         name: "metric.reporters",

@@ -119,8 +119,11 @@ pub const SSL_CIPHER_SUITES: &str = "ssl.cipher.suites";
 pub const SASL_MECHANISM: &str = "sasl.mechanism";
 /// `sasl.jaas.config`
 pub const SASL_JAAS_CONFIG: &str = "sasl.jaas.config";
-/// `metadata.recovery.strategy` (accepted, no effect yet)
+/// `metadata.recovery.strategy`
 pub const METADATA_RECOVERY_STRATEGY: &str = "metadata.recovery.strategy";
+/// `metadata.recovery.rebootstrap.trigger.ms`
+pub const METADATA_RECOVERY_REBOOTSTRAP_TRIGGER_MS: &str =
+    "metadata.recovery.rebootstrap.trigger.ms";
 /// `socket.connection.setup.timeout.ms`
 pub const SOCKET_CONNECTION_SETUP_TIMEOUT_MS: &str = "socket.connection.setup.timeout.ms";
 /// `socket.connection.setup.timeout.max.ms`
@@ -259,16 +262,20 @@ pub(super) fn apply(
         }
         METADATA_RECOVERY_STRATEGY => {
             let strategy = java_trim(raw);
-            if !(strategy.eq_ignore_ascii_case("rebootstrap")
-                || strategy.eq_ignore_ascii_case("none"))
-            {
+            v.metadata_recovery_strategy = if strategy.eq_ignore_ascii_case("rebootstrap") {
+                super::MetadataRecoveryStrategy::Rebootstrap
+            } else if strategy.eq_ignore_ascii_case("none") {
+                super::MetadataRecoveryStrategy::None
+            } else {
                 return Err(ConfigError::invalid(
                     key,
                     raw,
                     "expected rebootstrap or none",
                 ));
-            }
-            super::java_keys::warn_no_effect(key);
+            };
+        }
+        METADATA_RECOVERY_REBOOTSTRAP_TRIGGER_MS => {
+            v.metadata_recovery_rebootstrap_trigger = parse_long_ms(key, raw)?;
         }
         SOCKET_CONNECTION_SETUP_TIMEOUT_MS => {
             v.socket_connection_setup_timeout = parse_long_ms(key, raw)?;

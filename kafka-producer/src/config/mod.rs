@@ -50,6 +50,8 @@
 //! | `send.buffer.bytes`, `receive.buffer.bytes` | int >= -1 | 131072, 32768 | [`send_buffer_bytes`](ProducerConfig::send_buffer_bytes), [`receive_buffer_bytes`](ProducerConfig::receive_buffer_bytes): the sockets' buffers (-1: the operating system's default) |
 //! | `socket.connection.setup.timeout.ms`, `.max.ms` | long >= 0 | 10000, 30000 | [`socket_connection_setup_timeout`](ProducerConfig::socket_connection_setup_timeout): per address tried, doubled per failed attempt up to the max |
 //! | `client.dns.lookup` | `use_all_dns_ips`, `resolve_canonical_bootstrap_servers_only` | `use_all_dns_ips` | [`client_dns_lookup`](ProducerConfig::client_dns_lookup): every address of a name tried in turn |
+//! | `metadata.recovery.strategy` | `rebootstrap`, `none` (any case) | `rebootstrap` | [`metadata_recovery_strategy`](ProducerConfig::metadata_recovery_strategy): back to `bootstrap.servers` when the known brokers fail (KIP-899) |
+//! | `metadata.recovery.rebootstrap.trigger.ms` | long >= 0 | 300000 | [`metadata_recovery_rebootstrap_trigger`](ProducerConfig::metadata_recovery_rebootstrap_trigger): Metadata failing this long rebootstraps (KIP-1102) |
 //! | `transactional.id` | non-empty string | unset | [`transactional_id`](ProducerConfig::transactional_id) |
 //! | `transaction.timeout.ms` | int >= 0 | 60000 | [`transaction_timeout`](ProducerConfig::transaction_timeout) |
 //! | `transaction.two.phase.commit.enable` | boolean | `false` | [`transaction_two_phase_commit_enable`](ProducerConfig::transaction_two_phase_commit_enable) |
@@ -267,6 +269,12 @@ pub struct ProducerConfig {
     pub socket_connection_setup_timeout_max: Duration,
     /// `client.dns.lookup`.
     pub client_dns_lookup: ClientDnsLookup,
+    /// `metadata.recovery.strategy` (KIP-899): whether the producer goes
+    /// back to `bootstrap.servers` when the brokers it knows fail it.
+    pub metadata_recovery_strategy: MetadataRecoveryStrategy,
+    /// `metadata.recovery.rebootstrap.trigger.ms` (KIP-1102): how long
+    /// Metadata requests may fail before the producer rebootstraps.
+    pub metadata_recovery_rebootstrap_trigger: Duration,
     /// `transactional.id`: makes the producer transactional.
     pub transactional_id: Option<String>,
     /// `transaction.timeout.ms`: how long the coordinator lets a transaction
@@ -282,6 +290,20 @@ pub struct ProducerConfig {
     /// [`ProducerConfigBuilder::interceptor`]; Java's `interceptor.classes`
     /// names classes, which cannot run here).
     pub interceptors: crate::interceptor::Interceptors,
+}
+
+/// `metadata.recovery.strategy` (KIP-899).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MetadataRecoveryStrategy {
+    /// `rebootstrap` (Kafka 4.x's default): when no known broker can be
+    /// reached, when Metadata requests failed for
+    /// `metadata.recovery.rebootstrap.trigger.ms`, or when a broker answers
+    /// REBOOTSTRAP_REQUIRED, the brokers learned are dropped and
+    /// `bootstrap.servers` asked again (resolved again on connecting).
+    #[default]
+    Rebootstrap,
+    /// `none`: `bootstrap.servers` serve only until brokers are known.
+    None,
 }
 
 /// `client.dns.lookup`: how broker names become addresses.
@@ -556,6 +578,8 @@ pub(crate) fn java_defaults() -> ProducerConfig {
         socket_connection_setup_timeout: Duration::from_secs(10),
         socket_connection_setup_timeout_max: Duration::from_secs(30),
         client_dns_lookup: ClientDnsLookup::UseAllDnsIps,
+        metadata_recovery_strategy: MetadataRecoveryStrategy::Rebootstrap,
+        metadata_recovery_rebootstrap_trigger: Duration::from_secs(300),
         transactional_id: None,
         transaction_timeout: Duration::from_millis(60_000),
         transaction_two_phase_commit_enable: false,

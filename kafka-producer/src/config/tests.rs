@@ -66,6 +66,8 @@ fn defaults_are_javas() {
         socket_connection_setup_timeout: Duration::from_secs(10),
         socket_connection_setup_timeout_max: Duration::from_secs(30),
         client_dns_lookup: Default::default(),
+        metadata_recovery_strategy: Default::default(),
+        metadata_recovery_rebootstrap_trigger: Duration::from_secs(300),
         security: kafka_codec::security::SecurityConfig::plaintext(),
     };
     assert_eq!(c, expected);

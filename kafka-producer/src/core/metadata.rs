@@ -154,6 +154,11 @@ pub(crate) struct Metadata {
     /// Topics the last answer refused for good (authorization, invalid
     /// name), for `partitions_for`; cleared when the topic is known.
     pub refused: HashMap<Arc<str>, ErrorCode>,
+    /// `metadata.recovery.strategy=rebootstrap`: the
+    /// `metadata.recovery.rebootstrap.trigger.ms`; `None` for `none`.
+    recovery: Option<Duration>,
+    /// Since when Metadata requests have failed (cleared by an answer).
+    failing_since: Option<Instant>,
 }
 
 impl Metadata {
@@ -163,6 +168,7 @@ impl Metadata {
         max_age: Duration,
         max_idle: Duration,
         rack: Option<Arc<str>>,
+        recovery: Option<Duration>,
     ) -> Self {
         Metadata {
             bootstrap,
@@ -180,7 +186,28 @@ impl Metadata {
             max_idle,
             last_error: None,
             refused: HashMap::new(),
+            recovery,
+            failing_since: None,
         }
+    }
+
+    /// Forgets the brokers learned (KIP-899): the next Metadata request
+    /// goes to `bootstrap.servers`, resolved again when connecting.
+    pub fn rebootstrap(&mut self, why: &str) {
+        tracing::info!(
+            why,
+            "rebootstrap: the brokers learned are dropped, bootstrap.servers asked"
+        );
+        self.brokers.clear();
+        self.racks.clear();
+        self.failing_since = None;
+        // Asked again after retry.backoff.ms, as any failed request is.
+        self.stale = true;
+    }
+
+    /// Whether the cluster may ask for a rebootstrap (strategy `rebootstrap`).
+    pub fn rebootstraps(&self) -> bool {
+        self.recovery.is_some()
     }
 
     /// The Metadata request to send now, and where, if a refresh is due
@@ -197,6 +224,12 @@ impl Metadata {
         if !due || self.retry_at.is_some_and(|r| now < r) {
             return None;
         }
+        // KIP-1102: no metadata for the trigger time from the brokers known.
+        if let (Some(trigger), Some(since)) = (self.recovery, self.failing_since) {
+            if !self.brokers.is_empty() && now.duration_since(since) >= trigger {
+                self.rebootstrap("no metadata for metadata.recovery.rebootstrap.trigger.ms");
+            }
+        }
         let node = self.pick_node(now, nodes)?;
         self.in_flight = true;
         self.retry_at = Some(super::later(now, self.retry_backoff));
@@ -207,6 +240,7 @@ impl Metadata {
     /// into the error of records that time out waiting for metadata).
     pub fn request_failed(&mut self, now: Instant, error: Option<&str>) {
         self.in_flight = false;
+        self.failing_since.get_or_insert(now);
         self.retry_at = Some(super::later(now, self.retry_backoff));
         self.last_error = error.map(Arc::from);
     }
@@ -254,8 +288,12 @@ impl Metadata {
             .filter(|n| n.id >= 0 && nodes.reachable(n.id, now))
             .min_by_key(|n| nodes.in_flight(n.id))
             .or_else(|| {
+                // With metadata.recovery.strategy=none, bootstrap.servers
+                // serve only until brokers are known (Java's rule).
+                let bootstrap_allowed = self.brokers.is_empty() || self.recovery.is_some();
                 candidates
                     .iter()
+                    .filter(|_| bootstrap_allowed)
                     .find(|n| n.id < 0 && nodes.reachable(n.id, now))
             })
             .cloned()
@@ -354,6 +392,7 @@ impl Metadata {
     ) -> Vec<(Arc<str>, TopicOutcome)> {
         self.in_flight = false;
         self.last_error = None;
+        self.failing_since = None;
         if !resp.brokers.is_empty() {
             self.brokers = resp
                 .brokers

@@ -305,6 +305,9 @@ impl ProducerCore {
                 config.metadata_max_idle,
                 (config.partitioner_rack_aware && !config.client_rack.is_empty())
                     .then(|| Arc::from(config.client_rack.as_str())),
+                (config.metadata_recovery_strategy
+                    == crate::config::MetadataRecoveryStrategy::Rebootstrap)
+                    .then_some(config.metadata_recovery_rebootstrap_trigger),
             ),
             accumulator: Accumulator::new(config.clone(), seed),
             sender: Sender::new(config.clone()),
@@ -491,6 +494,13 @@ impl ProducerCore {
                 tracing::warn!(error = %code, "Metadata request answered with an error");
                 self.metadata
                     .request_failed(now, Some(&format!("Metadata answered {code}")));
+                // KIP-1102: the broker says our view is too stale to mend.
+                if code == kafka_protocol::ErrorCode::REBOOTSTRAP_REQUIRED
+                    && self.metadata.rebootstraps()
+                {
+                    self.metadata
+                        .rebootstrap("a broker answered REBOOTSTRAP_REQUIRED");
+                }
             }
             (InFlight::Metadata { .. }, Ok(Some(ResponseKind::Metadata(resp)))) => {
                 self.on_metadata(&resp, now)

@@ -13,6 +13,7 @@ use super::{PendingRecord, ProducerCore, Transmit};
 mod bench;
 mod faults;
 mod hardening;
+mod rebootstrap;
 mod topic_ids;
 use crate::{ProducerConfig, ProducerRecord};
 
