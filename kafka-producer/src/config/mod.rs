@@ -464,25 +464,13 @@ impl ProducerConfig {
         V: AsRef<str>,
     {
         // The providers first, so that they resolve whatever the order.
-        let mut providers = Vec::new();
-        let mut others = Vec::new();
-        for (key, value) in props {
-            let pair = (key.as_ref().to_string(), value.as_ref().to_string());
-            if providers::is_provider_key(&pair.0) {
-                providers.push(pair);
-            } else {
-                others.push(pair);
-            }
-        }
-        let resolver = providers::Providers::from_props(&providers)?;
+        let (providers, others): (Vec<_>, Vec<_>) = props
+            .into_iter()
+            .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+            .partition(|(k, _)| providers::is_provider_key(k));
         let mut builder = Self::builder();
-        for (key, value) in others {
-            let value = if resolver.is_empty() {
-                value
-            } else {
-                resolver.resolve(&key, &value)?
-            };
-            keys::apply(&mut builder, &key, &value)?;
+        for (key, value) in providers.into_iter().chain(others) {
+            builder = builder.property(key, value);
         }
         builder.build()
     }

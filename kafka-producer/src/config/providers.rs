@@ -114,11 +114,6 @@ impl Providers {
         Ok(Providers { providers })
     }
 
-    /// Whether no provider is configured.
-    pub(super) fn is_empty(&self) -> bool {
-        self.providers.is_empty()
-    }
-
     /// `value` with every `${provider:[path:]key}` of a configured provider
     /// replaced; `key` is the property's, for errors.
     pub(super) fn resolve(&self, key: &str, value: &str) -> Result<String, ConfigError> {
