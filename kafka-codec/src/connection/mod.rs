@@ -228,6 +228,8 @@ impl Connection {
                 .await
                 .map_err(|_| timed_out())??
                 .collect();
+        // The deadline bounds the TLS handshake that may follow.
+        #[cfg_attr(not(feature = "tls"), allow(unused_variables))]
         let (stream, deadline) = dial::connect_any(&resolved, addr, &config).await?;
         let peer = stream
             .peer_addr()
