@@ -356,7 +356,8 @@ impl Producer {
     }
 
     /// Sends every buffered record now and waits until all records sent
-    /// before this call are complete (delivered or failed).
+    /// before this call are complete (delivered or failed) and, as in
+    /// Java, their callbacks and interceptors' acknowledgements have run.
     ///
     /// # Errors
     /// [`ProducerError::CalledFromCallback`] inside a delivery callback (as
@@ -643,6 +644,7 @@ async fn run(
             memory.add_permits(released);
         }
         completions.into_iter().for_each(Completion::run);
+        // After the callbacks, as Java's flush returns after them.
         for tx in answered_flushes.drain(..) {
             let _ = tx.send(());
         }
