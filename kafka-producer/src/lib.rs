@@ -38,6 +38,7 @@ pub mod otel;
 pub mod partitioner;
 mod record;
 pub mod serializer;
+pub mod telemetry;
 
 pub use crate::core::{Node, PartitionInfo, TopicPartition};
 pub use config::{Acks, ProducerConfig};
@@ -45,6 +46,7 @@ pub use delivery::{DeliveryFuture, TryRecvError};
 pub use driver::{Producer, TransactionHandle};
 pub use error::{BrokerError, ErrorClass, ErrorCode, FatalError, ProducerError, UserHook};
 pub use interceptor::{Interceptors, ProducerInterceptor, RecordAck};
+pub use kafka_protocol::primitives::Uuid;
 pub use metrics::ProducerMetrics;
 pub use partitioner::Partitioner;
 pub use record::{IntoTopic, ProducerRecord, RecordMetadata};

@@ -341,6 +341,22 @@ impl ProducerConfigBuilder {
         self
     }
 
+    /// `enable.metrics.push`: whether the producer pushes its metrics to
+    /// a broker that subscribes to them (KIP-714; see [`crate::telemetry`]).
+    ///
+    /// ```
+    /// let config = kafka_producer::ProducerConfig::builder()
+    ///     .bootstrap_servers("127.0.0.1:9092")
+    ///     .enable_metrics_push(false)
+    ///     .build()?;
+    /// assert!(!config.enable_metrics_push);
+    /// # Ok::<(), kafka_producer::ConfigError>(())
+    /// ```
+    pub fn enable_metrics_push(mut self, on: bool) -> Self {
+        self.values.enable_metrics_push = on;
+        self
+    }
+
     /// Adds an interceptor at the end of the chain (Java's
     /// `interceptor.classes`, as objects): it sees every record `send`
     /// takes and every outcome. See [`ProducerInterceptor`] for an example.

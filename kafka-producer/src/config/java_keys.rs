@@ -147,7 +147,7 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "enable.metrics.push",
         default: Some("true"),
-        status: NoEffect("client telemetry (KIP-714) is not built yet"),
+        status: Applied,
     },
     JavaKey {
         name: "interceptor.classes",

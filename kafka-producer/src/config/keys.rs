@@ -57,6 +57,8 @@ pub const PARTITIONER_AVAILABILITY_TIMEOUT_MS: &str = "partitioner.availability.
 pub const PARTITIONER_IGNORE_KEYS: &str = "partitioner.ignore.keys";
 /// `partitioner.rack.aware`
 pub const PARTITIONER_RACK_AWARE: &str = "partitioner.rack.aware";
+/// `enable.metrics.push`
+pub const ENABLE_METRICS_PUSH: &str = "enable.metrics.push";
 /// `client.rack`
 pub const CLIENT_RACK: &str = "client.rack";
 /// `metadata.max.age.ms`
@@ -203,6 +205,7 @@ pub(super) fn apply(
         PARTITIONER_IGNORE_KEYS => v.partitioner_ignore_keys = parse_bool(key, raw)?,
         PARTITIONER_RACK_AWARE => v.partitioner_rack_aware = parse_bool(key, raw)?,
         CLIENT_RACK => v.client_rack = java_trim(raw).to_owned(),
+        ENABLE_METRICS_PUSH => v.enable_metrics_push = parse_bool(key, raw)?,
         METADATA_MAX_AGE_MS => v.metadata_max_age = parse_long_ms(key, raw)?,
         METADATA_MAX_IDLE_MS => v.metadata_max_idle = parse_long_ms(key, raw)?,
         RECONNECT_BACKOFF_MS => {

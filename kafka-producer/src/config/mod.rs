@@ -42,6 +42,7 @@
 //! | `partitioner.ignore.keys` | boolean | `false` | [`partitioner_ignore_keys`](ProducerConfig::partitioner_ignore_keys) |
 //! | `partitioner.rack.aware` | boolean | `false` | [`partitioner_rack_aware`](ProducerConfig::partitioner_rack_aware) |
 //! | `client.rack` | string | empty | [`client_rack`](ProducerConfig::client_rack) |
+//! | `enable.metrics.push` | boolean | `true` | [`enable_metrics_push`](ProducerConfig::enable_metrics_push): client telemetry (KIP-714), see [`crate::telemetry`] |
 //! | `metadata.max.age.ms` | long >= 0 | 300000 | [`metadata_max_age`](ProducerConfig::metadata_max_age) |
 //! | `metadata.max.idle.ms` | long >= 5000 | 300000 | [`metadata_max_idle`](ProducerConfig::metadata_max_idle) |
 //! | `reconnect.backoff.ms` | long >= 0 | 50 | [`reconnect_backoff`](ProducerConfig::reconnect_backoff) |
@@ -244,6 +245,11 @@ pub struct ProducerConfig {
     /// `client.rack`: where the client runs, as the brokers' `broker.rack`
     /// names racks (empty: unknown).
     pub client_rack: String,
+    /// `enable.metrics.push` (KIP-714): push this producer's metrics to a
+    /// broker that asks for them (one whose cluster has a client-metrics
+    /// subscription matching this client). Java's default, `true`; a
+    /// cluster without a telemetry plugin never asks, and nothing is sent.
+    pub enable_metrics_push: bool,
     /// `metadata.max.age.ms`: refresh metadata at least this often.
     pub metadata_max_age: Duration,
     /// `metadata.max.idle.ms`: forget a topic not produced to for this long.
@@ -555,6 +561,7 @@ pub(crate) fn java_defaults() -> ProducerConfig {
         partitioner_availability_timeout: Duration::ZERO,
         partitioner_ignore_keys: false,
         partitioner_rack_aware: false,
+        enable_metrics_push: true,
         client_rack: String::new(),
         metadata_max_age: Duration::from_millis(300_000),
         metadata_max_idle: Duration::from_millis(300_000),

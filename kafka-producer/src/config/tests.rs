@@ -61,6 +61,7 @@ fn defaults_are_javas() {
         interceptors: Default::default(),
         partitioner_rack_aware: false,
         client_rack: String::new(),
+        enable_metrics_push: true,
         send_buffer_bytes: 131072,
         receive_buffer_bytes: 32768,
         socket_connection_setup_timeout: Duration::from_secs(10),

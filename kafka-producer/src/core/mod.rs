@@ -55,6 +55,7 @@ mod metrics;
 mod partitions;
 mod sender;
 mod sequences;
+mod telemetry;
 mod versions;
 
 use std::sync::Arc;
@@ -254,15 +255,25 @@ impl TransportFailure {
 /// Which room a request in flight belongs to.
 #[derive(Debug)]
 enum InFlight {
-    Metadata { node: i32 },
-    InitProducerId { node: i32 },
+    Metadata {
+        node: i32,
+    },
+    InitProducerId {
+        node: i32,
+    },
     Produce(ProduceInFlight),
+    /// GetTelemetrySubscriptions or PushTelemetry.
+    Telemetry {
+        node: i32,
+    },
 }
 
 impl InFlight {
     fn node(&self) -> i32 {
         match self {
-            InFlight::Metadata { node } | InFlight::InitProducerId { node } => *node,
+            InFlight::Metadata { node }
+            | InFlight::InitProducerId { node }
+            | InFlight::Telemetry { node } => *node,
             InFlight::Produce(p) => p.node,
         }
     }
@@ -289,6 +300,8 @@ pub struct ProducerCore {
     last_poll: Option<Instant>,
     /// Metadata answers taken in.
     metadata_updates: u64,
+    /// Client telemetry (KIP-714), once the driver turned it on.
+    telemetry: Option<telemetry::ClientTelemetry>,
 }
 
 impl ProducerCore {
@@ -329,6 +342,7 @@ impl ProducerCore {
             fatal: None,
             last_poll: None,
             metadata_updates: 0,
+            telemetry: None,
             codec,
             config,
         })
@@ -393,10 +407,61 @@ impl ProducerCore {
         self.completions.is_flushed(id)
     }
 
-    /// Stops accepting records and sends what is buffered at once.
-    pub fn begin_close(&mut self) {
+    /// Stops accepting records and sends what is buffered at once (and a
+    /// last telemetry push, within `request.timeout.ms`).
+    pub fn begin_close(&mut self, now: Instant) {
         self.closing = true;
         self.begin_flush();
+        if let Some(t) = &mut self.telemetry {
+            t.begin_close(now, self.config.request_timeout);
+        }
+    }
+
+    /// Turns client telemetry (KIP-714) on, as the driver does when
+    /// `enable.metrics.push` is set: the core then asks a broker for its
+    /// subscription and pushes what it asks for. Off by default, so that a
+    /// core driven by a simulation sends only what it expects.
+    pub fn enable_telemetry(&mut self) {
+        let c = &self.config;
+        let mut resource = Vec::new();
+        if let Some(id) = &c.transactional_id {
+            resource.push(("transactional_id", id.clone()));
+        }
+        if !c.client_rack.is_empty() {
+            resource.push(("client_rack", c.client_rack.clone()));
+        }
+        self.telemetry = telemetry::ClientTelemetry::new(true, resource);
+    }
+
+    /// The client instance id the broker gave this producer (telemetry).
+    pub fn client_instance_id(&self) -> Option<kafka_protocol::primitives::Uuid> {
+        self.telemetry.as_ref()?.instance_id()
+    }
+
+    /// A telemetry push is due and needs the metrics: hand them over with
+    /// [`set_telemetry_metrics`](Self::set_telemetry_metrics).
+    pub fn telemetry_wants_metrics(&self, now: Instant) -> bool {
+        self.telemetry
+            .as_ref()
+            .is_some_and(|t| t.wants_metrics(now))
+    }
+
+    /// The metrics of the telemetry push that is due; wall-clock times in
+    /// ns since the epoch (`start_ns`: when the producer started).
+    pub fn set_telemetry_metrics(
+        &mut self,
+        m: &crate::metrics::ProducerMetrics,
+        now_ns: u64,
+        start_ns: u64,
+    ) {
+        if let Some(t) = &mut self.telemetry {
+            t.set_metrics(m, now_ns, start_ns);
+        }
+    }
+
+    /// Whether a close may end: no terminating telemetry push is pending.
+    pub fn telemetry_settled(&self, now: Instant) -> bool {
+        self.telemetry.as_ref().is_none_or(|t| t.settled(now))
     }
 
     /// Fails every record not complete yet with `error` (close timeout).
@@ -526,6 +591,18 @@ impl ProducerCore {
                 tracing::debug!(error = ?other.err(), "InitProducerId failed");
                 self.sequences.request_failed(now);
             }
+            (InFlight::Telemetry { .. }, result) => {
+                if let Some(t) = &mut self.telemetry {
+                    match result {
+                        Ok(Some(ResponseKind::GetTelemetrySubscriptions(r))) => {
+                            t.on_subscriptions(&r, now, &mut self.jitter)
+                        }
+                        Ok(Some(ResponseKind::PushTelemetry(r))) => t.on_push(&r, now),
+                        Err(f) => t.on_failed(&f.message, now),
+                        Ok(_) => t.on_failed("an unexpected response", now),
+                    }
+                }
+            }
             (InFlight::Produce(p), result) => {
                 let ctx = ResponseContext {
                     accumulator: &mut self.accumulator,
@@ -587,7 +664,19 @@ impl ProducerCore {
         // The drain may find a partition without a known leader and mark
         // the metadata stale: its refresh goes now, as the time it was due
         // has passed and `poll_timeout` no longer reports it.
-        self.poll_produce(now).or_else(|| self.poll_metadata(now))
+        self.poll_produce(now)
+            .or_else(|| self.poll_metadata(now))
+            .or_else(|| self.poll_telemetry(now))
+    }
+
+    fn poll_telemetry(&mut self, now: Instant) -> Option<Transmit> {
+        if !self.telemetry.as_ref()?.request_due(now) {
+            return None;
+        }
+        let node = self.metadata.pick_node(now, &self.sender.nodes)?;
+        let request = self.telemetry.as_mut()?.request(now)?;
+        let kind = InFlight::Telemetry { node: node.id };
+        Some(self.transmit(now, node, request, kind, None))
     }
 
     fn poll_metadata(&mut self, now: Instant) -> Option<Transmit> {
@@ -612,6 +701,7 @@ impl ProducerCore {
             .chain(self.sequences.next_wake())
             .chain(self.accumulator.send_times())
             .chain(self.sender.nodes.wake_times())
+            .chain(self.telemetry.as_ref().and_then(|t| t.next_wake()))
             .filter(|t| last_poll.is_none_or(|p| *t > p));
         wakes.chain(self.accumulator.next_expiry()).min()
     }

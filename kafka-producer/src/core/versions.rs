@@ -19,6 +19,9 @@ pub const PRODUCER_VERSIONS: &[(ApiKey, i16)] = &[
     (ApiKey::Metadata, 13),
     // v6 (two-phase commit, KIP-939) is unstable in Kafka 4.4.
     (ApiKey::InitProducerId, 5),
+    // Client telemetry (KIP-714): v0 is the only version.
+    (ApiKey::GetTelemetrySubscriptions, 0),
+    (ApiKey::PushTelemetry, 0),
 ];
 
 /// The version cap for `api` in `table`, lowered further by `extra`; `None`

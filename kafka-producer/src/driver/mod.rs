@@ -121,6 +121,8 @@ struct Inner {
     /// Told when Metadata answers came: sends waiting for a topic's
     /// metadata look again.
     metadata: Notify,
+    /// Told when the broker gave a client instance id (telemetry).
+    instance_id: Notify,
 }
 
 impl Inner {
@@ -258,6 +260,9 @@ impl Producer {
         if let Some(gate) = gate {
             core.set_drain_gate(gate);
         }
+        if config.enable_metrics_push {
+            core.enable_telemetry();
+        }
         // buffer.memory may be up to i64::MAX (Java's long); the semaphore
         // counts at most MAX_PERMITS, which no machine's memory reaches.
         let memory = Arc::new(Semaphore::new(
@@ -274,6 +279,7 @@ impl Producer {
             }),
             wake: Notify::new(),
             metadata: Notify::new(),
+            instance_id: Notify::new(),
         });
         let mut guard = IoTaskGuard {
             inner: inner.clone(),
@@ -379,6 +385,39 @@ impl Producer {
     pub async fn metrics(&self) -> Result<ProducerMetrics, ProducerError> {
         let rx = self.ask_io_task("metrics", Command::Metrics)?;
         rx.await.map_err(|_| self.shared.stopped())
+    }
+
+    /// The id the cluster gave this client for its telemetry (KIP-714),
+    /// waiting up to `timeout` for the broker's answer: `None` when none
+    /// came by then (no broker offers telemetry, or it is not answered
+    /// yet). See [`crate::telemetry`].
+    ///
+    /// # Errors
+    /// [`ProducerError::Config`] with `enable.metrics.push=false` (as Java
+    /// refuses it when telemetry is off).
+    pub async fn client_instance_id(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<kafka_protocol::primitives::Uuid>, ProducerError> {
+        if !self.shared.config.enable_metrics_push {
+            return Err(ProducerError::Config(crate::config::ConfigError::new(
+                [crate::config::keys::ENABLE_METRICS_PUSH],
+                "client telemetry is off (enable.metrics.push=false): there is no client instance id",
+            )));
+        }
+        let inner = &self.shared.inner;
+        let wait = async {
+            loop {
+                let told = inner.instance_id.notified();
+                tokio::pin!(told);
+                told.as_mut().enable();
+                if let Some(id) = inner.door().core.client_instance_id() {
+                    return id;
+                }
+                told.await;
+            }
+        };
+        Ok(tokio::time::timeout(timeout, wait).await.ok())
     }
 
     /// Hands the I/O task a request whose answer the caller waits for.
@@ -494,6 +533,13 @@ async fn run(
 ) {
     let (io_tx, mut io_rx) = mpsc::unbounded_channel::<Io>();
     let mut window = RateWindow::new(Instant::now());
+    // Telemetry's times are wall-clock: the producer's start, for sums.
+    let wall_ns = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    };
+    let started_ns = wall_ns();
     let mut metric_requests: Vec<oneshot::Sender<ProducerMetrics>> = Vec::new();
     let snapshot = |core: &ProducerCore, window: &RateWindow, now: Instant| {
         let (totals, in_flight) = core.totals();
@@ -561,11 +607,15 @@ async fn run(
                 core.partitioned(record, choice, now);
             }
             let metadata_before = core.metadata_updates();
+            let instance_before = core.client_instance_id();
             for (id, result) in answers.drain(..) {
                 core.handle_response(id, result, now);
             }
             if core.metadata_updates() != metadata_before {
                 inner.metadata.notify_waiters();
+            }
+            if core.client_instance_id() != instance_before {
+                inner.instance_id.notify_waiters();
             }
             if let Some(e) = core.fatal_error() {
                 fatal.get_or_init(|| e.clone());
@@ -593,6 +643,11 @@ async fn run(
             for tx in metric_requests.drain(..) {
                 let _ = tx.send(snapshot(core, &window, now));
             }
+            // A telemetry push is due: its metrics, as `metrics()` has them.
+            if core.telemetry_wants_metrics(now) {
+                let m = snapshot(core, &window, now);
+                core.set_telemetry_metrics(&m, wall_ns(), started_ns);
+            }
             core.set_memory_pressure(
                 counters.memory_waiters.load(Relaxed) > 0
                     || memory.available_permits() < config.batch_size,
@@ -619,7 +674,8 @@ async fn run(
                     i += 1;
                 }
             }
-            if closing.is_some() && (forced || core.outstanding() == 0) {
+            let settled = core.outstanding() == 0 && core.telemetry_settled(now);
+            if closing.is_some() && (forced || settled) {
                 done = closing.take().map(|(_, waiters)| waiters);
             }
             let wake = [
@@ -684,7 +740,7 @@ async fn run(
                     // Every handle was dropped: deliver what is buffered, then stop.
                     handles_gone = true;
                     if closing.is_none() {
-                        inner.door().core.begin_close();
+                        inner.door().core.begin_close(Instant::now());
                         closing = Some((crate::core::later(Instant::now(), config.delivery_timeout), Vec::new()));
                     }
                 }
@@ -709,7 +765,7 @@ fn handle_command(
             flushes.push((id, tx));
         }
         Command::Close(timeout, tx) => {
-            core.begin_close();
+            core.begin_close(now);
             // Duration::MAX ("wait for everything") must not overflow.
             let deadline = crate::core::later(now, timeout);
             match closing {

@@ -1471,7 +1471,7 @@ impl World {
             Ev::Close => {
                 let timeout = self.chaos_rng.range(0, 3 * SEC);
                 self.log(|| format!("app: close({} ms)", timeout / MS));
-                self.core.begin_close();
+                self.core.begin_close(self.instant());
                 self.close = Some((self.now, self.now + timeout));
                 self.schedule(self.now + timeout, Ev::CloseDeadline);
             }
