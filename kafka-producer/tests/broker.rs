@@ -296,3 +296,103 @@ async fn partitions_for_describes_every_partition() {
 async fn sends_carry_their_span_in_traceparent() {
     bodies::sends_carry_their_span_in_traceparent(&bootstrap()).await
 }
+
+/// Client telemetry (KIP-714) against the brokers' recording plugin: the
+/// producer subscribes, pushes its metrics under Java's names at the
+/// subscription's interval, and a last push at close; the pushed deltas of
+/// each total add up to what `metrics()` reports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_its_metrics_to_a_subscribing_broker() {
+    use kafka_producer::metrics::{PRODUCER_METRICS, TOPIC_METRICS};
+    use kafka_producer::telemetry::metric_name;
+    let b = bootstrap();
+    let (topic, _) = new_topic(&b, "telemetry", 2).await;
+    let client_id = testkit::unique_topic("telemetry-client");
+    let conn = testkit::connect(b.split(',').next().unwrap()).await.unwrap();
+    testkit::telemetry::subscribe(&conn, &client_id, &client_id, &["org.apache.kafka.producer."], 300)
+        .await
+        .expect("client-metrics subscription");
+    let p = producer(
+        &b,
+        &[("client.id", &client_id), ("client.rack", "rack-z"), ("linger.ms", "1")],
+    );
+    let id = p
+        .client_instance_id(Duration::from_secs(20))
+        .await
+        .unwrap()
+        .expect("a client instance id from the broker");
+    for i in 0..200 {
+        let _ = p
+            .send(ProducerRecord::new(&topic).key(format!("k{i}")).value("v"))
+            .await
+            .unwrap();
+    }
+    p.flush().await.unwrap();
+    // Two pushes at least while the producer runs (300 ms apart).
+    let pushes_with_totals = || {
+        testkit::telemetry::pushed(ROOT, &id.0)
+            .iter()
+            .filter(|x| x.name == "org.apache.kafka.producer.record.send.total")
+            .count()
+    };
+    for _ in 0..100 {
+        if pushes_with_totals() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(pushes_with_totals() >= 2, "pushes while running");
+    let metrics = p.metrics().await.unwrap();
+    p.close(Duration::from_secs(10)).await;
+
+    let pushed = testkit::telemetry::pushed(ROOT, &id.0);
+    assert!(pushed.iter().all(|x| x.client_id == client_id));
+    assert!(pushed.last().unwrap().terminating, "a last push at close");
+    assert!(pushed.iter().all(|x| x.resource == "client_rack=rack-z"));
+    // Every name is Java's name of a metric `metrics()` reports, and the
+    // kinds are Java's: totals are monotonic delta sums, the rest gauges.
+    let java: Vec<String> = PRODUCER_METRICS
+        .iter()
+        .map(|n| metric_name("producer-metrics", n))
+        .chain(TOPIC_METRICS.iter().map(|n| metric_name("producer-topic-metrics", n)))
+        .collect();
+    for x in &pushed {
+        assert!(java.contains(&x.name), "{} is not a producer metric", x.name);
+        let expected = if x.name.ends_with(".total") { "sum/1/true" } else { "gauge" };
+        assert_eq!(x.kind, expected, "{}", x.name);
+        let topic_metric = x.name.starts_with("org.apache.kafka.producer.topic.");
+        assert_eq!(x.attributes == format!("topic={topic}"), topic_metric, "{x:?}");
+    }
+    for n in PRODUCER_METRICS {
+        let name = metric_name("producer-metrics", n);
+        assert!(pushed.iter().any(|x| x.name == name), "{name} never pushed");
+    }
+    // Deltas add up to the totals (nothing was sent after the snapshot).
+    let sum = |name: &str| -> f64 {
+        pushed.iter().filter(|x| x.name == name).map(|x| x.value).sum()
+    };
+    assert_eq!(sum("org.apache.kafka.producer.record.send.total"), 200.0);
+    assert_eq!(
+        sum("org.apache.kafka.producer.record.send.total"),
+        metrics.get("record-send-total").unwrap()
+    );
+    assert_eq!(
+        sum("org.apache.kafka.producer.topic.record.send.total"),
+        metrics.topic(&topic, "record-send-total").unwrap()
+    );
+    let last_gauge = |name: &str| {
+        pushed.iter().rev().find(|x| x.name == name).map(|x| x.value)
+    };
+    assert_eq!(
+        last_gauge("org.apache.kafka.producer.buffer.total.bytes"),
+        metrics.get("buffer-total-bytes")
+    );
+}
+
+/// With `enable.metrics.push=false` nothing is asked and there is no id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_telemetry_when_metrics_push_is_off() {
+    let p = producer(&bootstrap(), &[("enable.metrics.push", "false")]);
+    let err = p.client_instance_id(Duration::from_secs(1)).await.unwrap_err();
+    assert!(matches!(&err, ProducerError::Config(c) if c.keys == ["enable.metrics.push"]), "{err}");
+}

@@ -27,6 +27,7 @@ pub mod leaders;
 pub mod ledger;
 pub mod proxy;
 mod secured;
+pub mod telemetry;
 
 pub use brokers::{brokers, Broker};
 pub use leaders::move_leader;

@@ -21,6 +21,9 @@ fn expected(release: &str) -> Vec<(ApiKey, i16)> {
             (Produce, 13),
             (Metadata, 13),
             (InitProducerId, 5),
+            // Offered because `kafka up` loads a telemetry plugin.
+            (GetTelemetrySubscriptions, 0),
+            (PushTelemetry, 0),
             (FindCoordinator, 3),
             (AddPartitionsToTxn, 3),
             (AddOffsetsToTxn, 4),
@@ -32,6 +35,9 @@ fn expected(release: &str) -> Vec<(ApiKey, i16)> {
             (Produce, 11),
             (Metadata, 12),
             (InitProducerId, 5),
+            // Offered because `kafka up` loads a telemetry plugin.
+            (GetTelemetrySubscriptions, 0),
+            (PushTelemetry, 0),
             (FindCoordinator, 3),
             (AddPartitionsToTxn, 3),
             (AddOffsetsToTxn, 4),

@@ -298,6 +298,13 @@ fn server_properties(
     // Tests write records with fixed old timestamps (and some with 0): time
     // retention would delete them under the test's feet.
     set("log.retention.ms", "-1".into());
+    // Client telemetry (KIP-714): the test plugin records what clients
+    // push, per node (see interop/java-telemetry).
+    set("metric.reporters", "kafkars.interop.TelemetryRecorder".into());
+    set(
+        "kafkars.telemetry.dir",
+        node.dir.join("telemetry").display().to_string(),
+    );
     if let Some((opts, materials)) = security {
         for (k, v) in security::broker_properties(opts, materials) {
             set(&k, v);
@@ -327,12 +334,45 @@ fn classpath(libs: &Path) -> String {
     format!("{}/*", libs.display())
 }
 
+/// The broker's classpath: Kafka's jars and the test telemetry plugin.
+fn broker_classpath(libs: &Path, plugin: &Path) -> String {
+    format!("{}:{}", classpath(libs), plugin.display())
+}
+
+/// Compiles `interop/java-telemetry` against the broker's own jars (once
+/// per version, again when the source changed) and returns the folder of
+/// its classes. Every node names it in `metric.reporters`, so client
+/// telemetry (KIP-714) can be tested: it records what clients push.
+fn telemetry_plugin(libs: &Path) -> Result<PathBuf, String> {
+    let source = crate::root().join("interop/java-telemetry/TelemetryRecorder.java");
+    let out = libs.with_file_name("telemetry-plugin");
+    let class = out.join("kafkars/interop/TelemetryRecorder.class");
+    let modified = |p: &Path| fs::metadata(p).and_then(|m| m.modified()).ok();
+    if matches!((modified(&class), modified(&source)), (Some(c), Some(s)) if c >= s) {
+        return Ok(out);
+    }
+    let javac = match std::env::var_os("JAVA_HOME") {
+        Some(home) => Path::new(&home).join("bin/javac").display().to_string(),
+        None => "javac".to_string(),
+    };
+    let _ = fs::remove_dir_all(&out);
+    run_cmd(
+        Command::new(javac)
+            .args(["-nowarn", "-cp", &classpath(libs), "-d"])
+            .arg(&out)
+            .arg(&source),
+    )
+    .map_err(|e| format!("could not compile the telemetry plugin: {e}"))?;
+    Ok(out)
+}
+
 pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
     if opts.brokers == 0 {
         return Err("--brokers must be at least 1".into());
     }
     let libs = ensure_libs(&opts.version)?;
     crate::require_tool("java")?;
+    let plugin = telemetry_plugin(&libs)?;
     down()?;
     let dir = cluster_dir();
     let _ = fs::remove_dir_all(&dir);
@@ -423,7 +463,7 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
         .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=info")
         .arg("-Dorg.slf4j.simpleLogger.showDateTime=true")
         .arg("-cp")
-        .arg(classpath(&libs))
+        .arg(broker_classpath(&libs, &plugin))
         .arg("kafka.Kafka")
         .arg(node.dir.join("server.properties"))
         .stdin(Stdio::null())

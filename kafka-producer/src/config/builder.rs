@@ -350,7 +350,7 @@ impl ProducerConfigBuilder {
     ///     .enable_metrics_push(false)
     ///     .build()?;
     /// assert!(!config.enable_metrics_push);
-    /// # Ok::<(), kafka_producer::ConfigError>(())
+    /// # Ok::<(), kafka_producer::config::ConfigError>(())
     /// ```
     pub fn enable_metrics_push(mut self, on: bool) -> Self {
         self.values.enable_metrics_push = on;
