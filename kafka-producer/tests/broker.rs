@@ -308,26 +308,39 @@ async fn pushes_its_metrics_to_a_subscribing_broker() {
     let b = bootstrap();
     let (topic, _) = new_topic(&b, "telemetry", 2).await;
     let client_id = testkit::unique_topic("telemetry-client");
-    let conn = testkit::connect(b.split(',').next().unwrap()).await.unwrap();
-    testkit::telemetry::subscribe(&conn, &client_id, &client_id, &["org.apache.kafka.producer."], 300)
+    let conn = testkit::connect(b.split(',').next().unwrap())
         .await
-        .expect("client-metrics subscription");
+        .unwrap();
+    testkit::telemetry::subscribe(
+        &conn,
+        &client_id,
+        &client_id,
+        &["org.apache.kafka.producer."],
+        300,
+    )
+    .await
+    .expect("client-metrics subscription");
     let p = producer(
         &b,
-        &[("client.id", &client_id), ("client.rack", "rack-z"), ("linger.ms", "1")],
+        &[
+            ("client.id", &client_id),
+            ("client.rack", "rack-z"),
+            ("linger.ms", "1"),
+        ],
     );
     let id = p
         .client_instance_id(Duration::from_secs(20))
         .await
         .unwrap()
         .expect("a client instance id from the broker");
+    let mut deliveries = Vec::new();
     for i in 0..200 {
-        let _ = p
-            .send(ProducerRecord::new(&topic).key(format!("k{i}")).value("v"))
-            .await
-            .unwrap();
+        let record = ProducerRecord::new(&topic).key(format!("k{i}")).value("v");
+        deliveries.push(p.send(record).await.unwrap());
     }
-    p.flush().await.unwrap();
+    for d in deliveries {
+        d.await.expect("delivered");
+    }
     // Two pushes at least while the producer runs (300 ms apart).
     let pushes_with_totals = || {
         testkit::telemetry::pushed(ROOT, &id.0)
@@ -354,14 +367,30 @@ async fn pushes_its_metrics_to_a_subscribing_broker() {
     let java: Vec<String> = PRODUCER_METRICS
         .iter()
         .map(|n| metric_name("producer-metrics", n))
-        .chain(TOPIC_METRICS.iter().map(|n| metric_name("producer-topic-metrics", n)))
+        .chain(
+            TOPIC_METRICS
+                .iter()
+                .map(|n| metric_name("producer-topic-metrics", n)),
+        )
         .collect();
     for x in &pushed {
-        assert!(java.contains(&x.name), "{} is not a producer metric", x.name);
-        let expected = if x.name.ends_with(".total") { "sum/1/true" } else { "gauge" };
+        assert!(
+            java.contains(&x.name),
+            "{} is not a producer metric",
+            x.name
+        );
+        let expected = if x.name.ends_with(".total") {
+            "sum/1/true"
+        } else {
+            "gauge"
+        };
         assert_eq!(x.kind, expected, "{}", x.name);
         let topic_metric = x.name.starts_with("org.apache.kafka.producer.topic.");
-        assert_eq!(x.attributes == format!("topic={topic}"), topic_metric, "{x:?}");
+        assert_eq!(
+            x.attributes == format!("topic={topic}"),
+            topic_metric,
+            "{x:?}"
+        );
     }
     for n in PRODUCER_METRICS {
         let name = metric_name("producer-metrics", n);
@@ -369,7 +398,11 @@ async fn pushes_its_metrics_to_a_subscribing_broker() {
     }
     // Deltas add up to the totals (nothing was sent after the snapshot).
     let sum = |name: &str| -> f64 {
-        pushed.iter().filter(|x| x.name == name).map(|x| x.value).sum()
+        pushed
+            .iter()
+            .filter(|x| x.name == name)
+            .map(|x| x.value)
+            .sum()
     };
     assert_eq!(sum("org.apache.kafka.producer.record.send.total"), 200.0);
     assert_eq!(
@@ -381,7 +414,11 @@ async fn pushes_its_metrics_to_a_subscribing_broker() {
         metrics.topic(&topic, "record-send-total").unwrap()
     );
     let last_gauge = |name: &str| {
-        pushed.iter().rev().find(|x| x.name == name).map(|x| x.value)
+        pushed
+            .iter()
+            .rev()
+            .find(|x| x.name == name)
+            .map(|x| x.value)
     };
     assert_eq!(
         last_gauge("org.apache.kafka.producer.buffer.total.bytes"),
@@ -393,6 +430,12 @@ async fn pushes_its_metrics_to_a_subscribing_broker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_telemetry_when_metrics_push_is_off() {
     let p = producer(&bootstrap(), &[("enable.metrics.push", "false")]);
-    let err = p.client_instance_id(Duration::from_secs(1)).await.unwrap_err();
-    assert!(matches!(&err, ProducerError::Config(c) if c.keys == ["enable.metrics.push"]), "{err}");
+    let err = p
+        .client_instance_id(Duration::from_secs(1))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProducerError::Config(c) if c.keys == ["enable.metrics.push"]),
+        "{err}"
+    );
 }

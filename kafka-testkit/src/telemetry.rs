@@ -68,9 +68,12 @@ pub async fn subscribe(
     for _ in 0..100 {
         let resp = conn.send(&describe).await?;
         let served = resp.results.iter().any(|r| {
-            r.configs
-                .iter()
-                .any(|c| c.name.as_str() == "interval.ms" && c.value.as_ref().is_some_and(|v| v.as_str() == interval_ms.to_string()))
+            r.configs.iter().any(|c| {
+                c.name.as_str() == "interval.ms"
+                    && c.value
+                        .as_ref()
+                        .is_some_and(|v| v.as_str() == interval_ms.to_string())
+            })
         });
         if served {
             return Ok(());

@@ -300,7 +300,10 @@ fn server_properties(
     set("log.retention.ms", "-1".into());
     // Client telemetry (KIP-714): the test plugin records what clients
     // push, per node (see interop/java-telemetry).
-    set("metric.reporters", "kafkars.interop.TelemetryRecorder".into());
+    set(
+        "metric.reporters",
+        "kafkars.interop.TelemetryRecorder".into(),
+    );
     set(
         "kafkars.telemetry.dir",
         node.dir.join("telemetry").display().to_string(),

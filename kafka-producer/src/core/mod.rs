@@ -408,12 +408,14 @@ impl ProducerCore {
     }
 
     /// Stops accepting records and sends what is buffered at once (and a
-    /// last telemetry push, within `request.timeout.ms`).
+    /// last telemetry push, given up after `request.timeout.ms` or 5 s,
+    /// whichever is shorter: it must not hold a close up for long).
     pub fn begin_close(&mut self, now: Instant) {
         self.closing = true;
         self.begin_flush();
         if let Some(t) = &mut self.telemetry {
-            t.begin_close(now, self.config.request_timeout);
+            let bound = self.config.request_timeout.min(Duration::from_secs(5));
+            t.begin_close(now, bound);
         }
     }
 

@@ -126,9 +126,12 @@ impl ClientTelemetry {
         if self.state == State::SubscriptionNeeded {
             self.state = State::SubscriptionInProgress;
             let id = self.instance_id().unwrap_or(Uuid::ZERO);
-            let mut r = GetTelemetrySubscriptionsRequest::default();
-            r.client_instance_id = id;
-            return Some(RequestKind::GetTelemetrySubscriptions(r));
+            return Some(RequestKind::GetTelemetrySubscriptions(
+                GetTelemetrySubscriptionsRequest {
+                    client_instance_id: id,
+                    ..Default::default()
+                },
+            ));
         }
         let s = self.subscription.as_ref()?;
         let (metrics, compression) = self.payload.take()?;
@@ -138,13 +141,14 @@ impl ClientTelemetry {
         } else {
             State::PushInProgress
         };
-        let mut r = PushTelemetryRequest::default();
-        r.client_instance_id = s.instance_id;
-        r.subscription_id = s.id;
-        r.terminating = terminating;
-        r.compression_type = compression;
-        r.metrics = metrics;
-        Some(RequestKind::PushTelemetry(r))
+        Some(RequestKind::PushTelemetry(PushTelemetryRequest {
+            client_instance_id: s.instance_id,
+            subscription_id: s.id,
+            terminating,
+            compression_type: compression,
+            metrics,
+            ..Default::default()
+        }))
     }
 
     /// When the next request is due, while one waits for its time.
@@ -322,16 +326,17 @@ mod tests {
     use kafka_protocol::primitives::StrBytes;
 
     fn subscribed(requested: &[&str]) -> GetTelemetrySubscriptionsResponse {
-        let mut r = GetTelemetrySubscriptionsResponse::default();
-        r.client_instance_id = Uuid([7; 16]);
-        r.subscription_id = 3;
-        r.push_interval_ms = 1_000;
-        r.accepted_compression_types = vec![3, 0];
-        r.requested_metrics = requested
-            .iter()
-            .map(|s| StrBytes::from_string(s.to_string()))
-            .collect();
-        r
+        GetTelemetrySubscriptionsResponse {
+            client_instance_id: Uuid([7; 16]),
+            subscription_id: 3,
+            push_interval_ms: 1_000,
+            accepted_compression_types: vec![3, 0],
+            requested_metrics: requested
+                .iter()
+                .map(|s| StrBytes::from_string(s.to_string()))
+                .collect(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -383,6 +388,19 @@ mod tests {
     }
 
     #[test]
+    fn a_last_push_that_cannot_go_does_not_hold_the_close() {
+        let t0 = Instant::now();
+        let mut t = ClientTelemetry::new(true, vec![]).unwrap();
+        t.request(t0);
+        t.on_subscriptions(&subscribed(&["*"]), t0, &mut Jitter::new(1));
+        t.begin_close(t0, Duration::from_secs(5));
+        // No node to send it to: the close waits for the bound, no longer.
+        assert!(!t.settled(t0 + Duration::from_secs(4)));
+        assert_eq!(t.next_wake(), Some(t0 + Duration::from_secs(5)));
+        assert!(t.settled(t0 + Duration::from_secs(5)));
+    }
+
+    #[test]
     fn no_metrics_asked_means_no_push_and_a_new_ask_later() {
         let t0 = Instant::now();
         let mut t = ClientTelemetry::new(true, vec![]).unwrap();
@@ -411,15 +429,19 @@ mod tests {
         let due = t.next_wake().unwrap();
         t.set_metrics(&ProducerMetrics::default(), 1, 0);
         t.request(due);
-        let mut unknown = PushTelemetryResponse::default();
-        unknown.error_code = ErrorCode::UNKNOWN_SUBSCRIPTION_ID.0;
+        let unknown = PushTelemetryResponse {
+            error_code: ErrorCode::UNKNOWN_SUBSCRIPTION_ID.0,
+            ..Default::default()
+        };
         t.on_push(&unknown, due);
         assert!(matches!(
             t.request(due),
             Some(RequestKind::GetTelemetrySubscriptions(_))
         ));
-        let mut invalid = GetTelemetrySubscriptionsResponse::default();
-        invalid.error_code = ErrorCode::INVALID_REQUEST.0;
+        let invalid = GetTelemetrySubscriptionsResponse {
+            error_code: ErrorCode::INVALID_REQUEST.0,
+            ..Default::default()
+        };
         t.on_subscriptions(&invalid, due, &mut Jitter::new(1));
         assert!(
             t.next_wake().is_none() && t.request(due + DEFAULT_INTERVAL).is_none(),
