@@ -426,10 +426,31 @@ async fn pushes_its_metrics_to_a_subscribing_broker() {
     );
 }
 
-/// With `enable.metrics.push=false` nothing is asked and there is no id.
+/// With `enable.metrics.push=false` nothing is pushed, even to a
+/// subscription that matches, and there is no id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_telemetry_when_metrics_push_is_off() {
-    let p = producer(&bootstrap(), &[("enable.metrics.push", "false")]);
+    let b = bootstrap();
+    let (topic, _) = new_topic(&b, "telemetry-off", 1).await;
+    let client_id = testkit::unique_topic("telemetry-off-client");
+    let conn = testkit::connect(b.split(',').next().unwrap())
+        .await
+        .unwrap();
+    testkit::telemetry::subscribe(&conn, &client_id, &client_id, &["*"], 100)
+        .await
+        .expect("client-metrics subscription");
+    let p = producer(
+        &b,
+        &[("client.id", &client_id), ("enable.metrics.push", "false")],
+    );
+    let sent = p
+        .send(ProducerRecord::new(&topic).value("v"))
+        .await
+        .unwrap();
+    sent.await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    p.close(Duration::from_secs(5)).await;
+    assert!(testkit::telemetry::pushed_by(ROOT, &client_id).is_empty());
     let err = p
         .client_instance_id(Duration::from_secs(1))
         .await

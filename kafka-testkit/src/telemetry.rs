@@ -104,14 +104,30 @@ pub struct Pushed {
 /// this instance id (its 16 bytes), in the order received per broker.
 pub fn pushed(workspace_root: &str, instance_id: &[u8; 16]) -> Vec<Pushed> {
     let hex: String = instance_id.iter().map(|b| format!("{b:02x}")).collect();
+    recorded(workspace_root, |file| file == format!("{hex}.txt"))
+}
+
+/// Every data point the brokers' plugin recorded from the client with
+/// this `client.id`, whatever its instance id.
+pub fn pushed_by(workspace_root: &str, client_id: &str) -> Vec<Pushed> {
+    let mut all = recorded(workspace_root, |_| true);
+    all.retain(|p| p.client_id == client_id);
+    all
+}
+
+fn recorded(workspace_root: &str, wanted: impl Fn(&str) -> bool) -> Vec<Pushed> {
     let mut out = Vec::new();
     let cluster = format!("{workspace_root}/target/kafka/cluster");
     let Ok(nodes) = std::fs::read_dir(&cluster) else {
         return out;
     };
-    for node in nodes.flatten() {
-        let file = node.path().join("telemetry").join(format!("{hex}.txt"));
-        let Ok(text) = std::fs::read_to_string(&file) else {
+    let files = nodes
+        .flatten()
+        .filter_map(|node| std::fs::read_dir(node.path().join("telemetry")).ok())
+        .flat_map(|d| d.flatten())
+        .filter(|f| wanted(&f.file_name().to_string_lossy()));
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(file.path()) else {
             continue;
         };
         for line in text.lines() {
