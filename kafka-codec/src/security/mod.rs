@@ -25,9 +25,13 @@
 //! ```
 
 mod jaas;
+#[cfg(feature = "pkcs12")]
+pub mod pkcs12;
 #[cfg(feature = "sasl")]
 pub(crate) mod sasl;
 mod secret;
+#[cfg(feature = "tls")]
+mod stores;
 #[cfg(feature = "tls")]
 pub(crate) mod tls;
 
@@ -161,9 +165,18 @@ pub enum TrustStore {
     PemFile(PathBuf),
     /// `ssl.truststore.certificates`: PEM text of one or more certificates.
     Pem(String),
+    /// `ssl.truststore.type=PKCS12`: the certificates of a PKCS#12 store
+    /// (feature `pkcs12`). Without a password an unencrypted store is read
+    /// without its integrity check, as Java does.
+    Pkcs12File {
+        /// `ssl.truststore.location`.
+        path: PathBuf,
+        /// `ssl.truststore.password`.
+        password: Option<Secret>,
+    },
 }
 
-/// The client's certificate and key, for mutual TLS (`ssl.keystore.*`, PEM only).
+/// The client's certificate and key, for mutual TLS (`ssl.keystore.*`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
     /// `ssl.keystore.location`: one PEM file holding the (unencrypted
@@ -173,8 +186,18 @@ pub enum Identity {
     Pem {
         /// The certificate chain, leaf first.
         certificate_chain: String,
-        /// The private key (unencrypted PKCS#8, SEC1 or PKCS#1 PEM).
+        /// The private key (PKCS#8, SEC1 or PKCS#1 PEM; an encrypted
+        /// PKCS#8 key needs [`TlsConfig::key_password`]).
         key: Secret,
+    },
+    /// `ssl.keystore.type=PKCS12`: the first key of a PKCS#12 store and its
+    /// certificate chain (feature `pkcs12`); the key is decrypted with
+    /// [`TlsConfig::key_password`] if set, else with the store's password.
+    Pkcs12File {
+        /// `ssl.keystore.location`.
+        path: PathBuf,
+        /// `ssl.keystore.password`.
+        password: Secret,
     },
 }
 
@@ -210,6 +233,10 @@ pub struct TlsConfig {
     pub verify_hostname: bool,
     /// `ssl.enabled.protocols`: TLS 1.2 and 1.3 by default, as Java.
     pub versions: Vec<TlsVersion>,
+    /// `ssl.key.password`: decrypts an encrypted PKCS#8 key (PEM `ENCRYPTED
+    /// PRIVATE KEY`, PBES2 with AES or 3DES, or PKCS#12's SHA-1 3DES) or a
+    /// PKCS#12 store's key (feature `pkcs12`).
+    pub key_password: Option<Secret>,
     /// The rustls configuration, built once at the first connect.
     #[cfg(feature = "tls")]
     pub(crate) built: Arc<OnceLock<Result<Arc<rustls::ClientConfig>, String>>>,
@@ -223,9 +250,16 @@ impl TlsConfig {
             identity: None,
             verify_hostname: true,
             versions: vec![TlsVersion::Tls12, TlsVersion::Tls13],
+            key_password: None,
             #[cfg(feature = "tls")]
             built: Arc::default(),
         }
+    }
+
+    /// With `ssl.key.password`, for an encrypted key.
+    pub fn with_key_password(mut self, password: Secret) -> Self {
+        self.key_password = Some(password);
+        self
     }
 
     /// With a client certificate (mutual TLS).
@@ -247,6 +281,7 @@ impl PartialEq for TlsConfig {
             && self.identity == other.identity
             && self.verify_hostname == other.verify_hostname
             && self.versions == other.versions
+            && self.key_password == other.key_password
     }
 }
 

@@ -6,110 +6,21 @@ use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{
-    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore,
-    SignatureScheme,
+    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, SignatureScheme,
 };
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 
-use super::{Identity, TlsConfig, TlsVersion, TrustStore};
+use super::stores::{identity, roots};
+use super::{TlsConfig, TlsVersion};
 use crate::error::TlsFailure;
 use crate::CodecError;
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
-}
-
-fn read(path: &std::path::Path, what: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))
-}
-
-fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("{what}: bad PEM ({e})"))?;
-    if certs.is_empty() {
-        return Err(format!(
-            "{what} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
-        ));
-    }
-    Ok(certs)
-}
-
-fn private_key(pem: &[u8], what: &str) -> Result<PrivateKeyDer<'static>, String> {
-    if pem
-        .windows(29)
-        .any(|w| w == b"BEGIN ENCRYPTED PRIVATE KEY--")
-    {
-        return Err(format!(
-            "{what} holds an encrypted key, which is not supported: decrypt it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)"
-        ));
-    }
-    PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|_| format!("{what} holds no private key (PKCS#8, SEC1 or PKCS#1 PEM)"))
-}
-
-fn roots(trust: &TrustStore) -> Result<RootCertStore, String> {
-    let mut roots = RootCertStore::empty();
-    let certs = match trust {
-        TrustStore::Platform => {
-            let found = rustls_native_certs::load_native_certs();
-            if found.certs.is_empty() {
-                return Err(format!(
-                    "no platform root certificates found{}; set ssl.truststore.location",
-                    found
-                        .errors
-                        .first()
-                        .map(|e| format!(" ({e})"))
-                        .unwrap_or_default()
-                ));
-            }
-            found.certs
-        }
-        TrustStore::PemFile(path) => certificates(
-            &read(path, "ssl.truststore.location")?,
-            "ssl.truststore.location",
-        )?,
-        TrustStore::Pem(text) => certificates(text.as_bytes(), "ssl.truststore.certificates")?,
-    };
-    let platform = matches!(trust, TrustStore::Platform);
-    for cert in certs {
-        // A platform store may hold certificates webpki cannot read; skip those, as rustls-platform tools do.
-        if let Err(e) = roots.add(cert) {
-            if !platform {
-                return Err(format!("a trusted certificate cannot be used: {e}"));
-            }
-        }
-    }
-    Ok(roots)
-}
-
-fn identity(
-    identity: &Identity,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
-    match identity {
-        Identity::PemFile(path) => {
-            let pem = read(path, "ssl.keystore.location")?;
-            Ok((
-                certificates(&pem, "ssl.keystore.location")?,
-                private_key(&pem, "ssl.keystore.location")?,
-            ))
-        }
-        Identity::Pem {
-            certificate_chain,
-            key,
-        } => Ok((
-            certificates(
-                certificate_chain.as_bytes(),
-                "ssl.keystore.certificate.chain",
-            )?,
-            private_key(key.expose().as_bytes(), "ssl.keystore.key")?,
-        )),
-    }
 }
 
 /// Checks the chain and ignores only a name mismatch
@@ -192,7 +103,7 @@ pub(crate) fn build(config: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
     let config = match &config.identity {
         None => builder.with_no_client_auth(),
         Some(id) => {
-            let (chain, key) = identity(id)?;
+            let (chain, key) = identity(id, config.key_password.as_ref())?;
             builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| format!("the client certificate and key do not fit: {e}"))?
@@ -302,6 +213,7 @@ fn classify(e: std::io::Error, peer: &str) -> CodecError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::security::{Identity, TrustStore};
 
     #[test]
     fn host_names() {

@@ -1,7 +1,7 @@
 //! `security.protocol`, `ssl.*` and `sasl.*`: Java's properties resolved
 //! into [`SecurityConfig`], with Java's rules, and errors for what this
-//! client does not do (JKS and PKCS12 stores, encrypted keys, GSSAPI, Java
-//! callback classes) instead of a silent fallback.
+//! client does not do (JKS stores, GSSAPI, Java callback classes) instead
+//! of a silent fallback.
 //!
 //! Values of these keys are never quoted in an error: several are secrets.
 
@@ -97,43 +97,71 @@ impl SecurityProps {
         })
     }
 
-    fn store_type(&self, key: &str) -> Result<(), ConfigError> {
-        match self.non_empty(key) {
-            None => Ok(()),
-            Some(t) if t.eq_ignore_ascii_case("PEM") => Ok(()),
-            Some(t) if t.eq_ignore_ascii_case("JKS") || t.eq_ignore_ascii_case("PKCS12") => {
-                Err(ConfigError::new(
-                    [key],
-                    format!(
-                        "{key}={t} is not supported: convert the store to PEM (keytool -importkeystore \
-                         to PKCS12, then openssl) and set {key}=PEM"
-                    ),
+    /// How a store is read: `ssl.*.type` as given, or, unset, PKCS12 when
+    /// the store has a password (Java's default type, JKS, reads PKCS12
+    /// stores, which keytool writes since Java 9) and PEM otherwise.
+    fn store_format(
+        &self,
+        type_key: &'static str,
+        location_key: &'static str,
+        password_key: &'static str,
+    ) -> Result<StoreFormat, ConfigError> {
+        let password = self.non_empty(password_key).is_some();
+        let format = match self.non_empty(type_key) {
+            None if password && self.non_empty(location_key).is_some() => StoreFormat::Pkcs12,
+            None => StoreFormat::Pem,
+            Some(t) if t.eq_ignore_ascii_case("PEM") => StoreFormat::Pem,
+            Some(t) if t.eq_ignore_ascii_case("PKCS12") => StoreFormat::Pkcs12,
+            Some(t) if t.eq_ignore_ascii_case("JKS") => {
+                // As Java's keystore.type.compat: a JKS-typed file that is
+                // PKCS12 is read; a true JKS store is refused here.
+                if let Some(path) = self.non_empty(location_key) {
+                    if is_jks(path) {
+                        return Err(ConfigError::new(
+                            [type_key, location_key],
+                            format!(
+                                "{location_key} is a JKS store, which only Java reads: convert it with \
+                                 `keytool -importkeystore -srckeystore <file> -destkeystore <file>.p12 \
+                                 -deststoretype PKCS12` and set {type_key}=PKCS12"
+                            ),
+                        ));
+                    }
+                }
+                StoreFormat::Pkcs12
+            }
+            Some(t) => {
+                return Err(ConfigError::invalid(
+                    type_key,
+                    t,
+                    "expected PEM, PKCS12 (or JKS holding a PKCS12 store)",
                 ))
             }
-            Some(t) => Err(ConfigError::invalid(key, t, "only PEM is supported")),
+        };
+        match format {
+            StoreFormat::Pem if password => Err(ConfigError::new(
+                [password_key],
+                format!("{password_key} is for PKCS12 stores; PEM stores have no password"),
+            )),
+            StoreFormat::Pkcs12 if self.non_empty(location_key).is_none() => Err(ConfigError::new(
+                [type_key, location_key],
+                format!("{type_key}=PKCS12 needs {location_key}, the store's file"),
+            )),
+            f => Ok(f),
         }
     }
 
     fn tls(&self) -> Result<TlsConfig, ConfigError> {
-        self.store_type(SSL_TRUSTSTORE_TYPE)?;
-        self.store_type(SSL_KEYSTORE_TYPE)?;
-        for key in [SSL_TRUSTSTORE_PASSWORD, SSL_KEYSTORE_PASSWORD] {
-            if self.non_empty(key).is_some() {
-                return Err(ConfigError::new(
-                    [key],
-                    format!("{key} is for JKS and PKCS12 stores; PEM stores have no password"),
-                ));
-            }
-        }
-        if self.non_empty(SSL_KEY_PASSWORD).is_some() {
-            return Err(ConfigError::new(
-                [SSL_KEY_PASSWORD],
-                format!(
-                    "{SSL_KEY_PASSWORD}: encrypted private keys are not supported; store the key \
-                     unencrypted as PKCS#8 (openssl pkcs8 -topk8 -nocrypt) and leave {SSL_KEY_PASSWORD} unset"
-                ),
-            ));
-        }
+        let trust_format = self.store_format(
+            SSL_TRUSTSTORE_TYPE,
+            SSL_TRUSTSTORE_LOCATION,
+            SSL_TRUSTSTORE_PASSWORD,
+        )?;
+        let key_format = self.store_format(
+            SSL_KEYSTORE_TYPE,
+            SSL_KEYSTORE_LOCATION,
+            SSL_KEYSTORE_PASSWORD,
+        )?;
+        let secret = |key| self.non_empty(key).map(Secret::new);
         let trust = match (
             self.non_empty(SSL_TRUSTSTORE_LOCATION),
             self.non_empty(SSL_TRUSTSTORE_CERTIFICATES),
@@ -146,17 +174,33 @@ impl SecurityProps {
                     ),
                 ))
             }
+            (Some(path), None) if trust_format == StoreFormat::Pkcs12 => TrustStore::Pkcs12File {
+                path: path.into(),
+                password: secret(SSL_TRUSTSTORE_PASSWORD),
+            },
             (Some(path), None) => TrustStore::PemFile(path.into()),
             (None, Some(pem)) => TrustStore::Pem(pem.to_string()),
             (None, None) => TrustStore::Platform,
         };
+        if key_format == StoreFormat::Pkcs12 && secret(SSL_KEYSTORE_PASSWORD).is_none() {
+            return Err(ConfigError::new(
+                [SSL_KEYSTORE_LOCATION, SSL_KEYSTORE_PASSWORD],
+                format!("a PKCS12 {SSL_KEYSTORE_LOCATION} needs {SSL_KEYSTORE_PASSWORD}"),
+            ));
+        }
         let identity = match (
             self.non_empty(SSL_KEYSTORE_LOCATION),
             self.non_empty(SSL_KEYSTORE_CERTIFICATE_CHAIN),
             self.non_empty(SSL_KEYSTORE_KEY),
         ) {
             (None, None, None) => None,
-            (Some(path), None, None) => Some(Identity::PemFile(path.into())),
+            (Some(path), None, None) => Some(match (key_format, secret(SSL_KEYSTORE_PASSWORD)) {
+                (StoreFormat::Pkcs12, Some(password)) => Identity::Pkcs12File {
+                    path: path.into(),
+                    password,
+                },
+                _ => Identity::PemFile(path.into()),
+            }),
             (None, Some(chain), Some(key)) => Some(Identity::Pem {
                 certificate_chain: chain.to_string(),
                 key: Secret::new(key),
@@ -233,6 +277,7 @@ impl SecurityProps {
         }
         let mut tls = TlsConfig::new(trust);
         tls.identity = identity;
+        tls.key_password = secret(SSL_KEY_PASSWORD);
         tls.verify_hostname = verify_hostname;
         tls.versions = versions;
         Ok(tls)
@@ -376,3 +421,18 @@ fn unsecured_jws(jaas: &JaasConfig) -> Result<SaslConfig, String> {
 
 #[cfg(test)]
 mod tests;
+
+/// How a store file is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreFormat {
+    Pem,
+    Pkcs12,
+}
+
+/// Whether the file at `path` is a Java KeyStore (JKS) by its magic.
+fn is_jks(path: &str) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|()| magic == [0xfe, 0xed, 0xfe, 0xed])
+}

@@ -169,11 +169,35 @@ fn what_is_not_supported_is_refused_with_the_reason() {
     let plain_jaas = jaas("plain.PlainLoginModule", "alice", SECRET);
     let cases: Vec<(ConfigError, &str, &str)> = vec![
         (err(&[(SECURITY_PROTOCOL, "TLS")]), SECURITY_PROTOCOL, "expected PLAINTEXT"),
-        (ssl(&[(SSL_TRUSTSTORE_TYPE, "JKS")]), SSL_TRUSTSTORE_TYPE, "convert the store to PEM"),
-        (ssl(&[(SSL_KEYSTORE_TYPE, "PKCS12")]), SSL_KEYSTORE_TYPE, "convert the store to PEM"),
-        (ssl(&[(SSL_TRUSTSTORE_PASSWORD, SECRET)]), SSL_TRUSTSTORE_PASSWORD, "no password"),
+        (
+            err(&[(SECURITY_PROTOCOL, "SSL"), (SSL_TRUSTSTORE_TYPE, "JKS"), (SSL_TRUSTSTORE_LOCATION, &fixture("trust.jks"))]),
+            SSL_TRUSTSTORE_LOCATION,
+            "keytool -importkeystore",
+        ),
+        (ssl(&[(SSL_KEYSTORE_TYPE, "PKCS12")]), SSL_KEYSTORE_TYPE, "needs ssl.keystore.location"),
+        (ssl(&[(SSL_KEYSTORE_TYPE, "BCFKS")]), SSL_KEYSTORE_TYPE, "expected PEM, PKCS12"),
+        (ssl(&[(SSL_TRUSTSTORE_TYPE, "PEM"), (SSL_TRUSTSTORE_PASSWORD, SECRET)]), SSL_TRUSTSTORE_PASSWORD, "no password"),
         (ssl(&[(SSL_KEYSTORE_PASSWORD, SECRET)]), SSL_KEYSTORE_PASSWORD, "no password"),
-        (ssl(&[(SSL_KEY_PASSWORD, SECRET)]), SSL_KEY_PASSWORD, "encrypted private keys"),
+        (
+            ssl(&[(SSL_KEYSTORE_TYPE, "PKCS12"), (SSL_KEYSTORE_LOCATION, &fixture("modern.p12"))]),
+            SSL_KEYSTORE_PASSWORD,
+            "needs ssl.keystore.password",
+        ),
+        (
+            ssl(&[(SSL_KEYSTORE_LOCATION, &fixture("modern.p12")), (SSL_KEYSTORE_PASSWORD, SECRET)]),
+            SECURITY_PROTOCOL,
+            "wrong password",
+        ),
+        (
+            ssl(&[(SSL_KEYSTORE_LOCATION, &fixture("leaf.enc.pem")), (SSL_KEY_PASSWORD, SECRET)]),
+            SECURITY_PROTOCOL,
+            "cannot be read with ssl.key.password",
+        ),
+        (
+            ssl(&[(SSL_KEYSTORE_LOCATION, &fixture("leaf.enc.pem"))]),
+            SECURITY_PROTOCOL,
+            "set ssl.key.password",
+        ),
         (ssl(&[(SSL_TRUSTSTORE_CERTIFICATES, "x")]), SSL_TRUSTSTORE_CERTIFICATES, "not both"),
         (ssl(&[(SSL_KEYSTORE_KEY, SECRET)]), SSL_KEYSTORE_CERTIFICATE_CHAIN, "go together"),
         (
@@ -335,4 +359,67 @@ fn no_secret_in_any_config_or_error() {
         "SASL PLAIN authentication with 127.0.0.1:1 failed: SASL_AUTHENTICATION_FAILED".into(),
     ));
     assert!(!format!("{fatal} {fatal:?}").contains(SECRET));
+}
+
+/// Java users' stores: PKCS12 (typed, or untyped with a password, as
+/// Java's default JKS type reads them), a JKS-typed PKCS12 file, and an
+/// encrypted PEM key with `ssl.key.password`. The configuration builds
+/// the TLS setup, so each store is read here.
+#[test]
+fn pkcs12_stores_and_encrypted_keys_are_read() {
+    const STORE_PASSWORD: &str = "s3cret";
+    let trust = fixture("trust.p12");
+    let keystore = fixture("modern.p12");
+    let typed = props(&[
+        (SECURITY_PROTOCOL, "SSL"),
+        (SSL_TRUSTSTORE_TYPE, "PKCS12"),
+        (SSL_TRUSTSTORE_LOCATION, &trust),
+        (SSL_TRUSTSTORE_PASSWORD, STORE_PASSWORD),
+        (SSL_KEYSTORE_TYPE, "PKCS12"),
+        (SSL_KEYSTORE_LOCATION, &keystore),
+        (SSL_KEYSTORE_PASSWORD, STORE_PASSWORD),
+    ])
+    .unwrap();
+    let tls = typed.security.tls.clone().unwrap();
+    assert_eq!(
+        tls.trust,
+        TrustStore::Pkcs12File {
+            path: trust.clone().into(),
+            password: Some(Secret::new(STORE_PASSWORD))
+        }
+    );
+    assert!(matches!(tls.identity, Some(Identity::Pkcs12File { .. })));
+    assert!(
+        !format!("{typed:?}").contains(STORE_PASSWORD),
+        "no secret in Debug"
+    );
+    let untyped = props(&[
+        (SECURITY_PROTOCOL, "SSL"),
+        (SSL_TRUSTSTORE_LOCATION, &trust),
+        (SSL_TRUSTSTORE_PASSWORD, STORE_PASSWORD),
+        (SSL_KEYSTORE_TYPE, "JKS"),
+        (SSL_KEYSTORE_LOCATION, &keystore),
+        (SSL_KEYSTORE_PASSWORD, STORE_PASSWORD),
+        (SSL_KEY_PASSWORD, STORE_PASSWORD),
+    ])
+    .unwrap();
+    assert_eq!(untyped.security.tls.as_ref().unwrap().trust, tls.trust);
+    let encrypted = props(&[
+        (SECURITY_PROTOCOL, "SSL"),
+        (SSL_TRUSTSTORE_LOCATION, &fixture("ca.pem")),
+        (
+            SSL_KEYSTORE_CERTIFICATE_CHAIN,
+            &std::fs::read_to_string(fixture("leaf.crt")).unwrap(),
+        ),
+        (
+            SSL_KEYSTORE_KEY,
+            &std::fs::read_to_string(fixture("leaf.aes.key")).unwrap(),
+        ),
+        (SSL_KEY_PASSWORD, STORE_PASSWORD),
+    ])
+    .unwrap();
+    assert_eq!(
+        encrypted.security.tls.unwrap().key_password,
+        Some(Secret::new(STORE_PASSWORD))
+    );
 }
