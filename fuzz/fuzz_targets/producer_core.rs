@@ -414,7 +414,7 @@ fuzz_target!(|data: &[u8]| {
                 let _ = run.core.poll_timeout();
             }
             8 => match input.byte() % 8 {
-                0 => run.core.begin_close(),
+                0 => run.core.begin_close(run.now),
                 1 => run.core.abort_all(ProducerError::Closed),
                 _ => {
                     run.core.begin_flush();
@@ -427,7 +427,7 @@ fuzz_target!(|data: &[u8]| {
     }
     // Close: whatever is left fails, every record has its answer, all
     // buffer memory is back, and late answers change nothing.
-    run.core.begin_close();
+    run.core.begin_close(run.now);
     run.core.abort_all(ProducerError::Closed);
     run.permits_back += run.core.take_released_permits();
     run.settle();

@@ -159,6 +159,82 @@ async fn java_properties_end_to_end() {
     );
 }
 
+/// Mutual TLS with the stores Java users have: a PKCS12 keystore and a
+/// keytool-written PKCS12 truststore (typed, and untyped with passwords,
+/// as Java's default type reads them), and an encrypted PEM key with
+/// `ssl.key.password`; each producer's record is read back. A wrong store
+/// password is refused when the producer is built.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn java_stores_end_to_end() {
+    let c = cluster();
+    let (topic, info) = new_topic(&c, "sec-stores").await;
+    let bootstrap = c.bootstrap("MTLS");
+    let password = testkit::cluster_env(ROOT)
+        .get("KAFKA_STORE_PASSWORD")
+        .cloned()
+        .expect("KAFKA_STORE_PASSWORD: restart with `cargo xtask kafka up`");
+    let file = |name: &str| c.file(name).display().to_string();
+    let (keystore, truststore) = (file("client.keystore.p12"), file("truststore.p12"));
+    let (encrypted, ca) = (file("client.enc.pem"), file("ca.pem"));
+    let common = [
+        ("bootstrap.servers", bootstrap.as_str()),
+        ("security.protocol", "SSL"),
+    ];
+    let cases: [(&str, Vec<(&str, &str)>); 3] = [
+        (
+            "pkcs12",
+            vec![
+                ("ssl.truststore.type", "PKCS12"),
+                ("ssl.truststore.location", &truststore),
+                ("ssl.truststore.password", &password),
+                ("ssl.keystore.type", "PKCS12"),
+                ("ssl.keystore.location", &keystore),
+                ("ssl.keystore.password", &password),
+            ],
+        ),
+        (
+            "untyped",
+            vec![
+                ("ssl.truststore.location", &truststore),
+                ("ssl.truststore.password", &password),
+                ("ssl.keystore.location", &keystore),
+                ("ssl.keystore.password", &password),
+                ("ssl.key.password", &password),
+            ],
+        ),
+        (
+            "encrypted-pem",
+            vec![
+                ("ssl.truststore.location", &ca),
+                ("ssl.keystore.location", &encrypted),
+                ("ssl.key.password", &password),
+            ],
+        ),
+    ];
+    for (name, props) in &cases {
+        let p = Producer::from_properties(common.iter().chain(props).copied())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        p.send(ProducerRecord::new(topic.as_str()).value(*name))
+            .await
+            .unwrap()
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        p.close(Duration::from_secs(10)).await;
+    }
+    assert_eq!(
+        read_back(&c, "MTLS", None, &topic, &info).await,
+        ["encrypted-pem", "pkcs12", "untyped"]
+    );
+    let wrong = Producer::from_properties(common.iter().copied().chain([
+        ("ssl.keystore.type", "PKCS12"),
+        ("ssl.keystore.location", keystore.as_str()),
+        ("ssl.keystore.password", "not-the-password"),
+    ]))
+    .unwrap_err();
+    assert!(wrong.to_string().contains("wrong password"), "{wrong}");
+    assert!(!wrong.to_string().contains(&password));
+}
+
 /// A TCP relay to `target` that counts the connections made through it.
 async fn counting_relay(target: String) -> (String, Arc<AtomicUsize>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

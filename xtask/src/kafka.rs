@@ -356,7 +356,10 @@ fn telemetry_plugin(libs: &Path) -> Result<PathBuf, String> {
     }
     let javac = match std::env::var_os("JAVA_HOME") {
         Some(home) => Path::new(&home).join("bin/javac").display().to_string(),
-        None => "javac".to_string(),
+        None => {
+            crate::require_tool("javac")?;
+            "javac".to_string()
+        }
     };
     let _ = fs::remove_dir_all(&out);
     run_cmd(

@@ -83,6 +83,9 @@ pub fn root() -> PathBuf {
 /// prerequisites), so a missing one is named with the line that installs it.
 const PREREQUISITES: &[(&str, &str)] = &[
     ("java", "Java 17 or newer: `sudo apt-get install -y openjdk-17-jre-headless` (or any JDK; JAVA_HOME is honoured)"),
+    ("javac", "a JDK 17 or newer (javac compiles the brokers' test telemetry plugin): `sudo apt-get install -y openjdk-17-jdk-headless`"),
+    ("keytool", "Java's keytool (in every JDK and JRE): `sudo apt-get install -y openjdk-17-jdk-headless`"),
+    ("openssl", "OpenSSL's command line (the test cluster's PKCS12 client stores): `sudo apt-get install -y openssl`"),
     ("mvn", "Maven: `sudo apt-get install -y maven`"),
     ("rustup", "rustup: `curl https://sh.rustup.rs -sSf | sh`"),
     ("rustfmt", "rustfmt: `rustup component add rustfmt`"),

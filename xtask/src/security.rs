@@ -33,6 +33,8 @@ pub const OTHER_USER: &str = "bob";
 pub const OTHER_PASSWORD: &str = "bob-secret";
 /// The session length on the REAUTH listener.
 pub const REAUTH_MS: u64 = 5000;
+/// The password of the PKCS12 client stores and of the encrypted client key.
+pub const STORE_PASSWORD: &str = "kafka-rs-store";
 
 /// One extra listener: its name and the protocol it speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +241,70 @@ pub fn make_materials(dir: &Path) -> Result<Materials, String> {
         &dir.join("untrusted-client.pem"),
         &format!("{stranger_key}{stranger_chain}"),
     )?;
+    java_style_stores(dir)?;
     Ok(m)
+}
+
+/// The client's materials as Java users have them: a PKCS12 keystore
+/// (OpenSSL's default encryption: PBES2, AES-256, SHA-256 MAC), a PKCS12
+/// truststore written by Java's keytool, and the client key as an
+/// encrypted PKCS#8 PEM (AES-256), all under [`STORE_PASSWORD`].
+fn java_style_stores(dir: &Path) -> Result<(), String> {
+    crate::require_tool("openssl")?;
+    crate::require_tool("keytool")?;
+    let pass = format!("pass:{STORE_PASSWORD}");
+    let file = |name: &str| dir.join(name).display().to_string();
+    crate::run_cmd(std::process::Command::new("openssl").args([
+        "pkcs12",
+        "-export",
+        "-inkey",
+        &file("client-key.pem"),
+        "-in",
+        &file("client-cert.pem"),
+        "-certfile",
+        &file("ca.pem"),
+        "-name",
+        "client",
+        "-passout",
+        &pass,
+        "-out",
+        &file("client.keystore.p12"),
+    ]))?;
+    let _ = fs::remove_file(dir.join("truststore.p12"));
+    crate::run_cmd(
+        std::process::Command::new("keytool")
+            .args([
+                "-importcert",
+                "-noprompt",
+                "-alias",
+                "ca",
+                "-file",
+                &file("ca.pem"),
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                &file("truststore.p12"),
+                "-storepass",
+                STORE_PASSWORD,
+            ])
+            .stdout(std::process::Stdio::null()),
+    )?;
+    crate::run_cmd(std::process::Command::new("openssl").args([
+        "pkcs8",
+        "-topk8",
+        "-v2",
+        "aes-256-cbc",
+        "-in",
+        &file("client-key.pem"),
+        "-passout",
+        &pass,
+        "-out",
+        &file("client-key.enc.pem"),
+    ]))?;
+    let encrypted =
+        fs::read_to_string(dir.join("client-key.enc.pem")).map_err(|e| e.to_string())?;
+    let chain = fs::read_to_string(dir.join("client-cert.pem")).map_err(|e| e.to_string())?;
+    write(&dir.join("client.enc.pem"), &format!("{encrypted}{chain}"))
 }
 
 /// Broker properties for the listeners (besides `listeners`,
@@ -353,7 +418,7 @@ pub fn client_settings(
     bootstrap: &BTreeMap<&'static str, Vec<String>>,
 ) -> Result<String, String> {
     let mut env = format!(
-        "KAFKA_SECURITY_DIR={}\nKAFKA_TLS_CA={}\nKAFKA_SASL_USERNAME={USER}\nKAFKA_SASL_PASSWORD={PASSWORD}\nKAFKA_SASL_OTHER_USERNAME={OTHER_USER}\nKAFKA_SASL_OTHER_PASSWORD={OTHER_PASSWORD}\nKAFKA_REAUTH_MS={REAUTH_MS}\n",
+        "KAFKA_SECURITY_DIR={}\nKAFKA_TLS_CA={}\nKAFKA_STORE_PASSWORD={STORE_PASSWORD}\nKAFKA_SASL_USERNAME={USER}\nKAFKA_SASL_PASSWORD={PASSWORD}\nKAFKA_SASL_OTHER_USERNAME={OTHER_USER}\nKAFKA_SASL_OTHER_PASSWORD={OTHER_PASSWORD}\nKAFKA_REAUTH_MS={REAUTH_MS}\n",
         m.dir.display(),
         m.ca().display()
     );

@@ -69,15 +69,17 @@
 //!
 //! | key | values |
 //! |---|---|
-//! | `ssl.truststore.type`, `ssl.keystore.type` | `PEM` (the default here). `JKS` and `PKCS12` are errors that say to convert to PEM |
-//! | `ssl.truststore.location` | a PEM file of one or more CA certificates |
+//! | `ssl.truststore.type`, `ssl.keystore.type` | `PEM` or `PKCS12` (feature `pkcs12`, on by default). `JKS` reads a PKCS12 file (as Java does: keytool writes PKCS12 since Java 9); a true JKS store is an error giving the `keytool` command that converts it. Unset: `PKCS12` when the store has a password, else `PEM` |
+//! | `ssl.truststore.location` | a PEM file of one or more CA certificates, or a PKCS12 store |
+//! | `ssl.truststore.password`, `ssl.keystore.password` | a PKCS12 store's password (a keystore needs one; a truststore without one is read unchecked, as in Java) |
 //! | `ssl.truststore.certificates` | the same, inline. Neither given: the platform's root certificates |
-//! | `ssl.keystore.location` | mutual TLS: one PEM file with the client's unencrypted key (PKCS#8, SEC1 or PKCS#1) and its certificate chain |
+//! | `ssl.keystore.location` | mutual TLS: one PEM file with the client's key (PKCS#8, SEC1 or PKCS#1) and its certificate chain, or a PKCS12 store (its first key and that key's chain) |
+//! | `ssl.key.password` | decrypts an encrypted PKCS#8 key (`ENCRYPTED PRIVATE KEY`: PBES2 with AES or 3DES, or PKCS#12's SHA-1 3DES) or a PKCS12 store's key (default: the store's password) |
 //! | `ssl.keystore.certificate.chain` + `ssl.keystore.key` | the same, inline (not with `ssl.keystore.location`) |
 //! | `ssl.endpoint.identification.algorithm` | `https` (default): the broker's certificate must name the host connected to; empty: not checked (the chain still is) |
 //! | `ssl.enabled.protocols` | `TLSv1.2`, `TLSv1.3` (default both) |
 //! | `ssl.protocol` | `TLSv1.3`, `TLSv1.2` or `TLS`; accepted, the enabled protocols decide |
-//! | `ssl.truststore.password`, `ssl.keystore.password`, `ssl.key.password`, `ssl.cipher.suites` | errors: PEM stores have no password, encrypted keys are not supported, rustls's safe suites are used |
+//! | `ssl.cipher.suites` | an error: rustls's safe suites are used |
 //! | `sasl.mechanism` | `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER`. Java's default `GSSAPI` (Kerberos) is an error saying it is not supported |
 //! | `sasl.jaas.config` | the JAAS line, read as Java reads it: `PlainLoginModule` or `ScramLoginModule` with `username` and `password` for PLAIN and SCRAM; `OAuthBearerLoginModule` with `unsecuredLoginStringClaim_sub` (and optionally `unsecuredLoginLifetimeSeconds`, `unsecuredLoginListClaim_scope`, `unsecuredLoginExtension_<name>`) for Kafka's unsecured test tokens |
 //! | `sasl.login.callback.handler.class`, `sasl.client.callback.handler.class`, `sasl.login.class` | empty, or an error that says why (no Java classes; tokens come from a `TokenProvider`) |

@@ -81,10 +81,8 @@ fn pbes2(params: Der<'_>, data: &[u8], password: &str) -> Result<Vec<u8>, Pkcs12
     let mut k = kdf_params.sequence("PBKDF2 parameters")?;
     let salt = k.octets("PBKDF2 salt (only an explicit salt is defined)")?;
     let n = iterations(k.small_uint("PBKDF2 iterations")?)?;
-    let declared_len = match k.optional(INTEGER)? {
-        Some(_) => true,
-        None => false,
-    };
+    // The key length, when given, is the cipher's own: skipped.
+    k.optional(INTEGER)?;
     let prf = if k.is_empty() {
         HMAC_SHA1
     } else {
@@ -110,8 +108,6 @@ fn pbes2(params: Der<'_>, data: &[u8], password: &str) -> Result<Vec<u8>, Pkcs12
         DES_EDE3_CBC => 24,
         _ => return Err(unsupported("a PBES2 cipher other than AES-CBC or 3DES-CBC")),
     };
-    // The key length, when given, is the cipher's: nothing to read from it.
-    let _ = declared_len;
     let mut key = vec![0u8; key_len];
     pbkdf2::derive(prf, n, salt, password.as_bytes(), &mut key);
     match scheme {
