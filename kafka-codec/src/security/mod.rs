@@ -25,6 +25,8 @@
 //! ```
 
 mod jaas;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 #[cfg(feature = "pkcs12")]
 pub mod pkcs12;
 #[cfg(feature = "sasl")]
