@@ -121,6 +121,67 @@ pub const SSL_CIPHER_SUITES: &str = "ssl.cipher.suites";
 pub const SASL_MECHANISM: &str = "sasl.mechanism";
 /// `sasl.jaas.config`
 pub const SASL_JAAS_CONFIG: &str = "sasl.jaas.config";
+/// `sasl.login.callback.handler.class`
+pub const SASL_LOGIN_CALLBACK_HANDLER_CLASS: &str = "sasl.login.callback.handler.class";
+/// `sasl.oauthbearer.token.endpoint.url`
+pub const SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL: &str = "sasl.oauthbearer.token.endpoint.url";
+/// `sasl.oauthbearer.jwt.retriever.class`
+pub const SASL_OAUTHBEARER_JWT_RETRIEVER_CLASS: &str = "sasl.oauthbearer.jwt.retriever.class";
+/// `sasl.oauthbearer.client.credentials.client.id`
+pub const SASL_OAUTHBEARER_CLIENT_ID: &str = "sasl.oauthbearer.client.credentials.client.id";
+/// `sasl.oauthbearer.client.credentials.client.secret`
+pub const SASL_OAUTHBEARER_CLIENT_SECRET: &str =
+    "sasl.oauthbearer.client.credentials.client.secret";
+/// `sasl.oauthbearer.scope`
+pub const SASL_OAUTHBEARER_SCOPE: &str = "sasl.oauthbearer.scope";
+/// `sasl.oauthbearer.sub.claim.name`
+pub const SASL_OAUTHBEARER_SUB_CLAIM_NAME: &str = "sasl.oauthbearer.sub.claim.name";
+/// `sasl.oauthbearer.header.urlencode`
+pub const SASL_OAUTHBEARER_HEADER_URLENCODE: &str = "sasl.oauthbearer.header.urlencode";
+/// `sasl.oauthbearer.assertion.algorithm`
+pub const SASL_OAUTHBEARER_ASSERTION_ALGORITHM: &str = "sasl.oauthbearer.assertion.algorithm";
+/// `sasl.oauthbearer.assertion.claim.aud`
+pub const SASL_OAUTHBEARER_ASSERTION_CLAIM_AUD: &str = "sasl.oauthbearer.assertion.claim.aud";
+/// `sasl.oauthbearer.assertion.claim.exp.seconds`
+pub const SASL_OAUTHBEARER_ASSERTION_CLAIM_EXP_SECONDS: &str =
+    "sasl.oauthbearer.assertion.claim.exp.seconds";
+/// `sasl.oauthbearer.assertion.claim.iss`
+pub const SASL_OAUTHBEARER_ASSERTION_CLAIM_ISS: &str = "sasl.oauthbearer.assertion.claim.iss";
+/// `sasl.oauthbearer.assertion.claim.jti.include`
+pub const SASL_OAUTHBEARER_ASSERTION_CLAIM_JTI_INCLUDE: &str =
+    "sasl.oauthbearer.assertion.claim.jti.include";
+/// `sasl.oauthbearer.assertion.claim.nbf.seconds`
+pub const SASL_OAUTHBEARER_ASSERTION_CLAIM_NBF_SECONDS: &str =
+    "sasl.oauthbearer.assertion.claim.nbf.seconds";
+/// `sasl.oauthbearer.assertion.claim.sub`
+pub const SASL_OAUTHBEARER_ASSERTION_CLAIM_SUB: &str = "sasl.oauthbearer.assertion.claim.sub";
+/// `sasl.oauthbearer.assertion.file`
+pub const SASL_OAUTHBEARER_ASSERTION_FILE: &str = "sasl.oauthbearer.assertion.file";
+/// `sasl.oauthbearer.assertion.private.key.file`
+pub const SASL_OAUTHBEARER_ASSERTION_PRIVATE_KEY_FILE: &str =
+    "sasl.oauthbearer.assertion.private.key.file";
+/// `sasl.oauthbearer.assertion.private.key.passphrase`
+pub const SASL_OAUTHBEARER_ASSERTION_PRIVATE_KEY_PASSPHRASE: &str =
+    "sasl.oauthbearer.assertion.private.key.passphrase";
+/// `sasl.oauthbearer.assertion.template.file`
+pub const SASL_OAUTHBEARER_ASSERTION_TEMPLATE_FILE: &str =
+    "sasl.oauthbearer.assertion.template.file";
+/// `sasl.login.connect.timeout.ms`
+pub const SASL_LOGIN_CONNECT_TIMEOUT_MS: &str = "sasl.login.connect.timeout.ms";
+/// `sasl.login.read.timeout.ms`
+pub const SASL_LOGIN_READ_TIMEOUT_MS: &str = "sasl.login.read.timeout.ms";
+/// `sasl.login.refresh.buffer.seconds`
+pub const SASL_LOGIN_REFRESH_BUFFER_SECONDS: &str = "sasl.login.refresh.buffer.seconds";
+/// `sasl.login.refresh.min.period.seconds`
+pub const SASL_LOGIN_REFRESH_MIN_PERIOD_SECONDS: &str = "sasl.login.refresh.min.period.seconds";
+/// `sasl.login.refresh.window.factor`
+pub const SASL_LOGIN_REFRESH_WINDOW_FACTOR: &str = "sasl.login.refresh.window.factor";
+/// `sasl.login.refresh.window.jitter`
+pub const SASL_LOGIN_REFRESH_WINDOW_JITTER: &str = "sasl.login.refresh.window.jitter";
+/// `sasl.login.retry.backoff.ms`
+pub const SASL_LOGIN_RETRY_BACKOFF_MS: &str = "sasl.login.retry.backoff.ms";
+/// `sasl.login.retry.backoff.max.ms`
+pub const SASL_LOGIN_RETRY_BACKOFF_MAX_MS: &str = "sasl.login.retry.backoff.max.ms";
 /// `metadata.recovery.strategy`
 pub const METADATA_RECOVERY_STRATEGY: &str = "metadata.recovery.strategy";
 /// `metadata.recovery.rebootstrap.trigger.ms`
@@ -309,7 +370,7 @@ pub(super) fn java_list(s: &str) -> Vec<String> {
         .collect()
 }
 
-fn parse_bool(key: &str, raw: &str) -> Result<bool, ConfigError> {
+pub(super) fn parse_bool(key: &str, raw: &str) -> Result<bool, ConfigError> {
     let v = java_trim(raw);
     if v.eq_ignore_ascii_case("true") {
         Ok(true)
@@ -356,7 +417,7 @@ fn parse_int_ms(key: &str, raw: &str) -> Result<Duration, ConfigError> {
 }
 
 /// A non-negative `LONG` of milliseconds.
-fn parse_long_ms(key: &str, raw: &str) -> Result<Duration, ConfigError> {
+pub(super) fn parse_long_ms(key: &str, raw: &str) -> Result<Duration, ConfigError> {
     let ms = parse_long(key, raw)?;
     u64::try_from(ms)
         .map(Duration::from_millis)

@@ -146,6 +146,8 @@ pub struct OidcConfig {
     pub retry_backoff: Duration,
     /// `sasl.login.retry.backoff.max.ms` (10 s): no retry after this long.
     pub retry_backoff_max: Duration,
+    /// SASL extensions sent with every token (JAAS `extension_<name>`).
+    pub extensions: Vec<(String, String)>,
 }
 
 impl OidcConfig {
@@ -165,6 +167,7 @@ impl OidcConfig {
             read_timeout: Duration::from_secs(10),
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(10),
+            extensions: Vec::new(),
         }
     }
 }
@@ -203,17 +206,25 @@ impl OidcTokenProvider {
         let mut held = self.held.lock().await;
         let now = Instant::now();
         if let Some(h) = held.as_ref().filter(|h| now < h.refresh) {
-            return Ok(token_of(h, now));
+            return Ok(self.token_of(h, now));
         }
         match self.fetch().await {
-            Ok(h) => Ok(token_of(held.insert(h), Instant::now())),
+            Ok(h) => Ok(self.token_of(held.insert(h), Instant::now())),
             Err(e) => match held.as_ref().filter(|h| Instant::now() < h.expires) {
                 Some(h) => {
                     tracing::warn!(error = %e, "OAuth token refresh failed; the current token is used while valid");
-                    Ok(token_of(h, Instant::now()))
+                    Ok(self.token_of(h, Instant::now()))
                 }
                 None => Err(e),
             },
+        }
+    }
+
+    fn token_of(&self, h: &Held, now: Instant) -> OAuthToken {
+        OAuthToken {
+            value: h.token.clone(),
+            lifetime: h.expires.saturating_duration_since(now),
+            extensions: self.config.extensions.clone(),
         }
     }
 
@@ -354,14 +365,6 @@ impl OidcTokenProvider {
             expires: now + lifetime,
             refresh: now + refresh_after(c, lifetime, jitter()),
         })
-    }
-}
-
-fn token_of(h: &Held, now: Instant) -> OAuthToken {
-    OAuthToken {
-        value: h.token.clone(),
-        lifetime: h.expires.saturating_duration_since(now),
-        extensions: Vec::new(),
     }
 }
 

@@ -16,6 +16,8 @@ use kafka_codec::security::{
 use super::keys::*;
 use super::ConfigError;
 
+mod oauth;
+
 /// The security properties as given (every value kept as a [`Secret`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct SecurityProps {
@@ -41,6 +43,33 @@ const KEYS: &[&str] = &[
     SSL_CIPHER_SUITES,
     SASL_MECHANISM,
     SASL_JAAS_CONFIG,
+    SASL_LOGIN_CALLBACK_HANDLER_CLASS,
+    SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+    SASL_OAUTHBEARER_JWT_RETRIEVER_CLASS,
+    SASL_OAUTHBEARER_CLIENT_ID,
+    SASL_OAUTHBEARER_CLIENT_SECRET,
+    SASL_OAUTHBEARER_SCOPE,
+    SASL_OAUTHBEARER_SUB_CLAIM_NAME,
+    SASL_OAUTHBEARER_HEADER_URLENCODE,
+    SASL_OAUTHBEARER_ASSERTION_ALGORITHM,
+    SASL_OAUTHBEARER_ASSERTION_CLAIM_AUD,
+    SASL_OAUTHBEARER_ASSERTION_CLAIM_EXP_SECONDS,
+    SASL_OAUTHBEARER_ASSERTION_CLAIM_ISS,
+    SASL_OAUTHBEARER_ASSERTION_CLAIM_JTI_INCLUDE,
+    SASL_OAUTHBEARER_ASSERTION_CLAIM_NBF_SECONDS,
+    SASL_OAUTHBEARER_ASSERTION_CLAIM_SUB,
+    SASL_OAUTHBEARER_ASSERTION_FILE,
+    SASL_OAUTHBEARER_ASSERTION_PRIVATE_KEY_FILE,
+    SASL_OAUTHBEARER_ASSERTION_PRIVATE_KEY_PASSPHRASE,
+    SASL_OAUTHBEARER_ASSERTION_TEMPLATE_FILE,
+    SASL_LOGIN_CONNECT_TIMEOUT_MS,
+    SASL_LOGIN_READ_TIMEOUT_MS,
+    SASL_LOGIN_REFRESH_BUFFER_SECONDS,
+    SASL_LOGIN_REFRESH_MIN_PERIOD_SECONDS,
+    SASL_LOGIN_REFRESH_WINDOW_FACTOR,
+    SASL_LOGIN_REFRESH_WINDOW_JITTER,
+    SASL_LOGIN_RETRY_BACKOFF_MS,
+    SASL_LOGIN_RETRY_BACKOFF_MAX_MS,
 ];
 
 impl SecurityProps {
@@ -79,6 +108,8 @@ impl SecurityProps {
                 )
             })?,
         };
+        // A class Java could not load fails whatever the protocol, as in Java.
+        oauth::wanted(self)?;
         // As in Java, ssl.* settings matter only with TLS and sasl.* only with SASL.
         let tls = if protocol.uses_tls() {
             Some(self.tls()?)
@@ -315,6 +346,15 @@ impl SecurityProps {
         let jaas = parse_jaas_config(text).map_err(|e| ConfigError::new([SASL_JAAS_CONFIG], e))?;
         let err = |why: String| ConfigError::new([SASL_MECHANISM, SASL_JAAS_CONFIG], why);
         match upper.as_str() {
+            "OAUTHBEARER" if oauth::wanted(self)? => {
+                if jaas.module_name() != "OAuthBearerLoginModule" {
+                    return Err(err(format!(
+                        "{SASL_MECHANISM}=OAUTHBEARER needs OAuthBearerLoginModule in {SASL_JAAS_CONFIG}, not {}",
+                        jaas.login_module
+                    )));
+                }
+                oauth::provider(self, &jaas)
+            }
             "OAUTHBEARER" => unsecured_jws(&jaas).map_err(err),
             mech => {
                 // Java takes the user and password from either module (both
@@ -376,8 +416,9 @@ fn unsecured_jws(jaas: &JaasConfig) -> Result<SaslConfig, String> {
         .filter(|s| !s.is_empty())
     else {
         return Err(
-            "sasl.jaas.config: from properties only Kafka's unsecured tokens can be configured \
-             (unsecuredLoginStringClaim_sub); for real tokens give a TokenProvider \
+            "sasl.jaas.config: OAUTHBEARER needs sasl.oauthbearer.token.endpoint.url (tokens from an \
+             identity provider, with sasl.login.callback.handler.class=OAuthBearerLoginCallbackHandler), \
+             Kafka's unsecured tokens (unsecuredLoginStringClaim_sub), or a TokenProvider \
              (ProducerConfigBuilder::security with SaslConfig::OAuthBearer)"
                 .into(),
         );

@@ -423,3 +423,131 @@ fn pkcs12_stores_and_encrypted_keys_are_read() {
         Some(Secret::new(STORE_PASSWORD))
     );
 }
+
+/// OAuth with an identity provider, as Java users configure it (KIP-768
+/// with the JAAS options, the 4.x keys, KIP-1139's jwt-bearer, a token
+/// file), and what is refused.
+#[test]
+fn oauth_identity_provider_settings() {
+    let sasl = |extra: &[(&str, &str)]| {
+        let mut all = vec![
+            (SECURITY_PROTOCOL, "SASL_PLAINTEXT"),
+            (SASL_MECHANISM, "OAUTHBEARER"),
+        ];
+        all.extend_from_slice(extra);
+        props(&all)
+    };
+    let handler = (
+        SASL_LOGIN_CALLBACK_HANDLER_CLASS,
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+    );
+    let endpoint = (
+        SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+        "https://idp.example.com/oauth2/token",
+    );
+    let kip768 = format!(
+        "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId=\"app\" clientSecret=\"{SECRET}\" scope=\"kafka\" extension_logicalCluster=\"lkc-1\";"
+    );
+    let c = sasl(&[handler, endpoint, (SASL_JAAS_CONFIG, &kip768)]).unwrap();
+    let shown = format!("{c:?}");
+    assert!(
+        shown.contains("OidcTokenProvider") && shown.contains("lkc-1"),
+        "{shown}"
+    );
+    assert!(!shown.contains(SECRET), "no secret in Debug");
+    let module = "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required ;";
+    // The 4.x keys, without the handler class (the endpoint says it).
+    sasl(&[
+        endpoint,
+        (SASL_JAAS_CONFIG, module),
+        (SASL_OAUTHBEARER_CLIENT_ID, "app"),
+        (SASL_OAUTHBEARER_CLIENT_SECRET, SECRET),
+        (SASL_LOGIN_REFRESH_WINDOW_FACTOR, "0.9"),
+        (SASL_LOGIN_CONNECT_TIMEOUT_MS, "5000"),
+    ])
+    .unwrap();
+    // jwt-bearer and a token file.
+    sasl(&[
+        endpoint,
+        (SASL_JAAS_CONFIG, module),
+        (
+            SASL_OAUTHBEARER_JWT_RETRIEVER_CLASS,
+            "org.apache.kafka.common.security.oauthbearer.JwtBearerJwtRetriever",
+        ),
+        (
+            SASL_OAUTHBEARER_ASSERTION_PRIVATE_KEY_FILE,
+            "/etc/kafka/assertion-key.pem",
+        ),
+        (SASL_OAUTHBEARER_ASSERTION_ALGORITHM, "ES256"),
+        (
+            SASL_OAUTHBEARER_ASSERTION_CLAIM_AUD,
+            "https://idp.example.com",
+        ),
+    ])
+    .unwrap();
+    sasl(&[
+        (SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, "file:///run/token"),
+        (SASL_JAAS_CONFIG, module),
+    ])
+    .unwrap();
+    let refused: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+        (
+            vec![handler, (SASL_JAAS_CONFIG, module)],
+            SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+            "needs",
+        ),
+        (
+            vec![endpoint, (SASL_JAAS_CONFIG, module)],
+            SASL_OAUTHBEARER_CLIENT_ID,
+            "client credentials grant needs",
+        ),
+        (
+            vec![
+                endpoint,
+                (SASL_JAAS_CONFIG, module),
+                (SASL_OAUTHBEARER_ASSERTION_PRIVATE_KEY_FILE, "/k.pem"),
+            ],
+            SASL_OAUTHBEARER_CLIENT_ID,
+            "JwtBearerJwtRetriever",
+        ),
+        (
+            vec![
+                endpoint,
+                (SASL_JAAS_CONFIG, module),
+                (
+                    SASL_OAUTHBEARER_JWT_RETRIEVER_CLASS,
+                    "com.example.Retriever",
+                ),
+            ],
+            SASL_OAUTHBEARER_JWT_RETRIEVER_CLASS,
+            "cannot be loaded",
+        ),
+        (
+            vec![
+                endpoint,
+                (SASL_JAAS_CONFIG, &kip768),
+                (SASL_LOGIN_REFRESH_WINDOW_FACTOR, "0.2"),
+            ],
+            SASL_LOGIN_REFRESH_WINDOW_FACTOR,
+            "from 0.5 to 1",
+        ),
+        (
+            vec![
+                (SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL, "ldap://x"),
+                (SASL_JAAS_CONFIG, module),
+            ],
+            SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
+            "https://",
+        ),
+    ];
+    for (extra, key, says) in refused {
+        let e = sasl(&extra).unwrap_err();
+        assert!(
+            e.keys.iter().any(|k| k == key),
+            "{key} not in {:?}: {e}",
+            e.keys
+        );
+        assert!(e.message.contains(says), "{key}: {e}");
+        assert!(!format!("{e:?}").contains(SECRET));
+    }
+}
