@@ -248,8 +248,13 @@ struct FixedToken(String);
 impl TokenProvider for FixedToken {
     fn token(
         &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<OAuthToken, String>> + Send + '_>>
-    {
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<OAuthToken, kafka_codec::security::TokenError>>
+                + Send
+                + '_,
+        >,
+    > {
         let token = OAuthToken {
             value: Secret::new(self.0.clone()),
             lifetime: Duration::from_secs(60),

@@ -384,11 +384,22 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
 
-    let materials = if opts.security.is_empty() {
+    let mut materials = if opts.security.is_empty() {
         None
     } else {
         Some(security::make_materials(&dir.join("security"))?)
     };
+    // The OAUTH listener's identity provider runs before the brokers,
+    // which fetch its JWKS when they start.
+    let mut idp_pid = None;
+    if let Some(m) = materials
+        .as_mut()
+        .filter(|_| opts.security.listeners.contains(&security::OAUTH))
+    {
+        let idp_port = free_port()?;
+        idp_pid = Some(crate::idp::spawn(&m.dir, idp_port)?);
+        m.idp_port = Some(idp_port);
+    }
     let security = materials.as_ref().map(|m| (&opts.security, m));
     let mut used = std::collections::BTreeSet::new();
     let mut port = || -> Result<u16, String> {
@@ -468,6 +479,12 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
         ])
         .arg("-Dorg.slf4j.simpleLogger.defaultLogLevel=info")
         .arg("-Dorg.slf4j.simpleLogger.showDateTime=true")
+        .args(
+            // Kafka 4.x calls only the OAuth URLs listed here.
+            materials.as_ref().and_then(|m| m.idp_url()).map(|idp| {
+                format!("-Dorg.apache.kafka.sasl.oauthbearer.allowed.urls={idp}/jwks,{idp}/token")
+            }),
+        )
         .arg("-cp")
         .arg(broker_classpath(&libs, &plugin))
         .arg("kafka.Kafka")
@@ -496,6 +513,9 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
         env.push_str(&format!("{k}={v}\n"));
     }
     env.push_str(&format!("KAFKA_PIDS={}\n", pids.join(",")));
+    if let Some(pid) = idp_pid {
+        env.push_str(&format!("KAFKA_IDP_PID={pid}\n"));
+    }
     for n in &nodes {
         env.push_str(&format!(
             "KAFKA_NODE_{}={}:{}\n",
@@ -668,7 +688,15 @@ pub fn down() -> Result<(), String> {
         .get("KAFKA_PIDS")
         .map(|p| p.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_default();
-    let ours: Vec<u32> = pids.into_iter().filter(|p| is_our_kafka(*p)).collect();
+    let mut ours: Vec<u32> = pids.into_iter().filter(|p| is_our_kafka(*p)).collect();
+    // The OAUTH listener's identity provider, if it ran.
+    if let Some(pid) = rec.get("KAFKA_IDP_PID").and_then(|p| p.parse().ok()) {
+        if fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c.windows(9).any(|w| w == b"idp-serve"))
+        {
+            ours.push(pid);
+        }
+    }
     for pid in &ours {
         let _ = Command::new("kill")
             .args(["-TERM", &pid.to_string()])

@@ -35,6 +35,7 @@ mod chaos;
 mod ci;
 mod codegen;
 mod fuzz;
+mod idp;
 mod kafka;
 mod perf;
 mod quickstart;
@@ -53,6 +54,8 @@ fn main() -> ExitCode {
         Some("txn-compat") => ci::compat(&args[1..]),
         Some("package") => ci::package(&args[1..]),
         Some("kafka") => kafka::run(&args[1..]),
+        // The test identity provider `kafka up` starts (not for hands).
+        Some("idp-serve") => idp::serve(&args[1..]),
         Some("quickstart") => quickstart::run(&args[1..]),
         Some("perf-compare") => perf::run(&args[1..]),
         Some("txn-perf") => txn_perf::run(&args[1..]),

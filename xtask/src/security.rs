@@ -67,6 +67,14 @@ const WRONGHOST: Listener = Listener {
     name: "WRONGHOST",
     protocol: "SSL",
 };
+/// OAUTHBEARER tokens checked against the local identity provider's JWKS.
+pub const OAUTH: Listener = Listener {
+    name: "OAUTH",
+    protocol: "SASL_PLAINTEXT",
+};
+/// Sessions on the OAUTH listener end after this (tokens are refreshed
+/// at re-authentication).
+pub const OAUTH_REAUTH_MS: u64 = 3000;
 
 /// What `--security` and `--mtls` asked for.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,11 +98,12 @@ impl SecurityOptions {
                 "ssl" => &[SSL],
                 "sasl_plaintext" => &[SASL_PLAINTEXT],
                 "sasl_ssl" => &[SASL_SSL],
-                "all" => &[SSL, SASL_PLAINTEXT, SASL_SSL, MTLS, REAUTH, WRONGHOST],
+                "oauth" => &[OAUTH],
+                "all" => &[SSL, SASL_PLAINTEXT, SASL_SSL, MTLS, REAUTH, WRONGHOST, OAUTH],
                 "none" => &[],
                 other => {
                     return Err(format!(
-                        "--security: unknown {other:?} (ssl, sasl_plaintext, sasl_ssl, all or none)"
+                        "--security: unknown {other:?} (ssl, sasl_plaintext, sasl_ssl, oauth, all or none)"
                     ))
                 }
             };
@@ -129,6 +138,15 @@ impl SecurityOptions {
 #[derive(Debug, Clone)]
 pub struct Materials {
     pub dir: PathBuf,
+    /// The local identity provider's port, when the OAUTH listener is on.
+    pub idp_port: Option<u16>,
+}
+
+impl Materials {
+    /// The identity provider's issuer (and base URL).
+    pub fn idp_url(&self) -> Option<String> {
+        self.idp_port.map(|p| format!("http://127.0.0.1:{p}"))
+    }
 }
 
 impl Materials {
@@ -226,6 +244,7 @@ pub fn make_materials(dir: &Path) -> Result<Materials, String> {
 
     let m = Materials {
         dir: dir.to_path_buf(),
+        idp_port: None,
     };
     write(&m.ca(), &ca_pem)?;
     write(&m.server(), &format!("{server_key}{server_chain}"))?;
@@ -287,7 +306,8 @@ fn java_style_stores(dir: &Path) -> Result<(), String> {
                 "-storepass",
                 STORE_PASSWORD,
             ])
-            .stdout(std::process::Stdio::null()),
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
     )?;
     crate::run_cmd(std::process::Command::new("openssl").args([
         "pkcs8",
@@ -363,6 +383,25 @@ pub fn broker_properties(opts: &SecurityOptions, m: &Materials) -> BTreeMap<Stri
                 "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub=\"broker\";".into(),
             );
         }
+        if let (true, Some(idp)) = (*l == OAUTH, m.idp_url()) {
+            // Real validation: signatures against the provider's JWKS,
+            // audience and issuer checked.
+            p.insert(
+                format!("listener.name.{lower}.oauthbearer.sasl.server.callback.handler.class"),
+                "org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler"
+                    .into(),
+            );
+            p.insert(
+                format!("listener.name.{lower}.oauthbearer.connections.max.reauth.ms"),
+                OAUTH_REAUTH_MS.to_string(),
+            );
+            p.insert(
+                "sasl.oauthbearer.jwks.endpoint.url".into(),
+                format!("{idp}/jwks"),
+            );
+            p.insert("sasl.oauthbearer.expected.audience".into(), "kafka".into());
+            p.insert("sasl.oauthbearer.expected.issuer".into(), idp);
+        }
     }
     if opts.has_sasl() {
         p.insert(
@@ -403,7 +442,11 @@ fn client_properties(l: &Listener, m: &Materials, mtls: bool) -> String {
             ));
         }
     }
-    if l.protocol.starts_with("SASL") {
+    if let (true, Some(idp)) = (*l == OAUTH, m.idp_url()) {
+        s.push_str(&format!(
+            "sasl.mechanism=OAUTHBEARER\nsasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler\nsasl.oauthbearer.token.endpoint.url={idp}/token\nsasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required clientId=\"producer\" clientSecret=\"producer-secret\";\n"
+        ));
+    } else if l.protocol.starts_with("SASL") {
         s.push_str(&format!(
             "sasl.mechanism=SCRAM-SHA-512\nsasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"{USER}\" password=\"{PASSWORD}\";\n"
         ));
@@ -424,6 +467,13 @@ pub fn client_settings(
     );
     if opts.mtls {
         env.push_str("KAFKA_MTLS_EVERYWHERE=1\n");
+    }
+    if let Some(idp) = m.idp_url() {
+        env.push_str(&format!(
+            "KAFKA_OAUTH_TOKEN_URL={idp}/token\nKAFKA_OAUTH_ISSUER={idp}\nKAFKA_OAUTH_ASSERTION_KEY={}\nKAFKA_OAUTH_ASSERTION_ISSUER={}\nKAFKA_OAUTH_REAUTH_MS={OAUTH_REAUTH_MS}\n",
+            m.dir.join("oauth-assertion-key.pem").display(),
+            crate::idp::ASSERTION_ISSUER,
+        ));
     }
     for l in &opts.listeners {
         let addrs = bootstrap

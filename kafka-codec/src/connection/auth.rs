@@ -104,7 +104,13 @@ pub(super) async fn authenticate(
                         .unwrap_or_else(|| "a panic without a message".into());
                     CodecError::TokenProvider(format!("the token provider panicked: {what}"))
                 })?;
-            Some(token.map_err(CodecError::TokenProvider)?)
+            Some(token.map_err(|e| {
+                if e.permanent {
+                    fail(format!("no OAUTHBEARER token: {}", e.message))
+                } else {
+                    CodecError::TokenProvider(e.message)
+                }
+            })?)
         }
         _ => None,
     };

@@ -319,10 +319,56 @@ pub struct OAuthToken {
     pub extensions: Vec<(String, String)>,
 }
 
+/// Why a [`TokenProvider`] has no token.
+///
+/// A retriable error fails this connection attempt; the client tries
+/// again later. A permanent one (credentials the identity provider
+/// refused, a token that can never be used) is reported as an
+/// authentication failure, which stops a producer at once, as a failed
+/// login stops Java's. A `String` converts to a retriable error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TokenError {
+    /// What went wrong (never the secret or the token).
+    pub message: String,
+    /// Asking again cannot help.
+    pub permanent: bool,
+}
+
+impl TokenError {
+    /// An error that may pass (an identity provider that cannot be reached).
+    pub fn retriable(message: impl Into<String>) -> Self {
+        TokenError {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    /// An error that repeats (refused credentials, an expired token).
+    pub fn permanent(message: impl Into<String>) -> Self {
+        TokenError {
+            message: message.into(),
+            permanent: true,
+        }
+    }
+}
+
+impl From<String> for TokenError {
+    fn from(message: String) -> Self {
+        TokenError::retriable(message)
+    }
+}
+
+impl From<&str> for TokenError {
+    fn from(message: &str) -> Self {
+        TokenError::retriable(message)
+    }
+}
+
 /// Where OAUTHBEARER tokens come from: called at every (re-)authentication.
 pub trait TokenProvider: Send + Sync + fmt::Debug {
     /// A valid token, or why there is none.
-    fn token(&self) -> Pin<Box<dyn Future<Output = Result<OAuthToken, String>> + Send + '_>>;
+    fn token(&self) -> Pin<Box<dyn Future<Output = Result<OAuthToken, TokenError>> + Send + '_>>;
 
     /// The unsecured JWS settings, when this is Kafka's unsecured provider
     /// (so that two configurations of it compare equal).

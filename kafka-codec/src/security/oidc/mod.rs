@@ -41,7 +41,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
-use super::{OAuthToken, Secret, TokenProvider};
+use super::{OAuthToken, Secret, TokenError, TokenProvider};
 
 /// How the token is obtained.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,7 +202,7 @@ impl OidcTokenProvider {
         &self.config
     }
 
-    async fn current(&self) -> Result<OAuthToken, String> {
+    async fn current(&self) -> Result<OAuthToken, TokenError> {
         let mut held = self.held.lock().await;
         let now = Instant::now();
         if let Some(h) = held.as_ref().filter(|h| now < h.refresh) {
@@ -228,23 +228,24 @@ impl OidcTokenProvider {
         }
     }
 
-    /// Fetches and checks a token: retries as the module docs say.
-    async fn fetch(&self) -> Result<Held, String> {
+    /// Fetches and checks a token: retries as the module docs say. An
+    /// answer that repeats (a 4xx, a token that is no good) is permanent.
+    async fn fetch(&self) -> Result<Held, TokenError> {
         let c = &self.config;
         let started = Instant::now();
         let mut backoff = c.retry_backoff;
         loop {
             match self.fetch_once().await {
-                Ok(text) => return self.hold(&text),
-                Err(e) if !e.retriable => return Err(e.message),
+                Ok(text) => return self.hold(&text).map_err(TokenError::permanent),
+                Err(e) if !e.retriable => return Err(TokenError::permanent(e.message)),
                 Err(e) => {
                     if started.elapsed() + backoff > c.retry_backoff_max {
-                        return Err(format!(
+                        return Err(TokenError::retriable(format!(
                             "no token from {} after retrying for {:?}: {}",
                             c.token_endpoint,
                             started.elapsed(),
                             e.message
-                        ));
+                        )));
                     }
                     tracing::debug!(error = %e.message, ?backoff, "token endpoint failed; trying again");
                     tokio::time::sleep(backoff).await;
@@ -402,7 +403,8 @@ fn form_encode(s: &str) -> String {
 impl TokenProvider for OidcTokenProvider {
     fn token(
         &self,
-    ) -> Pin<Box<dyn std::future::Future<Output = Result<OAuthToken, String>> + Send + '_>> {
+    ) -> Pin<Box<dyn std::future::Future<Output = Result<OAuthToken, TokenError>> + Send + '_>>
+    {
         Box::pin(self.current())
     }
 }

@@ -147,8 +147,13 @@ impl UnsecuredJwsProvider {
 impl crate::security::TokenProvider for UnsecuredJwsProvider {
     fn token(
         &self,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<OAuthToken, String>> + Send + '_>>
-    {
+    ) -> std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<OAuthToken, crate::security::TokenError>>
+                + Send
+                + '_,
+        >,
+    > {
         let token = self.token_at(SystemTime::now());
         Box::pin(async move { Ok(token) })
     }

@@ -51,7 +51,7 @@ fn seconds(
         _ => Err(ConfigError::invalid(
             key,
             v,
-            &format!("expected whole seconds from {} to {}", range.0, range.1),
+            format!("expected whole seconds from {} to {}", range.0, range.1),
         )),
     }
 }
@@ -69,7 +69,7 @@ fn fraction(
         _ => Err(ConfigError::invalid(
             key,
             v,
-            &format!("expected a number from {} to {}", range.0, range.1),
+            format!("expected a number from {} to {}", range.0, range.1),
         )),
     }
 }

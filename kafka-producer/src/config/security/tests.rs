@@ -490,7 +490,8 @@ fn oauth_identity_provider_settings() {
         (SASL_JAAS_CONFIG, module),
     ])
     .unwrap();
-    let refused: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
+    let refused: Vec<Case> = vec![
         (
             vec![handler, (SASL_JAAS_CONFIG, module)],
             SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL,
