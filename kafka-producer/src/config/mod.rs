@@ -81,9 +81,15 @@
 //! | `ssl.protocol` | `TLSv1.3`, `TLSv1.2` or `TLS`; accepted, the enabled protocols decide |
 //! | `ssl.cipher.suites` | an error: rustls's safe suites are used |
 //! | `sasl.mechanism` | `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER`. Java's default `GSSAPI` (Kerberos) is an error saying it is not supported |
-//! | `sasl.jaas.config` | the JAAS line, read as Java reads it: `PlainLoginModule` or `ScramLoginModule` with `username` and `password` for PLAIN and SCRAM; `OAuthBearerLoginModule` with `unsecuredLoginStringClaim_sub` (and optionally `unsecuredLoginLifetimeSeconds`, `unsecuredLoginListClaim_scope`, `unsecuredLoginExtension_<name>`) for Kafka's unsecured test tokens |
-//! | `sasl.login.callback.handler.class`, `sasl.client.callback.handler.class`, `sasl.login.class` | empty, or an error that says why (no Java classes; tokens come from a `TokenProvider`) |
-//! | `sasl.kerberos.*`, `sasl.login.*`, `sasl.oauthbearer.*`, Java's TLS engine keys | accepted with a warning: no effect here (no Kerberos; OAUTHBEARER tokens come from a `TokenProvider`; TLS is rustls) |
+//! | `sasl.jaas.config` | the JAAS line, read as Java reads it: `PlainLoginModule` or `ScramLoginModule` with `username` and `password` for PLAIN and SCRAM; `OAuthBearerLoginModule` with `clientId`, `clientSecret`, `scope` and `extension_<name>` for an identity provider, or with `unsecuredLoginStringClaim_sub` (and optionally `unsecuredLoginLifetimeSeconds`, `unsecuredLoginListClaim_scope`, `unsecuredLoginExtension_<name>`) for Kafka's unsecured test tokens |
+//! | `sasl.login.callback.handler.class` | empty, or Kafka's `OAuthBearerLoginCallbackHandler` (tokens from `sasl.oauthbearer.token.endpoint.url`, feature `oidc`); other classes are an error naming the Rust way (a `TokenProvider`) |
+//! | `sasl.oauthbearer.token.endpoint.url` | the identity provider's token endpoint (`https://`, `http://`) or a token file (`file://`): OAUTHBEARER tokens fetched, kept and refreshed as Java's login does (see [`kafka_codec::security::oidc`]) |
+//! | `sasl.oauthbearer.jwt.retriever.class` | Kafka's `DefaultJwtRetriever` (a file for `file://`, else client credentials), `ClientCredentialsJwtRetriever`, `JwtBearerJwtRetriever` (KIP-1139) or `FileJwtRetriever` |
+//! | `sasl.oauthbearer.client.credentials.client.id`, `.client.secret`, `sasl.oauthbearer.scope`, `.sub.claim.name`, `.header.urlencode` | the client credentials grant (the JAAS options are the fallback) |
+//! | `sasl.oauthbearer.assertion.*` | the jwt-bearer grant's assertion: `.algorithm` (RS256, ES256), `.private.key.file`, `.private.key.passphrase`, `.claim.iss`, `.claim.sub`, `.claim.aud`, `.claim.exp.seconds`, `.claim.nbf.seconds`, `.claim.jti.include`, `.template.file`, or a ready `.file` |
+//! | `sasl.login.refresh.window.factor`, `.window.jitter`, `.min.period.seconds`, `.buffer.seconds`, `sasl.login.connect.timeout.ms`, `.read.timeout.ms`, `sasl.login.retry.backoff.ms`, `.max.ms` | when tokens are fetched again, and how the endpoint is called, in Java's ranges |
+//! | `sasl.client.callback.handler.class`, `sasl.login.class` | empty, or an error that says why (no Java classes; tokens come from a `TokenProvider`) |
+//! | `sasl.kerberos.*`, the broker's token validation keys (`sasl.oauthbearer.jwks.*`, `.expected.*`, ...), Java's TLS engine keys | accepted with a warning: no effect here (no Kerberos; the broker validates tokens; TLS is rustls) |
 //!
 //! Every other key of Java's producer (kafka-clients 4.4.0 has 120) is in
 //! [`java_keys::JAVA_PRODUCER_KEYS`] with what it does here: accepted,
