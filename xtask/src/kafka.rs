@@ -397,7 +397,12 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
         .filter(|_| opts.security.listeners.contains(&security::OAUTH))
     {
         let idp_port = free_port()?;
-        idp_pid = Some(crate::idp::spawn(&m.dir, idp_port)?);
+        let pid = crate::idp::spawn(&m.dir, idp_port)?;
+        // Recorded at once: should the brokers not come up, `kafka down`
+        // (also the next `kafka up`'s first step) stops it.
+        fs::write(dir.join("cluster.env"), format!("KAFKA_IDP_PID={pid}\n"))
+            .map_err(|e| e.to_string())?;
+        idp_pid = Some(pid);
         m.idp_port = Some(idp_port);
     }
     let security = materials.as_ref().map(|m| (&opts.security, m));
@@ -689,6 +694,7 @@ pub fn down() -> Result<(), String> {
         .map(|p| p.split(',').filter_map(|x| x.parse().ok()).collect())
         .unwrap_or_default();
     let mut ours: Vec<u32> = pids.into_iter().filter(|p| is_our_kafka(*p)).collect();
+    let nodes = ours.len();
     // The OAUTH listener's identity provider, if it ran.
     if let Some(pid) = rec.get("KAFKA_IDP_PID").and_then(|p| p.parse().ok()) {
         if fs::read(format!("/proc/{pid}/cmdline"))
@@ -712,6 +718,11 @@ pub fn down() -> Result<(), String> {
             .status();
     }
     let _ = fs::remove_file(cluster_dir().join("cluster.env"));
-    println!("kafka: stopped {} node(s)", ours.len());
+    let idp = if ours.len() > nodes {
+        " and the identity provider"
+    } else {
+        ""
+    };
+    println!("kafka: stopped {nodes} node(s){idp}");
     Ok(())
 }

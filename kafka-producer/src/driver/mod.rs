@@ -392,6 +392,14 @@ impl Producer {
     /// came by then (no broker offers telemetry, or it is not answered
     /// yet). See [`crate::telemetry`].
     ///
+    /// ```no_run
+    /// # async fn demo(producer: kafka_producer::Producer) -> Result<(), kafka_producer::ProducerError> {
+    /// if let Some(id) = producer.client_instance_id(std::time::Duration::from_secs(5)).await? {
+    ///     println!("telemetry files this producer's metrics under {id}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// [`ProducerError::Config`] with `enable.metrics.push=false` (as Java
     /// refuses it when telemetry is off).
