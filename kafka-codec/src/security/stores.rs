@@ -27,20 +27,19 @@ fn certificates(pem: &[u8], what: &str) -> Result<Vec<CertificateDer<'static>>, 
     Ok(certs)
 }
 
-/// The PEM key in `pem`; an `ENCRYPTED PRIVATE KEY` is decrypted with
-/// `ssl.key.password`.
-fn private_key(
+/// The PEM key in `pem` (from the setting `what`); an `ENCRYPTED PRIVATE
+/// KEY` is decrypted with `password`, the value of `password_key`.
+pub(crate) fn private_key(
     pem: &[u8],
     what: &str,
-    key_password: Option<&Secret>,
+    password: Option<&Secret>,
+    password_key: &str,
 ) -> Result<PrivateKeyDer<'static>, String> {
     if let Some(body) = encrypted_section(pem) {
-        let Some(password) = key_password else {
-            return Err(format!(
-                "{what} holds an encrypted key: set ssl.key.password"
-            ));
+        let Some(password) = password else {
+            return Err(format!("{what} holds an encrypted key: set {password_key}"));
         };
-        return decrypt_key(body, password, what);
+        return decrypt_key(body, password, what, password_key);
     }
     PrivateKeyDer::from_pem_slice(pem)
         .map_err(|_| format!("{what} holds no private key (PKCS#8, SEC1 or PKCS#1 PEM)"))
@@ -60,6 +59,7 @@ fn decrypt_key(
     body: &[u8],
     password: &Secret,
     what: &str,
+    password_key: &str,
 ) -> Result<PrivateKeyDer<'static>, String> {
     use base64::Engine;
     let text: Vec<u8> = body
@@ -72,11 +72,16 @@ fn decrypt_key(
         .map_err(|_| format!("{what}: the encrypted key's PEM is not base64"))?;
     super::pkcs12::decrypt_pkcs8(&der, password.expose())
         .map(|k| PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(k)))
-        .map_err(|e| format!("{what}: the encrypted key cannot be read with ssl.key.password: {e}"))
+        .map_err(|e| format!("{what}: the encrypted key cannot be read with {password_key}: {e}"))
 }
 
 #[cfg(not(feature = "pkcs12"))]
-fn decrypt_key(_: &[u8], _: &Secret, what: &str) -> Result<PrivateKeyDer<'static>, String> {
+fn decrypt_key(
+    _: &[u8],
+    _: &Secret,
+    what: &str,
+    _: &str,
+) -> Result<PrivateKeyDer<'static>, String> {
     Err(format!(
         "{what} holds an encrypted key: this build has no `pkcs12` feature to decrypt it \
          (or decrypt it: openssl pkcs8 -topk8 -nocrypt)"
@@ -165,7 +170,12 @@ pub(crate) fn identity(
             let pem = read(path, "ssl.keystore.location")?;
             Ok((
                 certificates(&pem, "ssl.keystore.location")?,
-                private_key(&pem, "ssl.keystore.location", key_password)?,
+                private_key(
+                    &pem,
+                    "ssl.keystore.location",
+                    key_password,
+                    "ssl.key.password",
+                )?,
             ))
         }
         Identity::Pem {
@@ -176,7 +186,12 @@ pub(crate) fn identity(
                 certificate_chain.as_bytes(),
                 "ssl.keystore.certificate.chain",
             )?,
-            private_key(key.expose().as_bytes(), "ssl.keystore.key", key_password)?,
+            private_key(
+                key.expose().as_bytes(),
+                "ssl.keystore.key",
+                key_password,
+                "ssl.key.password",
+            )?,
         )),
         #[cfg(feature = "pkcs12")]
         Identity::Pkcs12File { path, password } => {

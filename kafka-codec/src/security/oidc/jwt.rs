@@ -4,12 +4,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::rand::SystemRandom;
 use ring::signature::{
     EcdsaKeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, RSA_PKCS1_SHA256,
 };
+use rustls::pki_types::PrivateKeyDer;
 use serde_json::{json, Map, Value};
 
 use super::{Assertion, AssertionAlgorithm};
@@ -119,48 +120,26 @@ pub fn assertion(a: &Assertion) -> Result<String, String> {
     ))
 }
 
-/// The DER of the assertion key: PKCS#8 (`PRIVATE KEY`), PKCS#1 (`RSA
-/// PRIVATE KEY`), or an `ENCRYPTED PRIVATE KEY` with the passphrase.
+/// The DER of the assertion key (PKCS#8 or PKCS#1, maybe an encrypted
+/// PKCS#8 with the passphrase), read as TLS keys are.
 fn private_key(a: &Assertion) -> Result<Vec<u8>, String> {
     let what = "sasl.oauthbearer.assertion.private.key.file";
     let path = a.private_key_file.as_ref().ok_or_else(|| {
         format!("the jwt-bearer grant needs {what} (or sasl.oauthbearer.assertion.file)")
     })?;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
-    let section = |label: &str| -> Option<Vec<u8>> {
-        let begin = format!("-----BEGIN {label}-----");
-        let end = format!("-----END {label}-----");
-        let start = text.find(&begin)? + begin.len();
-        let stop = text[start..].find(&end)? + start;
-        let body: String = text[start..stop]
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
-        STANDARD.decode(body).ok()
-    };
-    if let Some(der) = section("PRIVATE KEY").or_else(|| section("RSA PRIVATE KEY")) {
-        return Ok(der);
+    let pem =
+        std::fs::read(path).map_err(|e| format!("cannot read {what} {}: {e}", path.display()))?;
+    let key = crate::security::stores::private_key(
+        &pem,
+        what,
+        a.passphrase.as_ref(),
+        "sasl.oauthbearer.assertion.private.key.passphrase",
+    )?;
+    match key {
+        PrivateKeyDer::Pkcs8(k) => Ok(k.secret_pkcs8_der().to_vec()),
+        PrivateKeyDer::Pkcs1(k) => Ok(k.secret_pkcs1_der().to_vec()),
+        _ => Err(format!(
+            "{what} holds a SEC1 EC key: convert it to PKCS#8 (openssl pkcs8 -topk8 -nocrypt)"
+        )),
     }
-    if let Some(der) = section("ENCRYPTED PRIVATE KEY") {
-        let Some(pass) = &a.passphrase else {
-            return Err(format!(
-                "{what} is encrypted: set sasl.oauthbearer.assertion.private.key.passphrase"
-            ));
-        };
-        return decrypt(&der, pass.expose(), what);
-    }
-    Err(format!("{what} holds no PKCS#8 or PKCS#1 PEM private key (convert an EC key: openssl pkcs8 -topk8 -nocrypt)"))
-}
-
-#[cfg(feature = "pkcs12")]
-fn decrypt(der: &[u8], pass: &str, what: &str) -> Result<Vec<u8>, String> {
-    crate::security::pkcs12::decrypt_pkcs8(der, pass).map_err(|e| format!("{what}: {e}"))
-}
-
-#[cfg(not(feature = "pkcs12"))]
-fn decrypt(_: &[u8], _: &str, what: &str) -> Result<Vec<u8>, String> {
-    Err(format!(
-        "{what} is encrypted: this build has no `pkcs12` feature to decrypt it"
-    ))
 }
