@@ -1,5 +1,6 @@
 //! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
 
+use std::path::PathBuf;
 use std::process::Command;
 
 use crate::{root, run_cmd};
@@ -204,6 +205,7 @@ pub fn package(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("package: unknown argument {a}"));
     }
+    forget_unpacked_packages()?;
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root()).args(["package", "--allow-dirty"]);
     for p in PUBLISHED {
@@ -227,6 +229,45 @@ pub fn package(args: &[String]) -> Result<(), String> {
         "package: {} crates package and build alone",
         PUBLISHED.len()
     );
+    Ok(())
+}
+
+/// Cargo verifies the packages through a local registry under
+/// `target/package/` and unpacks each into `$CARGO_HOME/registry/src/-<hash
+/// of that path>/`, skipping any crate already unpacked there. With the same
+/// checkout path and a kept `CARGO_HOME`, the packages of an earlier commit
+/// would be built instead of this one's, so they are removed first.
+fn forget_unpacked_packages() -> Result<(), String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(src) = home.map(|h| h.join("registry/src")) else {
+        return Ok(());
+    };
+    let Ok(registries) = std::fs::read_dir(&src) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        // Local registries are the ones without a host name before the hash.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(crates) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for unpacked in crates.flatten() {
+            let name = unpacked.file_name().to_string_lossy().into_owned();
+            let ours = PUBLISHED.iter().any(|p| {
+                name.strip_prefix(p)
+                    .and_then(|v| v.strip_prefix('-'))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            if ours {
+                std::fs::remove_dir_all(unpacked.path())
+                    .map_err(|e| format!("removing {}: {e}", unpacked.path().display()))?;
+            }
+        }
+    }
     Ok(())
 }
 
