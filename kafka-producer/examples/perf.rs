@@ -24,12 +24,15 @@ struct Args {
     /// `--keys N`: record `i` has key `key-{i % N}` (murmur2 spreads them
     /// over every partition); none by default, as ProducerPerformance.
     keys: usize,
+    /// `--topics T`: record `i` goes to topic `{topic}-{i % T}`; `--topic`
+    /// itself when 1 (the default).
+    topics: usize,
 }
 
 fn usage() -> ! {
     eprintln!(
         "usage: perf --topic TOPIC --num-records N --record-size BYTES --throughput RECORDS_PER_SEC(-1: unlimited) \
-         --producer-props k=v [k=v ...] [--producer.config FILE] [--print-metrics] [--keys N]"
+         --producer-props k=v [k=v ...] [--producer.config FILE] [--print-metrics] [--keys N] [--topics T]"
     );
     std::process::exit(2)
 }
@@ -43,6 +46,7 @@ fn parse_args() -> Args {
         props: Vec::new(),
         print_metrics: false,
         keys: 0,
+        topics: 1,
     };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -54,6 +58,7 @@ fn parse_args() -> Args {
             "--record-size" => a.record_size = next(i).parse().unwrap_or_else(|_| usage()),
             "--throughput" => a.throughput = next(i).parse().unwrap_or_else(|_| usage()),
             "--keys" => a.keys = next(i).parse().unwrap_or_else(|_| usage()),
+            "--topics" => a.topics = next(i).parse().unwrap_or_else(|_| usage()),
             "--producer.config" => {
                 let text = std::fs::read_to_string(next(i)).unwrap_or_else(|e| {
                     eprintln!("cannot read producer config: {e}");
@@ -311,7 +316,13 @@ async fn main() {
         }
     });
 
-    let topic: std::sync::Arc<str> = args.topic.as_str().into();
+    let topics: Vec<std::sync::Arc<str>> = if args.topics <= 1 {
+        vec![args.topic.as_str().into()]
+    } else {
+        (0..args.topics)
+            .map(|t| format!("{}-{t}", args.topic).into())
+            .collect()
+    };
     let (n, throughput, sender) = (args.num_records, args.throughput, producer.clone());
     // The send loop runs as a task of the runtime, as an application's
     // producing task would.
@@ -322,7 +333,8 @@ async fn main() {
     let sending = tokio::spawn(async move {
         let mut throttle = (throughput > 0.0).then(|| Throttle::new(throughput));
         for i in 0..n {
-            let mut record = ProducerRecord::new(&topic).value(payload.clone());
+            let topic = &topics[(i % topics.len() as u64) as usize];
+            let mut record = ProducerRecord::new(topic).value(payload.clone());
             if !keys.is_empty() {
                 record.key = Some(keys[(i % keys.len() as u64) as usize].clone());
             }

@@ -29,6 +29,7 @@ fn expected(release: &str) -> Vec<(ApiKey, i16)> {
             (AddOffsetsToTxn, 4),
             (TxnOffsetCommit, 5),
             (EndTxn, 5),
+            (DescribeTransactions, 0),
         ],
         "3.9.1" => vec![
             (ApiVersions, 4),
@@ -43,6 +44,7 @@ fn expected(release: &str) -> Vec<(ApiKey, i16)> {
             (AddOffsetsToTxn, 4),
             (TxnOffsetCommit, 4),
             (EndTxn, 4),
+            (DescribeTransactions, 0),
         ],
         other => panic!("no versions pinned for Kafka {other}: add them here"),
     }

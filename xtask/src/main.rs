@@ -38,6 +38,7 @@ mod fuzz;
 mod idp;
 mod kafka;
 mod perf;
+mod perf_scale;
 mod quickstart;
 mod security;
 mod txn_perf;

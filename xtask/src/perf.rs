@@ -1,6 +1,6 @@
 //! `cargo xtask perf-compare [--records N] [--record-size B] [--rounds R]
 //! [--baseline PERF] [--only TEXT] [--throttle R] [--listeners L1,L2]
-//! [--peers rdkafka,confluent,krafka|all]`:
+//! [--peers rdkafka,confluent,krafka|all] [--scale]`:
 //! our producer (`kafka-producer`'s `perf` example, release build), Kafka's
 //! own `ProducerPerformance` (kafka-tools jar) and, with `--peers`, the
 //! peer crates' perf binaries of `benches-peer` (rust-rdkafka, confluent-kafka
@@ -24,10 +24,20 @@
 //! listeners `kafka up` starts (`PLAINTEXT`, the default, `SSL`,
 //! `SASL_SSL`, ...): both clients get the same `client-<listener>.properties`
 //! (`--producer.config`), so SASL_SSL is SCRAM-SHA-512 over TLS for both.
+//!
+//! `--scale` runs the scale scenarios instead, all with Java's defaults:
+//! keyed records (100,000 keys) over 6, 1,000 and 10,000 partitions and
+//! over 100 topics of 60 partitions, then records of 10 B, 1 KiB, 100 KiB
+//! and 1 MiB (`max.request.size` and the topic's `max.message.bytes` at 2
+//! MiB for the last). There the Java client is `KeyedPerf` (Kafka's
+//! ProducerPerformance has neither keys nor several topics), and each
+//! scenario's topics are deleted after it. The table adds MB/s (of record
+//! values) and CPU seconds per GB.
 
 use std::collections::HashMap;
 use std::process::Command;
 
+use crate::perf_scale::Layout;
 use crate::run_cmd;
 
 /// How fast a scenario sends.
@@ -51,6 +61,38 @@ struct Scenario {
     records: Option<u64>,
     /// Rounds, when not `--rounds` (one for the long memory run).
     rounds: Option<usize>,
+    /// Partitions, topics and keys.
+    layout: Layout,
+    /// Bytes per record, when not `--record-size`.
+    record_size: Option<u64>,
+    /// Configs of the scenario's topics.
+    topic_configs: &'static [(&'static str, &'static str)],
+    /// Run with `--scale` only (the Java client is then `KeyedPerf`).
+    scale: bool,
+}
+
+/// What a scenario has unless it says otherwise.
+const BASE: Scenario = Scenario {
+    name: "",
+    rate: Rate::Max,
+    props: &[],
+    records: None,
+    rounds: None,
+    layout: Layout::SIX,
+    record_size: None,
+    topic_configs: &[],
+    scale: false,
+};
+
+/// Keys of the keyed scale scenarios: ten or more per partition at 10,000.
+const SCALE_KEYS: u64 = 100_000;
+
+const fn keyed(partitions: i32, topics: u32) -> Layout {
+    Layout {
+        partitions,
+        topics,
+        keys: SCALE_KEYS,
+    }
 }
 
 const LZ4: &str = "acks=all, idempotent, lz4";
@@ -67,6 +109,7 @@ const SCENARIOS: &[Scenario] = &[
         ],
         records: None,
         rounds: None,
+        ..BASE
     },
     Scenario {
         name: "acks=all, idempotent, no compression",
@@ -74,6 +117,7 @@ const SCENARIOS: &[Scenario] = &[
         props: &["acks=all", "linger.ms=5", "batch.size=65536"],
         records: None,
         rounds: None,
+        ..BASE
     },
     Scenario {
         name: LZ4,
@@ -86,6 +130,7 @@ const SCENARIOS: &[Scenario] = &[
         ],
         records: None,
         rounds: None,
+        ..BASE
     },
     Scenario {
         name: "acks=all, idempotent, zstd",
@@ -98,6 +143,7 @@ const SCENARIOS: &[Scenario] = &[
         ],
         records: None,
         rounds: None,
+        ..BASE
     },
     Scenario {
         name: "Java defaults (acks=all, idempotent, linger 5, 16 KiB batches)",
@@ -105,6 +151,7 @@ const SCENARIOS: &[Scenario] = &[
         props: &[],
         records: None,
         rounds: None,
+        ..BASE
     },
     Scenario {
         name: "acks=all, idempotent, lz4, throttled to half the slowest client's rate (latency)",
@@ -117,6 +164,7 @@ const SCENARIOS: &[Scenario] = &[
         ],
         records: None,
         rounds: None,
+        ..BASE
     },
     Scenario {
         name: "memory: 10,000,000 records, Java defaults",
@@ -124,6 +172,62 @@ const SCENARIOS: &[Scenario] = &[
         props: &[],
         records: Some(10_000_000),
         rounds: Some(1),
+        ..BASE
+    },
+    // Java's defaults in every scale scenario, so that only the layout or
+    // the record size changes.
+    Scenario {
+        name: "scale: keyed, 6 partitions",
+        layout: keyed(6, 1),
+        scale: true,
+        ..BASE
+    },
+    Scenario {
+        name: "scale: keyed, 1,000 partitions",
+        layout: keyed(1_000, 1),
+        scale: true,
+        ..BASE
+    },
+    Scenario {
+        name: "scale: keyed, 10,000 partitions",
+        layout: keyed(10_000, 1),
+        scale: true,
+        ..BASE
+    },
+    Scenario {
+        name: "scale: keyed, 100 topics of 60 partitions",
+        layout: keyed(60, 100),
+        scale: true,
+        ..BASE
+    },
+    Scenario {
+        name: "scale: 10-byte records",
+        record_size: Some(10),
+        scale: true,
+        ..BASE
+    },
+    Scenario {
+        name: "scale: 1 KiB records",
+        record_size: Some(1024),
+        records: Some(500_000),
+        scale: true,
+        ..BASE
+    },
+    Scenario {
+        name: "scale: 100 KiB records",
+        record_size: Some(100 * 1024),
+        records: Some(5_000),
+        scale: true,
+        ..BASE
+    },
+    Scenario {
+        name: "scale: 1 MiB records",
+        record_size: Some(1024 * 1024),
+        records: Some(500),
+        props: &["max.request.size=2097152"],
+        topic_configs: &[("max.message.bytes", "2097152")],
+        scale: true,
+        ..BASE
     },
 ];
 
@@ -179,6 +283,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut listeners = vec!["PLAINTEXT".to_string()];
     let mut peers: Vec<String> = Vec::new();
     let mut throttle: Option<f64> = None;
+    let mut scale = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -193,6 +298,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
             "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
             "--only" => only = Some(it.next().ok_or("--only needs a text")?.clone()),
+            "--scale" => scale = true,
             "--throttle" => {
                 throttle = Some(
                     it.next()
@@ -239,6 +345,11 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let result = (|| {
         let cp = format!("{}/*", cluster.libs.display());
         let java = crate::kafka::java_path();
+        let java_keyed = if scale {
+            crate::perf_scale::java_keyed_perf(&cluster.libs, &cluster.version)?
+        } else {
+            Vec::new()
+        };
         let mut clients: Vec<(String, Vec<String>)> =
             vec![("kafka-rs".into(), vec![ours.display().to_string()])];
         if let Some(b) = &baseline {
@@ -275,12 +386,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let mut rates: HashMap<(&str, &str), Vec<f64>> = HashMap::new();
         for ((n, sc), listener) in scenarios {
             let scenario = sc.name;
-            if only
-                .as_ref()
-                .is_some_and(|o| !scenario.contains(o.as_str()))
+            if sc.scale != scale
+                || only
+                    .as_ref()
+                    .is_some_and(|o| !scenario.contains(o.as_str()))
             {
                 continue;
             }
+            let size = sc.record_size.map_or(size.clone(), |s| s.to_string());
             let throughput = match (sc.rate, throttle) {
                 (Rate::Max, _) => "-1".to_string(),
                 (Rate::HalfOfSlowest(_), Some(r)) => format!("{r:.0}"),
@@ -304,7 +417,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 _ => format!("{scenario}: {throughput} records/s, over {listener}"),
             };
             let topic = format!("perf-{n}-{}", listener.to_ascii_lowercase());
-            create_topic(&cp, &cluster.bootstrap, &topic)?;
+            let layout = sc.layout;
+            if sc.scale {
+                crate::perf_scale::create_topics(
+                    &cluster.bootstrap,
+                    &topic,
+                    layout,
+                    sc.topic_configs,
+                )?;
+            } else {
+                create_topic(&cp, &cluster.bootstrap, &topic)?;
+            }
+            let offsets_of = layout.pattern(&topic);
             let (bootstrap, config_file) = if listener == "PLAINTEXT" {
                 (cluster.bootstrap.clone(), None)
             } else {
@@ -322,7 +446,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let mut all_props = vec![format!("bootstrap.servers={bootstrap}")];
             all_props.extend(sc.props.iter().map(|s| s.to_string()));
             println!(
-                "\n### {name} ({records} records of {size} bytes, 6 partitions, {rounds} round(s))"
+                "\n### {name} ({records} records of {size} bytes, {} topic(s) of {} partitions, {} keys, {rounds} round(s))",
+                layout.topics, layout.partitions, layout.keys
             );
             let mut common: Vec<String> = Vec::new();
             if let Some(file) = &config_file {
@@ -344,6 +469,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 .map(String::from)
                 .to_vec(),
             );
+            // Before --producer-props, which takes every argument after it.
+            let at = common.len() - 1;
+            common.splice(at..at, layout.args());
             let mut runs: Vec<Vec<Run>> = vec![Vec::new(); clients.len()];
             // Java's defaults spelled out for peers whose own differ; the
             // scenario's settings come after and win.
@@ -354,16 +482,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
             // and the topic's first segment.
             let mut warm_up = common.clone();
             if let Some(i) = warm_up.iter().position(|a| a == "--num-records") {
-                warm_up[i + 1] = "200000".into();
+                warm_up[i + 1] = (n_records as u64 / 5).clamp(1, 200_000).to_string();
             }
             timed(&clients[0].1, &warm_up, &all_props)?;
-            let mut on_broker = end_offsets(&cp, &cluster.bootstrap, &topic)?;
+            let mut on_broker = end_offsets(&cp, &cluster.bootstrap, &offsets_of)?;
             for round in 1..=rounds {
                 for (c, (client, cmd)) in clients.iter().enumerate() {
                     let is_peer = c >= clients.len() - peer_bins.len();
                     let props = if is_peer { &peer_props } else { &all_props };
+                    // ProducerPerformance has no keys and one topic.
+                    let cmd = if sc.scale && client.starts_with("Java") {
+                        &java_keyed
+                    } else {
+                        cmd
+                    };
                     let (line, cpu, rss) = timed(cmd, &common, props)?;
-                    let now = end_offsets(&cp, &cluster.bootstrap, &topic)?;
+                    let now = end_offsets(&cp, &cluster.bootstrap, &offsets_of)?;
                     let written = now - on_broker;
                     on_broker = now;
                     if written as f64 != n_records {
@@ -386,16 +520,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .entry((scenario, listener.as_str()))
                     .or_default()
                     .push(m.records_per_sec);
-                summary.push((name.to_string(), client.clone(), m));
+                let bytes = size.parse::<f64>().unwrap_or(0.0);
+                summary.push((name.to_string(), client.clone(), m, bytes));
+            }
+            if sc.scale {
+                crate::perf_scale::delete_topics(&cluster.bootstrap, &topic, layout)?;
             }
         }
         println!(
-            "\n| scenario | client | records/s | CPU s / 1M records | latency avg / p50 / p99 / max ms | peak RSS MiB |\n|---|---|---:|---:|---|---:|"
+            "\n| scenario | client | records/s | MB/s | CPU s / 1M records | CPU s / GB | latency avg / p50 / p99 / max ms | peak RSS MiB |\n|---|---|---:|---:|---:|---:|---|---:|"
         );
-        for (scenario, client, m) in summary {
+        for (scenario, client, m, bytes) in summary {
+            // CPU per GB of record values (cpu_secs is per million records).
+            let per_gb = m.cpu_secs * 1000.0 / bytes.max(1.0);
             println!(
-                "| {scenario} | {client} | {:.0}k | {:.2} | {:.1} / {:.0} / {:.0} / {:.0} | {:.0} |",
+                "| {scenario} | {client} | {:.1}k | {:.1} | {:.2} | {per_gb:.2} | {:.1} / {:.0} / {:.0} / {:.0} | {:.0} |",
                 m.records_per_sec / 1000.0,
+                m.records_per_sec * bytes / 1e6,
                 m.cpu_secs,
                 m.avg_ms,
                 m.p50_ms,
@@ -440,8 +581,9 @@ pub(crate) fn timed(
     common: &[String],
     props: &[String],
 ) -> Result<(String, f64, f64), String> {
+    // A client that hangs is killed after 15 minutes (and reported).
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "@@time %U %S %M"])
+        .args(["-f", "@@time %U %S %M", "timeout", "900"])
         .args(cmd)
         .args(common)
         .args(props)
@@ -456,7 +598,16 @@ pub(crate) fn timed(
             (f.len() == 3).then(|| (f[0] + f[1], f[2] / 1024.0))
         })
         .ok_or_else(|| format!("{}: no timing in its output: {stderr}", cmd[0]))?;
-    Ok((last_line(&out.stdout), cpu, rss))
+    let mut line = last_line(&out.stdout);
+    if !line.contains("records sent") {
+        // Say why: the client's last words.
+        let why: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.starts_with("@@time ") && !l.trim().is_empty())
+            .collect();
+        line = format!("{line}: {}", why[why.len().saturating_sub(3)..].join(" / "));
+    }
+    Ok((line, cpu, rss))
 }
 
 fn last_line(out: &[u8]) -> String {

@@ -1,10 +1,11 @@
-//! `cargo xtask txn-perf [--sizes 100,1000,10000] [--rounds R] [--peers
-//! confluent]`: transactional throughput on one local broker, for
+//! `cargo xtask txn-perf [--sizes 10,100,1000,10000] [--rounds R] [--peers
+//! confluent] [--baseline TXN_PERF]`: transactional throughput on one local broker, for
 //! transactions of each size (records of 100 bytes, lz4), ours
 //! (`kafka-txn`'s `txn_perf` example) beside the Java client
 //! (`interop/java-txn-perf/TxnPerf.java`, Kafka's own jars) and, with
 //! `--peers confluent`, confluent-kafka for Rust 1.0 (`benches-peer`,
-//! built only then). The clients alternate within each round; each runs
+//! built only then); `--baseline` adds another build of the example (say,
+//! of an earlier commit) to every size. The clients alternate within each round; each runs
 //! under `/usr/bin/time` (client CPU, peak RSS); the table holds medians.
 //!
 //! Java's `ProducerPerformance --transaction-duration-ms` commits by time,
@@ -67,7 +68,8 @@ pub(crate) fn build_peer(bin: &str, feature: &str) -> Result<PathBuf, String> {
 }
 
 pub fn run(args: &[String]) -> Result<(), String> {
-    let mut sizes: Vec<u64> = vec![100, 1000, 10_000];
+    let mut sizes: Vec<u64> = vec![10, 100, 1000, 10_000];
+    let mut baseline: Option<String> = None;
     let mut rounds = 3usize;
     let mut peers: Vec<String> = Vec::new();
     let mut it = args.iter();
@@ -100,12 +102,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .map(str::to_string)
                     .collect()
             }
+            "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
             other => return Err(format!("txn-perf: unknown argument {other}")),
         }
     }
     let ours = crate::build_example("kafka-txn", "txn_perf")?;
     let mut clients: Vec<(String, Vec<String>)> =
         vec![("kafka-rs".into(), vec![ours.display().to_string()])];
+    if let Some(b) = baseline {
+        clients.push(("baseline".into(), vec![b]));
+    }
     for peer in &peers {
         match peer.as_str() {
             "confluent" => clients.push((
@@ -172,8 +178,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     println!(
                         "round {round} {name}: {line}  [cpu {cpu:.2} s, peak rss {rss:.0} MiB]"
                     );
-                    let mut r = parse_line(&line)
-                        .ok_or_else(|| format!("{name}: no summary line: {line}"))?;
+                    // A failed run is reported and left out of the medians.
+                    let Some(mut r) = parse_line(&line) else {
+                        continue;
+                    };
                     r.cpu_secs = cpu * 1_000_000.0 / records as f64;
                     r.peak_rss_mib = rss;
                     runs[c].push(r);

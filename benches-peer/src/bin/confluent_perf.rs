@@ -31,6 +31,7 @@ async fn main() {
     });
     let stats = Arc::new(common::Stats::new(args.num_records));
     let payload = common::payload(args.record_size);
+    let (keys, topics) = (args.key_list(), args.topic_list());
     let mut throttle = common::Throttle::new(args.throughput);
     for i in 0..args.num_records {
         let wait = throttle.wait_before(i);
@@ -44,7 +45,14 @@ async fn main() {
             Some(e) => s.failed(e),
         });
         if let Err(e) = producer
-            .send(ProducerRecord::new(args.topic.clone(), Some(&payload[..])), Some(Box::new(cb)))
+            .send(
+                ProducerRecord::with_key(
+                    common::nth(&topics, i).cloned().unwrap_or_default(),
+                    common::nth(&keys, i).map(|k| &k[..]),
+                    Some(&payload[..]),
+                ),
+                Some(Box::new(cb)),
+            )
             .await
         {
             stats.failed(&e);

@@ -39,6 +39,7 @@ async fn main() {
             "linger.ms" => b.linger(Duration::from_millis(v.parse().unwrap_or(5))),
             "batch.size" => b.batch_size(v.parse().unwrap_or(16384)),
             "buffer.memory" => b.buffer_memory(v.parse().unwrap_or(32 << 20)),
+            "max.request.size" => b.max_request_size(v.parse().unwrap_or(1 << 20)),
             "compression.type" => b.compression(match v.as_str() {
                 "none" => Compression::None,
                 "gzip" => Compression::Gzip,
@@ -53,6 +54,8 @@ async fn main() {
     let producer = b.build().await.unwrap_or_else(|e| fail(&e.to_string()));
     let stats = Arc::new(common::Stats::new(args.num_records));
     let payload = Bytes::from(common::payload(args.record_size));
+    let keys: Vec<Bytes> = args.key_list().into_iter().map(Bytes::from).collect();
+    let topics = args.topic_list();
     let mut throttle = common::Throttle::new(args.throughput);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let collector = {
@@ -80,7 +83,11 @@ async fn main() {
             tokio::time::sleep(wait).await;
         }
         let sent = Instant::now();
-        match producer.enqueue(Record::new(args.topic.clone(), payload.clone())).await {
+        let mut record = Record::new(common::nth(&topics, i).cloned().unwrap_or_default(), payload.clone());
+        if let Some(key) = common::nth(&keys, i) {
+            record = record.key(key.clone());
+        }
+        match producer.enqueue(record).await {
             Ok(handle) => {
                 let _ = tx.send((i, sent, handle));
             }

@@ -39,6 +39,10 @@ fn main() {
                 // Memory, not a record count, bounds the queue (as Java's).
                 config.set("queue.buffering.max.messages", "2147483647");
             }
+            // librdkafka's name for the largest request.
+            "max.request.size" => {
+                config.set("message.max.bytes", v);
+            }
             _ => {
                 config.set(k, v);
             }
@@ -52,14 +56,19 @@ fn main() {
             std::process::exit(1)
         });
     let payload = common::payload(args.record_size);
+    let (keys, topics) = (args.key_list(), args.topic_list());
     let mut throttle = common::Throttle::new(args.throughput);
     for i in 0..args.num_records {
         let wait = throttle.wait_before(i);
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
-        let mut record = BaseRecord::<(), [u8], _>::with_opaque_to(&args.topic, Box::new((i, Instant::now())))
+        let topic = common::nth(&topics, i).map_or("", String::as_str);
+        let mut record = BaseRecord::<[u8], [u8], _>::with_opaque_to(topic, Box::new((i, Instant::now())))
             .payload(&payload[..]);
+        if let Some(key) = common::nth(&keys, i) {
+            record = record.key(&key[..]);
+        }
         loop {
             match producer.send(record) {
                 Ok(()) => break,

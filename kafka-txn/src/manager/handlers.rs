@@ -134,6 +134,10 @@ impl TransactionManager {
         message: &str,
         now: Instant,
     ) {
+        if matches!(request, TxnRequest::DescribeState { .. }) {
+            self.completion_unknown(message);
+            return;
+        }
         tracing::debug!(
             ?request,
             error = message,
@@ -234,6 +238,9 @@ impl TransactionManager {
             (TxnRequest::TxnOffsetCommit { group }, ResponseKind::TxnOffsetCommit(r)) => {
                 self.on_txn_offset_commit(group, r, now)
             }
+            (TxnRequest::DescribeState { attempt }, ResponseKind::DescribeTransactions(r)) => {
+                self.on_describe_state(attempt, r, now)
+            }
             (TxnRequest::EndTxn { commit }, ResponseKind::EndTxn(r)) => {
                 let code = ErrorCode(r.error_code);
                 let reaction = match code {
@@ -265,6 +272,9 @@ impl TransactionManager {
                         });
                     }
                     self.end_transaction(commit);
+                    if self.state == TransactionState::Ready {
+                        self.watch_completion();
+                    }
                 }
             }
             (request, other) => {

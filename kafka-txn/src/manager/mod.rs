@@ -146,6 +146,11 @@ pub(crate) enum TxnRequest {
     EndTxn {
         commit: bool,
     },
+    /// DescribeTransactions of our id, until the coordinator has written
+    /// the markers of the transaction that just ended (see `completion`).
+    DescribeState {
+        attempt: u32,
+    },
 }
 
 impl TxnRequest {
@@ -154,11 +159,13 @@ impl TxnRequest {
         match self {
             TxnRequest::FindCoordinator(_) => 0,
             TxnRequest::InitProducerId { bump: false } => 1,
+            // Before the next transaction's requests, which it holds back.
+            TxnRequest::DescribeState { .. } => 2,
             TxnRequest::AddPartitions
             | TxnRequest::AddOffsets { .. }
-            | TxnRequest::TxnOffsetCommit { .. } => 2,
-            TxnRequest::EndTxn { .. } => 3,
-            TxnRequest::InitProducerId { bump: true } => 4,
+            | TxnRequest::TxnOffsetCommit { .. } => 3,
+            TxnRequest::EndTxn { .. } => 4,
+            TxnRequest::InitProducerId { bump: true } => 5,
         }
     }
 }
@@ -177,6 +184,8 @@ struct Capabilities {
     v2: bool,
     /// The coordinator bumps epochs on InitProducerId (v3+, KIP-360).
     epoch_bump: bool,
+    /// DescribeTransactions (KIP-664, Kafka 3.0).
+    describe: bool,
 }
 
 /// The transactional coordinator client's state machine. See the module
@@ -221,6 +230,9 @@ pub struct TransactionManager {
     last_error: Option<TransactionError>,
     events: VecDeque<TransactionEvent>,
     prepared: Option<PreparedTxnState>,
+    /// DescribeTransactions was refused (no DESCRIBE permission, say): the
+    /// end of a transaction is no longer watched.
+    describe_refused: bool,
 }
 
 impl TransactionManager {
@@ -253,6 +265,7 @@ impl TransactionManager {
             last_error: None,
             events: VecDeque::new(),
             prepared: None,
+            describe_refused: false,
         }
     }
 
@@ -283,6 +296,7 @@ impl TransactionManager {
         self.producer.is_some()
             && self.state != TransactionState::FatalError
             && self.partitions.contains(tp)
+            && !self.previous_end_completing()
     }
 
     /// The highest Produce version the producer may use now.
@@ -368,6 +382,7 @@ impl TransactionManager {
                 && at_least(ApiKey::EndTxn, 5)
                 && at_least(ApiKey::TxnOffsetCommit, 5),
             epoch_bump: at_least(ApiKey::InitProducerId, 3),
+            describe: at_least(ApiKey::DescribeTransactions, 0),
         };
     }
 
@@ -668,6 +683,7 @@ impl TransactionManager {
                 q.request,
                 TxnRequest::FindCoordinator(CoordinatorKey::Transaction)
                     | TxnRequest::EndTxn { commit: false }
+                    | TxnRequest::DescribeState { .. }
             )
         });
         self.new_partitions.clear();
@@ -759,6 +775,9 @@ enum Target {
 }
 
 mod calls;
+mod completion;
+#[cfg(test)]
+mod completion_tests;
 #[cfg(test)]
 mod hostile_tests;
 #[cfg(test)]

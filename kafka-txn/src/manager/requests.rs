@@ -6,8 +6,8 @@ use kafka_protocol::generated::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
 use kafka_protocol::generated::{
-    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, EndTxnRequest, FindCoordinatorRequest,
-    InitProducerIdRequest, TxnOffsetCommitRequest,
+    AddOffsetsToTxnRequest, AddPartitionsToTxnRequest, DescribeTransactionsRequest, EndTxnRequest,
+    FindCoordinatorRequest, InitProducerIdRequest, TxnOffsetCommitRequest,
 };
 use kafka_protocol::messages::{ApiKey, RequestKind};
 use kafka_protocol::primitives::StrBytes;
@@ -28,6 +28,7 @@ pub const TXN_VERSIONS: &[(ApiKey, i16)] = &[
     // v6 (KIP-1319) names topics by id only.
     (ApiKey::TxnOffsetCommit, 5),
     (ApiKey::EndTxn, 5),
+    (ApiKey::DescribeTransactions, 0),
 ];
 
 /// EndTxn and TxnOffsetCommit without transactions v2 (v5 means v2).
@@ -166,6 +167,13 @@ impl TransactionManager {
                     ..Default::default()
                 };
                 (RequestKind::EndTxn(req), v1_cap)
+            }
+            TxnRequest::DescribeState { .. } => {
+                let req = DescribeTransactionsRequest {
+                    transactional_ids: vec![tid],
+                    ..Default::default()
+                };
+                (RequestKind::DescribeTransactions(req), None)
             }
         })
     }

@@ -11,9 +11,10 @@ use kafka_protocol::generated::add_partitions_to_txn_response::{
     AddPartitionsToTxnPartitionResult, AddPartitionsToTxnTopicResult,
 };
 use kafka_protocol::generated::api_versions_response::{ApiVersion, FinalizedFeatureKey};
+use kafka_protocol::generated::describe_transactions_response::TransactionState as DescribedState;
 use kafka_protocol::generated::{
-    AddPartitionsToTxnResponse, ApiVersionsResponse, EndTxnResponse, FindCoordinatorResponse,
-    InitProducerIdResponse,
+    AddPartitionsToTxnResponse, ApiVersionsResponse, DescribeTransactionsResponse, EndTxnResponse,
+    FindCoordinatorResponse, InitProducerIdResponse,
 };
 use kafka_protocol::messages::{ApiKey, RequestKind, ResponseKind};
 use proptest::prelude::*;
@@ -31,6 +32,11 @@ fn config() -> TransactionConfig {
 }
 
 fn versions(v2: bool) -> BrokerVersions {
+    versions_with(v2, true)
+}
+
+/// A broker's versions, with or without DescribeTransactions (Kafka 3.0).
+pub(super) fn versions_with(v2: bool, describe: bool) -> BrokerVersions {
     let api = |key: ApiKey, max: i16| ApiVersion {
         api_key: key as i16,
         min_version: 0,
@@ -45,7 +51,11 @@ fn versions(v2: bool) -> BrokerVersions {
             api(ApiKey::InitProducerId, 5),
             api(ApiKey::FindCoordinator, 6),
             api(ApiKey::AddPartitionsToTxn, 5),
-        ],
+            api(ApiKey::DescribeTransactions, 0),
+        ]
+        .into_iter()
+        .filter(|a| describe || a.api_key != ApiKey::DescribeTransactions as i16)
+        .collect(),
         finalized_features: vec![FinalizedFeatureKey {
             name: "transaction.version".into(),
             min_version_level: if v2 { 2 } else { 0 },
@@ -85,7 +95,7 @@ impl Harness {
         self.m.poll_transmit(self.now)
     }
 
-    fn expect(&mut self, api: ApiKey) -> Transmit {
+    pub(super) fn expect(&mut self, api: ApiKey) -> Transmit {
         let t = self
             .next()
             .unwrap_or_else(|| panic!("expected {api:?}, nothing to send"));
@@ -93,7 +103,7 @@ impl Harness {
         t
     }
 
-    fn answer(&mut self, t: &Transmit, resp: ResponseKind) {
+    pub(super) fn answer(&mut self, t: &Transmit, resp: ResponseKind) {
         self.m
             .handle_response(t.request_id, Ok(Some(resp)), self.now);
     }
@@ -124,7 +134,7 @@ impl Harness {
         t
     }
 
-    fn init(&mut self) -> OperationId {
+    pub(super) fn init(&mut self) -> OperationId {
         let op = self.m.init_transactions(false).unwrap();
         self.find_coordinator();
         self.init_producer_id();
@@ -136,11 +146,11 @@ impl Harness {
         op
     }
 
-    fn events(&mut self) -> Vec<TransactionEvent> {
+    pub(super) fn events(&mut self) -> Vec<TransactionEvent> {
         std::iter::from_fn(|| self.m.poll_event()).collect()
     }
 
-    fn add_partitions_ok(&mut self, t: &Transmit) {
+    pub(super) fn add_partitions_ok(&mut self, t: &Transmit) {
         let RequestKind::AddPartitionsToTxn(r) = &t.request else {
             panic!("not AddPartitionsToTxn")
         };
@@ -169,7 +179,7 @@ impl Harness {
         );
     }
 
-    fn end_txn(&mut self, t: &Transmit, code: ErrorCode, next_epoch: Option<i16>) {
+    pub(super) fn end_txn(&mut self, t: &Transmit, code: ErrorCode, next_epoch: Option<i16>) {
         self.answer(
             t,
             ResponseKind::EndTxn(EndTxnResponse {
@@ -550,6 +560,26 @@ pub(super) fn answer_for(request: &RequestKind, code: i16, epoch: i16) -> Respon
             producer_epoch: epoch,
             ..Default::default()
         }),
+        RequestKind::DescribeTransactions(r) => {
+            ResponseKind::DescribeTransactions(DescribeTransactionsResponse {
+                transaction_states: r
+                    .transactional_ids
+                    .iter()
+                    .map(|id| DescribedState {
+                        error_code: code,
+                        transactional_id: id.clone(),
+                        // Both the answers that keep the wait and those that end it.
+                        transaction_state: if epoch % 2 == 0 {
+                            "PrepareCommit".into()
+                        } else {
+                            "CompleteCommit".into()
+                        },
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+        }
         other => panic!("the manager sent {:?}", other.api_key()),
     }
 }

@@ -1,7 +1,10 @@
 //! What every peer producer's perf binary shares with Kafka's
 //! `ProducerPerformance` (and our `perf` example): its command line, its
-//! payload (random uppercase letters, keyless records), its throttle, and
-//! its summary line, which `cargo xtask perf-compare` reads.
+//! payload (random uppercase letters), its throttle, and its summary line,
+//! which `cargo xtask perf-compare` reads. Beyond ProducerPerformance, as
+//! our `perf` example: `--keys N` (record i keyed `key-{i % N}`, so that
+//! the default partitioner spreads them over every partition) and
+//! `--topics T` (record i to topic `{topic}-{i % T}`).
 
 #![allow(dead_code)] // each binary uses what its client needs
 
@@ -16,6 +19,10 @@ pub struct Args {
     pub throughput: f64,
     /// Java property names and values, in command-line order.
     pub props: Vec<(String, String)>,
+    /// Distinct keys (0: keyless).
+    pub keys: u64,
+    /// Topics (1: `--topic` itself).
+    pub topics: u64,
 }
 
 impl Args {
@@ -26,13 +33,31 @@ impl Args {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The keys, made before the clock starts (record i gets `i % len`).
+    pub fn key_list(&self) -> Vec<Vec<u8>> {
+        (0..self.keys).map(|k| format!("key-{k}").into_bytes()).collect()
+    }
+
+    /// The topics (record i goes to `i % len`).
+    pub fn topic_list(&self) -> Vec<String> {
+        if self.topics <= 1 {
+            return vec![self.topic.clone()];
+        }
+        (0..self.topics).map(|t| format!("{}-{t}", self.topic)).collect()
+    }
+}
+
+/// Record `i`'s entry of a list made by `key_list` or `topic_list`.
+pub fn nth<T>(list: &[T], i: u64) -> Option<&T> {
+    (!list.is_empty()).then(|| &list[(i % list.len() as u64) as usize])
 }
 
 pub fn parse_args(name: &str) -> Args {
     let usage = || -> ! {
         eprintln!(
             "usage: {name} --topic T --num-records N --record-size B --throughput R(-1: unlimited) \
-             --producer-props k=v ... [--producer.config FILE]"
+             [--keys N] [--topics T] --producer-props k=v ... [--producer.config FILE]"
         );
         std::process::exit(2)
     };
@@ -43,6 +68,8 @@ pub fn parse_args(name: &str) -> Args {
         record_size: 100,
         throughput: -1.0,
         props: Vec::new(),
+        keys: 0,
+        topics: 1,
     };
     let mut i = 0;
     while i < argv.len() {
@@ -52,6 +79,8 @@ pub fn parse_args(name: &str) -> Args {
             "--num-records" => a.num_records = next(i).parse().unwrap_or_else(|_| usage()),
             "--record-size" => a.record_size = next(i).parse().unwrap_or_else(|_| usage()),
             "--throughput" => a.throughput = next(i).parse().unwrap_or_else(|_| usage()),
+            "--keys" => a.keys = next(i).parse().unwrap_or_else(|_| usage()),
+            "--topics" => a.topics = next(i).parse().unwrap_or_else(|_| usage()),
             "--producer.config" => {
                 let text = std::fs::read_to_string(next(i)).unwrap_or_else(|_| usage());
                 for line in text.lines().map(str::trim) {
