@@ -1,6 +1,6 @@
 // The Java client's side of `cargo xtask perf-compare`'s scale scenarios:
 // Kafka's ProducerPerformance (same arguments, same summary line, its
-// ThroughputThrottler) plus what it lacks, as our `perf` example has them:
+// throttling rule) plus what it lacks, as our `perf` example has them:
 // --keys N (record i keyed "key-" + i % N, so the default partitioner
 // spreads records over every partition) and --topics T (record i to topic
 // "<topic>-" + i % T). perf-compare compiles it with javac against the
@@ -16,7 +16,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.tools.ThroughputThrottler;
 
 public class KeyedPerf {
     public static void main(String[] argv) throws Exception {
@@ -61,7 +60,7 @@ public class KeyedPerf {
         Stats stats = new Stats(numRecords, recordSize);
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props)) {
             long startMs = System.currentTimeMillis();
-            ThroughputThrottler throttler = new ThroughputThrottler(throughput, startMs);
+            long sleepDeficitNs = 0;
             for (long i = 0; i < numRecords; i++) {
                 long sendStartMs = System.currentTimeMillis();
                 byte[] key = keys > 0 ? keyList[(int) (i % keys)] : null;
@@ -71,7 +70,17 @@ public class KeyedPerf {
                     if (e != null) stats.failed(e);
                     else stats.acked(index, System.currentTimeMillis() - sendStartMs);
                 });
-                if (throttler.shouldThrottle(i, sendStartMs)) throttler.throttle();
+                // ProducerPerformance's rule (its throttler class moved
+                // between releases): once ahead of the target rate, each
+                // record adds 1/target s of sleep, slept off from 2 ms on.
+                long elapsedMs = sendStartMs - startMs;
+                if (throughput > 0 && elapsedMs > 0 && i * 1000.0 / elapsedMs > throughput) {
+                    sleepDeficitNs += 1_000_000_000L / throughput;
+                    if (sleepDeficitNs >= 2_000_000L) {
+                        Thread.sleep(sleepDeficitNs / 1_000_000L, (int) (sleepDeficitNs % 1_000_000L));
+                        sleepDeficitNs = 0;
+                    }
+                }
             }
             producer.flush();
         }

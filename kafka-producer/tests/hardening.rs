@@ -360,12 +360,13 @@ async fn a_large_record_waiting_for_memory_sends_lingering_batches() {
     ]))
     .unwrap();
     deliver_one(&producer, &topic).await;
-    // Five lingering batches, each holding a whole batch buffer.
+    // Five lingering batches, each holding a whole batch buffer (records of
+    // 2,000 bytes: a crowded producer's right-sized batches hold eight).
     let mut pending = Vec::new();
     for p in 0..5 {
         let record = ProducerRecord::new(&*topic)
             .partition(p)
-            .value(vec![b'x'; 1000]);
+            .value(vec![b'x'; 2000]);
         pending.push(producer.send(record).await.unwrap());
     }
     let held = producer.buffered_bytes();
@@ -387,6 +388,42 @@ async fn a_large_record_waiting_for_memory_sends_lingering_batches() {
     }
     bounded("close", producer.close(Duration::from_secs(10))).await;
     assert_eq!(count(&topic, &info).await, 7);
+}
+
+/// More partitions than `buffer.memory` holds full batch buffers for:
+/// batches are right-sized, so fifty lingering batches of small records fit
+/// in 100,000 bytes and no send waits for memory (Java's 16 KiB per batch
+/// would need 800 KiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_partitions_get_right_sized_batches() {
+    let (topic, info) = new_topic("right-sized", 50).await;
+    let producer = Producer::new(config(&[
+        ("buffer.memory", "100000"),
+        ("batch.size", "16384"),
+        ("linger.ms", "60000"),
+        ("max.block.ms", "3000"),
+    ]))
+    .unwrap();
+    deliver_one(&producer, &topic).await;
+    let mut pending = Vec::new();
+    for p in 0..50 {
+        let record = ProducerRecord::new(&*topic).partition(p).value("small");
+        pending.push(producer.send(record).await.unwrap());
+    }
+    let held = producer.buffered_bytes();
+    assert!(held < 50_000, "fifty small batches hold {held} bytes");
+    let metrics = producer.metrics().await.unwrap();
+    assert_eq!(
+        metrics.producer.get("bufferpool-wait-time-ns-total"),
+        Some(&0.0),
+        "a send waited for buffer memory"
+    );
+    bounded("flush", producer.flush()).await.unwrap();
+    for d in pending {
+        bounded("delivery", d).await.unwrap();
+    }
+    bounded("close", producer.close(Duration::from_secs(10))).await;
+    assert_eq!(count(&topic, &info).await, 51);
 }
 
 /// `buffer.memory` bounds the batch buffers, not only the records' bytes:

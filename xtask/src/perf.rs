@@ -581,9 +581,9 @@ pub(crate) fn timed(
     common: &[String],
     props: &[String],
 ) -> Result<(String, f64, f64), String> {
-    // A client that hangs is killed after 15 minutes (and reported).
+    // A client that hangs is killed after 5 minutes (and reported).
     let out = Command::new("/usr/bin/time")
-        .args(["-f", "@@time %U %S %M", "timeout", "900"])
+        .args(["-f", "@@time %U %S %M", "timeout", "300"])
         .args(cmd)
         .args(common)
         .args(props)

@@ -1,11 +1,12 @@
 //! `cargo xtask txn-perf [--sizes 10,100,1000,10000] [--rounds R] [--peers
-//! confluent] [--baseline TXN_PERF]`: transactional throughput on one local broker, for
+//! confluent] [--baseline TXN_PERF] [--version V]`: transactional throughput on one local broker, for
 //! transactions of each size (records of 100 bytes, lz4), ours
 //! (`kafka-txn`'s `txn_perf` example) beside the Java client
 //! (`interop/java-txn-perf/TxnPerf.java`, Kafka's own jars) and, with
 //! `--peers confluent`, confluent-kafka for Rust 1.0 (`benches-peer`,
 //! built only then); `--baseline` adds another build of the example (say,
-//! of an earlier commit) to every size. The clients alternate within each round; each runs
+//! of an earlier commit) to every size; `--version 3.9.1` runs against a
+//! Kafka without transactions v2. The clients alternate within each round; each runs
 //! under `/usr/bin/time` (client CPU, peak RSS); the table holds medians.
 //!
 //! Java's `ProducerPerformance --transaction-duration-ms` commits by time,
@@ -70,6 +71,7 @@ pub(crate) fn build_peer(bin: &str, feature: &str) -> Result<PathBuf, String> {
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut sizes: Vec<u64> = vec![10, 100, 1000, 10_000];
     let mut baseline: Option<String> = None;
+    let mut up = crate::kafka::UpOptions::default();
     let mut rounds = 3usize;
     let mut peers: Vec<String> = Vec::new();
     let mut it = args.iter();
@@ -103,6 +105,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     .collect()
             }
             "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
+            "--version" => up.version = it.next().ok_or("--version needs a Kafka version")?.clone(),
             other => return Err(format!("txn-perf: unknown argument {other}")),
         }
     }
@@ -127,7 +130,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             }
         }
     }
-    let cluster = crate::kafka::up(&crate::kafka::UpOptions::default())?;
+    let cluster = crate::kafka::up(&up)?;
     let result = (|| {
         let cp = format!("{}/*", cluster.libs.display());
         clients.push((

@@ -120,6 +120,12 @@ impl Accumulator {
             usize::MAX
         };
         let linger = self.config.linger;
+        self.crowded = self
+            .queues
+            .partition_count()
+            .saturating_mul(self.config.batch_size)
+            .saturating_mul(max_in_flight)
+            > self.config.buffer_memory;
         let track_latency = !self.config.partitioner_availability_timeout.is_zero();
 
         // Partitions with batches, in rotated order.

@@ -119,6 +119,26 @@ pub(crate) fn own_outcome(incoming: &mut Incoming) -> DeliveryFuture {
     delivery
 }
 
+/// The buffer a partition's new batch is opened with when the producer is
+/// crowded (more partitions than `buffer.memory` holds full batches for):
+/// twice what its last batch held (at least `MIN_RIGHT_SIZED_RECORDS`
+/// records of this size), up to `batch.size`. With thousands of partitions
+/// each getting a few records per linger, `batch.size` per batch takes all
+/// of `buffer.memory` for mostly empty buffers and stalls the senders; a
+/// busy partition doubles back to `batch.size` within a few batches. (Java
+/// takes `batch.size` for every batch from its pool.)
+fn right_size(batch_size: usize, record_size: usize, recent_records: usize) -> usize {
+    let records = recent_records
+        .saturating_mul(2)
+        .max(MIN_RIGHT_SIZED_RECORDS);
+    record_size
+        .saturating_mul(records)
+        .saturating_add(kafka_protocol::records::BATCH_HEADER_SIZE)
+        .min(batch_size)
+}
+
+const MIN_RIGHT_SIZED_RECORDS: usize = 8;
+
 /// Where a new batch's buffer memory comes from.
 enum Pay {
     /// The record brought enough for the whole buffer.
@@ -216,6 +236,10 @@ pub(crate) struct Accumulator {
     next_batch_id: BatchId,
     /// Reused for the partition load stats.
     load_scratch: Vec<(i32, usize)>,
+    /// Full `batch.size` buffers for every partition, `max.in.flight`
+    /// deep, would not fit in `buffer.memory`: new batches are right-sized
+    /// (see [`right_size`]). Looked at by each drain.
+    crowded: bool,
 }
 
 impl Accumulator {
@@ -235,6 +259,7 @@ impl Accumulator {
             node_latency: FastMap::default(),
             drain_start: 0,
             next_batch_id: 1,
+            crowded: false,
             load_scratch: Vec::new(),
             config,
         }
@@ -392,7 +417,8 @@ impl Accumulator {
                 // A batch paid for whole takes the record without its
                 // memory; one that grows takes it with it, within it.
                 Some(b) if b.prepaid => {
-                    let a = b.append(batch_size, ts, key, value, headers(), id, 0);
+                    let limit = batch_size.min(b.permits);
+                    let a = b.append(limit, ts, key, value, headers(), id, 0);
                     if let Ok(Some(_)) = a {
                         incoming.permits = 0;
                         completions.release(permits);
@@ -414,17 +440,27 @@ impl Accumulator {
                     ready_at = Some(now.now());
                 }
             }
+            if let Some(last) = queue.batches.back() {
+                queue.recent_records = last.record_count as usize;
+            }
             // Buffer memory for the new batch's buffer (Java's
             // BufferPool.allocate): brought by the record, or held by a
             // free pooled buffer; else the record waits for it (or, where
             // nothing may wait, the batch holds the record's memory and
             // grows with its records).
-            let cap = batch_size
-                .max(incoming.record.estimated_size())
-                .min(self.config.buffer_memory);
+            let record_size = incoming.record.estimated_size();
+            let cap = if self.crowded {
+                right_size(batch_size, record_size, queue.recent_records)
+            } else {
+                batch_size
+            };
+            let cap = cap.max(record_size).min(self.config.buffer_memory);
+            // A right-sized buffer is allocated for the batch: pooled
+            // buffers are batch.size.
+            let small = cap < batch_size;
             let pay = if permits >= cap {
                 Pay::Brought
-            } else if completions.pool.free_permits().is_some_and(|p| p >= cap) {
+            } else if !small && completions.pool.free_permits().is_some_and(|p| p >= cap) {
                 Pay::Pooled
             } else if may_grow {
                 Pay::Grows
@@ -442,7 +478,11 @@ impl Accumulator {
             }
             let (buffer, held, prepaid) = match pay {
                 Pay::Brought => {
-                    let (buffer, pooled) = completions.pool.take(cap);
+                    let (buffer, pooled) = if small {
+                        (bytes::BytesMut::with_capacity(cap), 0)
+                    } else {
+                        completions.pool.take(cap)
+                    };
                     completions.release(pooled + permits - cap);
                     incoming.permits = 0;
                     (buffer, cap, true)
@@ -455,9 +495,6 @@ impl Accumulator {
                 }
                 Pay::Grows => (bytes::BytesMut::with_capacity(permits), 0, false),
             };
-            if let Some(last) = queue.batches.back() {
-                queue.recent_records = last.record_count as usize;
-            }
             let batch_id = self.next_batch_id;
             self.next_batch_id += 1;
             let created = now.now();
@@ -542,7 +579,12 @@ impl Accumulator {
         // on only from a full batch: waiting for the next record left a
         // new batch of a few records behind, lingering, whenever the move
         // came from its twice-batch.size rule instead.
-        if batch.size.saturating_add(added) > batch_size {
+        let room = if batch.prepaid {
+            batch_size.min(batch.permits)
+        } else {
+            batch_size
+        };
+        if batch.size.saturating_add(added) > room {
             batch.close();
             ready_at = Some(now.now());
         }

@@ -73,6 +73,11 @@ pub(crate) struct Queues {
 }
 
 impl Queues {
+    /// Partitions with a queue, every topic together.
+    pub(super) fn partition_count(&self) -> usize {
+        self.topics.iter().map(|t| t.partitions.len()).sum()
+    }
+
     /// The index of `topic`'s queues (created when new).
     pub(super) fn topic(&mut self, topic: &Arc<str>) -> usize {
         if let Some((name, i)) = &self.last {
