@@ -188,15 +188,22 @@ const SCENARIOS: &[Scenario] = &[
         scale: true,
         ..BASE
     },
+    // One broker on a small machine writes a few thousand records per
+    // second spread over thousands of partitions, whatever the client:
+    // fewer records, one round.
     Scenario {
         name: "scale: keyed, 10,000 partitions",
         layout: keyed(10_000, 1),
+        records: Some(100_000),
+        rounds: Some(1),
         scale: true,
         ..BASE
     },
     Scenario {
         name: "scale: keyed, 100 topics of 60 partitions",
         layout: keyed(60, 100),
+        records: Some(100_000),
+        rounds: Some(1),
         scale: true,
         ..BASE
     },
