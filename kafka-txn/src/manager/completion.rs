@@ -40,6 +40,11 @@ use super::{TransactionEvent, TransactionManager, TxnRequest};
 const EAGER_POLLS: u32 = 8;
 const POLL: Duration = Duration::from_millis(1);
 const STEADY_POLLS: u32 = 24;
+/// After this many answers (a few seconds with the default
+/// `retry.backoff.ms`) the wait ends, so a coordinator stuck in a
+/// prepare state does not hold the next transaction back longer than it
+/// would without the wait.
+pub(super) const MAX_POLLS: u32 = 64;
 
 pub(super) fn poll_interval(attempt: u32) -> Duration {
     if attempt < EAGER_POLLS {
@@ -93,10 +98,17 @@ impl TransactionManager {
                 return;
             }
         }
-        if matches!(
+        let preparing = matches!(
             s.transaction_state.as_str(),
             "PrepareCommit" | "PrepareAbort"
-        ) {
+        );
+        if preparing && attempt + 1 >= MAX_POLLS {
+            // Markers held up (a partition leader away): the wait ends, and
+            // the coordinator answers the next requests as it would have.
+            self.completion_unknown("the coordinator is still writing markers");
+            return;
+        }
+        if preparing {
             let wait = poll_interval(attempt).min(self.config.retry_backoff);
             self.retry(
                 TxnRequest::DescribeState {

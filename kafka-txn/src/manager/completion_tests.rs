@@ -8,7 +8,7 @@ use kafka_protocol::generated::describe_transactions_response::TransactionState 
 use kafka_protocol::generated::DescribeTransactionsResponse;
 use kafka_protocol::messages::{ApiKey, ResponseKind};
 
-use super::completion::poll_interval;
+use super::completion::{poll_interval, MAX_POLLS};
 use super::tests::{tp, Harness};
 use super::*;
 
@@ -99,7 +99,7 @@ fn v1_holds_the_next_add_partitions_until_the_markers_are_written() {
 }
 
 #[test]
-fn the_poll_interval_is_capped_at_retry_backoff() {
+fn the_poll_interval_is_capped_at_retry_backoff_and_the_wait_bounded() {
     assert_eq!(poll_interval(0), Duration::ZERO);
     assert_eq!(poll_interval(7), Duration::ZERO);
     assert_eq!(poll_interval(8), Duration::from_millis(1));
@@ -109,11 +109,19 @@ fn the_poll_interval_is_capped_at_retry_backoff() {
     let mut h = Harness::new(true);
     h.init();
     let mut t = commit_one(&mut h);
-    for _ in 0..40 {
+    h.m.begin_transaction().unwrap();
+    h.m.add_partitions([tp(0)]).unwrap();
+    for _ in 1..MAX_POLLS {
         h.answer(&t, described("PrepareCommit", ErrorCode::NONE));
+        assert!(!h.m.may_send_to(&tp(0)));
         h.now += Duration::from_millis(100);
         t = h.expect(ApiKey::DescribeTransactions);
     }
+    // The last answer still says preparing: the wait ends anyway.
+    h.answer(&t, described("PrepareCommit", ErrorCode::NONE));
+    assert!(h.m.may_send_to(&tp(0)));
+    h.now += Duration::from_millis(100);
+    assert!(h.next().is_none(), "no more polls");
 }
 
 #[test]
