@@ -14,6 +14,7 @@ use kafka_protocol::generated::create_topics_request::{CreatableTopic, Creatable
 use kafka_protocol::generated::{
     CreatePartitionsRequest, CreateTopicsRequest, DeleteTopicsRequest, MetadataRequest,
 };
+use kafka_protocol::primitives::StrBytes;
 use kafka_protocol::ErrorCode;
 
 use crate::{root, run_cmd};
@@ -90,10 +91,14 @@ async fn connect(bootstrap: &str) -> Result<Connection, String> {
         .map_err(|e| format!("connecting to {addr}: {e}"))
 }
 
-fn check(what: &str, name: &str, code: i16, message: Option<&str>) -> Result<(), String> {
+/// A topic's result in a CreateTopics, CreatePartitions or DeleteTopics answer.
+fn check(what: &str, name: &str, code: i16, message: Option<&StrBytes>) -> Result<(), String> {
     match ErrorCode(code) {
         ErrorCode::NONE => Ok(()),
-        c => Err(format!("{what} {name}: {c} {}", message.unwrap_or(""))),
+        c => Err(format!(
+            "{what} {name}: {c} {}",
+            message.map_or("", |m| m.as_str())
+        )),
     }
 }
 
@@ -138,7 +143,7 @@ pub fn create_topics(
                 "CreateTopics",
                 t.name.as_str(),
                 t.error_code,
-                t.error_message.as_ref().map(|m| m.as_str()),
+                t.error_message.as_ref(),
             )?;
         }
         let mut count = first;
@@ -165,7 +170,7 @@ pub fn create_topics(
                     "CreatePartitions",
                     t.name.as_str(),
                     t.error_code,
-                    t.error_message.as_ref().map(|m| m.as_str()),
+                    t.error_message.as_ref(),
                 )?;
             }
         }
@@ -216,12 +221,7 @@ pub fn delete_topics(bootstrap: &str, topic: &str, layout: Layout) -> Result<(),
             .map_err(|e| e.to_string())?;
         for r in &resp.responses {
             let name = r.name.as_ref().map_or("", |n| n.as_str());
-            check(
-                "DeleteTopics",
-                name,
-                r.error_code,
-                r.error_message.as_ref().map(|m| m.as_str()),
-            )?;
+            check("DeleteTopics", name, r.error_code, r.error_message.as_ref())?;
         }
         Ok(())
     })
