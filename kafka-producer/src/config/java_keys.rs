@@ -10,8 +10,10 @@
 //! warning, as Java's "supplied but not used". Only a key that is none of
 //! these is an error, with the nearest known key suggested.
 //!
-//! [`JAVA_PRODUCER_KEYS`] is the table; its `Debug` and the test
-//! `every_java_key_at_its_default_builds` keep it honest.
+//! [`JAVA_PRODUCER_KEYS`] is the table; the test
+//! `every_java_key_at_its_default_builds` keeps it honest, and
+//! `tests/java_keys.rs` checks it against kafka-clients' own
+//! `ProducerConfig.configNames()` (with `interop/java-config-keys`).
 
 use super::ConfigError;
 use KeyStatus::{Applied, Class, NoEffect};
