@@ -94,3 +94,22 @@ fn edit_distance_counts_edits() {
     assert_eq!(edit_distance("lingr.ms", "linger.ms"), 1);
     assert_eq!(edit_distance("", "abc"), 3);
 }
+
+#[test]
+fn java_keys_md_is_the_table() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/JAVA_KEYS.md");
+    let want = markdown();
+    if std::env::var_os("KAFKA_RS_WRITE_JAVA_KEYS_MD").is_some() {
+        std::fs::write(path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{path} is not the table's: rewrite it with \
+         `KAFKA_RS_WRITE_JAVA_KEYS_MD=1 cargo test -p kafka-producer --lib java_keys`"
+    );
+    // One row per key, each with its status.
+    for k in JAVA_PRODUCER_KEYS {
+        assert!(have.contains(&format!("| `{}` |", k.name)), "{}", k.name);
+    }
+}
