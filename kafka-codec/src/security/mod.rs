@@ -48,6 +48,8 @@ use std::time::Duration;
 
 pub use jaas::{parse_jaas_config, JaasConfig};
 pub use secret::Secret;
+#[cfg(feature = "tls")]
+pub use tls::supported_cipher_suites;
 
 /// For the fuzz targets only: runs mechanism `which` (0 PLAIN, 1
 /// SCRAM-SHA-256, 2 SCRAM-SHA-512, 3 OAUTHBEARER) against `server`'s
@@ -235,6 +237,11 @@ pub struct TlsConfig {
     pub verify_hostname: bool,
     /// `ssl.enabled.protocols`: TLS 1.2 and 1.3 by default, as Java.
     pub versions: Vec<TlsVersion>,
+    /// `ssl.cipher.suites`: the suites offered, by their IANA names (as
+    /// Java names them, say `TLS_AES_128_GCM_SHA256`), in order of
+    /// preference; empty: every suite of `supported_cipher_suites()`
+    /// (feature `tls`).
+    pub cipher_suites: Vec<String>,
     /// `ssl.key.password`: decrypts an encrypted PKCS#8 key (PEM `ENCRYPTED
     /// PRIVATE KEY`, PBES2 with AES or 3DES, or PKCS#12's SHA-1 3DES) or a
     /// PKCS#12 store's key (feature `pkcs12`).
@@ -252,10 +259,29 @@ impl TlsConfig {
             identity: None,
             verify_hostname: true,
             versions: vec![TlsVersion::Tls12, TlsVersion::Tls13],
+            cipher_suites: Vec::new(),
             key_password: None,
             #[cfg(feature = "tls")]
             built: Arc::default(),
         }
+    }
+
+    /// Offering only these cipher suites (`ssl.cipher.suites`), by IANA
+    /// name, most preferred first; a name the TLS provider lacks fails the
+    /// connection, naming the supported ones.
+    ///
+    /// ```
+    /// use kafka_codec::security::{TlsConfig, TrustStore};
+    /// let tls = TlsConfig::new(TrustStore::Platform)
+    ///     .with_cipher_suites(["TLS_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]);
+    /// assert_eq!(tls.cipher_suites.len(), 2);
+    /// ```
+    pub fn with_cipher_suites<S: Into<String>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.cipher_suites = names.into_iter().map(Into::into).collect();
+        self
     }
 
     /// With `ssl.key.password`, for an encrypted key.
@@ -283,6 +309,7 @@ impl PartialEq for TlsConfig {
             && self.identity == other.identity
             && self.verify_hostname == other.verify_hostname
             && self.versions == other.versions
+            && self.cipher_suites == other.cipher_suites
             && self.key_password == other.key_password
     }
 }

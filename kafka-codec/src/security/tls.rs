@@ -19,8 +19,60 @@ use super::{TlsConfig, TlsVersion};
 use crate::error::TlsFailure;
 use crate::CodecError;
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// A suite's IANA name, which Java's `ssl.cipher.suites` uses: rustls
+/// names TLS 1.3's suites `TLS13_*` where IANA says `TLS_*`.
+fn iana_name(suite: &rustls::SupportedCipherSuite) -> String {
+    let name = suite
+        .suite()
+        .as_str()
+        .map_or_else(|| format!("{:?}", suite.suite()), str::to_string);
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name,
+    }
+}
+
+/// The cipher suites TLS here can offer (rustls with ring), by the IANA
+/// names Java's `ssl.cipher.suites` takes, in rustls's order of
+/// preference.
+///
+/// ```
+/// let suites = kafka_codec::security::supported_cipher_suites();
+/// assert!(suites.iter().any(|s| s == "TLS_AES_128_GCM_SHA256"));
+/// assert!(suites.iter().any(|s| s == "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"));
+/// ```
+pub fn supported_cipher_suites() -> Vec<String> {
+    rustls::crypto::ring::default_provider()
+        .cipher_suites
+        .iter()
+        .map(iana_name)
+        .collect()
+}
+
+/// The provider, offering only `names` (in that order) when any are given.
+fn provider_with_suites(names: &[String]) -> Result<Arc<rustls::crypto::CryptoProvider>, String> {
+    let mut provider = rustls::crypto::ring::default_provider();
+    if names.is_empty() {
+        return Ok(Arc::new(provider));
+    }
+    let mut chosen = Vec::with_capacity(names.len());
+    for name in names {
+        let suite = provider
+            .cipher_suites
+            .iter()
+            .find(|s| iana_name(s).eq_ignore_ascii_case(name))
+            .ok_or_else(|| {
+                format!(
+                    "ssl.cipher.suites: {name} is not supported; the supported suites are {}",
+                    supported_cipher_suites().join(", ")
+                )
+            })?;
+        if !chosen.contains(suite) {
+            chosen.push(*suite);
+        }
+    }
+    provider.cipher_suites = chosen;
+    Ok(Arc::new(provider))
 }
 
 /// Checks the chain and ignores only a name mismatch
@@ -74,7 +126,7 @@ impl ServerCertVerifier for ChainOnly {
 
 /// The rustls client configuration for `config`.
 pub(crate) fn build(config: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
-    let provider = provider();
+    let provider = provider_with_suites(&config.cipher_suites)?;
     let roots = Arc::new(roots(&config.trust)?);
     let versions: Vec<&'static rustls::SupportedProtocolVersion> = config
         .versions
@@ -89,7 +141,15 @@ pub(crate) fn build(config: &TlsConfig) -> Result<Arc<ClientConfig>, String> {
     }
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
-        .map_err(|e| format!("TLS setup: {e}"))?;
+        .map_err(|e| match e {
+            // Every suite given belongs to a version that is not enabled.
+            rustls::Error::General(_) if !config.cipher_suites.is_empty() => format!(
+                "ssl.cipher.suites: none of {:?} is usable with ssl.enabled.protocols {:?}",
+                config.cipher_suites,
+                config.versions.iter().map(|v| v.name()).collect::<Vec<_>>()
+            ),
+            e => format!("TLS setup: {e}"),
+        })?;
     let builder = if config.verify_hostname {
         builder.with_root_certificates(roots)
     } else {
@@ -244,5 +304,75 @@ mod tests {
         });
         let e = key.client_config().unwrap_err().to_string();
         assert!(!e.contains("AAAA"), "{e}");
+    }
+
+    fn offered(tls: &TlsConfig) -> Result<Vec<String>, String> {
+        let config = build(tls)?;
+        Ok(config
+            .crypto_provider()
+            .cipher_suites
+            .iter()
+            .map(iana_name)
+            .collect())
+    }
+
+    fn trusting_a_ca() -> TlsConfig {
+        TlsConfig::new(TrustStore::Pem(
+            include_str!("pkcs12/testdata/ca.crt").to_string(),
+        ))
+    }
+
+    #[test]
+    fn cipher_suites_go_by_their_iana_names() {
+        let all = supported_cipher_suites();
+        assert!(all.iter().any(|s| s == "TLS_CHACHA20_POLY1305_SHA256"));
+        assert!(all.iter().all(|s| !s.starts_with("TLS13_")), "{all:?}");
+        // None given: every suite.
+        assert_eq!(offered(&trusting_a_ca()).unwrap(), all);
+    }
+
+    #[test]
+    fn cipher_suites_given_are_the_ones_offered_in_their_order() {
+        let tls = trusting_a_ca().with_cipher_suites([
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            "tls_aes_256_gcm_sha384",
+            "TLS_AES_256_GCM_SHA384",
+        ]);
+        assert_eq!(
+            offered(&tls).unwrap(),
+            [
+                "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+                "TLS_AES_256_GCM_SHA384"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unsupported_or_unusable_cipher_suite_is_an_error_naming_the_supported_ones() {
+        // CBC with RSA key exchange: Java knows it, rustls does not offer it.
+        let tls = trusting_a_ca().with_cipher_suites(["TLS_RSA_WITH_AES_128_CBC_SHA"]);
+        let e = offered(&tls).unwrap_err();
+        assert!(
+            e.contains("TLS_RSA_WITH_AES_128_CBC_SHA is not supported")
+                && e.contains("TLS_AES_128_GCM_SHA256"),
+            "{e}"
+        );
+        let mut tls = trusting_a_ca().with_cipher_suites(["TLS_AES_128_GCM_SHA256"]);
+        tls.versions = vec![TlsVersion::Tls12];
+        let e = offered(&tls).unwrap_err();
+        assert!(e.contains("is usable with ssl.enabled.protocols"), "{e}");
+    }
+
+    #[test]
+    fn enabled_protocols_are_the_versions_the_suites_must_fit() {
+        // A TLS 1.2 suite: refused with TLS 1.3 alone, taken with both.
+        let mut tls = trusting_a_ca().with_cipher_suites(["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]);
+        tls.versions = vec![TlsVersion::Tls13];
+        assert!(offered(&tls).is_err());
+        tls.versions = vec![TlsVersion::Tls12, TlsVersion::Tls13];
+        assert_eq!(
+            offered(&tls).unwrap(),
+            ["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"]
+        );
     }
 }

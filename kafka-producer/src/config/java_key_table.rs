@@ -495,7 +495,7 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "ssl.cipher.suites",
         default: Some(""),
-        status: Applied("an error when set: rustls's safe default suites are used"),
+        status: Applied("the TLS suites offered, by IANA name, in order of preference (empty: all of rustls's); a suite rustls lacks is an error naming the supported ones"),
     },
     JavaKey {
         name: "ssl.enabled.protocols",

@@ -115,7 +115,7 @@ pub const SSL_ENDPOINT_IDENTIFICATION_ALGORITHM: &str = "ssl.endpoint.identifica
 pub const SSL_PROTOCOL: &str = "ssl.protocol";
 /// `ssl.enabled.protocols`
 pub const SSL_ENABLED_PROTOCOLS: &str = "ssl.enabled.protocols";
-/// `ssl.cipher.suites` (refused when set)
+/// `ssl.cipher.suites`: the TLS suites offered, by IANA name
 pub const SSL_CIPHER_SUITES: &str = "ssl.cipher.suites";
 /// `sasl.mechanism`
 pub const SASL_MECHANISM: &str = "sasl.mechanism";

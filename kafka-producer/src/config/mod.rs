@@ -79,7 +79,7 @@
 //! | `ssl.endpoint.identification.algorithm` | `https` (default): the broker's certificate must name the host connected to; empty: not checked (the chain still is) |
 //! | `ssl.enabled.protocols` | `TLSv1.2`, `TLSv1.3` (default both) |
 //! | `ssl.protocol` | `TLSv1.3`, `TLSv1.2` or `TLS`; accepted, the enabled protocols decide |
-//! | `ssl.cipher.suites` | an error: rustls's safe suites are used |
+//! | `ssl.cipher.suites` | the suites offered, by Java's (IANA) names (`TLS_AES_128_GCM_SHA256`, `TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384`, ...), in order of preference; empty (default): all of rustls's. A suite rustls lacks (CBC, RSA key exchange) is an error naming the supported ones |
 //! | `sasl.mechanism` | `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, `OAUTHBEARER`. Java's default `GSSAPI` (Kerberos) is an error saying it is not supported |
 //! | `sasl.jaas.config` | the JAAS line, read as Java reads it: `PlainLoginModule` or `ScramLoginModule` with `username` and `password` for PLAIN and SCRAM; `OAuthBearerLoginModule` with `clientId`, `clientSecret`, `scope` and `extension_<name>` for an identity provider, or with `unsecuredLoginStringClaim_sub` (and optionally `unsecuredLoginLifetimeSeconds`, `unsecuredLoginListClaim_scope`, `unsecuredLoginExtension_<name>`) for Kafka's unsecured test tokens |
 //! | `sasl.login.callback.handler.class` | empty, or Kafka's `OAuthBearerLoginCallbackHandler` (tokens from `sasl.oauthbearer.token.endpoint.url`, feature `oidc`); other classes are an error naming the Rust way (a `TokenProvider`) |

@@ -298,15 +298,13 @@ impl SecurityProps {
                 ));
             }
         }
-        if self.non_empty(SSL_CIPHER_SUITES).is_some() {
-            return Err(ConfigError::new(
-                [SSL_CIPHER_SUITES],
-                format!(
-                    "{SSL_CIPHER_SUITES} is not supported: rustls's safe default suites are used"
-                ),
-            ));
-        }
+        let cipher_suites = self
+            .get(SSL_CIPHER_SUITES)
+            .map(java_list)
+            .unwrap_or_default();
+        check_cipher_suites(&cipher_suites)?;
         let mut tls = TlsConfig::new(trust);
+        tls.cipher_suites = cipher_suites;
         tls.identity = identity;
         tls.key_password = secret(SSL_KEY_PASSWORD);
         tls.verify_hostname = verify_hostname;
@@ -458,6 +456,33 @@ fn unsecured_jws(jaas: &JaasConfig) -> Result<SaslConfig, String> {
         let _ = provider;
         Err("this build has no SASL (kafka-producer feature `sasl`)".into())
     }
+}
+
+/// `ssl.cipher.suites`: each name one of the TLS provider's suites (the
+/// connection would fail otherwise), checked at build as Java does.
+#[cfg(feature = "tls")]
+fn check_cipher_suites(names: &[String]) -> Result<(), ConfigError> {
+    let supported = kafka_codec::security::supported_cipher_suites();
+    match names
+        .iter()
+        .find(|n| !supported.iter().any(|s| s.eq_ignore_ascii_case(n)))
+    {
+        None => Ok(()),
+        Some(name) => Err(ConfigError::invalid(
+            SSL_CIPHER_SUITES,
+            name,
+            format!(
+                "not a supported suite; the supported suites are {}",
+                supported.join(", ")
+            ),
+        )),
+    }
+}
+
+/// Without TLS built in, no connection uses the suites.
+#[cfg(not(feature = "tls"))]
+fn check_cipher_suites(_: &[String]) -> Result<(), ConfigError> {
+    Ok(())
 }
 
 #[cfg(test)]

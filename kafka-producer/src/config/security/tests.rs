@@ -77,6 +77,7 @@ fn java_properties_resolve() {
     ])
     .unwrap();
     let tls = c.security.tls.as_ref().unwrap();
+    assert!(tls.cipher_suites.is_empty(), "none given: the provider's");
     assert_eq!(c.security.protocol, SecurityProtocol::Ssl);
     assert_eq!(tls.trust, TrustStore::Pem(ca_pem.trim().to_string()));
     assert!(matches!(&tls.identity, Some(Identity::Pem { .. })));
@@ -208,7 +209,11 @@ fn what_is_not_supported_is_refused_with_the_reason() {
         (ssl(&[(SSL_ENDPOINT_IDENTIFICATION_ALGORITHM, "ldaps")]), SSL_ENDPOINT_IDENTIFICATION_ALGORITHM, "https"),
         (ssl(&[(SSL_ENABLED_PROTOCOLS, "TLSv1.1,TLSv1.2")]), SSL_ENABLED_PROTOCOLS, "only TLSv1.2 and TLSv1.3"),
         (ssl(&[(SSL_PROTOCOL, "SSLv3")]), SSL_PROTOCOL, "TLSv1.3"),
-        (ssl(&[(SSL_CIPHER_SUITES, "TLS_AES_128_GCM_SHA256")]), SSL_CIPHER_SUITES, "not supported"),
+        (
+            ssl(&[(SSL_CIPHER_SUITES, "TLS_AES_128_GCM_SHA256, TLS_RSA_WITH_AES_128_CBC_SHA")]),
+            SSL_CIPHER_SUITES,
+            "\"TLS_RSA_WITH_AES_128_CBC_SHA\" for ssl.cipher.suites: not a supported suite; the supported suites are TLS_",
+        ),
         (
             err(&[(SECURITY_PROTOCOL, "SSL"), (SSL_TRUSTSTORE_LOCATION, "/nonexistent/ca.pem")]),
             SECURITY_PROTOCOL,
@@ -551,4 +556,26 @@ fn oauth_identity_provider_settings() {
         assert!(e.message.contains(says), "{key}: {e}");
         assert!(!format!("{e:?}").contains(SECRET));
     }
+}
+
+#[test]
+fn cipher_suites_are_javas_names_in_order() {
+    let c = props(&[
+        (SECURITY_PROTOCOL, "SSL"),
+        (
+            SSL_CIPHER_SUITES,
+            " TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384 , TLS_AES_128_GCM_SHA256",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.security.tls.unwrap().cipher_suites,
+        [
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_AES_128_GCM_SHA256"
+        ]
+    );
+    // Java's default (empty): the provider's suites.
+    let c = props(&[(SECURITY_PROTOCOL, "SSL"), (SSL_CIPHER_SUITES, "")]).unwrap();
+    assert!(c.security.tls.unwrap().cipher_suites.is_empty());
 }
