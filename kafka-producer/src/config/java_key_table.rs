@@ -640,3 +640,56 @@ pub const JAVA_CONSUMER_AND_ADMIN_KEYS: &[&str] = &[
     "value.deserializer",
     "bootstrap.controllers",
 ];
+
+/// Keys of Confluent's Schema Registry serializers and their registry
+/// client (besides every key starting with
+/// [`CONFLUENT_SERIALIZER_PREFIX`]), which Confluent Cloud's snippets carry
+/// beside the producer's.
+pub const CONFLUENT_SERIALIZER_KEYS: &[&str] = &[
+    "auto.register.schemas",
+    "avro.reflection.allow.null",
+    "avro.remove.java.properties",
+    "avro.use.logical.type.converters",
+    "basic.auth.credentials.source",
+    "basic.auth.user.info",
+    "bearer.auth.cache.expiry.buffer.seconds",
+    "bearer.auth.client.id",
+    "bearer.auth.client.secret",
+    "bearer.auth.credentials.source",
+    "bearer.auth.custom.provider.class",
+    "bearer.auth.identity.pool.id",
+    "bearer.auth.issuer.endpoint.url",
+    "bearer.auth.logical.cluster",
+    "bearer.auth.scope",
+    "bearer.auth.scope.claim.name",
+    "bearer.auth.sub.claim.name",
+    "bearer.auth.token",
+    "context.name.strategy",
+    "id.compatibility.strict",
+    "json.default.property.inclusion",
+    "json.fail.invalid.schema",
+    "json.fail.unknown.properties",
+    "json.oneof.for.nullables",
+    "json.schema.spec.version",
+    "json.write.dates.iso8601",
+    "key.subject.name.strategy",
+    "latest.cache.size",
+    "latest.cache.ttl.sec",
+    "latest.compatibility.strict",
+    "max.schemas.per.subject",
+    "normalize.schemas",
+    "proxy.host",
+    "proxy.port",
+    "rule.actions",
+    "rule.executors",
+    "schema.reflection",
+    "specific.avro.reader",
+    "use.latest.version",
+    "use.latest.with.metadata",
+    "use.schema.id",
+    "value.subject.name.strategy",
+];
+
+/// The registry client's own settings (`schema.registry.url`,
+/// `schema.registry.basic.auth.user.info`, `schema.registry.ssl.*`, ...).
+pub const CONFLUENT_SERIALIZER_PREFIX: &str = "schema.registry.";

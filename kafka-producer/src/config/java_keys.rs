@@ -7,8 +7,10 @@
 //! why, or, for keys that name Java classes, accepted when empty or when it
 //! names a class of Kafka's whose behaviour is built in here, else refused
 //! with the Rust way to get it. Consumer and admin keys are accepted with a
-//! warning, as Java's "supplied but not used". Only a key that is none of
-//! these is an error, with the nearest known key suggested.
+//! warning, as Java's "supplied but not used", and so are the keys of
+//! Confluent's Schema Registry serializers (never logging their values).
+//! Only a key that is none of these is an error, with the nearest known key
+//! suggested.
 //!
 //! [`JAVA_PRODUCER_KEYS`] is the table; the test
 //! `every_java_key_at_its_default_builds` keeps it honest, and
@@ -19,7 +21,10 @@ use super::ConfigError;
 
 #[path = "java_key_table.rs"]
 mod table;
-pub use table::{JAVA_CONSUMER_AND_ADMIN_KEYS, JAVA_PRODUCER_KEYS};
+pub use table::{
+    CONFLUENT_SERIALIZER_KEYS, CONFLUENT_SERIALIZER_PREFIX, JAVA_CONSUMER_AND_ADMIN_KEYS,
+    JAVA_PRODUCER_KEYS,
+};
 
 /// What a Java producer key does here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,8 +145,32 @@ pub fn markdown() -> String {
         .map(|k| format!("`{k}`"))
         .collect();
     md.push_str(&others.join(", "));
+    md.push_str(
+        "\n\n## Confluent's Schema Registry serializer keys\n\n\
+         Accepted with a `warn` line (no effect on the producer; serializers here are \
+         Rust types), their values never logged since they carry the registry's \
+         credentials: every key starting with `schema.registry.`, and ",
+    );
+    let confluent: Vec<String> = CONFLUENT_SERIALIZER_KEYS
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect();
+    md.push_str(&confluent.join(", "));
     md.push('\n');
     md
+}
+
+/// Whether `key` is a setting of Confluent's Schema Registry serializers
+/// (accepted with a warning: serializers here are Rust types).
+///
+/// ```
+/// use kafka_producer::config::java_keys::is_confluent_serializer_key;
+/// assert!(is_confluent_serializer_key("schema.registry.url"));
+/// assert!(is_confluent_serializer_key("basic.auth.user.info"));
+/// assert!(!is_confluent_serializer_key("linger.ms"));
+/// ```
+pub fn is_confluent_serializer_key(key: &str) -> bool {
+    key.starts_with(CONFLUENT_SERIALIZER_PREFIX) || CONFLUENT_SERIALIZER_KEYS.contains(&key)
 }
 
 /// The entry of a Java producer key.
@@ -176,6 +205,14 @@ pub(super) fn not_applied(key: &str, raw: &str) -> Result<(), ConfigError> {
             tracing::warn!(
                 key,
                 "a consumer or admin configuration key, supplied but not used by a producer"
+            );
+            Ok(())
+        }
+        // Never the value: these carry the registry's credentials.
+        None if is_confluent_serializer_key(key) => {
+            tracing::warn!(
+                key,
+                "a key of Confluent's Schema Registry serializers, no effect on the producer"
             );
             Ok(())
         }
@@ -223,6 +260,7 @@ fn nearest(key: &str) -> Option<&'static str> {
         .iter()
         .map(|k| k.name)
         .chain(JAVA_CONSUMER_AND_ADMIN_KEYS.iter().copied())
+        .chain(CONFLUENT_SERIALIZER_KEYS.iter().copied())
         .map(|k| (edit_distance(key, k), k))
         .filter(|(d, k)| *d <= (k.len() / 4).max(2))
         .min()

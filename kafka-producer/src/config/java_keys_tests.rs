@@ -1,7 +1,46 @@
 //! Tests of the Java key table.
 
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+
+use tracing::field::{Field, Visit};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
 use super::*;
 use crate::ProducerConfig;
+
+/// Every event logged while it is the subscriber, one line each: the level
+/// and every field.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> Layer<S> for Captured {
+    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
+        struct Line(String);
+        impl Visit for Line {
+            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+                let _ = write!(self.0, " {}={value:?}", field.name());
+            }
+        }
+        let mut line = Line(event.metadata().level().to_string());
+        event.record(&mut line);
+        self.0.lock().unwrap().push(line.0);
+    }
+}
+
+/// Builds with `props`, returning the outcome and the lines logged.
+fn build_logged(props: &[(&str, &str)]) -> (Result<ProducerConfig, ConfigError>, Vec<String>) {
+    let captured = Captured::default();
+    let subscriber = tracing_subscriber::registry().with(captured.clone());
+    let built = tracing::subscriber::with_default(subscriber, || build(props));
+    let lines = captured.0.lock().unwrap().clone();
+    (built, lines)
+}
+
+fn lines_naming<'a>(lines: &'a [String], key: &str) -> Vec<&'a String> {
+    let field = format!("key=\"{key}\"");
+    lines.iter().filter(|l| l.contains(&field)).collect()
+}
 
 fn build(props: &[(&str, &str)]) -> Result<ProducerConfig, ConfigError> {
     let mut b = ProducerConfig::builder().bootstrap_servers("127.0.0.1:9092");
@@ -112,4 +151,54 @@ fn java_keys_md_is_the_table() {
     for k in JAVA_PRODUCER_KEYS {
         assert!(have.contains(&format!("| `{}` |", k.name)), "{}", k.name);
     }
+}
+
+#[test]
+fn a_no_effect_key_warns_once_at_build_saying_why() {
+    let (built, lines) = build_logged(&[("metrics.num.samples", "2"), ("linger.ms", "7")]);
+    built.unwrap();
+    let warned = lines_naming(&lines, "metrics.num.samples");
+    assert_eq!(warned.len(), 1, "{lines:?}");
+    assert!(warned[0].starts_with("WARN"), "{warned:?}");
+    assert!(
+        warned[0].contains("once-a-second samples") && warned[0].contains("no effect here"),
+        "{warned:?}"
+    );
+    // An applied key says nothing.
+    assert!(lines_naming(&lines, "linger.ms").is_empty(), "{lines:?}");
+}
+
+#[test]
+fn confluent_serializer_keys_warn_once_and_never_log_their_values() {
+    const SECRET: &str = "SR-KEY:sr-s3cr3t-91f";
+    let keys = [
+        (
+            "schema.registry.url",
+            "https://psrc-123.us-east-2.aws.confluent.cloud",
+        ),
+        ("basic.auth.credentials.source", "USER_INFO"),
+        ("basic.auth.user.info", SECRET),
+        ("schema.registry.basic.auth.user.info", SECRET),
+        ("auto.register.schemas", "false"),
+        ("use.latest.version", "true"),
+    ];
+    let (built, lines) = build_logged(&keys);
+    built.unwrap();
+    for (key, _) in keys {
+        let warned = lines_naming(&lines, key);
+        assert_eq!(warned.len(), 1, "{key}: {lines:?}");
+        assert!(
+            warned[0].starts_with("WARN") && warned[0].contains("Schema Registry"),
+            "{warned:?}"
+        );
+    }
+    assert!(lines.iter().all(|l| !l.contains("sr-s3cr3t")), "{lines:?}");
+    // A typo of one is still an error, and names no value either.
+    let e = build(&[("basic.auth.user.inf", SECRET)]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("did you mean \"basic.auth.user.info\""),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("sr-s3cr3t"), "{e}");
 }

@@ -102,7 +102,10 @@
 //! (`ProducerConfigBuilder::interceptor`, `Producer::metrics`, ...). Keys of
 //! Java's consumer and admin configurations (`group.id`,
 //! `session.timeout.ms`, ...) are accepted with a warning, as Java's
-//! "supplied but not used". Any other key is an error naming it, with the
+//! "supplied but not used", and so are the keys of Confluent's Schema
+//! Registry serializers that Confluent Cloud's snippets carry
+//! (`schema.registry.url`, `basic.auth.user.info`, `auto.register.schemas`,
+//! ...; the warning never shows their values). Any other key is an error naming it, with the
 //! nearest known key suggested, so that a typo does not silently leave a
 //! default in place.
 //!
