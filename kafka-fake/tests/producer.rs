@@ -190,22 +190,24 @@ async fn partitions_for_a_missing_topic_gives_up_after_max_block() {
     assert!(matches!(err, ProducerError::TopicNotFound { .. }), "{err}");
     assert!(started.elapsed() >= Duration::from_millis(500));
     // A replicated topic: replicas on consecutive brokers, all in sync,
-    // and a stopped broker leaves the in-sync replicas.
+    // and a stopped broker leaves the in-sync replicas for the offline ones.
     let conn = testkit::connect(&cluster.broker_addr(1).unwrap())
         .await
         .unwrap();
     let name = testkit::unique_topic("replicated");
     testkit::create_topic(&conn, &name, 3, 3).await.unwrap();
     let parts = p.partitions_for(&name).await.unwrap();
-    assert!(parts
-        .iter()
-        .all(|x| x.replicas.len() == 3 && x.in_sync_replicas.len() == 3));
+    assert!(parts.iter().all(|x| x.replicas.len() == 3
+        && x.in_sync_replicas.len() == 3
+        && x.offline_replicas.is_empty()));
     cluster.stop_broker(2);
     let fresh = producer(&cluster, &[]);
     let parts = fresh.partitions_for(&name).await.unwrap();
     for x in &parts {
         assert_eq!(x.replicas.len(), 3);
         assert!(x.in_sync_replicas.iter().all(|n| n.id != 2), "{x:?}");
+        let offline: Vec<i32> = x.offline_replicas.iter().map(|n| n.id).collect();
+        assert_eq!(offline, [2], "{x:?}");
         assert_ne!(x.leader.as_ref().unwrap().id, 2);
     }
 }

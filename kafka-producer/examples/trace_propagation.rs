@@ -67,6 +67,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The producer's own spans (its requests) are exported too; these three
     // make the trace.
     let names = ["checkout", "orders publish", "process"];
+    let mut trace = Vec::new();
     for span in exporter.get_finished_spans()? {
         if !names.contains(&&*span.name) {
             continue;
@@ -78,6 +79,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             span.span_context.span_id(),
             span.parent_span_id
         );
+        trace.push(span);
+    }
+    // The example checks what it shows (CI runs it): one trace, each span
+    // the child of the one before.
+    let span = |name: &str| {
+        trace
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or(format!("no {name} span"))
+    };
+    let (checkout, publish, process) = (
+        span("checkout")?,
+        span("orders publish")?,
+        span("process")?,
+    );
+    let one_trace = [publish, process]
+        .iter()
+        .all(|s| s.span_context.trace_id() == checkout.span_context.trace_id());
+    if !one_trace
+        || publish.parent_span_id != checkout.span_context.span_id()
+        || process.parent_span_id != publish.span_context.span_id()
+    {
+        return Err("the spans do not make one trace".into());
     }
     Ok(())
 }

@@ -187,6 +187,11 @@ pub enum ProducerError {
     /// The producer was closed before the record was delivered.
     #[error("producer closed before the record was delivered")]
     Closed,
+    /// A layer built on the producer refused the record before handing it
+    /// over (the transactional producer outside an open transaction): the
+    /// message says why. Interceptors see it, as Java's `onSendError`.
+    #[error("record refused: {0}")]
+    Refused(Arc<str>),
     /// The record's transaction was aborted before the record was sent.
     #[error("the transaction was aborted before the record was sent")]
     TransactionAborted,
@@ -260,7 +265,9 @@ impl ProducerError {
             | ProducerError::DeliveryTimeout { .. } => ErrorClass::Retriable,
             ProducerError::Broker(b) => classify(b.code, false),
             ProducerError::Fatal(f) => f.class(),
-            ProducerError::Config(_) | ProducerError::NoRuntime => ErrorClass::InvalidConfiguration,
+            ProducerError::Config(_) | ProducerError::NoRuntime | ProducerError::Refused(_) => {
+                ErrorClass::InvalidConfiguration
+            }
             ProducerError::RecordTooLarge { .. }
             | ProducerError::InvalidPartition { .. }
             | ProducerError::Serialization(_)

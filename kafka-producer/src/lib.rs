@@ -55,6 +55,22 @@ pub use record::{IntoTopic, ProducerRecord, RecordMetadata};
 /// `kafka-codec` defines them, so a producer is configured without a
 /// direct dependency on it: [`ProducerConfig::security`] holds a
 /// [`SecurityConfig`].
+///
+/// ```
+/// use kafka_producer::security::SecurityConfig;
+/// use kafka_producer::ProducerConfig;
+///
+/// // The Java properties set the typed options; both ways meet here.
+/// let config = ProducerConfig::from_properties([
+///     ("bootstrap.servers", "127.0.0.1:9092"),
+///     ("security.protocol", "SASL_PLAINTEXT"),
+///     ("sasl.mechanism", "PLAIN"),
+///     ("sasl.jaas.config", r#"org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";"#),
+/// ])?;
+/// let security: &SecurityConfig = &config.security;
+/// assert!(format!("{security:?}").contains("[hidden]"), "secrets stay hidden");
+/// # Ok::<(), kafka_producer::config::ConfigError>(())
+/// ```
 pub mod security {
     pub use kafka_codec::security::*;
 }

@@ -42,12 +42,44 @@ use crate::interceptor::{ProducerInterceptor, RecordAck};
 use crate::record::{ProducerRecord, RecordMetadata};
 
 /// The W3C Trace Context header naming the trace and the parent span.
+///
+/// ```
+/// use kafka_producer::otel::TRACEPARENT;
+/// use kafka_producer::ProducerRecord;
+///
+/// // A record read back: does it carry a trace?
+/// let record = ProducerRecord::new("orders").header(TRACEPARENT, Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+/// assert!(record.headers.iter().any(|(k, _)| k == TRACEPARENT));
+/// ```
 pub const TRACEPARENT: &str = "traceparent";
 /// The W3C Trace Context header carrying vendor state.
+///
+/// ```
+/// use kafka_producer::otel::{context_from_headers, TRACEPARENT, TRACESTATE};
+///
+/// let headers = [
+///     (TRACEPARENT, Some(&b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"[..])),
+///     (TRACESTATE, Some(&b"vendor=abc"[..])),
+/// ];
+/// let sc = context_from_headers(headers).unwrap();
+/// assert_eq!(sc.trace_state().get("vendor"), Some("abc"));
+/// ```
 pub const TRACESTATE: &str = "tracestate";
 
 /// Gives every send a span and propagates its context in the record's
 /// headers; see the [module documentation](self).
+///
+/// ```
+/// use std::sync::Arc;
+/// use kafka_producer::otel::TracePropagation;
+///
+/// let config = kafka_producer::ProducerConfig::builder()
+///     .bootstrap_servers("127.0.0.1:9092")
+///     .interceptor(Arc::new(TracePropagation))
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.interceptors.len(), 1);
+/// ```
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TracePropagation;
 

@@ -99,6 +99,18 @@ impl TransactionError {
         }
     }
 
+    /// The error as a record's refusal, for the producer's interceptors.
+    pub(crate) fn as_refusal(&self) -> ProducerError {
+        match self {
+            TransactionError::Abortable(e) | TransactionError::Fatal(e) => (**e).clone(),
+            TransactionError::Fenced(b) => {
+                ProducerError::Fatal(kafka_producer::FatalError::Fenced(b.clone()))
+            }
+            TransactionError::Closed => ProducerError::Closed,
+            other => ProducerError::Refused(Arc::from(other.to_string())),
+        }
+    }
+
     pub(crate) fn abortable(e: impl Into<ProducerError>) -> Self {
         TransactionError::Abortable(Arc::new(e.into()))
     }

@@ -29,10 +29,11 @@
 //! ])?;
 //! p.init_transactions().await?;
 //! p.begin_transaction()?;
-//! // The commit fails if a record did: delivery futures may be dropped.
-//! let _ = p.send(ProducerRecord::new("a").value("1")).await?;
-//! let _ = p.send(ProducerRecord::new("b").value("2")).await?;
+//! let a = p.send(ProducerRecord::new("a").value("1")).await?;
+//! let b = p.send(ProducerRecord::new("b").value("2")).await?;
 //! p.commit_transaction().await?; // both records, or (after an abort) neither
+//! // The commit fails if a record did; after it, the deliveries say where.
+//! println!("a at {}, b at {}", a.await?.offset, b.await?.offset);
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
@@ -56,13 +57,17 @@ pub use offsets::{ConsumerGroupMetadata, OffsetAndMetadata, PreparedTxnState};
 pub use producer::TransactionalProducer;
 pub use state::TransactionState;
 
-/// What the signatures of [`TransactionalProducer`] use, from
-/// `kafka-producer`, so one `use kafka_txn::...` line is enough. Errors of
-/// a record's delivery are [`ProducerError`]s; [`TransactionError`]
-/// converts from them (`?` works), and both say their [`ErrorClass`].
+/// What the signatures of [`TransactionalProducer`] and its configuration
+/// use, from `kafka-producer`, so one `use kafka_txn::...` line is enough
+/// (interceptors, partitioners, security options, metrics included).
+/// Errors of a record's delivery are [`ProducerError`]s;
+/// [`TransactionError`] converts from them (`?` works), and both say their
+/// [`ErrorClass`].
 pub use kafka_producer::{
-    DeliveryFuture, ErrorClass, Partitioner, ProducerConfig, ProducerError, ProducerRecord,
-    RecordMetadata, TopicPartition,
+    Acks, BrokerError, DeliveryFuture, ErrorClass, FatalError, Interceptors, Node, PartitionInfo,
+    Partitioner, Producer, ProducerConfig, ProducerError, ProducerInterceptor, ProducerMetrics,
+    ProducerRecord, RecordAck, RecordMetadata, SecurityConfig, TokenProvider, TopicPartition,
+    Uuid,
 };
 
 // A transactional producer is shared between tasks by cloning it.

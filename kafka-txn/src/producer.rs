@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use kafka_codec::ConnectionConfig;
 use kafka_producer::{
-    DeliveryFuture, Partitioner, Producer, ProducerConfig, ProducerError, ProducerRecord,
-    RecordMetadata, TopicPartition,
+    DeliveryFuture, PartitionInfo, Partitioner, Producer, ProducerConfig, ProducerError,
+    ProducerMetrics, ProducerRecord, RecordMetadata, TopicPartition, Uuid,
 };
 
 use crate::client::{ProducerLink, TransactionClient};
@@ -156,7 +156,7 @@ impl TransactionalProducer {
     /// (abortable) if any record of the transaction failed. Its error is a
     /// [`ProducerError`], which converts into a [`TransactionError`].
     pub async fn send(&self, record: ProducerRecord) -> Result<DeliveryFuture, TransactionError> {
-        self.sendable("send")?;
+        self.sendable("send", &record)?;
         Ok(self.producer.send(record).await?)
     }
 
@@ -185,7 +185,7 @@ impl TransactionalProducer {
     where
         F: FnOnce(Result<RecordMetadata, ProducerError>) + Send + 'static,
     {
-        self.sendable("send_with_callback")?;
+        self.sendable("send_with_callback", &record)?;
         Ok(self.producer.send_with_callback(record, callback).await?)
     }
 
@@ -202,13 +202,27 @@ impl TransactionalProducer {
     /// # }
     /// ```
     pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryFuture, TransactionError> {
-        self.sendable("try_send")?;
+        self.sendable("try_send", &record)?;
         Ok(self.producer.try_send(record)?)
     }
 
     /// Whether records may be sent now: only in a transaction, and not
-    /// after an error that needs an abort (that error is returned).
-    fn sendable(&self, operation: &'static str) -> Result<(), TransactionError> {
+    /// after an error that needs an abort (that error is returned, and the
+    /// interceptors see the record refused with it, as in Java).
+    fn sendable(
+        &self,
+        operation: &'static str,
+        record: &ProducerRecord,
+    ) -> Result<(), TransactionError> {
+        let refused = self.refusal(operation);
+        if let Err(e) = &refused {
+            self.producer
+                .refuse_intercepted(record.clone(), &e.as_refusal());
+        }
+        refused
+    }
+
+    fn refusal(&self, operation: &'static str) -> Result<(), TransactionError> {
         match self.client.state() {
             TransactionState::InTransaction => Ok(()),
             TransactionState::AbortableError | TransactionState::FatalError => Err(self
@@ -261,6 +275,48 @@ impl TransactionalProducer {
         prepared: PreparedTxnState,
     ) -> Result<(), TransactionError> {
         self.client.complete_transaction(prepared).await
+    }
+
+    /// The topic's partitions with their leader and replicas, from
+    /// metadata within `max.block.ms` (Java's `partitionsFor`).
+    ///
+    /// ```no_run
+    /// # async fn demo(p: kafka_txn::TransactionalProducer) -> Result<(), kafka_txn::TransactionError> {
+    /// for info in p.partitions_for("orders").await? {
+    ///     println!("orders-{} led by {:?}", info.partition, info.leader.map(|n| n.id));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionInfo>, TransactionError> {
+        Ok(self.producer.partitions_for(topic).await?)
+    }
+
+    /// The producer's metrics, by Java's names (as `Producer::metrics`).
+    ///
+    /// ```no_run
+    /// # async fn demo(p: kafka_txn::TransactionalProducer) -> Result<(), kafka_txn::TransactionError> {
+    /// let m = p.metrics().await?;
+    /// println!("{} records sent", m.get("record-send-total").unwrap_or(0.0));
+    /// # Ok(()) }
+    /// ```
+    pub async fn metrics(&self) -> Result<ProducerMetrics, TransactionError> {
+        Ok(self.producer.metrics().await?)
+    }
+
+    /// The id the cluster gave this client for its telemetry (KIP-714),
+    /// within `timeout` (as `Producer::client_instance_id`).
+    ///
+    /// ```no_run
+    /// # async fn demo(p: kafka_txn::TransactionalProducer) -> Result<(), kafka_txn::TransactionError> {
+    /// let id = p.client_instance_id(std::time::Duration::from_secs(5)).await?;
+    /// println!("telemetry id: {id:?}");
+    /// # Ok(()) }
+    /// ```
+    pub async fn client_instance_id(
+        &self,
+        timeout: Duration,
+    ) -> Result<Option<Uuid>, TransactionError> {
+        Ok(self.producer.client_instance_id(timeout).await?)
     }
 
     /// Waits for every record sent so far.

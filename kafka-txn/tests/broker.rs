@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use kafka_codec::Connection;
-use kafka_producer::{ErrorClass, ProducerError, ProducerRecord};
+use kafka_txn::{ErrorClass, ProducerError, ProducerRecord};
 use kafka_protocol::generated::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopics,
 };
@@ -136,7 +136,7 @@ async fn send_all(
     p: &TransactionalProducer,
     topic: &str,
     values: impl IntoIterator<Item = String>,
-) -> Vec<kafka_producer::DeliveryFuture> {
+) -> Vec<kafka_txn::DeliveryFuture> {
     let mut out = Vec::new();
     for v in values {
         out.push(
@@ -435,11 +435,11 @@ async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers_bod
 #[derive(Debug, Default)]
 struct CountAcks(std::sync::atomic::AtomicUsize);
 
-impl kafka_producer::ProducerInterceptor for CountAcks {
+impl kafka_txn::ProducerInterceptor for CountAcks {
     fn on_acknowledgement(
         &self,
         _: &str,
-        _: Result<&kafka_producer::RecordMetadata, &ProducerError>,
+        _: Result<&kafka_txn::RecordMetadata, &ProducerError>,
     ) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
@@ -537,10 +537,11 @@ async fn callbacks_try_send_and_a_partitioner_in_a_transaction_body() {
         let md = outcome.as_ref().unwrap_or_else(|e| panic!("cb{n}: {e}"));
         assert_eq!(md.partition, 2);
     }
-    // The interceptor saw every outcome: 20 callbacks, try_send, the panic.
+    // The interceptor saw every outcome: the refused early record, 20
+    // callbacks, try_send, the panic.
     assert_eq!(
         acknowledged.0.load(std::sync::atomic::Ordering::Relaxed),
-        22
+        23
     );
     let mut want: BTreeSet<String> = (0..20).map(|n| format!("cb{n}")).collect();
     want.insert("tried".to_string());

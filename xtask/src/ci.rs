@@ -65,6 +65,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     });
     step("kafka down", crate::kafka::down)?;
     tests?;
+    // Examples that check what they show (against kafka-fake, no broker).
+    step("trace propagation example", || {
+        run_cmd(&mut cargo(&[
+            "run",
+            "-p",
+            "kafka-producer",
+            "--features",
+            "otel",
+            "--example",
+            "trace_propagation",
+        ]))
+    })?;
     step("transactions on other clusters", || compat(&[]))?;
     step("fuzz smoke", || {
         crate::fuzz::run(&["--seconds".to_string(), fuzz_seconds.clone()])

@@ -289,6 +289,11 @@ impl State {
         true
     }
 
+    /// Whether `broker` is a broker of the cluster that is up.
+    fn broker_up(&self, broker: i32) -> bool {
+        self.brokers.iter().any(|b| b.id == broker && b.up)
+    }
+
     /// Marks a broker down or up; a broker going down hands its partitions
     /// to the next broker that is up, as Kafka's controller elects a new
     /// leader.
@@ -520,12 +525,20 @@ impl State {
                             leader_id: p.leader,
                             leader_epoch: p.leader_epoch,
                             replica_nodes: p.replicas.clone(),
-                            // Every replica of a broker that is up is in sync.
+                            // Every replica of a broker that is up is in sync;
+                            // the others are offline, as KRaft reports replicas
+                            // of a fenced broker.
                             isr_nodes: p
                                 .replicas
                                 .iter()
                                 .copied()
-                                .filter(|r| self.brokers.iter().any(|b| b.id == *r && b.up))
+                                .filter(|r| self.broker_up(*r))
+                                .collect(),
+                            offline_replicas: p
+                                .replicas
+                                .iter()
+                                .copied()
+                                .filter(|r| !self.broker_up(*r))
                                 .collect(),
                             ..Default::default()
                         })

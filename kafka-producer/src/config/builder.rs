@@ -359,7 +359,30 @@ impl ProducerConfigBuilder {
 
     /// Adds an interceptor at the end of the chain (Java's
     /// `interceptor.classes`, as objects): it sees every record `send`
-    /// takes and every outcome. See [`ProducerInterceptor`] for an example.
+    /// takes and every outcome. See [`ProducerInterceptor`] for a fuller
+    /// example.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use kafka_producer::{ProducerConfig, ProducerInterceptor, ProducerRecord};
+    ///
+    /// #[derive(Debug)]
+    /// struct Tag(&'static str);
+    /// impl ProducerInterceptor for Tag {
+    ///     fn on_send(&self, record: ProducerRecord) -> ProducerRecord {
+    ///         record.header("tag", Some(self.0))
+    ///     }
+    /// }
+    ///
+    /// // Run in this order: "a" first, then "b".
+    /// let config = ProducerConfig::builder()
+    ///     .bootstrap_servers("127.0.0.1:9092")
+    ///     .interceptor(Arc::new(Tag("a")))
+    ///     .interceptor(Arc::new(Tag("b")))
+    ///     .build()?;
+    /// assert_eq!(config.interceptors.len(), 2);
+    /// # Ok::<(), kafka_producer::config::ConfigError>(())
+    /// ```
     ///
     /// [`ProducerInterceptor`]: crate::ProducerInterceptor
     pub fn interceptor(

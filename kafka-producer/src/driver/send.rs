@@ -271,6 +271,27 @@ impl Producer {
         sent
     }
 
+    /// For a layer built on this producer that refuses a record before
+    /// handing it over (the transactional producer outside a
+    /// transaction): the interceptors see it as a record `send` refused,
+    /// their `on_send`, then `on_acknowledgement` with `error` (Java's
+    /// `onSendError`). Nothing else happens to the record.
+    ///
+    /// ```no_run
+    /// # fn demo(p: kafka_producer::Producer, record: kafka_producer::ProducerRecord) {
+    /// use kafka_producer::ProducerError;
+    /// let why = ProducerError::Refused("not in a transaction".into());
+    /// p.refuse_intercepted(record, &why);
+    /// # }
+    /// ```
+    pub fn refuse_intercepted(&self, record: ProducerRecord, error: &ProducerError) {
+        if self.shared.config.interceptors.is_empty() {
+            return;
+        }
+        let (_, ack) = self.intercept(record);
+        ack.run(Err(error));
+    }
+
     async fn send_intercepted(
         &self,
         record: ProducerRecord,
