@@ -89,11 +89,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .find(|s| s.name == name)
             .ok_or(format!("no {name} span"))
     };
-    let (checkout, publish, process) = (
-        span("checkout")?,
-        span("orders publish")?,
-        span("process")?,
-    );
+    let (checkout, publish, process) =
+        (span("checkout")?, span("orders publish")?, span("process")?);
     let one_trace = [publish, process]
         .iter()
         .all(|s| s.span_context.trace_id() == checkout.span_context.trace_id());

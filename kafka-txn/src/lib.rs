@@ -66,8 +66,7 @@ pub use state::TransactionState;
 pub use kafka_producer::{
     Acks, BrokerError, DeliveryFuture, ErrorClass, FatalError, Interceptors, Node, PartitionInfo,
     Partitioner, Producer, ProducerConfig, ProducerError, ProducerInterceptor, ProducerMetrics,
-    ProducerRecord, RecordAck, RecordMetadata, SecurityConfig, TokenProvider, TopicPartition,
-    Uuid,
+    ProducerRecord, RecordAck, RecordMetadata, SecurityConfig, TokenProvider, TopicPartition, Uuid,
 };
 
 // A transactional producer is shared between tasks by cloning it.

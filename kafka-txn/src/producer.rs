@@ -287,7 +287,10 @@ impl TransactionalProducer {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionInfo>, TransactionError> {
+    pub async fn partitions_for(
+        &self,
+        topic: &str,
+    ) -> Result<Vec<PartitionInfo>, TransactionError> {
         Ok(self.producer.partitions_for(topic).await?)
     }
 

@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use kafka_codec::Connection;
-use kafka_txn::{ErrorClass, ProducerError, ProducerRecord};
 use kafka_protocol::generated::offset_fetch_request::{
     OffsetFetchRequestGroup, OffsetFetchRequestTopics,
 };
@@ -21,6 +20,7 @@ use kafka_txn::{
     ConsumerGroupMetadata, OffsetAndMetadata, TransactionError, TransactionState,
     TransactionalProducer,
 };
+use kafka_txn::{ErrorClass, ProducerError, ProducerRecord};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
 
@@ -436,11 +436,7 @@ async fn a_transaction_past_its_timeout_is_aborted_and_the_producer_recovers_bod
 struct CountAcks(std::sync::atomic::AtomicUsize);
 
 impl kafka_txn::ProducerInterceptor for CountAcks {
-    fn on_acknowledgement(
-        &self,
-        _: &str,
-        _: Result<&kafka_txn::RecordMetadata, &ProducerError>,
-    ) {
+    fn on_acknowledgement(&self, _: &str, _: Result<&kafka_txn::RecordMetadata, &ProducerError>) {
         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
