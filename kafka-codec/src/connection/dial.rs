@@ -74,15 +74,25 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
+        let (send, receive) = (48 * 1024, 40 * 1024);
         let config = ConnectionConfig {
-            send_buffer_size: Some(64 * 1024),
-            receive_buffer_size: Some(32 * 1024),
+            send_buffer_size: Some(send),
+            receive_buffer_size: Some(receive),
             ..ConnectionConfig::default()
         };
         let (stream, _) = connect_any(&[closed, open], "broker", &config)
             .await
             .unwrap();
         assert_eq!(stream.peer_addr().unwrap(), open);
+        // The sizes asked for are the socket's (Linux reports twice the
+        // size set, for its bookkeeping; left to the kernel, loopback's
+        // buffers are autotuned far outside both ranges).
+        let sock = socket2::SockRef::from(&stream);
+        let within = |got: usize, set: u32| (set as usize..=2 * set as usize).contains(&got);
+        let got = sock.send_buffer_size().unwrap();
+        assert!(within(got, send), "send buffer {got}, set {send}");
+        let got = sock.recv_buffer_size().unwrap();
+        assert!(within(got, receive), "receive buffer {got}, set {receive}");
         let e = connect_any(&[closed], "broker", &config).await.unwrap_err();
         assert!(matches!(e, CodecError::Io(_)), "{e}");
         let e = connect_any(&[], "broker", &config).await.unwrap_err();
