@@ -1,5 +1,6 @@
-//! The one jittered exponential backoff, for produce retries and for
-//! reconnects (Java's `ExponentialBackoff`: x2 per attempt, +-20 % jitter).
+//! The one jittered exponential backoff, for produce retries, reconnects
+//! and connection set-up timeouts (Java's `ExponentialBackoff`: x2 per
+//! attempt, +-20 % jitter, never above the maximum).
 
 use std::time::Duration;
 
@@ -19,11 +20,13 @@ impl ExponentialBackoff {
         }
     }
 
-    /// The wait after the `attempts`-th failure (1 for the first).
+    /// The wait after the `attempts`-th failure (1 for the first). As
+    /// Java's, the jittered value is capped again, so `max` is never passed.
     pub fn delay(&self, attempts: u32, jitter: &mut Jitter) -> Duration {
         let exponent = attempts.saturating_sub(1).min(30) as i32;
-        let base = (self.initial.as_secs_f64() * 2f64.powi(exponent)).min(self.max.as_secs_f64());
-        Duration::from_secs_f64(base * jitter.factor())
+        let max = self.max.as_secs_f64();
+        let base = (self.initial.as_secs_f64() * 2f64.powi(exponent)).min(max);
+        Duration::from_secs_f64((base * jitter.factor()).min(max))
     }
 }
 
@@ -65,10 +68,34 @@ mod tests {
         ] {
             let ms = b.delay(attempt, &mut j).as_secs_f64() * 1000.0;
             assert!(
-                ms >= base_ms * 0.8 - 1e-6 && ms < base_ms * 1.2,
+                ms >= base_ms * 0.8 - 1e-6 && ms < base_ms * 1.2 && ms <= 1000.0,
                 "attempt {attempt}: {ms}"
             );
         }
+    }
+
+    #[test]
+    fn connection_setup_timeouts_grow_as_javas() {
+        // socket.connection.setup.timeout.ms and .max.ms at Java's defaults.
+        let b = ExponentialBackoff::new(Duration::from_secs(10), Duration::from_secs(30));
+        for seed in 1..200 {
+            let mut j = Jitter::new(seed);
+            let ms: Vec<u128> = (1..=6).map(|a| b.delay(a, &mut j).as_millis()).collect();
+            assert!((8_000..12_000).contains(&ms[0]), "{ms:?}");
+            assert!((16_000..24_000).contains(&ms[1]), "{ms:?}");
+            // 40 s capped to 30 s, jittered below it, never above.
+            for late in &ms[2..] {
+                assert!((24_000..=30_000).contains(late), "{ms:?}");
+            }
+        }
+        // The jitter varies: not every late attempt sits on the cap.
+        let mut j = Jitter::new(5);
+        let late: Vec<Duration> = (0..50).map(|_| b.delay(9, &mut j)).collect();
+        assert!(
+            late.iter().any(|d| *d < Duration::from_secs(29)),
+            "{late:?}"
+        );
+        assert!(late.contains(&Duration::from_secs(30)), "{late:?}");
     }
 
     #[test]
