@@ -595,7 +595,7 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "transaction.two.phase.commit.enable",
         default: Some("false"),
-        status: Applied("checked with Java's rule (no explicit `transaction.timeout.ms` beside it); transactions do not ask the coordinator for two-phase commit (KIP-939) yet"),
+        status: Applied("two-phase commit (KIP-939): kafka-txn's `prepare_transaction` and `complete_transaction`; with Java's rule against an explicit `transaction.timeout.ms` beside it"),
     },
     JavaKey {
         name: "transactional.id",
