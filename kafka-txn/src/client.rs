@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use kafka_codec::{CodecError, Connection, ConnectionConfig};
+use kafka_producer::config::ConnectionSetupTimeout;
 use kafka_producer::core::{ProducerIdAndEpoch, TopicPartition, Transmit, TransportFailure};
 use kafka_producer::{ProducerError, TransactionHandle};
 use kafka_protocol::messages::ResponseKind;
@@ -380,17 +381,35 @@ type Answer = Pin<Box<dyn Future<Output = Dispatched> + Send>>;
 /// The producer's flush a commit or an abort waits for.
 type Flush = Pin<Box<dyn Future<Output = Result<(), ProducerError>> + Send>>;
 
-/// A request's answer, and the connection it opened, if any.
+/// A request's answer, and the connection it opened, if any (or the
+/// address it failed to connect to).
 struct Dispatched {
     request_id: u64,
     result: Result<Option<ResponseKind>, TransportFailure>,
     opened: Option<(String, Connection)>,
+    connect_failed: Option<String>,
+}
+
+/// The connection settings of the next attempt to `addr`: its set-up
+/// timeout grows with the attempts that failed in a row, as the
+/// producer's connections do (`socket.connection.setup.timeout.ms`, `.max.ms`).
+fn attempt_config(
+    connection: &ConnectionConfig,
+    setup: &mut ConnectionSetupTimeout,
+    failures: &HashMap<String, u32>,
+    addr: &str,
+) -> ConnectionConfig {
+    let mut config = connection.clone();
+    config.connect_timeout = setup.after_failures(failures.get(addr).copied().unwrap_or(0));
+    config
 }
 
 /// The task: sends what the manager asks, feeds back answers, the
 /// producer's news and time, and wakes the callers.
 async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: ConnectionConfig) {
     let mut connections: HashMap<String, Connection> = HashMap::new();
+    let mut setup = ConnectionSetupTimeout::new(&connection);
+    let mut failures: HashMap<String, u32> = HashMap::new();
     let mut answer: Option<Answer> = None;
     let mut flush: Option<Flush> = None;
     loop {
@@ -408,7 +427,8 @@ async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: Connec
             }
             if answer.is_none() {
                 if let Some(t) = core.mgr.poll_transmit(now) {
-                    answer = Some(dispatch(t, &connections, connection.clone()));
+                    let config = attempt_config(&connection, &mut setup, &failures, &t.node.addr);
+                    answer = Some(dispatch(t, &connections, config));
                 }
             }
             while let Some(ev) = core.mgr.poll_event() {
@@ -437,7 +457,11 @@ async fn run(shared: Arc<Shared>, link: Option<ProducerLink>, connection: Connec
                 answer = None;
                 if let Some((addr, conn)) = d.opened {
                     shared.lock().mgr.handle_connected(conn.versions());
+                    failures.remove(&addr);
                     connections.insert(addr, conn);
+                }
+                if let Some(addr) = d.connect_failed {
+                    *failures.entry(addr).or_default() += 1;
                 }
                 shared.lock().mgr.handle_response(d.request_id, d.result, Instant::now());
             }
@@ -537,6 +561,7 @@ fn dispatch(
                         request_id,
                         result: Err(failure(e, true)),
                         opened: None,
+                        connect_failed: Some(t.node.addr),
                     }
                 }
             },
@@ -554,10 +579,37 @@ fn dispatch(
             request_id,
             result,
             opened,
+            connect_failed: None,
         }
     })
 }
 
 fn failure(e: CodecError, connect_failed: bool) -> TransportFailure {
     TransportFailure::from_codec(&e, connect_failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinator_connections_grow_their_setup_timeout_per_failure() {
+        let connection = ConnectionConfig {
+            connect_timeout: Duration::from_secs(1),
+            connect_timeout_max: Duration::from_secs(3),
+            ..ConnectionConfig::default()
+        };
+        let mut setup = ConnectionSetupTimeout::new(&connection);
+        let failures = HashMap::from([("down:9092".to_string(), 1), ("gone:9092".to_string(), 9)]);
+        let ms = |setup: &mut ConnectionSetupTimeout, addr: &str| {
+            attempt_config(&connection, setup, &failures, addr)
+                .connect_timeout
+                .as_millis()
+        };
+        for _ in 0..50 {
+            assert!((800..1_200).contains(&ms(&mut setup, "up:9092")));
+            assert!((1_600..2_400).contains(&ms(&mut setup, "down:9092")));
+            assert!((2_400..=3_000).contains(&ms(&mut setup, "gone:9092")));
+        }
+    }
 }

@@ -55,6 +55,10 @@ pub struct ConnectionConfig {
     /// per address: a name that resolves to several addresses tries each in
     /// turn, each with this long (Java's `use_all_dns_ips`).
     pub connect_timeout: Duration,
+    /// The most `connect_timeout` grows to when a client lengthens it after
+    /// failed attempts, as Java does (`socket.connection.setup.timeout.max.ms`);
+    /// one connect uses `connect_timeout` alone.
+    pub connect_timeout_max: Duration,
     /// `SO_SNDBUF` of the socket (Java's `send.buffer.bytes`); `None`: the
     /// operating system's default.
     pub send_buffer_size: Option<u32>,
@@ -79,6 +83,7 @@ impl Default for ConnectionConfig {
             client_software_name: "kafka-rs".into(),
             client_software_version: env!("CARGO_PKG_VERSION").into(),
             connect_timeout: Duration::from_secs(10),
+            connect_timeout_max: Duration::from_secs(30),
             send_buffer_size: None,
             receive_buffer_size: None,
             request_timeout: Duration::from_secs(30),

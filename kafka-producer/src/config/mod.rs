@@ -161,12 +161,14 @@ pub mod java_keys;
 pub mod keys;
 mod providers;
 mod security;
+mod setup_timeout;
 #[cfg(test)]
 mod tests;
 mod validate;
 
 pub use builder::ProducerConfigBuilder;
 use keys::*;
+pub use setup_timeout::ConnectionSetupTimeout;
 
 /// The `partitioner.class` value that selects [`PartitionerKind::RoundRobin`].
 pub const ROUND_ROBIN_PARTITIONER_CLASS: &str =
@@ -348,6 +350,7 @@ impl ProducerConfig {
             client_software_name: client_software_name.into(),
             client_software_version: env!("CARGO_PKG_VERSION").into(),
             connect_timeout: self.socket_connection_setup_timeout,
+            connect_timeout_max: self.socket_connection_setup_timeout_max,
             send_buffer_size: buffer(self.send_buffer_bytes),
             receive_buffer_size: buffer(self.receive_buffer_bytes),
             request_timeout: self.request_timeout + Duration::from_secs(1),

@@ -17,8 +17,7 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 use tokio::sync::mpsc;
 
 use super::{Counters, Io};
-use crate::config::ProducerConfig;
-use crate::core::backoff::{ExponentialBackoff, Jitter};
+use crate::config::{ConnectionSetupTimeout, ProducerConfig};
 use crate::core::{Transmit, TransportFailure};
 
 /// The answer to one request: its id and the response or failure.
@@ -55,8 +54,7 @@ pub(super) struct Nodes {
     config: ConnectionConfig,
     /// `socket.connection.setup.timeout.ms` doubled per failed attempt to
     /// a broker, up to `.max.ms` (Java's), with its jitter.
-    setup: ExponentialBackoff,
-    jitter: Jitter,
+    setup: ConnectionSetupTimeout,
     max_idle: Duration,
 }
 
@@ -66,22 +64,15 @@ impl Nodes {
         config: &ProducerConfig,
         counters: &Counters,
     ) -> Self {
+        let connection = ConnectionConfig {
+            bytes_written: Some(counters.bytes_written.clone()),
+            ..config.connection_config("kafka-rs-producer")
+        };
         Nodes {
             nodes: HashMap::new(),
             io,
-            config: ConnectionConfig {
-                bytes_written: Some(counters.bytes_written.clone()),
-                ..config.connection_config("kafka-rs-producer")
-            },
-            setup: ExponentialBackoff::new(
-                config.socket_connection_setup_timeout,
-                config.socket_connection_setup_timeout_max,
-            ),
-            jitter: Jitter::new(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(1, |d| d.as_nanos() as u64),
-            ),
+            setup: ConnectionSetupTimeout::new(&connection),
+            config: connection,
             max_idle: config.connections_max_idle,
         }
     }
@@ -126,7 +117,7 @@ impl Nodes {
             node.connecting = true;
             node.conn = None;
             let mut config = self.config.clone();
-            config.connect_timeout = self.setup.delay(node.failed_attempts + 1, &mut self.jitter);
+            config.connect_timeout = self.setup.after_failures(node.failed_attempts);
             let (addr, io) = (node.addr.clone(), self.io.clone());
             tokio::spawn(async move {
                 let result = Connection::connect(&addr, config).await;
