@@ -286,7 +286,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("kafka-providers-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("secrets.properties"), "password = s3cret\n").unwrap();
-        std::fs::write(dir.join("token"), "tok").unwrap();
+        std::fs::write(dir.join("token"), "t0ken-secret").unwrap();
+        // A secret file outside the allowed paths.
+        let outside = std::env::temp_dir().join(format!(
+            "kafka-providers-outside-{}.properties",
+            std::process::id()
+        ));
+        std::fs::write(&outside, "password = outs1de-secret\n").unwrap();
         std::env::set_var("KAFKA_PROVIDERS_TEST_USER", "alice");
         let file = dir.join("secrets.properties");
         let p = Providers::from_props(&props(&[
@@ -307,19 +313,32 @@ mod tests {
         );
         assert_eq!(
             p.resolve("k", &v).unwrap(),
-            "u=alice p=s3cret t=tok x=${vault:a:b}",
+            "u=alice p=s3cret t=t0ken-secret x=${vault:a:b}",
             "an unknown provider's reference stays"
         );
+        // Each failing reference sits in a JAAS line beside a password
+        // given inline, and points where a secret is: in the file read (a
+        // key it lacks), outside the allowed paths, in the directory read
+        // (a file it lacks). No error may show any of them.
+        let secrets = ["inl1ne-secret", "s3cret", "outs1de-secret", "t0ken-secret"];
         for bad in [
             format!("${{file:{}:nope}}", file.display()),
-            "${file:/etc/passwd:root}".to_string(),
+            format!("${{file:{}:password}}", outside.display()),
             "${env:KAFKA_PROVIDERS_TEST_UNSET}".to_string(),
             format!("${{dir:{}:missing}}", dir.display()),
         ] {
-            let e = p.resolve("sasl.jaas.config", &bad).unwrap_err();
-            assert!(!e.to_string().contains("s3cret"), "{e}");
+            let line = format!(
+                "org.apache.kafka.common.security.plain.PlainLoginModule required \
+                 username=\"{bad}\" password=\"inl1ne-secret\";"
+            );
+            let e = p.resolve("sasl.jaas.config", &line).unwrap_err();
+            for secret in secrets {
+                assert!(!e.to_string().contains(secret), "{secret}: {e}");
+                assert!(!format!("{e:?}").contains(secret), "{secret}: {e:?}");
+            }
             assert_eq!(e.keys, ["sasl.jaas.config"]);
         }
+        std::fs::remove_file(&outside).unwrap();
         let e = Providers::from_props(&props(&[(CONFIG_PROVIDERS, "vault")])).unwrap_err();
         assert!(
             e.to_string().contains("config.providers.vault.class"),
