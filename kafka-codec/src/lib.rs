@@ -59,12 +59,14 @@
 #![warn(missing_docs)]
 
 mod connection;
+mod dns;
 mod error;
 mod frame;
 pub mod security;
 mod versions;
 
 pub use connection::{Connection, ConnectionConfig};
+pub use dns::canonical_addresses;
 pub use error::{CodecError, TlsFailure};
 pub use frame::{FrameCodec, DEFAULT_MAX_FRAME_SIZE};
 pub use versions::{BrokerVersions, FeatureLevel};

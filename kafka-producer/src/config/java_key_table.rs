@@ -40,7 +40,7 @@ pub const JAVA_PRODUCER_KEYS: &[JavaKey] = &[
     JavaKey {
         name: "client.dns.lookup",
         default: Some("use_all_dns_ips"),
-        status: Applied("`use_all_dns_ips`: every address of a name tried in turn; `resolve_canonical_bootstrap_servers_only` is accepted and acts the same"),
+        status: Applied("`use_all_dns_ips`: every address of a name tried in turn; `resolve_canonical_bootstrap_servers_only`: bootstrap addresses first become their canonical host names (reverse lookups)"),
     },
     JavaKey {
         name: "client.id",

@@ -50,7 +50,7 @@
 //! | `connections.max.idle.ms` | long >= 0 | 540000 | [`connections_max_idle`](ProducerConfig::connections_max_idle) |
 //! | `send.buffer.bytes`, `receive.buffer.bytes` | int >= -1 | 131072, 32768 | [`send_buffer_bytes`](ProducerConfig::send_buffer_bytes), [`receive_buffer_bytes`](ProducerConfig::receive_buffer_bytes): the sockets' buffers (-1: the operating system's default) |
 //! | `socket.connection.setup.timeout.ms`, `.max.ms` | long >= 0 | 10000, 30000 | [`socket_connection_setup_timeout`](ProducerConfig::socket_connection_setup_timeout): per address tried, doubled per failed attempt up to the max |
-//! | `client.dns.lookup` | `use_all_dns_ips`, `resolve_canonical_bootstrap_servers_only` | `use_all_dns_ips` | [`client_dns_lookup`](ProducerConfig::client_dns_lookup): every address of a name tried in turn |
+//! | `client.dns.lookup` | `use_all_dns_ips`, `resolve_canonical_bootstrap_servers_only` | `use_all_dns_ips` | [`client_dns_lookup`](ProducerConfig::client_dns_lookup): every address of a name tried in turn; with `resolve_canonical_bootstrap_servers_only` the bootstrap addresses are first replaced by their canonical host names (reverse lookups) |
 //! | `metadata.recovery.strategy` | `rebootstrap`, `none` (any case) | `rebootstrap` | [`metadata_recovery_strategy`](ProducerConfig::metadata_recovery_strategy): back to `bootstrap.servers` when the known brokers fail (KIP-899) |
 //! | `metadata.recovery.rebootstrap.trigger.ms` | long >= 0 | 300000 | [`metadata_recovery_rebootstrap_trigger`](ProducerConfig::metadata_recovery_rebootstrap_trigger): Metadata failing this long rebootstraps (KIP-1102) |
 //! | `transactional.id` | non-empty string | unset | [`transactional_id`](ProducerConfig::transactional_id) |
@@ -332,9 +332,11 @@ pub enum ClientDnsLookup {
     /// is tried in turn, each with its own set-up timeout.
     #[default]
     UseAllDnsIps,
-    /// `resolve_canonical_bootstrap_servers_only`: Java resolves bootstrap
-    /// names to their canonical names (for Kerberos); there is no Kerberos
-    /// here, so it connects as `use_all_dns_ips` does.
+    /// `resolve_canonical_bootstrap_servers_only`: as Java, each bootstrap
+    /// address is resolved and every address it gives replaced by its
+    /// canonical host name (a reverse lookup), and those names are
+    /// connected to (so TLS checks the certificate against them); brokers
+    /// learned from metadata are connected to as with `use_all_dns_ips`.
     ResolveCanonicalBootstrapServersOnly,
 }
 

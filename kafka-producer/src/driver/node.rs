@@ -17,7 +17,7 @@ use kafka_protocol::messages::{RequestKind, ResponseKind};
 use tokio::sync::mpsc;
 
 use super::{Counters, Io};
-use crate::config::{ConnectionSetupTimeout, ProducerConfig};
+use crate::config::{ClientDnsLookup, ConnectionSetupTimeout, ProducerConfig};
 use crate::core::{Transmit, TransportFailure};
 
 /// The answer to one request: its id and the response or failure.
@@ -55,6 +55,8 @@ pub(super) struct Nodes {
     /// `socket.connection.setup.timeout.ms` doubled per failed attempt to
     /// a broker, up to `.max.ms` (Java's), with its jitter.
     setup: ConnectionSetupTimeout,
+    /// `client.dns.lookup=resolve_canonical_bootstrap_servers_only`.
+    canonical_bootstrap: bool,
     max_idle: Duration,
 }
 
@@ -72,6 +74,8 @@ impl Nodes {
             nodes: HashMap::new(),
             io,
             setup: ConnectionSetupTimeout::new(&connection),
+            canonical_bootstrap: config.client_dns_lookup
+                == ClientDnsLookup::ResolveCanonicalBootstrapServersOnly,
             config: connection,
             max_idle: config.connections_max_idle,
         }
@@ -119,8 +123,14 @@ impl Nodes {
             let mut config = self.config.clone();
             config.connect_timeout = self.setup.after_failures(node.failed_attempts);
             let (addr, io) = (node.addr.clone(), self.io.clone());
+            // Bootstrap addresses have negative ids.
+            let canonical = self.canonical_bootstrap && id < 0;
             tokio::spawn(async move {
-                let result = Connection::connect(&addr, config).await;
+                let result = if canonical {
+                    connect_canonical(&addr, config).await
+                } else {
+                    Connection::connect(&addr, config).await
+                };
                 let _ = io.send(Io::Connected(id, addr, result));
             });
         }
@@ -267,4 +277,25 @@ fn dispatch(conn: &Connection, t: Transmit) -> ResponseWait {
 
 fn failure(e: CodecError) -> TransportFailure {
     TransportFailure::from_codec(&e, false)
+}
+
+/// `client.dns.lookup=resolve_canonical_bootstrap_servers_only`: the
+/// bootstrap address's canonical host names, each tried in turn (as Java
+/// tries its bootstrap addresses), by name so TLS checks against it.
+async fn connect_canonical(addr: &str, config: ConnectionConfig) -> Result<Connection, CodecError> {
+    let names = kafka_codec::canonical_addresses(addr, config.connect_timeout).await?;
+    let mut last = None;
+    for name in &names {
+        tracing::debug!(bootstrap = %addr, canonical = %name, "connecting by canonical name");
+        match Connection::connect(name, config.clone()).await {
+            Ok(c) => return Ok(c),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        CodecError::Io(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("{addr} resolved to no address"),
+        ))
+    }))
 }
