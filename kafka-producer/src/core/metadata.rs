@@ -326,11 +326,6 @@ impl Metadata {
         retry.into_iter().chain(idle).chain(age)
     }
 
-    pub fn leader(&self, topic: &str, partition: i32) -> Option<i32> {
-        let p = self.topics.get(topic)?.partitions.get(partition as usize)?;
-        (p.leader >= 0).then_some(p.leader)
-    }
-
     pub fn node(&self, id: i32) -> Option<Node> {
         if id < 0 {
             let i = (-id - 1) as usize;

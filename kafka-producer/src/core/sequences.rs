@@ -152,8 +152,20 @@ impl Sequences {
     /// a partition held at an older epoch sends nothing until its in-flight
     /// batches end (then it moves to the current epoch, or retries what may
     /// be in the log under the old one).
+    ///
+    /// Nor does a partition pipeline before its first batch under the
+    /// producer id is acknowledged: a broker takes any sequence from a
+    /// producer it holds no state for, so a second batch could be written
+    /// while the first one failed (a leader not ready yet), and the first
+    /// could then never follow it (OUT_OF_ORDER_SEQUENCE_NUMBER until
+    /// `delivery.timeout.ms`).
     pub fn may_drain(&self, tp: &TopicPartition, in_flight: usize) -> bool {
-        !self.any_held || in_flight == 0 || self.partitions.get(tp).is_none_or(|s| s.held.is_none())
+        if in_flight == 0 || !self.is_idempotent() {
+            return true;
+        }
+        self.partitions
+            .get(tp)
+            .is_none_or(|s| s.held.is_none() && s.last_acked.is_some())
     }
 
     // ------------------------------------------------------------ producer id

@@ -8,10 +8,11 @@ use std::time::Instant;
 use bytes::Bytes;
 use kafka_compression::Codec;
 
+use super::queues::QueueAt;
 use super::Accumulator;
 use crate::core::batch::{BatchId, BatchState};
 use crate::core::completion::Completions;
-use crate::core::metadata::{Metadata, Node};
+use crate::core::metadata::{Metadata, Node, TopicMeta};
 use crate::core::sender::Nodes;
 use crate::core::sequences::Sequences;
 use crate::core::TopicPartition;
@@ -55,42 +56,50 @@ impl Accumulator {
         if !self.config.partitioner_adaptive_partitioning_enable {
             return;
         }
+        for (topic, meta) in &metadata.topics {
+            // Only the built-in partitioners of records without a key read
+            // these: a topic they never placed a record of costs nothing
+            // here, however many partitions it has.
+            if let Some(t) = self.queues.balanced(topic) {
+                self.update_topic_load(t, meta);
+            }
+        }
+    }
+
+    /// [`update_partition_load`](Self::update_partition_load) for the
+    /// topic whose queues are at `t`.
+    pub(super) fn update_topic_load(&mut self, t: usize, meta: &TopicMeta) {
+        if !self.config.partitioner_adaptive_partitioning_enable {
+            return;
+        }
         let timeout = self.config.partitioner_availability_timeout;
         let mut sizes = std::mem::take(&mut self.load_scratch);
-        for (topic, meta) in &metadata.topics {
-            sizes.clear();
-            let mut left_out = false;
-            // In the client's rack only, when rack-aware (Java keeps the
-            // rack's own load statistics).
-            for &p in meta.sticky_candidates() {
-                let tp = TopicPartition {
-                    topic: topic.clone(),
-                    partition: p,
-                };
-                let Some(q) = self.queues.get(&tp) else {
-                    sizes.clear();
-                    left_out = false;
-                    break;
-                };
-                let lagging = !timeout.is_zero()
-                    && meta.partitions[p as usize].leader >= 0
-                    && self
-                        .node_latency
-                        .get(&meta.partitions[p as usize].leader)
-                        .is_some_and(|l| {
-                            l.ready_at.saturating_duration_since(l.drained_at) > timeout
-                        });
-                if lagging {
-                    left_out = true;
-                } else {
-                    sizes.push((p, q.batches.len()));
-                }
+        sizes.clear();
+        let mut left_out = false;
+        let queues = &self.queues.topics[t];
+        // In the client's rack only, when rack-aware (Java keeps the
+        // rack's own load statistics).
+        for &p in meta.sticky_candidates() {
+            let Some(q) = queues.get(p) else {
+                sizes.clear();
+                left_out = false;
+                break;
+            };
+            let lagging = !timeout.is_zero()
+                && meta.partitions[p as usize].leader >= 0
+                && self
+                    .node_latency
+                    .get(&meta.partitions[p as usize].leader)
+                    .is_some_and(|l| l.ready_at.saturating_duration_since(l.drained_at) > timeout);
+            if lagging {
+                left_out = true;
+            } else {
+                sizes.push((p, q.batches.len()));
             }
-            self.sticky.update_load(topic, &sizes);
-            let unlagged =
-                (left_out && !sizes.is_empty()).then(|| sizes.iter().map(|(p, _)| *p).collect());
-            self.queues.set_unlagged(topic, unlagged);
         }
+        self.sticky.update_load(&meta.name, &sizes);
+        self.queues.topics[t].unlagged =
+            (left_out && !sizes.is_empty()).then(|| sizes.iter().map(|(p, _)| *p).collect());
         self.load_scratch = sizes;
     }
 
@@ -128,28 +137,43 @@ impl Accumulator {
             > self.config.buffer_memory;
         let track_latency = !self.config.partitioner_availability_timeout.is_zero();
 
-        // Partitions with batches, in rotated order.
-        let mut keys: Vec<&TopicPartition> = self
-            .queues
-            .iter()
-            .filter(|q| !q.batches.is_empty())
-            .map(|q| &q.tp)
-            .collect();
+        // Partitions with batches, in queue order, rotated; found by
+        // position, so thousands of partitions cost no sort and no hashing.
+        let mut keys = std::mem::take(&mut self.drain_scratch);
+        self.queues.with_batches(&mut keys);
         if keys.is_empty() {
+            self.drain_scratch = keys;
             return (None, false);
         }
-        keys.sort();
         let start = self.drain_start % keys.len();
         keys.rotate_left(start);
         self.drain_start = self.drain_start.wrapping_add(1);
 
         let mut target: Option<Node> = None;
-        let mut chosen: Vec<TopicPartition> = Vec::new();
+        let mut chosen: Vec<QueueAt> = Vec::new();
         let mut request_size = 0usize;
         let mut refused_nodes: Vec<i32> = Vec::new();
-        for tp in keys {
-            let Some(leader) = ctx.metadata.leader(&tp.topic, tp.partition) else {
-                ctx.metadata.stale = true;
+        let mut stale = false;
+        // The metadata of the topic of the last queue looked at (queues of
+        // a topic are together): one lookup per topic, not per partition.
+        let mut topic_meta: Option<(u32, Option<&TopicMeta>)> = None;
+        for &at in &keys {
+            let q = self.queues.at(at);
+            let tp = &q.tp;
+            let meta = match topic_meta {
+                Some((t, meta)) if t == at.topic() => meta,
+                _ => {
+                    let meta = ctx.metadata.topics.get(&*tp.topic);
+                    topic_meta = Some((at.topic(), meta));
+                    meta
+                }
+            };
+            let Some(leader) = meta
+                .and_then(|m| m.partitions.get(tp.partition as usize))
+                .map(|p| p.leader)
+                .filter(|l| *l >= 0)
+            else {
+                stale = true;
                 continue;
             };
             if let Some(t) = &target {
@@ -157,9 +181,6 @@ impl Accumulator {
                     continue;
                 }
             }
-            let Some(q) = self.queues.get(tp) else {
-                continue;
-            };
             if q.in_flight >= per_partition || !ctx.sequences.may_drain(tp, q.in_flight) {
                 continue;
             }
@@ -213,11 +234,15 @@ impl Accumulator {
             if target.is_none() {
                 target = ctx.metadata.node(leader);
                 if target.is_none() {
-                    ctx.metadata.stale = true;
+                    stale = true;
                     continue;
                 }
             }
-            chosen.push(tp.clone());
+            chosen.push(at);
+        }
+        self.drain_scratch = keys;
+        if stale {
+            ctx.metadata.stale = true;
         }
         for node in refused_nodes {
             self.note_latency(node, now, false);
@@ -235,10 +260,9 @@ impl Accumulator {
         let mut batches = Vec::with_capacity(chosen.len());
         let mut oldest = now;
         let mut failed = false;
-        for tp in chosen {
-            let Some(q) = self.queues.get_mut(&tp) else {
-                continue;
-            };
+        for at in chosen {
+            let q = self.queues.at_mut(at);
+            let tp = q.tp.clone();
             let Some(pos) = q.batches.iter().position(|b| !b.in_flight()) else {
                 continue;
             };

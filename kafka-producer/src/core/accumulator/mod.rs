@@ -236,6 +236,8 @@ pub(crate) struct Accumulator {
     next_batch_id: BatchId,
     /// Reused for the partition load stats.
     load_scratch: Vec<(i32, usize)>,
+    /// Reused for the drain's candidate queues.
+    drain_scratch: Vec<queues::QueueAt>,
     /// Full `batch.size` buffers for every partition, `max.in.flight`
     /// deep, would not fit in `buffer.memory`: new batches are right-sized
     /// (see [`right_size`]). Looked at by each drain.
@@ -261,6 +263,7 @@ impl Accumulator {
             next_batch_id: 1,
             crowded: false,
             load_scratch: Vec::new(),
+            drain_scratch: Vec::new(),
             config,
         }
     }
@@ -347,6 +350,15 @@ impl Accumulator {
                 });
             }
             None => {
+                let by_load = self.config.partitioner == PartitionerKind::RoundRobin
+                    || rec.key.is_none()
+                    || self.config.partitioner_ignore_keys;
+                if by_load && !self.queues.topics[t].balanced {
+                    // The topic's first record placed by load: its load is
+                    // kept from now on (the drain's), and known now.
+                    self.queues.topics[t].balanced = true;
+                    self.update_topic_load(t, meta);
+                }
                 // Partitions left out for their leader's lag, among the
                 // sticky candidates (the client's rack when rack-aware).
                 let unlagged = self.queues.topics[t].unlagged.as_deref();

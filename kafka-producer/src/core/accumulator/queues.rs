@@ -39,6 +39,21 @@ impl PartitionQueue {
     }
 }
 
+/// A queue's position in [`Queues`]: valid until a topic is added (which
+/// the drain, holding it, never does).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct QueueAt {
+    topic: u32,
+    partition: u32,
+}
+
+impl QueueAt {
+    /// The topic's position, for telling queues of one topic together.
+    pub(super) fn topic(self) -> u32 {
+        self.topic
+    }
+}
+
 /// The queues of one topic's partitions (indexed by partition).
 pub(super) struct TopicQueues {
     name: Arc<str>,
@@ -46,9 +61,18 @@ pub(super) struct TopicQueues {
     /// Partitions the partitioners may pick when some are left out for a
     /// lagging leader (`partitioner.availability.timeout.ms`).
     pub(super) unlagged: Option<Vec<i32>>,
+    /// A built-in partitioner placed a record of the topic without its key
+    /// (sticky or round-robin): only then are its partitions' load
+    /// statistics kept.
+    pub(super) balanced: bool,
 }
 
 impl TopicQueues {
+    /// The queue of `partition`, if it has one.
+    pub(super) fn get(&self, partition: i32) -> Option<&PartitionQueue> {
+        self.partitions.get(usize::try_from(partition).ok()?)
+    }
+
     pub(super) fn queue(&mut self, partition: i32) -> &mut PartitionQueue {
         let p = usize::try_from(partition).expect("partitions are not negative");
         while self.partitions.len() <= p {
@@ -92,6 +116,7 @@ impl Queues {
                     name: topic.clone(),
                     partitions: Vec::new(),
                     unlagged: None,
+                    balanced: false,
                 });
                 self.index.insert(topic.clone(), self.topics.len() - 1);
                 self.topics.len() - 1
@@ -101,9 +126,29 @@ impl Queues {
         i
     }
 
-    pub fn get(&self, tp: &TopicPartition) -> Option<&PartitionQueue> {
-        let t = &self.topics[*self.index.get(&*tp.topic)?];
-        t.partitions.get(usize::try_from(tp.partition).ok()?)
+    /// Where the queues holding batches are, in queue order (topics as
+    /// first seen, then by partition): the drain's candidates, found by
+    /// position rather than by name.
+    pub(super) fn with_batches(&self, out: &mut Vec<QueueAt>) {
+        out.clear();
+        for (t, topic) in self.topics.iter().enumerate() {
+            for (p, q) in topic.partitions.iter().enumerate() {
+                if !q.batches.is_empty() {
+                    out.push(QueueAt {
+                        topic: t as u32,
+                        partition: p as u32,
+                    });
+                }
+            }
+        }
+    }
+
+    pub(super) fn at(&self, at: QueueAt) -> &PartitionQueue {
+        &self.topics[at.topic as usize].partitions[at.partition as usize]
+    }
+
+    pub(super) fn at_mut(&mut self, at: QueueAt) -> &mut PartitionQueue {
+        &mut self.topics[at.topic as usize].partitions[at.partition as usize]
     }
 
     pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionQueue> {
@@ -125,16 +170,12 @@ impl Queues {
         self.topics.iter_mut().flat_map(|t| t.partitions.iter_mut())
     }
 
-    /// Sets the partitions the partitioners may pick for `topic` (`None`:
-    /// every available one).
-    pub(super) fn set_unlagged(&mut self, topic: &Arc<str>, unlagged: Option<Vec<i32>>) {
-        match self.index.get(&**topic) {
-            Some(&i) => self.topics[i].unlagged = unlagged,
-            None if unlagged.is_some() => {
-                let i = self.topic(topic);
-                self.topics[i].unlagged = unlagged;
-            }
-            None => {}
-        }
+    /// The position of `topic`'s queues, if a built-in partitioner placed
+    /// records of it by load.
+    pub(super) fn balanced(&self, topic: &str) -> Option<usize> {
+        self.index
+            .get(topic)
+            .copied()
+            .filter(|&t| self.topics[t].balanced)
     }
 }
