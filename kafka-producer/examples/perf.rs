@@ -277,6 +277,17 @@ impl Throttle {
 
 #[tokio::main]
 async fn main() {
+    // PERF_LOG=debug (or info, ...): the producer's log on stderr.
+    if let Ok(level) = std::env::var("PERF_LOG") {
+        use tracing_subscriber::layer::SubscriberExt;
+        let level: tracing::Level = level.parse().expect("PERF_LOG: a tracing level");
+        let filter =
+            tracing_subscriber::filter::Targets::new().with_target("kafka_producer", level);
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(filter);
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+    }
     let args = parse_args();
     let producer =
         match Producer::from_properties(args.props.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
