@@ -2,39 +2,19 @@
 //! `kafka-fake` (no broker needed): the bootstrap address 127.0.0.1 is
 //! connected to by its canonical name, and records are delivered.
 
-use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kafka_fake::FakeCluster;
 use kafka_producer::{Producer, ProducerRecord};
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-
-/// Every event's fields, one line each.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<String>>>);
-
-impl<S: tracing::Subscriber> Layer<S> for Captured {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        struct Line(String);
-        impl Visit for Line {
-            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-                let _ = write!(self.0, " {}={value:?}", field.name());
-            }
-        }
-        let mut line = Line(String::new());
-        event.record(&mut line);
-        self.0.lock().unwrap().push(line.0);
-    }
-}
+use kafka_testkit::logged::Logged;
+use tracing_subscriber::layer::SubscriberExt;
 
 // One thread, so the producer's tasks log to this test's subscriber.
 #[tokio::test(flavor = "current_thread")]
 async fn bootstrap_addresses_are_connected_to_by_their_canonical_names() {
-    let captured = Captured::default();
+    let logged = Logged::default();
     let _guard =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(captured.clone()));
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(logged.clone()));
     let cluster = FakeCluster::builder()
         .brokers(1)
         .topic("dns", 1)
@@ -66,7 +46,7 @@ async fn bootstrap_addresses_are_connected_to_by_their_canonical_names() {
     assert_eq!(delivered.offset, 0);
     producer.close(Duration::from_secs(5)).await;
     assert_eq!(cluster.records("dns", 0).len(), 1);
-    let lines = captured.0.lock().unwrap().clone();
+    let lines = logged.lines();
     let by_name = format!("canonical={}", canonical[0]);
     assert!(
         lines

@@ -25,6 +25,7 @@ use kafka_codec::{CodecError, Connection, ConnectionConfig};
 mod brokers;
 pub mod leaders;
 pub mod ledger;
+pub mod logged;
 pub mod proxy;
 mod secured;
 pub mod telemetry;

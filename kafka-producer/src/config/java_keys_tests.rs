@@ -1,39 +1,17 @@
 //! Tests of the Java key table.
 
-use std::fmt::Write as _;
-use std::sync::{Arc, Mutex};
-
-use tracing::field::{Field, Visit};
-use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+use kafka_testkit::logged::Logged;
+use tracing_subscriber::layer::SubscriberExt;
 
 use super::*;
 use crate::ProducerConfig;
 
-/// Every event logged while it is the subscriber, one line each: the level
-/// and every field.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<String>>>);
-
-impl<S: tracing::Subscriber> Layer<S> for Captured {
-    fn on_event(&self, event: &tracing::Event<'_>, _: Context<'_, S>) {
-        struct Line(String);
-        impl Visit for Line {
-            fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-                let _ = write!(self.0, " {}={value:?}", field.name());
-            }
-        }
-        let mut line = Line(event.metadata().level().to_string());
-        event.record(&mut line);
-        self.0.lock().unwrap().push(line.0);
-    }
-}
-
 /// Builds with `props`, returning the outcome and the lines logged.
 fn build_logged(props: &[(&str, &str)]) -> (Result<ProducerConfig, ConfigError>, Vec<String>) {
-    let captured = Captured::default();
-    let subscriber = tracing_subscriber::registry().with(captured.clone());
+    let logged = Logged::default();
+    let subscriber = tracing_subscriber::registry().with(logged.clone());
     let built = tracing::subscriber::with_default(subscriber, || build(props));
-    let lines = captured.0.lock().unwrap().clone();
+    let lines = logged.lines();
     (built, lines)
 }
 
