@@ -60,6 +60,10 @@ struct PartitionSequences {
     /// current epoch once neither is left (as Java's per-partition
     /// `maybeUpdateProducerIdAndEpoch`): other partitions never wait for it.
     held: Option<ProducerIdAndEpoch>,
+    /// The producer id a batch of this partition was acknowledged under,
+    /// at any epoch: the broker then holds state for it here, and refuses
+    /// a new epoch's batch that does not start at sequence 0.
+    known_to: Option<i64>,
 }
 
 impl PartitionSequences {
@@ -69,7 +73,17 @@ impl PartitionSequences {
             next: first,
             last_acked: (first != 0).then(|| increment_sequence(first, i32::MAX)),
             held: None,
+            known_to: None,
         }
+    }
+
+    /// These sequences restarted from `first`, for a new epoch or producer
+    /// id; what the broker knows of the partition stays.
+    fn restart(&mut self, first: i32) {
+        *self = PartitionSequences {
+            known_to: self.known_to,
+            ..PartitionSequences::starting_at(first)
+        };
     }
 
     /// The sequence the broker expects next.
@@ -153,19 +167,22 @@ impl Sequences {
     /// batches end (then it moves to the current epoch, or retries what may
     /// be in the log under the old one).
     ///
-    /// Nor does a partition pipeline before its first batch under the
+    /// Nor does a partition pipeline before a first batch of it under the
     /// producer id is acknowledged: a broker takes any sequence from a
     /// producer it holds no state for, so a second batch could be written
     /// while the first one failed (a leader not ready yet), and the first
     /// could then never follow it (OUT_OF_ORDER_SEQUENCE_NUMBER until
-    /// `delivery.timeout.ms`).
+    /// `delivery.timeout.ms`). A new epoch of a known producer id (each
+    /// transaction under transactions v2) pipelines at once: the broker
+    /// refuses its batches until sequence 0 is in.
     pub fn may_drain(&self, tp: &TopicPartition, in_flight: usize) -> bool {
         if in_flight == 0 || !self.is_idempotent() {
             return true;
         }
-        self.partitions
-            .get(tp)
-            .is_none_or(|s| s.held.is_none() && s.last_acked.is_some())
+        let producer_id = self.current().map(|c| c.producer_id);
+        self.partitions.get(tp).is_none_or(|s| {
+            s.held.is_none() && (s.last_acked.is_some() || s.known_to == producer_id)
+        })
     }
 
     // ------------------------------------------------------------ producer id
@@ -295,6 +312,7 @@ impl Sequences {
         if seq.last_acked.is_none_or(|prev| sequence_after(last, prev)) {
             seq.last_acked = Some(last);
         }
+        seq.known_to = Some(s.producer.producer_id);
     }
 
     /// Whether `b` is the batch the broker expects next on `tp`: then an
@@ -404,7 +422,7 @@ impl Sequences {
                 continue;
             }
             if let Some(seq) = self.partitions.get_mut(tp) {
-                *seq = PartitionSequences::starting_at(first);
+                seq.restart(first);
             }
             restamp(queue);
         }
@@ -434,7 +452,7 @@ impl Sequences {
             };
             if clean {
                 tracing::debug!(topic = %tp.topic, partition = tp.partition, "partition moves to the current epoch");
-                *seq = PartitionSequences::starting_at(first);
+                seq.restart(first);
             } else {
                 still_held = true;
             }
@@ -546,5 +564,40 @@ mod ack_tests {
             seq.is_next_in_line(&tp, &third),
             "after acks up to 9, the batch at 10 is next in line"
         );
+    }
+
+    /// A partition pipelines once the broker holds state for the producer
+    /// id there: after a first acknowledgement, and at every later epoch of
+    /// that id (each transaction under transactions v2); a new producer id
+    /// waits for its own first acknowledgement again.
+    #[test]
+    fn pipelining_waits_for_the_brokers_state_of_the_producer_id() {
+        let config =
+            Arc::new(ProducerConfig::from_properties([("bootstrap.servers", "b:9092")]).unwrap());
+        let mut acc = Accumulator::new(config, 1);
+        let mut seq = Sequences::new(
+            true,
+            false,
+            Duration::from_millis(100),
+            Duration::from_secs(60),
+        );
+        let tp = TopicPartition {
+            topic: Arc::from("t"),
+            partition: 0,
+        };
+        acc.open_queue(&tp);
+        let pid = |producer_id, epoch| ProducerIdAndEpoch { producer_id, epoch };
+        seq.adopt(pid(1, 0), &mut acc);
+        let first = stamped(&mut seq, &tp, 5);
+        assert!(seq.may_drain(&tp, 0));
+        assert!(!seq.may_drain(&tp, 1), "nothing acknowledged yet");
+        seq.acked(&tp, &first);
+        assert!(seq.may_drain(&tp, 1));
+        seq.adopt(pid(1, 1), &mut acc);
+        stamped(&mut seq, &tp, 5);
+        assert!(seq.may_drain(&tp, 1), "a new epoch of a known id");
+        seq.adopt(pid(2, 0), &mut acc);
+        stamped(&mut seq, &tp, 5);
+        assert!(!seq.may_drain(&tp, 1), "a new producer id");
     }
 }

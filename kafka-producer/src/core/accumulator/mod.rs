@@ -294,6 +294,12 @@ impl Accumulator {
         self.queues.iter_mut()
     }
 
+    /// `tp`'s queue, made when new: for tests that stamp batches by hand.
+    #[cfg(test)]
+    pub fn open_queue(&mut self, tp: &TopicPartition) -> &mut PartitionQueue {
+        self.queues.entry(tp)
+    }
+
     pub fn queue_mut(&mut self, tp: &TopicPartition) -> Option<&mut PartitionQueue> {
         self.queues.get_mut(tp)
     }
