@@ -531,21 +531,26 @@ mod ack_tests {
         b
     }
 
+    /// An accumulator and the sequences of an idempotent producer.
+    fn idempotent() -> (Accumulator, Sequences) {
+        let config =
+            Arc::new(ProducerConfig::from_properties([("bootstrap.servers", "b:9092")]).unwrap());
+        let seq = Sequences::new(
+            true,
+            false,
+            Duration::from_millis(100),
+            Duration::from_secs(60),
+        );
+        (Accumulator::new(config, 1), seq)
+    }
+
     /// An ack arriving late (from a leader that lost its place) for an
     /// earlier batch must not move the last acknowledged sequence back: the
     /// next batch's OUT_OF_ORDER_SEQUENCE_NUMBER would no longer be seen as
     /// the real gap it is.
     #[test]
     fn a_late_ack_of_an_earlier_batch_keeps_the_highest_sequence() {
-        let config =
-            Arc::new(ProducerConfig::from_properties([("bootstrap.servers", "b:9092")]).unwrap());
-        let mut acc = Accumulator::new(config, 1);
-        let mut seq = Sequences::new(
-            true,
-            false,
-            Duration::from_millis(100),
-            Duration::from_secs(60),
-        );
+        let (mut acc, mut seq) = idempotent();
         let pid = ProducerIdAndEpoch {
             producer_id: 1,
             epoch: 0,
@@ -572,15 +577,7 @@ mod ack_tests {
     /// waits for its own first acknowledgement again.
     #[test]
     fn pipelining_waits_for_the_brokers_state_of_the_producer_id() {
-        let config =
-            Arc::new(ProducerConfig::from_properties([("bootstrap.servers", "b:9092")]).unwrap());
-        let mut acc = Accumulator::new(config, 1);
-        let mut seq = Sequences::new(
-            true,
-            false,
-            Duration::from_millis(100),
-            Duration::from_secs(60),
-        );
+        let (mut acc, mut seq) = idempotent();
         let tp = TopicPartition {
             topic: Arc::from("t"),
             partition: 0,
