@@ -23,10 +23,15 @@ impl ExponentialBackoff {
     /// The wait after the `attempts`-th failure (1 for the first). As
     /// Java's, the jittered value is capped again, so `max` is never passed.
     pub fn delay(&self, attempts: u32, jitter: &mut Jitter) -> Duration {
+        self.delay_by(attempts, jitter.factor())
+    }
+
+    /// [`delay`](Self::delay) with a jitter factor already drawn.
+    pub fn delay_by(&self, attempts: u32, factor: f64) -> Duration {
         let exponent = attempts.saturating_sub(1).min(30) as i32;
         let max = self.max.as_secs_f64();
         let base = (self.initial.as_secs_f64() * 2f64.powi(exponent)).min(max);
-        Duration::from_secs_f64((base * jitter.factor()).min(max))
+        Duration::from_secs_f64((base * factor).min(max))
     }
 }
 

@@ -612,6 +612,7 @@ impl ProducerCore {
                     metadata: &mut self.metadata,
                     completions: &mut self.completions,
                     jitter: &mut self.jitter,
+                    retry_jitter: None,
                     fatal: &mut fatal,
                 };
                 match result {

@@ -117,6 +117,10 @@ pub(crate) struct ResponseContext<'a> {
     pub metadata: &'a mut Metadata,
     pub completions: &'a mut Completions,
     pub jitter: &'a mut Jitter,
+    /// The retry jitter of this response, drawn at its first retry: the
+    /// batches one request carried, failed alike, come back together in one
+    /// request after one wake-up, not scattered over the jitter's range.
+    pub retry_jitter: Option<f64>,
     /// Set when a response calls for stopping the producer.
     pub fatal: &'a mut Option<ProducerError>,
 }
@@ -398,7 +402,8 @@ impl Sender {
             b.expired_in_flight || now.duration_since(b.created_at) >= self.config.delivery_timeout;
         if retriable && !expired && b.attempts <= self.config.retries {
             let attempts = b.attempts;
-            let wait = self.retry_backoff.delay(attempts, ctx.jitter);
+            let factor = *ctx.retry_jitter.get_or_insert_with(|| ctx.jitter.factor());
+            let wait = self.retry_backoff.delay_by(attempts, factor);
             ctx.accumulator.back_off(tp, id, super::later(now, wait));
             tracing::debug!(topic = %tp.topic, partition = tp.partition, code = code.name(), attempt = attempts, ?wait, "retrying batch");
             return;

@@ -20,8 +20,14 @@ impl Accumulator {
         sequences: &mut Sequences,
         completions: &mut Completions,
     ) {
+        // Nothing can be due before the floor: thousands of queues are not
+        // walked at every wake-up (each retry backoff's end is one).
+        if self.expiry_floor.is_none_or(|at| now < at) {
+            return;
+        }
         let delivery_timeout = self.config.delivery_timeout;
         let gate = self.gate.as_deref();
+        let mut floor = None;
         for q in self.queues.iter_mut() {
             let tp = &q.tp;
             for b in q.batches.iter_mut().filter(|b| {
@@ -67,7 +73,15 @@ impl Accumulator {
                 }
                 completions.fail_batch(b, e);
             }
+            // Creation order: the first batch not expired is the queue's next.
+            if let Some(b) = q.batches.iter().find(|b| !b.expired_in_flight) {
+                super::lower_floor(
+                    &mut floor,
+                    crate::core::later(b.created_at, delivery_timeout),
+                );
+            }
         }
+        self.expiry_floor = floor;
     }
 
     /// Fails the records never sent: the waiting ones and the batches not
@@ -111,15 +125,9 @@ impl Accumulator {
             .values()
             .filter_map(|q| q.front())
             .map(|w| crate::core::later(w.since, self.config.max_block));
-        // A queue's batches are in creation order (split halves keep the
-        // original's time and place), so its first one not yet expired
-        // expires first: one batch per queue, not every batch.
-        let batches = self
-            .queues
-            .iter()
-            .filter_map(|q| q.batches.iter().find(|b| !b.expired_in_flight))
-            .map(|b| crate::core::later(b.created_at, self.config.delivery_timeout));
-        waiting.chain(batches).min()
+        // The floor may be early (its batch gone since): the walk it
+        // triggers then finds nothing due and raises it.
+        waiting.chain(self.expiry_floor).min()
     }
 
     /// Per partition, when the batch the drain would send next becomes

@@ -242,6 +242,15 @@ pub(crate) struct Accumulator {
     /// deep, would not fit in `buffer.memory`: new batches are right-sized
     /// (see [`right_size`]). Looked at by each drain.
     crowded: bool,
+    /// No queued batch expires (`delivery.timeout.ms`) before this; `None`
+    /// when none is queued. A lower bound, so `expire` walks the queues
+    /// only when something may be due, not at every wake-up.
+    expiry_floor: Option<Instant>,
+}
+
+/// Lowers `floor` to `at` (an expiry lower bound that knows of one more batch).
+fn lower_floor(floor: &mut Option<Instant>, at: Instant) {
+    *floor = Some(floor.map_or(at, |f| f.min(at)));
 }
 
 impl Accumulator {
@@ -262,6 +271,7 @@ impl Accumulator {
             drain_start: 0,
             next_batch_id: 1,
             crowded: false,
+            expiry_floor: None,
             load_scratch: Vec::new(),
             drain_scratch: Vec::new(),
             config,
@@ -522,6 +532,10 @@ impl Accumulator {
             batch.prepaid = prepaid;
             before = batch.size;
             queue.batches.push_back(batch);
+            lower_floor(
+                &mut self.expiry_floor,
+                super::later(created, self.config.delivery_timeout),
+            );
             ready_at = ready_at.or(Some(super::later(created, self.config.linger)));
             let r = &incoming.record;
             let headers = || r.headers.iter().map(|(k, v)| (k.as_str(), v.as_deref()));

@@ -110,8 +110,13 @@ impl Accumulator {
         let q = self.queues.entry(tp);
         // In place of the original, before the batches that came after it.
         let pos = pos.min(q.batches.len());
+        let created = new_batches.first().map(|nb| nb.created_at);
         for (n, nb) in new_batches.into_iter().enumerate() {
             q.batches.insert(pos + n, nb);
+        }
+        if let Some(created) = created {
+            let at = crate::core::later(created, self.config.delivery_timeout);
+            super::lower_floor(&mut self.expiry_floor, at);
         }
         None
     }

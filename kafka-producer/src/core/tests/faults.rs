@@ -545,3 +545,31 @@ fn a_partition_pipelines_only_once_its_first_batch_is_acknowledged() {
         assert!(d.try_recv().unwrap().is_ok());
     }
 }
+
+/// The batches of one refused request come back together: one jitter per
+/// response, not per batch. Per batch, the retries of thousands of
+/// partitions refused at once (a topic whose new partitions have no leader
+/// yet) ended over the jitter's range, each end a wake-up that looked at
+/// every queue and sent a few batches.
+#[test]
+fn the_batches_of_one_refused_request_are_retried_together() {
+    let partitions: Vec<_> = (0..8).map(|p| (p, 1, 0)).collect();
+    let mut b = Bench::new(PLAIN, cluster(&[1], &[("t", &partitions)]));
+    let mut deliveries: Vec<_> = (0..8).map(|p| b.send("t", Some(p), None)).collect();
+    let mut refused = false;
+    drive(&mut b, Duration::from_secs(2), |_, t| {
+        if is_produce(t) && !std::mem::replace(&mut refused, true) {
+            let all: Vec<_> = (0..8)
+                .map(|p| (p, ErrorCode::NOT_LEADER_OR_FOLLOWER, None))
+                .collect();
+            Answer::Respond(produce_error("t", &all))
+        } else {
+            Answer::Healthy
+        }
+    });
+    let sizes: Vec<_> = b.produces().iter().map(|s| s.stamps.len()).collect();
+    assert_eq!(sizes, vec![8, 8], "the retry is one request");
+    for d in deliveries.iter_mut() {
+        assert!(d.try_recv().unwrap().is_ok());
+    }
+}
