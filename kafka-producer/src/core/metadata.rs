@@ -90,6 +90,16 @@ impl TopicMeta {
     }
 }
 
+/// Whether a topic's new partition list moved a leader (or its epoch) or
+/// changed the partition count: an answer that says something new.
+fn moved(before: &[PartitionMeta], after: &[PartitionMeta]) -> bool {
+    before.len() != after.len()
+        || before
+            .iter()
+            .zip(after)
+            .any(|(b, a)| b.leader != a.leader || b.leader_epoch != a.leader_epoch)
+}
+
 /// A topic's partitions from a Metadata response, indexed by partition: the
 /// indexes must be exactly 0..n-1, each once (as Java sizes the topic from
 /// the list's length), so a hostile index cannot size an allocation.
@@ -147,6 +157,15 @@ pub(crate) struct Metadata {
     /// No request before this (retry.backoff.ms after the last one).
     retry_at: Option<Instant>,
     retry_backoff: Duration,
+    retry_backoff_max: Duration,
+    /// Answers in a row that moved no leader and brought no topic (Java's
+    /// `equivalentResponseCount`): a refresh asked for by stale leaders
+    /// backs off exponentially from `retry.backoff.ms` to
+    /// `retry.backoff.max.ms` while the answers say nothing new.
+    equivalent: u32,
+    /// No refresh for stale leaders before this (see `equivalent`); topics
+    /// still wanted do not wait for it.
+    quiet_until: Option<Instant>,
     max_age: Duration,
     max_idle: Duration,
     /// Why the last Metadata request failed in transport (cleared by an answer).
@@ -165,6 +184,7 @@ impl Metadata {
     pub fn new(
         bootstrap: Vec<String>,
         retry_backoff: Duration,
+        retry_backoff_max: Duration,
         max_age: Duration,
         max_idle: Duration,
         rack: Option<Arc<str>>,
@@ -182,6 +202,9 @@ impl Metadata {
             in_flight: false,
             retry_at: None,
             retry_backoff,
+            retry_backoff_max,
+            equivalent: 0,
+            quiet_until: None,
             max_age,
             max_idle,
             last_error: None,
@@ -216,13 +239,16 @@ impl Metadata {
         if self.in_flight || self.bootstrap.is_empty() && self.brokers.is_empty() {
             return None;
         }
-        let due = !self.wanted.is_empty()
-            || self.stale
-            || self
-                .last_refresh
-                .is_some_and(|t| now.duration_since(t) >= self.max_age);
-        if !due || self.retry_at.is_some_and(|r| now < r) {
+        let aged = self
+            .last_refresh
+            .is_some_and(|t| now.duration_since(t) >= self.max_age);
+        let due = !self.wanted.is_empty() || self.stale || aged;
+        if !due || self.next_allowed().is_some_and(|r| now < r) {
             return None;
+        }
+        if aged {
+            // As Java: a periodic refresh starts the count again.
+            self.equivalent = 0;
         }
         // KIP-1102: no metadata for the trigger time from the brokers known.
         if let (Some(trigger), Some(since)) = (self.recovery, self.failing_since) {
@@ -243,6 +269,13 @@ impl Metadata {
         self.failing_since.get_or_insert(now);
         self.retry_at = Some(super::later(now, self.retry_backoff));
         self.last_error = error.map(Arc::from);
+    }
+
+    /// No request before this: the retry backoff and, unless a topic is
+    /// wanted, the backoff of answers that said nothing new.
+    fn next_allowed(&self) -> Option<Instant> {
+        let quiet = self.quiet_until.filter(|_| self.wanted.is_empty());
+        self.retry_at.max(quiet)
     }
 
     /// Why the last Metadata request failed, while no later one succeeded.
@@ -312,7 +345,7 @@ impl Metadata {
     /// wanted or stale), an idle topic to forget, `metadata.max.age.ms`.
     pub fn wake_times(&self, records_waiting: bool) -> impl Iterator<Item = Instant> + '_ {
         let retry = self
-            .retry_at
+            .next_allowed()
             .filter(|_| records_waiting || !self.wanted.is_empty() || self.stale);
         let idle = self
             .topics
@@ -404,6 +437,7 @@ impl Metadata {
         }
         let mut outcomes = Vec::new();
         let mut invalid = false;
+        let mut news = false;
         for t in &resp.topics {
             let Some(name) = t.name.as_ref() else {
                 continue;
@@ -434,7 +468,9 @@ impl Metadata {
                             continue;
                         }
                     };
-                    let last_used = self.topics.get(&key).map_or(now, |m| m.last_used);
+                    let before = self.topics.get(&key);
+                    news |= before.is_none_or(|m| moved(&m.partitions, &parts));
+                    let last_used = before.map_or(now, |m| m.last_used);
                     let mut meta = TopicMeta {
                         name: key.clone(),
                         topic_id: t.topic_id,
@@ -464,6 +500,16 @@ impl Metadata {
         }
         self.last_refresh = Some(now);
         self.stale = invalid;
+        self.equivalent = if news {
+            0
+        } else {
+            self.equivalent.saturating_add(1)
+        };
+        self.quiet_until = (self.equivalent > 0).then(|| {
+            let exponent = (self.equivalent - 1).min(30) as i32;
+            let wait = self.retry_backoff.mul_f64(2f64.powi(exponent));
+            super::later(now, wait.min(self.retry_backoff_max))
+        });
         outcomes
     }
 

@@ -314,6 +314,7 @@ impl ProducerCore {
             metadata: Metadata::new(
                 config.bootstrap_servers.clone(),
                 config.retry_backoff,
+                config.retry_backoff_max,
                 config.metadata_max_age,
                 config.metadata_max_idle,
                 (config.partitioner_rack_aware && !config.client_rack.is_empty())
@@ -650,26 +651,50 @@ impl ProducerCore {
 
     /// The next request to send, if any.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Transmit> {
+        self.poll_next(now, true).map(|(t, _)| t)
+    }
+
+    /// Every request to send now, into `out`: [`poll_transmit`] until
+    /// `None`, but without the last look at every partition queue when the
+    /// drain before it left nothing behind (nothing changes in between).
+    ///
+    /// [`poll_transmit`]: Self::poll_transmit
+    pub fn poll_transmits(&mut self, now: Instant, out: &mut Vec<Transmit>) {
+        let mut drain = true;
+        while let Some((t, drained_all)) = self.poll_next(now, drain) {
+            drain &= !drained_all;
+            out.push(t);
+        }
+    }
+
+    /// The next request; with it, whether it was a drain that left no ready
+    /// batch behind. `drain` false: no drain.
+    fn poll_next(&mut self, now: Instant, drain: bool) -> Option<(Transmit, bool)> {
         self.last_poll = Some(now);
         if self.fatal.is_some() {
             return None;
         }
         if let Some(t) = self.poll_metadata(now) {
-            return Some(t);
+            return Some((t, false));
         }
         if self.sequences.wants_producer_id(now) {
             if let Some(node) = self.metadata.pick_node(now, &self.sender.nodes) {
                 let request = RequestKind::InitProducerId(self.sequences.request());
                 let kind = InFlight::InitProducerId { node: node.id };
-                return Some(self.transmit(now, node, request, kind, None));
+                return Some((self.transmit(now, node, request, kind, None), false));
+            }
+        }
+        if drain {
+            if let Some(produce) = self.poll_produce(now) {
+                return Some(produce);
             }
         }
         // The drain may find a partition without a known leader and mark
         // the metadata stale: its refresh goes now, as the time it was due
         // has passed and `poll_timeout` no longer reports it.
-        self.poll_produce(now)
-            .or_else(|| self.poll_metadata(now))
+        self.poll_metadata(now)
             .or_else(|| self.poll_telemetry(now))
+            .map(|t| (t, false))
     }
 
     fn poll_telemetry(&mut self, now: Instant) -> Option<Transmit> {
@@ -809,7 +834,7 @@ impl ProducerCore {
         }
     }
 
-    fn poll_produce(&mut self, now: Instant) -> Option<Transmit> {
+    fn poll_produce(&mut self, now: Instant) -> Option<(Transmit, bool)> {
         self.accumulator.update_partition_load(&self.metadata);
         if !self.sequences.ready_to_send() {
             return None;
@@ -825,6 +850,7 @@ impl ProducerCore {
             urgent,
         };
         let drained = self.accumulator.drain(now, ctx)?;
+        let complete = drained.complete;
         let not_after = later(drained.oldest, self.config.delivery_timeout);
         let node = drained.node.clone();
         let (_, request, inflight, names_only) =
@@ -843,7 +869,7 @@ impl ProducerCore {
             cap,
         );
         t.not_after = Some(not_after);
-        Some(t)
+        Some((t, complete))
     }
 
     /// KIP-360's local epoch bump, and partitions moving to the new epoch

@@ -669,9 +669,7 @@ async fn run(
                     core.abort_all(ProducerError::Closed);
                 }
             } else {
-                while let Some(t) = core.poll_transmit(now) {
-                    transmits.push(t);
-                }
+                core.poll_transmits(now, &mut transmits);
             }
             // Flushes that completed.
             let mut i = 0;

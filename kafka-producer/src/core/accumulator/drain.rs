@@ -32,6 +32,9 @@ pub(crate) struct Drained {
     pub batches: Vec<(TopicPartition, BatchId, Bytes)>,
     /// The oldest batch's creation: the request's delivery deadline.
     pub oldest: Instant,
+    /// No partition was passed over for another broker or for the request's
+    /// size: a drain right after, with nothing changed, would find nothing.
+    pub complete: bool,
 }
 
 /// What the drain reads from the other rooms.
@@ -154,6 +157,7 @@ impl Accumulator {
         let mut request_size = 0usize;
         let mut refused_nodes: Vec<i32> = Vec::new();
         let mut stale = false;
+        let mut complete = true;
         // The metadata of the topic of the last queue looked at (queues of
         // a topic are together): one lookup per topic, not per partition.
         let mut topic_meta: Option<(u32, Option<&TopicMeta>)> = None;
@@ -178,6 +182,7 @@ impl Accumulator {
             };
             if let Some(t) = &target {
                 if t.id != leader {
+                    complete = false;
                     continue;
                 }
             }
@@ -228,6 +233,7 @@ impl Accumulator {
                 continue;
             }
             if !chosen.is_empty() && request_size + b.size > self.config.max_request_size {
+                complete = false;
                 continue;
             }
             request_size += b.size;
@@ -307,6 +313,7 @@ impl Accumulator {
             node,
             batches,
             oldest,
+            complete,
         });
         (drained, failed)
     }

@@ -255,7 +255,7 @@ pub fn produce_error(topic: &str, partitions: &[PartitionAnswer]) -> ResponseKin
     })
 }
 
-fn sent(t: &Transmit) -> Sent {
+pub(super) fn sent(t: &Transmit) -> Sent {
     let stamps = match &t.request {
         RequestKind::Produce(r) => r
             .topic_data

@@ -573,3 +573,80 @@ fn the_batches_of_one_refused_request_are_retried_together() {
         assert!(d.try_recv().unwrap().is_ok());
     }
 }
+
+/// Stale leaders ask for metadata at `retry.backoff.ms`, then, while the
+/// answers move no leader, at twice the wait each time up to
+/// `retry.backoff.max.ms` (Java's `equivalentResponseCount`); an answer
+/// that moves a leader starts again at `retry.backoff.ms`. Before, with
+/// thousands of partitions refused for tens of seconds (new partitions, no
+/// leader ready), some refusal made the view stale at every moment, and
+/// the metadata of all of them was fetched ten times a second.
+#[test]
+fn answers_that_say_nothing_new_back_metadata_off() {
+    let mut b = Bench::new(PLAIN, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut rx = b.send("t", Some(0), None);
+    b.run();
+    assert!(rx.try_recv().unwrap().is_ok());
+    // A refusal every 10 ms marks the view stale; when is it asked for?
+    let stale_for = |b: &mut Bench, total: Duration| {
+        let mut asked = Vec::new();
+        let end = b.now + total;
+        while b.now < end {
+            b.core.metadata.stale = true;
+            let now = b.now;
+            b.step(|_, t| {
+                if matches!(t.request, RequestKind::Metadata(_)) {
+                    asked.push(now);
+                }
+                Answer::Healthy
+            });
+            b.advance(Duration::from_millis(10));
+        }
+        let gaps: Vec<u128> = asked
+            .windows(2)
+            .map(|w| (w[1] - w[0]).as_millis())
+            .collect();
+        gaps
+    };
+    let gaps = stale_for(&mut b, Duration::from_secs(5));
+    assert_eq!(
+        gaps[..7],
+        [100, 200, 400, 800, 1000, 1000, 1000],
+        "{gaps:?}"
+    );
+    // The leader moves (a new epoch): asked again at the first backoff.
+    b.metadata = cluster(&[1], &[("t", &[(0, 1, 1)])]);
+    let gaps = stale_for(&mut b, Duration::from_secs(2));
+    assert_eq!(gaps[..3], [100, 100, 200], "{gaps:?}");
+}
+
+/// `poll_transmits` skips only the look that would find nothing: batches
+/// passed over for another broker or for the request's size still go.
+#[test]
+fn poll_transmits_leaves_no_ready_batch_behind() {
+    let three = [(0, 1, 0), (1, 2, 0), (2, 1, 0)];
+    for props in [PLAIN, &[("max.request.size", "100")]] {
+        let mut b = Bench::new(props, cluster(&[1, 2], &[("t", &three)]));
+        let mut warm_up = b.send("t", Some(0), None);
+        b.run();
+        assert!(warm_up.try_recv().unwrap().is_ok());
+        let mut deliveries: Vec<_> = (0..3).map(|p| b.send("t", Some(p), None)).collect();
+        let mut out = Vec::new();
+        b.core.poll_transmits(b.now, &mut out);
+        let mut batches: Vec<_> = out.iter().map(super::bench::sent).collect();
+        batches.retain(|s| s.api == ApiKey::Produce);
+        let mut partitions: Vec<_> = batches
+            .iter()
+            .flat_map(|s| s.stamps.iter().map(|x| x.0))
+            .collect();
+        partitions.sort();
+        assert_eq!(partitions, [0, 1, 2], "{props:?}");
+        for t in out {
+            let r = b.healthy(&t);
+            b.core.handle_response(t.request_id, Ok(Some(r)), b.now);
+        }
+        for d in deliveries.iter_mut() {
+            assert!(d.try_recv().unwrap().is_ok());
+        }
+    }
+}
