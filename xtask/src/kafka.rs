@@ -477,7 +477,9 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
         let mut cmd = java();
         cmd.args([
             "-Xms128m",
-            "-Xmx512m",
+            // 512 MiB ran out (OutOfMemoryError) with 10,000 partitions being
+            // deleted while 6,000 were created (the scale benchmarks).
+            "-Xmx1g",
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-Djava.awt.headless=true",
