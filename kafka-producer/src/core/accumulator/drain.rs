@@ -33,7 +33,8 @@ pub(crate) struct Drained {
     /// The oldest batch's creation: the request's delivery deadline.
     pub oldest: Instant,
     /// No partition was passed over for another broker or for the request's
-    /// size: a drain right after, with nothing changed, would find nothing.
+    /// size, and none taken has another batch queued: a drain right after,
+    /// with nothing changed, would find nothing.
     pub complete: bool,
 }
 
@@ -243,6 +244,10 @@ impl Accumulator {
                     stale = true;
                     continue;
                 }
+            }
+            // A batch behind this one may go in the next request (pipelining).
+            if q.batches.iter().filter(|x| !x.in_flight()).nth(1).is_some() {
+                complete = false;
             }
             chosen.push(at);
         }

@@ -650,3 +650,30 @@ fn poll_transmits_leaves_no_ready_batch_behind() {
         }
     }
 }
+
+/// A partition's batches behind the one a request took go in the next
+/// requests of the same look (pipelined), not at the next wake-up.
+#[test]
+fn poll_transmits_pipelines_a_partitions_next_batches() {
+    let props = [
+        ("enable.idempotence", "false"),
+        ("acks", "1"),
+        ("batch.size", "1"),
+    ];
+    let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut warm_up = b.send("t", Some(0), None);
+    b.run();
+    assert!(warm_up.try_recv().unwrap().is_ok());
+    let mut deliveries: Vec<_> = (0..3).map(|_| b.send("t", Some(0), None)).collect();
+    let mut out = Vec::new();
+    b.core.poll_transmits(b.now, &mut out);
+    let produces = out.iter().filter(|t| is_produce(t)).count();
+    assert_eq!(produces, 3, "one request per batch, all in this look");
+    for t in out {
+        let r = b.healthy(&t);
+        b.core.handle_response(t.request_id, Ok(Some(r)), b.now);
+    }
+    for d in deliveries.iter_mut() {
+        assert!(d.try_recv().unwrap().is_ok());
+    }
+}
