@@ -12,6 +12,7 @@ use kafka_protocol::primitives::Uuid;
 use kafka_protocol::ErrorCode;
 
 use super::accumulator::Accumulator;
+use super::backoff::ExponentialBackoff;
 use super::sender::Nodes;
 use crate::error::ProducerError;
 
@@ -157,15 +158,13 @@ pub(crate) struct Metadata {
     /// No request before this (retry.backoff.ms after the last one).
     retry_at: Option<Instant>,
     retry_backoff: Duration,
-    retry_backoff_max: Duration,
     /// Answers in a row that moved no leader and brought no topic (Java's
-    /// `equivalentResponseCount`): a refresh asked for by stale leaders
-    /// backs off exponentially from `retry.backoff.ms` to
-    /// `retry.backoff.max.ms` while the answers say nothing new.
+    /// `equivalentResponseCount`): after the last of them, a refresh asked
+    /// for by stale leaders waits `refresh_backoff` for that many attempts
+    /// (`retry.backoff.ms` doubling up to `retry.backoff.max.ms`, without
+    /// jitter); topics still wanted do not wait for it.
     equivalent: u32,
-    /// No refresh for stale leaders before this (see `equivalent`); topics
-    /// still wanted do not wait for it.
-    quiet_until: Option<Instant>,
+    refresh_backoff: ExponentialBackoff,
     max_age: Duration,
     max_idle: Duration,
     /// Why the last Metadata request failed in transport (cleared by an answer).
@@ -202,9 +201,8 @@ impl Metadata {
             in_flight: false,
             retry_at: None,
             retry_backoff,
-            retry_backoff_max,
             equivalent: 0,
-            quiet_until: None,
+            refresh_backoff: ExponentialBackoff::new(retry_backoff, retry_backoff_max),
             max_age,
             max_idle,
             last_error: None,
@@ -274,7 +272,12 @@ impl Metadata {
     /// No request before this: the retry backoff and, unless a topic is
     /// wanted, the backoff of answers that said nothing new.
     fn next_allowed(&self) -> Option<Instant> {
-        let quiet = self.quiet_until.filter(|_| self.wanted.is_empty());
+        let quiet = (self.equivalent > 0 && self.wanted.is_empty())
+            .then(|| {
+                let wait = self.refresh_backoff.delay_by(self.equivalent, 1.0);
+                self.last_refresh.map(|last| super::later(last, wait))
+            })
+            .flatten();
         self.retry_at.max(quiet)
     }
 
@@ -505,11 +508,6 @@ impl Metadata {
         } else {
             self.equivalent.saturating_add(1)
         };
-        self.quiet_until = (self.equivalent > 0).then(|| {
-            let exponent = (self.equivalent - 1).min(30) as i32;
-            let wait = self.retry_backoff.mul_f64(2f64.powi(exponent));
-            super::later(now, wait.min(self.retry_backoff_max))
-        });
         outcomes
     }
 
