@@ -641,10 +641,8 @@ fn poll_transmits_leaves_no_ready_batch_behind() {
             .collect();
         partitions.sort();
         assert_eq!(partitions, [0, 1, 2], "{props:?}");
-        for t in out {
-            let r = b.healthy(&t);
-            b.core.handle_response(t.request_id, Ok(Some(r)), b.now);
-        }
+        b.held = out;
+        b.answer_held();
         for d in deliveries.iter_mut() {
             assert!(d.try_recv().unwrap().is_ok());
         }
@@ -669,10 +667,8 @@ fn poll_transmits_pipelines_a_partitions_next_batches() {
     b.core.poll_transmits(b.now, &mut out);
     let produces = out.iter().filter(|t| is_produce(t)).count();
     assert_eq!(produces, 3, "one request per batch, all in this look");
-    for t in out {
-        let r = b.healthy(&t);
-        b.core.handle_response(t.request_id, Ok(Some(r)), b.now);
-    }
+    b.held = out;
+    b.answer_held();
     for d in deliveries.iter_mut() {
         assert!(d.try_recv().unwrap().is_ok());
     }
