@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use kafka_protocol::generated::produce_request::{PartitionProduceData, TopicProduceData};
-use kafka_protocol::generated::produce_response::TopicProduceResponse;
+use kafka_protocol::generated::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::generated::{ProduceRequest, ProduceResponse};
 use kafka_protocol::primitives::Uuid;
 use kafka_protocol::ErrorCode;
@@ -18,6 +18,7 @@ use super::accumulator::{Accumulator, Drained};
 use super::backoff::{ExponentialBackoff, Jitter};
 use super::batch::{BatchId, ProducerBatch, Stamp};
 use super::completion::Completions;
+use super::hash::FastMap;
 use super::metadata::Metadata;
 use super::sequences::Sequences;
 use super::TopicPartition;
@@ -92,16 +93,38 @@ pub(crate) struct ProduceInFlight {
     pub topic_ids: Vec<(Arc<str>, Uuid)>,
 }
 
-/// Whether a topic's part of a response is `topic`'s: by name up to v12,
-/// by the id the request carried from v13 (where the name is empty).
-fn names(topic_ids: &[(Arc<str>, Uuid)], part: &TopicProduceResponse, topic: &str) -> bool {
-    if !part.name.is_empty() {
-        return part.name.as_str() == topic;
+/// A response's partitions by topic name and index, each with whether a
+/// batch of the request was matched to it: thousands of batches in one
+/// request find their answers in one pass, not one search of the response
+/// each. A topic is named by its name up to v12, by the id the request
+/// carried from v13 (where the name is empty); a partition answered twice
+/// keeps its first answer.
+fn answers<'r>(
+    responses: &'r [TopicProduceResponse],
+    topic_ids: &'r [(Arc<str>, Uuid)],
+) -> FastMap<(&'r str, i32), (&'r PartitionProduceResponse, bool)> {
+    let mut answers = FastMap::default();
+    for t in responses {
+        let name = if !t.name.is_empty() {
+            Some(t.name.as_str())
+        } else if t.topic_id != Uuid::ZERO {
+            topic_ids
+                .iter()
+                .find(|(_, id)| *id == t.topic_id)
+                .map(|(name, _)| &**name)
+        } else {
+            None
+        };
+        let Some(name) = name else {
+            tracing::warn!(topic_id = ?t.topic_id,
+                "Produce response names a topic this request did not carry");
+            continue;
+        };
+        for p in &t.partition_responses {
+            answers.entry((name, p.index)).or_insert((p, false));
+        }
     }
-    part.topic_id != Uuid::ZERO
-        && topic_ids
-            .iter()
-            .any(|(t, id)| &**t == topic && *id == part.topic_id)
+    answers
 }
 
 /// A batch's error: from its part of a response, or a transport failure.
@@ -260,28 +283,15 @@ impl Sender {
                 .brokers
                 .insert(e.node_id, format!("{}:{}", e.host, e.port));
         }
-        let sent = |t: &TopicProduceResponse, partition: i32| {
-            batches
-                .iter()
-                .any(|(tp, _)| tp.partition == partition && names(&topic_ids, t, &tp.topic))
-        };
-        for t in &resp.responses {
-            for p in &t.partition_responses {
-                if !sent(t, p.index) {
-                    // Nothing to complete; say so loudly, it is the broker's bug.
-                    tracing::warn!(topic = %t.name, topic_id = ?t.topic_id, partition = p.index,
-                        node,
-                        "Produce response names a partition this request did not carry");
-                }
-            }
-        }
-        for (tp, id) in batches {
-            let p = resp
-                .responses
-                .iter()
-                .filter(|t| names(&topic_ids, t, &tp.topic))
-                .flat_map(|t| t.partition_responses.iter())
-                .find(|p| p.index == tp.partition);
+        let mut answers = answers(&resp.responses, &topic_ids);
+        for (tp, id) in &batches {
+            let (tp, id) = (tp, *id);
+            let p = answers
+                .get_mut(&(&*tp.topic, tp.partition))
+                .map(|(p, carried)| {
+                    *carried = true;
+                    *p
+                });
             let Some(p) = p else {
                 // The broker did not say: the batch may or may not be in the
                 // log. Idempotence makes a retry safe (the broker drops a
@@ -292,7 +302,7 @@ impl Sender {
                     message: Some(Arc::from("partition missing from the Produce response")),
                 };
                 let retry = ctx.sequences.is_idempotent();
-                self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
+                self.retry_or_fail(tp, id, outcome, retry, now, &mut ctx);
                 continue;
             };
             let code = ErrorCode(p.error_code);
@@ -313,46 +323,46 @@ impl Sender {
             };
             match code {
                 ErrorCode::NONE | ErrorCode::DUPLICATE_SEQUENCE_NUMBER => {
-                    if let Some(b) = ctx.accumulator.take_batch(&tp, id) {
+                    if let Some(b) = ctx.accumulator.take_batch(tp, id) {
                         let ts = if p.log_append_time_ms >= 0 {
                             p.log_append_time_ms
                         } else {
                             -1
                         };
-                        complete_batch(&tp, b, p.base_offset, ts, ctx.sequences, ctx.completions);
+                        complete_batch(tp, b, p.base_offset, ts, ctx.sequences, ctx.completions);
                     }
                 }
                 ErrorCode::MESSAGE_TOO_LARGE | ErrorCode::RECORD_LIST_TOO_LARGE => {
-                    self.split_or_fail(&tp, id, outcome, now, &mut ctx)
+                    self.split_or_fail(tp, id, outcome, now, &mut ctx)
                 }
                 ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
                     // A real gap only if this batch was next in line; else an
                     // earlier batch is being retried and this one follows it.
-                    let (next_in_line, stamp) = match ctx.accumulator.batch_mut(&tp, id) {
-                        Some(b) => (ctx.sequences.is_next_in_line(&tp, b), b.stamp),
+                    let (next_in_line, stamp) = match ctx.accumulator.batch_mut(tp, id) {
+                        Some(b) => (ctx.sequences.is_next_in_line(tp, b), b.stamp),
                         None => (false, Stamp::Unassigned),
                     };
                     if next_in_line {
                         // Neither this batch nor any later one is in the log.
-                        ctx.accumulator.not_written_from(&tp, id);
+                        ctx.accumulator.not_written_from(tp, id);
                         ctx.sequences.request_bump_for(stamp);
                     }
                     // A transactional producer cannot bump its epoch here:
                     // a real gap fails the batch (the transaction is to be aborted).
                     let retry = !(next_in_line && ctx.sequences.is_transactional());
-                    self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
+                    self.retry_or_fail(tp, id, outcome, retry, now, &mut ctx);
                 }
                 ErrorCode::UNKNOWN_PRODUCER_ID => {
                     // The broker has no state for us here: nothing from this
                     // batch on is in the log.
-                    ctx.accumulator.not_written_from(&tp, id);
+                    ctx.accumulator.not_written_from(tp, id);
                     let stamp = ctx
                         .accumulator
-                        .batch_mut(&tp, id)
+                        .batch_mut(tp, id)
                         .map_or(Stamp::Unassigned, |b| b.stamp);
                     ctx.sequences.request_bump_for(stamp);
                     let retry = !ctx.sequences.is_transactional();
-                    self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
+                    self.retry_or_fail(tp, id, outcome, retry, now, &mut ctx);
                 }
                 c => match classify(c, ctx.sequences.is_transactional()) {
                     ErrorClass::Fatal | ErrorClass::ApplicationRecoverable => {
@@ -363,10 +373,19 @@ impl Sender {
                             ctx.metadata.stale = true;
                         }
                         let retry = class == ErrorClass::Retriable;
-                        self.retry_or_fail(&tp, id, outcome, retry, now, &mut ctx);
+                        self.retry_or_fail(tp, id, outcome, retry, now, &mut ctx);
                     }
                 },
             }
+        }
+        for ((topic, partition), _) in answers.iter().filter(|(_, (_, carried))| !carried) {
+            // Nothing to complete; say so loudly, it is the broker's bug.
+            tracing::warn!(
+                topic,
+                partition,
+                node,
+                "Produce response names a partition this request did not carry"
+            );
         }
     }
 

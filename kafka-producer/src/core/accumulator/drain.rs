@@ -164,6 +164,13 @@ impl Accumulator {
         let mut topic_meta: Option<(u32, Option<&TopicMeta>)> = None;
         for &at in &keys {
             let q = self.queues.at(at);
+            // Every batch of the queue in flight: nothing to look up (the
+            // queue alone answers, and at thousands of partitions most
+            // queues are so). As in Java, whose queues hold only unsent
+            // batches, such a queue does not ask for its leader either.
+            let Some(b) = q.next_to_send() else {
+                continue;
+            };
             let tp = &q.tp;
             let meta = match topic_meta {
                 Some((t, meta)) if t == at.topic() => meta,
@@ -181,18 +188,19 @@ impl Accumulator {
                 stale = true;
                 continue;
             };
-            if let Some(t) = &target {
-                if t.id != leader {
+            match &target {
+                Some(t) if t.id != leader => {
                     complete = false;
                     continue;
                 }
+                // Its broker refused a queue already looked at: so would it
+                // refuse this one.
+                None if refused_nodes.contains(&leader) => continue,
+                _ => {}
             }
             if q.in_flight >= per_partition || !ctx.sequences.may_drain(tp, q.in_flight) {
                 continue;
             }
-            let Some(b) = q.next_to_send() else {
-                continue;
-            };
             if let BatchState::Backoff { until } = b.state {
                 if now < until {
                     continue;
@@ -225,9 +233,7 @@ impl Accumulator {
                 continue;
             }
             if target.is_none() && !ctx.nodes.may_send(leader, max_in_flight, now) {
-                if track_latency {
-                    refused_nodes.push(leader);
-                }
+                refused_nodes.push(leader);
                 continue;
             }
             if self.gate.as_ref().is_some_and(|g| !g.may_drain(tp)) {
@@ -255,8 +261,10 @@ impl Accumulator {
         if stale {
             ctx.metadata.stale = true;
         }
-        for node in refused_nodes {
-            self.note_latency(node, now, false);
+        if track_latency {
+            for node in refused_nodes {
+                self.note_latency(node, now, false);
+            }
         }
         let Some(node) = target else {
             return (None, false);

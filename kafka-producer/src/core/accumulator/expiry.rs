@@ -109,6 +109,7 @@ impl Accumulator {
         self.fail_unpartitioned(error, completions);
         for q in self.queues.iter_mut() {
             q.in_flight = 0;
+            q.gapped = false;
             for b in q.batches.drain(..) {
                 completions.fail_batch(b, error.clone());
             }

@@ -645,7 +645,7 @@ impl Accumulator {
         let q = self.queues.get_mut(tp)?;
         let b = q.batches.remove(q.position(id)?)?;
         if b.in_flight() {
-            q.in_flight -= 1;
+            q.left_flight();
         }
         Some(b)
     }
@@ -660,10 +660,13 @@ impl Accumulator {
     pub fn back_off(&mut self, tp: &TopicPartition, id: BatchId, until: Instant) {
         if let Some(q) = self.queues.get_mut(tp) {
             if let Some(b) = q.batches.iter_mut().find(|b| b.id == id) {
-                if b.in_flight() {
-                    q.in_flight -= 1;
-                }
+                let was_in_flight = b.in_flight();
                 b.state = BatchState::Backoff { until };
+                if was_in_flight {
+                    q.left_flight();
+                    // Batches sent after it may still be in flight.
+                    q.gapped |= q.in_flight > 0;
+                }
             }
         }
     }

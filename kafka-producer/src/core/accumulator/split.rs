@@ -114,6 +114,8 @@ impl Accumulator {
         for (n, nb) in new_batches.into_iter().enumerate() {
             q.batches.insert(pos + n, nb);
         }
+        // Batches sent after the original may still be in flight.
+        q.gapped |= q.in_flight > 0;
         if let Some(created) = created {
             let at = crate::core::later(created, self.config.delivery_timeout);
             super::lower_floor(&mut self.expiry_floor, at);

@@ -673,3 +673,114 @@ fn poll_transmits_pipelines_a_partitions_next_batches() {
         assert!(d.try_recv().unwrap().is_ok());
     }
 }
+
+// ------------------------------------ 9. the order of a Produce response's parts
+
+/// The broker answers a request's partitions in an order of its own (a map
+/// of its own): each batch takes its own partition's answer, a partition
+/// answered twice its first answer, and a partition the request did not
+/// carry completes nothing.
+#[test]
+fn answers_in_any_order_reach_their_own_batches() {
+    use kafka_protocol::generated::produce_response::{
+        PartitionProduceResponse, TopicProduceResponse,
+    };
+    let parts: &[(i32, i32, i32)] = &[(0, 1, 0), (1, 1, 0), (2, 1, 0)];
+    let mut b = Bench::new(PLAIN, cluster(&[1], &[("a", parts), ("b", parts)]));
+    let mut sent = Vec::new();
+    for topic in ["a", "b"] {
+        for p in 0..3 {
+            sent.push((topic, p, b.send(topic, Some(p), None)));
+        }
+    }
+    // Topic `a` at offsets 100 + partition, `b` at 200 + partition.
+    let answer = |topic: &str, index: i32| PartitionProduceResponse {
+        index,
+        base_offset: if topic == "a" { 100 } else { 200 } + i64::from(index),
+        ..Default::default()
+    };
+    b.step(|_, t| {
+        if !is_produce(t) {
+            return Answer::Healthy;
+        }
+        let topic = |name: &str, indexes: &[i32], dup: Option<PartitionProduceResponse>| {
+            let mut partition_responses: Vec<_> =
+                indexes.iter().map(|&i| answer(name, i)).collect();
+            partition_responses.extend(dup);
+            TopicProduceResponse {
+                name: name.to_string().into(),
+                partition_responses,
+                ..Default::default()
+            }
+        };
+        let late_duplicate = PartitionProduceResponse {
+            index: 2,
+            base_offset: 999,
+            ..Default::default()
+        };
+        Answer::Respond(ResponseKind::Produce(ProduceResponse {
+            responses: vec![
+                topic("b", &[2, 0, 1], None),
+                // Partition 7 was not in the request.
+                topic("a", &[1, 7, 2, 0], Some(late_duplicate)),
+            ],
+            ..Default::default()
+        }))
+    });
+    assert_eq!(b.produces().len(), 1, "one request carried the six batches");
+    for (topic, p, mut delivery) in sent {
+        let meta = delivery.try_recv().unwrap().unwrap();
+        let base = if topic == "a" { 100 } else { 200 };
+        assert_eq!(
+            (meta.partition, meta.offset),
+            (p, base + i64::from(p)),
+            "{topic}-{p}"
+        );
+    }
+}
+
+/// A batch backing off for a retry while batches sent after it are in
+/// flight: the queue's next batch to send is the retry (found by a walk,
+/// as the batches in flight no longer lead the queue), and it goes only
+/// once nothing else of the partition is in flight, first in line.
+#[test]
+fn a_retry_behind_batches_in_flight_goes_first_once_they_end() {
+    let props = [PLAIN, &[("max.in.flight.requests.per.connection", "5")]].concat();
+    let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0)])]));
+    let mut deliveries = Vec::new();
+    for _ in 0..3 {
+        deliveries.push(b.send("t", Some(0), None));
+        b.step(|_, t| {
+            if is_produce(t) {
+                Answer::Hold
+            } else {
+                Answer::Healthy
+            }
+        });
+    }
+    assert_eq!(b.held.len(), 3, "three batches of the partition in flight");
+    let first = b.held.remove(0);
+    let refused = produce_error("t", &[(0, ErrorCode::NOT_LEADER_OR_FOLLOWER, None)]);
+    b.core
+        .handle_response(first.request_id, Ok(Some(refused)), b.now);
+    // Past the backoff: the retry waits for the two batches in flight.
+    b.advance(Duration::from_secs(2));
+    b.step(|_, t| {
+        if is_produce(t) {
+            Answer::Hold
+        } else {
+            Answer::Healthy
+        }
+    });
+    assert_eq!(
+        b.held.len(),
+        2,
+        "no retry while later batches are in flight"
+    );
+    b.answer_held();
+    b.run();
+    assert_eq!(b.produces().len(), 4, "the retry went once they ended");
+    for mut d in deliveries {
+        assert!(d.try_recv().unwrap().is_ok());
+    }
+}
