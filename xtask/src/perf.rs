@@ -6,8 +6,8 @@
 //! peer crates' perf binaries of `benches-peer` (rust-rdkafka, confluent-kafka
 //! for Rust, krafka: built only then, never in the default build or CI) on
 //! the same local broker, same topic layout, same records (keyless, random
-//! uppercase letters) and settings, alternating within each round, in one
-//! session. Peers get Java's defaults spelled out (their own differ: say,
+//! uppercase letters) and settings, alternating within each round (each
+//! round starting one client later than the one before), in one session. Peers get Java's defaults spelled out (their own differ: say,
 //! librdkafka's idempotence is off), mapped to their names by each binary.
 //! After every run the topic's end offsets are read: a run whose records
 //! did not all reach the broker is reported.
@@ -284,7 +284,7 @@ struct Run {
 pub fn run(args: &[String]) -> Result<(), String> {
     let mut records = "2000000".to_string();
     let mut size = "100".to_string();
-    let mut rounds = 1usize;
+    let mut rounds: Option<usize> = None;
     let mut baseline: Option<String> = None;
     let mut only: Option<String> = None;
     let mut listeners = vec!["PLAINTEXT".to_string()];
@@ -297,11 +297,12 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--records" => records = it.next().ok_or("--records needs a number")?.clone(),
             "--record-size" => size = it.next().ok_or("--record-size needs a number")?.clone(),
             "--rounds" => {
-                rounds = it
-                    .next()
-                    .and_then(|s| s.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or("--rounds needs a positive number")?
+                rounds = Some(
+                    it.next()
+                        .and_then(|s| s.parse().ok())
+                        .filter(|n| *n > 0)
+                        .ok_or("--rounds needs a positive number")?,
+                )
             }
             "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
             "--only" => only = Some(it.next().ok_or("--only needs a text")?.clone()),
@@ -416,7 +417,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             };
             let records = sc.records.unwrap_or(default_records).to_string();
             let n_records = records.parse::<f64>().unwrap_or(1.0);
-            let rounds = sc.rounds.unwrap_or(rounds);
+            // `--rounds` wins over a scenario's own count.
+            let rounds = rounds.or(sc.rounds).unwrap_or(1);
             let name = match (listener.as_str(), sc.rate) {
                 ("PLAINTEXT", Rate::Max) => scenario.to_string(),
                 ("PLAINTEXT", _) => format!("{scenario}: {throughput} records/s"),
@@ -494,7 +496,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
             timed(&clients[0].1, &warm_up, &all_props)?;
             let mut on_broker = end_offsets(&cp, &cluster.bootstrap, &offsets_of)?;
             for round in 1..=rounds {
-                for (c, (client, cmd)) in clients.iter().enumerate() {
+                // Each round starts one client later: on this machine the
+                // broker's pace drifts within a scenario (the first runs on
+                // a new topic of thousands of partitions are the fast
+                // ones), so no client keeps the same place every round.
+                let order = (0..clients.len()).map(|k| (k + round - 1) % clients.len());
+                for c in order {
+                    let (client, cmd) = &clients[c];
                     let is_peer = c >= clients.len() - peer_bins.len();
                     let props = if is_peer { &peer_props } else { &all_props };
                     // ProducerPerformance has no keys and one topic.
