@@ -284,8 +284,7 @@ impl Sender {
                 .insert(e.node_id, format!("{}:{}", e.host, e.port));
         }
         let mut answers = answers(&resp.responses, &topic_ids);
-        for (tp, id) in &batches {
-            let (tp, id) = (tp, *id);
+        for (tp, id) in batches.iter().map(|(tp, id)| (tp, *id)) {
             let p = answers
                 .get_mut(&(&*tp.topic, tp.partition))
                 .map(|(p, carried)| {

@@ -17,6 +17,23 @@ fn is_produce(t: &crate::core::Transmit) -> bool {
     matches!(t.request, RequestKind::Produce(_))
 }
 
+/// Produce requests are held (in flight until the test answers them),
+/// the rest answered as a healthy broker.
+fn hold_produces(_: &mut Bench, t: &crate::core::Transmit) -> Answer {
+    if is_produce(t) {
+        Answer::Hold
+    } else {
+        Answer::Healthy
+    }
+}
+
+/// Every record of `deliveries` is acknowledged.
+fn assert_delivered(deliveries: &mut [crate::DeliveryFuture]) {
+    for d in deliveries.iter_mut() {
+        assert!(d.try_recv().unwrap().is_ok());
+    }
+}
+
 // --------------------------------------------- 1. partition lists in Metadata
 
 #[test]
@@ -78,13 +95,7 @@ fn a_batch_in_flight_fails_at_delivery_timeout() {
     ];
     let mut b = Bench::new(&props, cluster(&[1], &[("t", &[(0, 1, 0)])]));
     let mut rx = b.send("t", None, None);
-    b.step(|_, t| {
-        if is_produce(t) {
-            Answer::Hold
-        } else {
-            Answer::Healthy
-        }
-    });
+    b.step(hold_produces);
     assert_eq!(b.held.len(), 1);
     assert!(b
         .core
@@ -370,13 +381,7 @@ fn an_epoch_bump_does_not_wait_for_other_partitions() {
     let metadata = cluster(&[1, 2], &[("t", &[(0, 1, 0), (1, 2, 0)])]);
     let mut b = Bench::new(&[], metadata);
     let mut p1 = b.send("t", Some(1), None);
-    b.step(|_, t| {
-        if is_produce(t) {
-            Answer::Hold
-        } else {
-            Answer::Healthy
-        }
-    });
+    b.step(hold_produces);
     assert_eq!(b.held.len(), 1, "partition 1's batch waits on broker 2");
     let mut p0 = b.send("t", Some(0), None);
     let mut first = true;
@@ -643,9 +648,7 @@ fn poll_transmits_leaves_no_ready_batch_behind() {
         assert_eq!(partitions, [0, 1, 2], "{props:?}");
         b.held = out;
         b.answer_held();
-        for d in deliveries.iter_mut() {
-            assert!(d.try_recv().unwrap().is_ok());
-        }
+        assert_delivered(&mut deliveries);
     }
 }
 
@@ -669,9 +672,7 @@ fn poll_transmits_pipelines_a_partitions_next_batches() {
     assert_eq!(produces, 3, "one request per batch, all in this look");
     b.held = out;
     b.answer_held();
-    for d in deliveries.iter_mut() {
-        assert!(d.try_recv().unwrap().is_ok());
-    }
+    assert_delivered(&mut deliveries);
 }
 
 // ------------------------------------ 9. the order of a Produce response's parts
@@ -750,13 +751,7 @@ fn a_retry_behind_batches_in_flight_goes_first_once_they_end() {
     let mut deliveries = Vec::new();
     for _ in 0..3 {
         deliveries.push(b.send("t", Some(0), None));
-        b.step(|_, t| {
-            if is_produce(t) {
-                Answer::Hold
-            } else {
-                Answer::Healthy
-            }
-        });
+        b.step(hold_produces);
     }
     assert_eq!(b.held.len(), 3, "three batches of the partition in flight");
     let first = b.held.remove(0);
@@ -765,13 +760,7 @@ fn a_retry_behind_batches_in_flight_goes_first_once_they_end() {
         .handle_response(first.request_id, Ok(Some(refused)), b.now);
     // Past the backoff: the retry waits for the two batches in flight.
     b.advance(Duration::from_secs(2));
-    b.step(|_, t| {
-        if is_produce(t) {
-            Answer::Hold
-        } else {
-            Answer::Healthy
-        }
-    });
+    b.step(hold_produces);
     assert_eq!(
         b.held.len(),
         2,
@@ -780,7 +769,5 @@ fn a_retry_behind_batches_in_flight_goes_first_once_they_end() {
     b.answer_held();
     b.run();
     assert_eq!(b.produces().len(), 4, "the retry went once they ended");
-    for mut d in deliveries {
-        assert!(d.try_recv().unwrap().is_ok());
-    }
+    assert_delivered(&mut deliveries);
 }
