@@ -130,7 +130,10 @@ fn recorded(workspace_root: &str, wanted: impl Fn(&str) -> bool) -> Vec<Pushed> 
         let Ok(text) = std::fs::read_to_string(file.path()) else {
             continue;
         };
-        for line in text.lines() {
+        // The plugin may be appending while we read: a last line without
+        // its newline is a push still being written, read next time.
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        for line in complete.lines() {
             let f: Vec<&str> = line.split('\t').collect();
             assert!(f.len() == 7, "the plugin could not read a push: {line}");
             out.push(Pushed {
@@ -145,4 +148,23 @@ fn recorded(workspace_root: &str, wanted: impl Fn(&str) -> bool) -> Vec<Pushed> 
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_still_being_written_is_left_for_the_next_read() {
+        let root = std::env::temp_dir().join(format!("telemetry-read-{}", std::process::id()));
+        let dir = root.join("target/kafka/cluster/node-0/telemetry");
+        std::fs::create_dir_all(&dir).unwrap();
+        let whole = "c1\tfalse\tm\tgauge\t1\ta=b\tr=s\n";
+        std::fs::write(dir.join("x.txt"), format!("{whole}c1\tfal")).unwrap();
+        let got = recorded(root.to_str().unwrap(), |_| true);
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].name, "m");
+        assert_eq!(got[0].attributes, "a=b");
+    }
 }
