@@ -132,7 +132,7 @@ impl ProducerCore {
                 if unknown_partition {
                     self.metadata.retry_topic(topic, now.now());
                 } else {
-                    self.metadata.wanted.insert(topic);
+                    self.metadata.want(topic);
                 }
                 back.metadata = true;
                 return Err(back);
@@ -140,7 +140,7 @@ impl ProducerCore {
         };
         let at = now.now();
         let (delivery, topic) = self.accumulator.wait_for_metadata(incoming, at);
-        self.metadata.wanted.insert(topic);
+        self.metadata.want(topic);
         Ok(Enqueued {
             delivery,
             poll_at: Some(at),
@@ -246,7 +246,7 @@ impl ProducerCore {
                     let topic = self
                         .accumulator
                         .wait_again(WaitingRecord { incoming, since });
-                    self.metadata.wanted.insert(topic);
+                    self.metadata.want(topic);
                 }
             }
         }

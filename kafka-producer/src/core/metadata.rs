@@ -151,6 +151,11 @@ pub(crate) struct Metadata {
     /// Topics we send to but have no metadata for yet.
     pub wanted: HashSet<Arc<str>>,
     pub last_refresh: Option<Instant>,
+    /// The last answer to a request for every topic (`metadata.max.age.ms`
+    /// counts from it); answers for new topics alone do not move it.
+    last_full: Option<Instant>,
+    /// The request in flight asks for wanted topics alone.
+    partial: bool,
     /// Set by errors that make our view stale.
     pub stale: bool,
     /// A Metadata request is in flight.
@@ -197,6 +202,8 @@ impl Metadata {
             topics: Default::default(),
             wanted: HashSet::new(),
             last_refresh: None,
+            last_full: None,
+            partial: false,
             stale: false,
             in_flight: false,
             retry_at: None,
@@ -238,7 +245,7 @@ impl Metadata {
             return None;
         }
         let aged = self
-            .last_refresh
+            .last_full
             .is_some_and(|t| now.duration_since(t) >= self.max_age);
         let due = !self.wanted.is_empty() || self.stale || aged;
         if !due || self.next_allowed().is_some_and(|r| now < r) {
@@ -257,6 +264,9 @@ impl Metadata {
         let node = self.pick_node(now, nodes)?;
         self.in_flight = true;
         self.retry_at = Some(super::later(now, self.retry_backoff));
+        // As Java's partial update: new topics alone, unless the known
+        // ones need asking too.
+        self.partial = !self.wanted.is_empty() && !self.stale && !aged;
         Some((node, self.request()))
     }
 
@@ -308,6 +318,17 @@ impl Metadata {
         }
     }
 
+    /// A record needs `topic`'s metadata. A topic not asked for yet is
+    /// asked for at once, whatever the backoff since the last request (as
+    /// Java's `requestUpdateForNewTopics`): a producer's first record to
+    /// each of many topics would otherwise wait `retry.backoff.ms` each.
+    pub fn want(&mut self, topic: Arc<str>) {
+        let known = self.topics.contains_key(&topic);
+        if self.wanted.insert(topic) && !known {
+            self.retry_at = None;
+        }
+    }
+
     /// A topic is not in the metadata yet: ask again after the backoff.
     pub fn retry_topic(&mut self, topic: Arc<str>, now: Instant) {
         self.wanted.insert(topic);
@@ -356,9 +377,7 @@ impl Metadata {
             .map(|m| m.last_used)
             .min()
             .map(|oldest| super::later(oldest, self.max_idle));
-        let age = self
-            .last_refresh
-            .map(|last| super::later(last, self.max_age));
+        let age = self.last_full.map(|last| super::later(last, self.max_age));
         retry.into_iter().chain(idle).chain(age)
     }
 
@@ -396,7 +415,8 @@ impl Metadata {
     }
 
     fn request(&self) -> MetadataRequest {
-        let mut names: Vec<&Arc<str>> = self.topics.keys().chain(self.wanted.iter()).collect();
+        let known = self.topics.keys().filter(|_| !self.partial);
+        let mut names: Vec<&Arc<str>> = known.chain(self.wanted.iter()).collect();
         names.sort();
         names.dedup();
         MetadataRequest {
@@ -502,6 +522,9 @@ impl Metadata {
             }
         }
         self.last_refresh = Some(now);
+        if !self.partial || self.last_full.is_none() {
+            self.last_full = Some(now);
+        }
         self.stale = invalid;
         self.equivalent = if news {
             0

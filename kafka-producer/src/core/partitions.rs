@@ -58,7 +58,7 @@ impl ProducerCore {
             return Err(broker_error(*code, None, 0));
         }
         let Some(meta) = metadata.topics.get(topic) else {
-            metadata.wanted.insert(topic.clone());
+            metadata.want(topic.clone());
             return Ok(None);
         };
         let node = |id: i32| {

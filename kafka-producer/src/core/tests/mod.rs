@@ -110,14 +110,50 @@ fn idle_topics_leave_the_metadata() {
     let mut first = record(&mut core, "idle", t0);
     assert_eq!(serve(&mut core, t0), vec![vec!["idle".to_string()]]);
     assert!(first.try_recv().unwrap().is_ok());
-    // Past metadata.max.idle.ms without a record for it: the next metadata
-    // request (for a new topic) no longer asks for "idle".
+    // Past metadata.max.idle.ms without a record for it: "idle" leaves.
     let later = t0 + Duration::from_secs(6);
     assert!(core.poll_timeout().is_some_and(|t| t <= later));
     core.handle_timeout(later);
+    assert!(!core.metadata.topics.contains_key("idle"));
     let mut second = record(&mut core, "busy", later);
     assert_eq!(serve(&mut core, later), vec![vec!["busy".to_string()]]);
     assert!(second.try_recv().unwrap().is_ok());
+}
+
+/// As Java's partial updates: a new topic is asked for alone and at once,
+/// with no `retry.backoff.ms` since the last request; the periodic refresh
+/// (`metadata.max.age.ms`, counted from the last full answer) asks for all.
+#[test]
+fn new_topics_are_asked_for_alone_and_at_once() {
+    let config = ProducerConfig::from_properties([
+        ("bootstrap.servers", "b1:9092"),
+        ("enable.idempotence", "false"),
+        ("acks", "1"),
+        ("linger.ms", "0"),
+        ("retry.backoff.ms", "1000"),
+        ("metadata.max.age.ms", "60000"),
+    ])
+    .unwrap();
+    let mut core = ProducerCore::new(Arc::new(config), 1).unwrap();
+    let t0 = Instant::now();
+    let names = |n: &[&str]| vec![n.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
+    let mut sent = vec![record(&mut core, "a", t0)];
+    assert_eq!(serve(&mut core, t0), names(&["a"]));
+    // 1 ms later, well within the backoff of the request for "a".
+    let t1 = t0 + Duration::from_millis(1);
+    sent.push(record(&mut core, "b", t1));
+    assert_eq!(serve(&mut core, t1), names(&["b"]));
+    let t2 = t1 + Duration::from_millis(1);
+    sent.push(record(&mut core, "c", t2));
+    assert_eq!(serve(&mut core, t2), names(&["c"]));
+    for mut s in sent {
+        assert!(s.try_recv().unwrap().is_ok());
+    }
+    // The first answer started metadata.max.age.ms: then every topic.
+    let aged = t0 + Duration::from_secs(60);
+    assert!(core.poll_timeout().is_some_and(|t| t <= aged));
+    core.handle_timeout(aged);
+    assert_eq!(serve(&mut core, aged), names(&["a", "b", "c"]));
 }
 
 fn two_leader_metadata() -> MetadataResponse {
