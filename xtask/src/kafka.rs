@@ -1,10 +1,12 @@
-//! `cargo xtask kafka up [--brokers N] [--version V] [--security LIST [--mtls]]`
+//! `cargo xtask kafka up [--brokers N] [--version V] [--security LIST [--mtls]] [--data-dir DIR]`
 //! and `cargo xtask kafka down`: a real Apache Kafka cluster (KRaft, combined
 //! broker+controller nodes) on 127.0.0.1, from Kafka's jars on Maven Central.
 //! TLS and SASL listeners run beside PLAINTEXT (see `security`); `--security`
 //! picks which (`none` for PLAINTEXT alone). `--proxied` (the default;
 //! `--no-proxied` leaves it out) adds a `PROXIED` listener per broker whose
 //! advertised port is where the testkit's `ProxiedCluster` listens.
+//! `--data-dir DIR` puts the nodes' logs in `DIR/kafkars-cluster/` instead
+//! of `data/` (benchmarks use a tmpfs there: see BENCHMARKS.md).
 //!
 //! Layout under `target/kafka/`:
 //! - `dist/<version>/libs/`: the broker, its tools and their runtime
@@ -29,6 +31,8 @@ use crate::{root, run_cmd};
 
 /// The Kafka release tests run against: the newest 4.x that Maven Central serves.
 pub const DEFAULT_VERSION: &str = "4.4.0";
+/// The folder `--data-dir` holds: only it is removed, never the folder given.
+const DATA_FOLDER: &str = "kafkars-cluster";
 /// How long a cluster may take to come up on a 2-core machine.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(180);
 
@@ -53,6 +57,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                     }
                     "--mtls" => opts.security.mtls = true,
                     "--proxied" => opts.proxied = true,
+                    "--data-dir" => opts.data_dir = Some(it.next().ok_or("--data-dir needs a folder")?.into()),
                     "--no-proxied" => opts.proxied = false,
                     other => return Err(format!("kafka up: unknown argument {other}")),
                 }
@@ -67,7 +72,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             println!("{}", ensure_libs(&version)?.display());
             Ok(())
         }
-        _ => Err("usage: cargo xtask kafka <up [--brokers N] [--version V] [--feature name=level] [--security ssl,sasl_plaintext,sasl_ssl|all|none [--mtls]] [--proxied|--no-proxied] | down | libs [V]>".into()),
+        _ => Err("usage: cargo xtask kafka <up [--brokers N] [--version V] [--feature name=level] [--security ssl,sasl_plaintext,sasl_ssl|all|none [--mtls]] [--proxied|--no-proxied] [--data-dir DIR] | down | libs [V]>".into()),
     }
 }
 
@@ -82,6 +87,9 @@ pub struct UpOptions {
     /// reserved for the testkit's fault-injecting proxy. On by default:
     /// it costs one listener, and leaves PLAINTEXT as it was.
     pub proxied: bool,
+    /// Where the nodes' logs go (in a `kafkars-cluster` folder made and
+    /// removed there), instead of each node's `data/`.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl Default for UpOptions {
@@ -92,6 +100,7 @@ impl Default for UpOptions {
             features: Vec::new(),
             security: SecurityOptions::all(),
             proxied: true,
+            data_dir: None,
         }
     }
 }
@@ -209,6 +218,8 @@ struct Node {
     port: u16,
     controller_port: u16,
     dir: PathBuf,
+    /// Its `log.dirs`.
+    data: PathBuf,
     /// The TLS/SASL listeners and their ports.
     secured: Vec<(Listener, u16)>,
     /// The `PROXIED` listener: the port it binds and the (proxy's) port it advertises.
@@ -281,7 +292,7 @@ fn server_properties(
         "listener.security.protocol.map",
         format!("CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT{protocols}"),
     );
-    set("log.dirs", node.dir.join("data").display().to_string());
+    set("log.dirs", node.data.display().to_string());
     set("num.partitions", "1".into());
     set("offsets.topic.replication.factor", rf.to_string());
     set("transaction.state.log.replication.factor", rf.to_string());
@@ -383,6 +394,10 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
     let dir = cluster_dir();
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let data_root = opts.data_dir.as_ref().map(|d| d.join(DATA_FOLDER));
+    if let Some(d) = &data_root {
+        let _ = fs::remove_dir_all(d);
+    }
 
     let mut materials = if opts.security.is_empty() {
         None
@@ -427,6 +442,10 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
             id,
             port: port()?,
             controller_port: port()?,
+            data: match &data_root {
+                Some(d) => d.join(format!("node-{id}")),
+                None => node_dir.join("data"),
+            },
             dir: node_dir,
             secured,
             proxied: None,
@@ -520,6 +539,9 @@ pub fn up(opts: &UpOptions) -> Result<Cluster, String> {
         env.push_str(&format!("{k}={v}\n"));
     }
     env.push_str(&format!("KAFKA_PIDS={}\n", pids.join(",")));
+    if let Some(d) = &data_root {
+        env.push_str(&format!("KAFKA_DATA_DIR={}\n", d.display()));
+    }
     if let Some(pid) = idp_pid {
         env.push_str(&format!("KAFKA_IDP_PID={pid}\n"));
     }
@@ -718,6 +740,10 @@ pub fn down() -> Result<(), String> {
         let _ = Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
+    }
+    // A data folder outside the cluster's (say, on a tmpfs) holds memory.
+    if let Some(d) = rec.get("KAFKA_DATA_DIR") {
+        let _ = fs::remove_dir_all(d);
     }
     let _ = fs::remove_file(cluster_dir().join("cluster.env"));
     let idp = if ours.len() > nodes {

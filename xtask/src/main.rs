@@ -62,7 +62,7 @@ fn main() -> ExitCode {
         Some("txn-perf") => txn_perf::run(&args[1..]),
         Some("chaos") => chaos::run(&args[1..]),
         _ => Err(format!(
-            "usage: cargo xtask <codegen [--kafka-version V] [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] [--save-seeds] | ci [--fuzz-seconds N] | txn-compat | package | kafka <up [--brokers N] [--version V] [--proxied] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent] | chaos [--records N] [--seconds S] [--seed X] [--short] [--only kill,pause,copier]>\n\
+            "usage: cargo xtask <codegen [--kafka-version V] [--schemas DIR] [--check] | fuzz [TARGET] [--seconds N] [--save-seeds] | ci [--fuzz-seconds N] | txn-compat | package | kafka <up [--brokers N] [--version V] [--proxied] [--data-dir DIR] | down> | quickstart [--records N] | perf-compare [--records N] [--record-size B] [--rounds R] [--baseline PERF] [--only TEXT] [--listeners L,..] [--peers P,..] [--scale] [--data-dir DIR] | txn-perf [--sizes N,..] [--rounds R] [--peers confluent] | chaos [--records N] [--seconds S] [--seed X] [--short] [--only kill,pause,copier]>\n\
              got: {args:?}"
         )),
     };

@@ -1,6 +1,6 @@
 //! `cargo xtask perf-compare [--records N] [--record-size B] [--rounds R]
 //! [--baseline PERF] [--only TEXT] [--throttle R] [--listeners L1,L2]
-//! [--peers rdkafka,confluent,krafka|all] [--scale]`:
+//! [--peers rdkafka,confluent,krafka|all] [--scale] [--data-dir DIR]`:
 //! our producer (`kafka-producer`'s `perf` example, release build), Kafka's
 //! own `ProducerPerformance` (kafka-tools jar) and, with `--peers`, the
 //! peer crates' perf binaries of `benches-peer` (rust-rdkafka, confluent-kafka
@@ -24,6 +24,10 @@
 //! listeners `kafka up` starts (`PLAINTEXT`, the default, `SSL`,
 //! `SASL_SSL`, ...): both clients get the same `client-<listener>.properties`
 //! (`--producer.config`), so SASL_SSL is SCRAM-SHA-512 over TLS for both.
+//!
+//! `--data-dir DIR` passes the broker's logs to `kafka up --data-dir`
+//! (a tmpfs such as `/dev/shm` keeps their pages from being reclaimed
+//! mid-run).
 //!
 //! `--scale` runs the scale scenarios instead, all with Java's defaults:
 //! keyed records (100,000 keys) over 6, 1,000 and 10,000 partitions and
@@ -286,6 +290,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut size = "100".to_string();
     let mut rounds: Option<usize> = None;
     let mut baseline: Option<String> = None;
+    let mut data_dir: Option<std::path::PathBuf> = None;
     let mut only: Option<String> = None;
     let mut listeners = vec!["PLAINTEXT".to_string()];
     let mut peers: Vec<String> = Vec::new();
@@ -304,6 +309,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
                         .ok_or("--rounds needs a positive number")?,
                 )
             }
+            "--data-dir" => data_dir = Some(it.next().ok_or("--data-dir needs a folder")?.into()),
             "--baseline" => baseline = Some(it.next().ok_or("--baseline needs a path")?.clone()),
             "--only" => only = Some(it.next().ok_or("--only needs a text")?.clone()),
             "--scale" => scale = true,
@@ -349,7 +355,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         let bin = format!("{p}_perf");
         peer_bins.push((p.clone(), crate::txn_perf::build_peer(&bin, p)?));
     }
-    let cluster = crate::kafka::up(&crate::kafka::UpOptions::default())?;
+    let cluster = crate::kafka::up(&crate::kafka::UpOptions {
+        data_dir,
+        ..Default::default()
+    })?;
     let result = (|| {
         let cp = format!("{}/*", cluster.libs.display());
         let java = crate::kafka::java_path();
