@@ -7,13 +7,15 @@
 #
 # Each PERF takes the perf example's arguments (ours, an older build of it,
 # or a peer's binary from benches-peer/target/release). Peers get Java's
-# defaults spelled out, as `cargo xtask perf-compare` gives them.
+# defaults spelled out, as `cargo xtask perf-compare` gives them. With
+# DATA_DIR set (say /dev/shm), the broker's logs go there (`kafka up
+# --data-dir`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=$1 rounds=$2
 shift 2
 cargo xtask kafka down >/dev/null 2>&1 || true
-cargo xtask kafka up >/dev/null
+cargo xtask kafka up ${DATA_DIR:+--data-dir "$DATA_DIR"} >/dev/null
 export $(xargs < target/kafka/cluster/cluster.env)
 topics() { java -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP" "$@" >/dev/null 2>&1; }
 topics --create --topic p10k --partitions 5000 --replication-factor 1

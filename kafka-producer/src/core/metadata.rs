@@ -525,7 +525,8 @@ impl Metadata {
         if !self.partial || self.last_full.is_none() {
             self.last_full = Some(now);
         }
-        self.stale = invalid;
+        // An answer for new topics alone says nothing of the known ones.
+        self.stale = invalid || self.partial && self.stale;
         self.equivalent = if news {
             0
         } else {

@@ -156,6 +156,38 @@ fn new_topics_are_asked_for_alone_and_at_once() {
     assert_eq!(serve(&mut core, aged), names(&["a", "b", "c"]));
 }
 
+/// Known topics that went stale while a request for new topics alone was
+/// in flight are still asked for after its answer.
+#[test]
+fn an_answer_for_new_topics_leaves_a_stale_view_stale() {
+    let config = ProducerConfig::from_properties([
+        ("bootstrap.servers", "b1:9092"),
+        ("enable.idempotence", "false"),
+        ("acks", "1"),
+        ("linger.ms", "0"),
+        ("retry.backoff.ms", "1000"),
+    ])
+    .unwrap();
+    let mut core = ProducerCore::new(Arc::new(config), 1).unwrap();
+    let t0 = Instant::now();
+    let mut a = record(&mut core, "a", t0);
+    serve(&mut core, t0);
+    assert!(a.try_recv().unwrap().is_ok());
+    let _b = record(&mut core, "b", t0);
+    let t = core.poll_transmit(t0).expect("a metadata request for b");
+    let RequestKind::Metadata(request) = t.request else {
+        panic!("not a metadata request")
+    };
+    assert_eq!(request.topics.map(|t| t.len()), Some(1));
+    // Say a Produce answer moved a leader of "a" meanwhile.
+    core.metadata.stale = true;
+    let answer = ResponseKind::Metadata(metadata_for(&["b"]));
+    core.handle_response(t.request_id, Ok(Some(answer)), t0);
+    let later = t0 + Duration::from_secs(1);
+    let asked = serve(&mut core, later);
+    assert_eq!(asked, vec![vec!["a".to_string(), "b".to_string()]]);
+}
+
 fn two_leader_metadata() -> MetadataResponse {
     let broker = |id: i32| MetadataResponseBroker {
         node_id: id,
