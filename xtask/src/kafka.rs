@@ -309,6 +309,9 @@ fn server_properties(
     // Tests write records with fixed old timestamps (and some with 0): time
     // retention would delete them under the test's feet.
     set("log.retention.ms", "-1".into());
+    // Topics bounded by size (the benchmarks' large-record ones) shed old
+    // segments within seconds; unbounded ones (every test's) keep all.
+    set("log.retention.check.interval.ms", "5000".into());
     // Client telemetry (KIP-714): the test plugin records what clients
     // push, per node (see interop/java-telemetry).
     set(

@@ -228,6 +228,7 @@ const SCENARIOS: &[Scenario] = &[
         name: "scale: 100 KiB records",
         record_size: Some(100 * 1024),
         records: Some(5_000),
+        topic_configs: BOUNDED,
         scale: true,
         ..BASE
     },
@@ -236,10 +237,25 @@ const SCENARIOS: &[Scenario] = &[
         record_size: Some(1024 * 1024),
         records: Some(500),
         props: &["max.request.size=2097152"],
-        topic_configs: &[("max.message.bytes", "2097152")],
+        topic_configs: &[
+            ("max.message.bytes", "2097152"),
+            BOUNDED[0],
+            BOUNDED[1],
+            BOUNDED[2],
+        ],
         scale: true,
         ..BASE
     },
+];
+
+/// Topic configs of the large-record scenarios: each round writes half a
+/// gigabyte or more, and a broker holding all of it (in memory on a tmpfs,
+/// in page cache on disk) slowed every client run after run. Old segments
+/// go within seconds (the broker checks every 5 s: `kafka up`).
+const BOUNDED: &[(&str, &str)] = &[
+    ("retention.bytes", "134217728"),
+    ("segment.bytes", "33554432"),
+    ("file.delete.delay.ms", "1000"),
 ];
 
 /// Java's producer defaults, given to the peers explicitly.
