@@ -120,11 +120,9 @@ fn idle_topics_leave_the_metadata() {
     assert!(second.try_recv().unwrap().is_ok());
 }
 
-/// As Java's partial updates: a new topic is asked for alone and at once,
-/// with no `retry.backoff.ms` since the last request; the periodic refresh
-/// (`metadata.max.age.ms`, counted from the last full answer) asks for all.
-#[test]
-fn new_topics_are_asked_for_alone_and_at_once() {
+/// A producer whose Metadata requests are a second apart unless a new
+/// topic is wanted (`metadata.max.age.ms` a minute).
+fn one_second_backoff() -> ProducerCore {
     let config = ProducerConfig::from_properties([
         ("bootstrap.servers", "b1:9092"),
         ("enable.idempotence", "false"),
@@ -134,7 +132,15 @@ fn new_topics_are_asked_for_alone_and_at_once() {
         ("metadata.max.age.ms", "60000"),
     ])
     .unwrap();
-    let mut core = ProducerCore::new(Arc::new(config), 1).unwrap();
+    ProducerCore::new(Arc::new(config), 1).unwrap()
+}
+
+/// As Java's partial updates: a new topic is asked for alone and at once,
+/// with no `retry.backoff.ms` since the last request; the periodic refresh
+/// (`metadata.max.age.ms`, counted from the last full answer) asks for all.
+#[test]
+fn new_topics_are_asked_for_alone_and_at_once() {
+    let mut core = one_second_backoff();
     let t0 = Instant::now();
     let names = |n: &[&str]| vec![n.iter().map(|s| s.to_string()).collect::<Vec<_>>()];
     let mut sent = vec![record(&mut core, "a", t0)];
@@ -160,15 +166,7 @@ fn new_topics_are_asked_for_alone_and_at_once() {
 /// in flight are still asked for after its answer.
 #[test]
 fn an_answer_for_new_topics_leaves_a_stale_view_stale() {
-    let config = ProducerConfig::from_properties([
-        ("bootstrap.servers", "b1:9092"),
-        ("enable.idempotence", "false"),
-        ("acks", "1"),
-        ("linger.ms", "0"),
-        ("retry.backoff.ms", "1000"),
-    ])
-    .unwrap();
-    let mut core = ProducerCore::new(Arc::new(config), 1).unwrap();
+    let mut core = one_second_backoff();
     let t0 = Instant::now();
     let mut a = record(&mut core, "a", t0);
     serve(&mut core, t0);
