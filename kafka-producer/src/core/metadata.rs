@@ -415,8 +415,8 @@ impl Metadata {
     }
 
     fn request(&self) -> MetadataRequest {
-        let known = self.topics.keys().filter(|_| !self.partial);
-        let mut names: Vec<&Arc<str>> = known.chain(self.wanted.iter()).collect();
+        let known = (!self.partial).then(|| self.topics.keys());
+        let mut names: Vec<&Arc<str>> = known.into_iter().flatten().chain(&self.wanted).collect();
         names.sort();
         names.dedup();
         MetadataRequest {
